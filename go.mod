@@ -1,0 +1,3 @@
+module github.com/pscm/pscm
+
+go 1.26
