@@ -1,0 +1,113 @@
+// Package config loads pscm's YAML configuration files strictly: an unknown
+// key is an error, not a silently ignored typo, because a misspelt limit in a
+// monitoring system fails quietly exactly when it matters.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize bounds a configuration file; nothing legitimate comes close.
+const MaxFileSize = 1 << 20
+
+// Validator is implemented by every program's Config.
+type Validator interface {
+	Validate() error
+}
+
+// Load reads path into dst strictly and then calls dst.Validate. dst must
+// already hold the defaults: keys absent from the file keep them.
+func Load(path string, dst Validator) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return fmt.Errorf("config: read %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return fmt.Errorf("config: %s: larger than %d bytes", path, MaxFileSize)
+	}
+	if err := Decode(data, dst); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// Decode decodes YAML bytes into dst strictly and validates the result.
+func Decode(data []byte, dst Validator) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(dst); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty file")
+		}
+		return err
+	}
+	// A second document would be silently ignored by a single Decode; refuse it.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document")
+	}
+	return dst.Validate()
+}
+
+// Secret is a credential read from a file or an environment variable, never
+// written inline in the YAML: config files get copied into tickets and chats.
+// Its String and MarshalText never reveal the value.
+type Secret struct {
+	File string `yaml:"file"`
+	Env  string `yaml:"env"`
+}
+
+// IsSet reports whether a source is configured.
+func (s Secret) IsSet() bool { return s.File != "" || s.Env != "" }
+
+// Validate checks that at most one source is given.
+func (s Secret) Validate() error {
+	if s.File != "" && s.Env != "" {
+		return errors.New("set either file or env, not both")
+	}
+	return nil
+}
+
+// Value reads the secret. An unset Secret yields "". Trailing newlines from
+// `echo secret > file` are trimmed.
+func (s Secret) Value() (string, error) {
+	switch {
+	case s.File != "":
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			// The path is not secret; the content is never printed.
+			return "", fmt.Errorf("read secret file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	case s.Env != "":
+		v, ok := os.LookupEnv(s.Env)
+		if !ok {
+			return "", fmt.Errorf("secret environment variable %s is not set", s.Env)
+		}
+		return v, nil
+	}
+	return "", nil
+}
+
+// String describes where the secret comes from, never what it is.
+func (s Secret) String() string {
+	switch {
+	case s.File != "":
+		return "file:" + s.File
+	case s.Env != "":
+		return "env:" + s.Env
+	}
+	return "unset"
+}
