@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/pscm/pscm/internal/testenv"
+)
+
+// env is one test's real broker and database.
+type env struct {
+	mq *testenv.Mosquitto
+	db *testenv.Influx
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs Mosquitto and InfluxDB (run without -short)")
+	}
+	e := &env{}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); e.mq = testenv.StartMosquitto(t, testenv.WithMaxInflight(20000)) }()
+	e.db = testenv.StartInflux(t, testenv.WithoutFlux())
+	wg.Wait()
+	if e.mq == nil {
+		t.FailNow()
+	}
+	return e
+}
+
+type collectorOpts struct {
+	clientID    string
+	sharedGroup string
+	batchSize   int
+	maxInflight int
+	logLevel    string
+}
+
+// writeConfig writes a collector config for e and returns its path.
+func (e *env) writeConfig(t *testing.T, o collectorOpts) string {
+	t.Helper()
+	if o.clientID == "" {
+		o.clientID = "pscm-collector-test"
+	}
+	if o.batchSize == 0 {
+		o.batchSize = 5000
+	}
+	if o.maxInflight == 0 {
+		o.maxInflight = 20000
+	}
+	if o.logLevel == "" {
+		o.logLevel = "info"
+	}
+	cfg := fmt.Sprintf(`mqtt:
+  broker: %s
+  client_id: %s
+  keepalive: 5s
+  max_reconnect_interval: 1s
+subscribe:
+  shared_group: %q
+influxdb:
+  url: %s
+  bucket: %s
+  retry_initial: 50ms
+  retry_max: 1s
+batch:
+  size: %d
+  flush_interval: 5ms
+  max_inflight: %d
+http:
+  listen: 127.0.0.1:0
+log:
+  level: %s
+shutdown_timeout: 5s
+`, e.mq.URL(), o.clientID, o.sharedGroup, e.db.URL(), e.db.Bucket(), o.batchSize, o.maxInflight, o.logLevel)
+	p := filepath.Join(t.TempDir(), "collector.yml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// inproc is a collector running in the test process.
+type inproc struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+}
+
+func (e *env) startCollector(t *testing.T, o collectorOpts) *inproc {
+	t.Helper()
+	path := e.writeConfig(t, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &inproc{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	ready := make(chan string, 1)
+	go func() { c.done <- runReady(ctx, []string{"-config", path}, c.logs, c.logs, ready) }()
+	select {
+	case c.addr = <-ready:
+	case err := <-c.done:
+		t.Fatalf("collector exited at start: %v\n%s", err, c.logs.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("collector not ready\n%s", c.logs.String())
+	}
+	t.Cleanup(func() {
+		c.stop(t)
+		if t.Failed() {
+			t.Logf("collector %s log:\n%s", o.clientID, tail(c.logs.String(), 60))
+		}
+	})
+	return c
+}
+
+func (c *inproc) stop(t *testing.T) {
+	c.cancel()
+	select {
+	case err, ok := <-c.done:
+		if ok && err != nil {
+			t.Errorf("collector returned %v", err)
+		}
+		close(c.done)
+	case <-time.After(30 * time.Second):
+		t.Error("collector did not stop within 30s")
+	}
+}
+
+// process is the collector binary running as a child process, for tests
+// that kill it.
+type process struct {
+	bin, config string
+	cmd         *exec.Cmd
+	logPath     string
+	addr        string
+}
+
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pscm-collector-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pscm-collector")
+	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func (e *env) startProcess(t *testing.T, o collectorOpts) *process {
+	t.Helper()
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	path := e.writeConfig(t, o)
+	b, _ := os.ReadFile(path)
+	b = bytes.Replace(b, []byte("127.0.0.1:0"), []byte(fmt.Sprintf("127.0.0.1:%d", port)), 1)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{bin: bin, config: path, logPath: filepath.Join(t.TempDir(), "collector.log"),
+		addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	p.start(t)
+	t.Cleanup(func() {
+		if p.cmd != nil {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			_ = p.cmd.Wait()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(p.logPath)
+			t.Logf("collector process log:\n%s", tail(string(b), 60))
+		}
+	})
+	return p
+}
+
+func (p *process) start(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(p.bin, "-config", p.config)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	p.cmd = cmd
+	testenv.Eventually(t, 15*time.Second, 20*time.Millisecond, func() bool {
+		resp, err := http.Get("http://" + p.addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, "collector process did not serve /healthz")
+}
+
+// kill sends SIGKILL to the process this test started, by PID.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+// rssBytes reads the process's resident set from /proc.
+func (p *process) rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), "%d", &kb)
+			return kb * 1024
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// metrics scrapes addr/metrics.
+func metrics(t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse metrics: %v", err)
+	}
+	return mf
+}
+
+// metricValue returns the value of the series of name whose labels include
+// the given pairs, summed over matches (0 if none).
+func metricValue(mf map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	fam, ok := mf[name]
+	if !ok {
+		return 0
+	}
+	var sum float64
+next:
+	for _, m := range fam.GetMetric() {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.Counter.GetValue()
+		case m.Gauge != nil:
+			sum += m.Gauge.GetValue()
+		case m.Untyped != nil:
+			sum += m.Untyped.GetValue()
+		}
+	}
+	return sum
+}
+
+// publisher is a plain paho client for tests that publish exact bytes.
+func newTestPublisher(t *testing.T, url, id string) mqtt.Client {
+	t.Helper()
+	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(true)
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("test publisher connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func publish(t *testing.T, c mqtt.Client, topic string, payload []byte) {
+	t.Helper()
+	tok := c.Publish(topic, 1, false, payload)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

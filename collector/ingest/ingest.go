@@ -1,0 +1,383 @@
+// Package ingest turns MQTT messages into InfluxDB batches: it decodes and
+// validates each message against the v1 contract, groups points into batches
+// by size and by time, hands each batch to a writer, and acknowledges the
+// messages of a batch only after the writer has written it. That ordering is
+// what makes the collector lose nothing when it or InfluxDB dies: an
+// unacknowledged message is redelivered by the broker, and redelivery is
+// harmless because a point's identity (measurement, tags, time) makes the
+// second write overwrite the first.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// Config bounds the pipeline.
+type Config struct {
+	// BatchSize is the most points one InfluxDB write carries.
+	BatchSize int `yaml:"size"`
+	// FlushInterval is how long the first message of a batch may wait for
+	// company while the writer is idle; it bounds the added latency at low
+	// rates. Under load batches fill while the previous one is being written.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// MaxInflight bounds messages received but not yet acknowledged. Keep it
+	// at least the broker's max_inflight_messages so the MQTT handler never
+	// has to block (a blocked handler also stops paho reading PINGRESPs).
+	MaxInflight int `yaml:"max_inflight"`
+}
+
+// Defaults returns the configuration used where a file says nothing.
+func Defaults() Config {
+	return Config{BatchSize: 5000, FlushInterval: 10 * time.Millisecond, MaxInflight: 20000}
+}
+
+// Validate checks the fields against each other.
+func (c Config) Validate() error {
+	switch {
+	case c.BatchSize < 1 || c.BatchSize > 100000:
+		return fmt.Errorf("size: %d outside 1..100000", c.BatchSize)
+	case c.FlushInterval < time.Millisecond || c.FlushInterval > time.Minute:
+		return fmt.Errorf("flush_interval: %v outside 1ms..1m", c.FlushInterval)
+	case c.MaxInflight < 2*c.BatchSize:
+		return fmt.Errorf("max_inflight: %d must be at least twice size (%d): one batch is written while the next fills", c.MaxInflight, c.BatchSize)
+	case c.MaxInflight > 1000000:
+		return fmt.Errorf("max_inflight: %d above 1000000", c.MaxInflight)
+	}
+	return nil
+}
+
+// Message is what the pipeline needs of an MQTT message (paho's
+// mqtt.Message has these methods).
+type Message interface {
+	Topic() string
+	Payload() []byte
+	Ack()
+}
+
+// Writer writes a batch of newline-terminated line protocol holding n points.
+// It returns nil when written; any other error is either a permanent refusal
+// (see PermanentChecker) or the context's error.
+type Writer interface {
+	Write(ctx context.Context, lines []byte, n int) error
+}
+
+// Metrics are the pipeline's Prometheus metrics.
+type Metrics struct {
+	received  prometheus.Counter
+	written   *prometheus.CounterVec
+	rejected  *prometheus.CounterVec
+	batchSize prometheus.Histogram
+	inflight  prometheus.Gauge
+	blocked   prometheus.Counter
+}
+
+// NewMetrics registers the pipeline's metrics with reg.
+func NewMetrics(reg prometheus.Registerer, cfg Config) *Metrics {
+	m := &Metrics{
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "collector", Name: "messages_received_total",
+			Help: "MQTT messages received, valid or not, redeliveries included.",
+		}),
+		written: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "collector", Name: "points_written_total",
+			Help: "Points written to InfluxDB, by event kind.",
+		}, []string{"kind"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "collector", Name: "rejected_total",
+			Help: "Messages refused (acknowledged, never written), by reason.",
+		}, []string{"reason"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "pscm", Subsystem: "collector", Name: "batch_points",
+			Help:    "Messages per batch handed to the writer.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "pscm", Subsystem: "collector", Name: "inflight_messages",
+			Help: "Messages received and not yet acknowledged.",
+		}),
+		blocked: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "collector", Name: "handler_blocked_total",
+			Help: "Times the MQTT handler found the in-flight queue full and had to wait.",
+		}),
+	}
+	limit := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "pscm", Subsystem: "collector", Name: "inflight_limit_messages",
+		Help: "Configured bound on messages received and not yet acknowledged.",
+	})
+	limit.Set(float64(cfg.MaxInflight))
+	for _, k := range schema.Kinds() {
+		m.written.WithLabelValues(string(k))
+	}
+	for _, r := range schema.Reasons() {
+		m.rejected.WithLabelValues(string(r))
+	}
+	m.rejected.WithLabelValues(reasonInfluxRejected)
+	reg.MustRegister(m.received, m.written, m.rejected, m.batchSize, m.inflight, m.blocked, limit)
+	return m
+}
+
+// reasonInfluxRejected labels points that passed validation but that
+// InfluxDB refused for good (a field type conflict with older data, say).
+const reasonInfluxRejected = "influxdb_rejected"
+
+// PermanentChecker tells whether a writer error is a permanent refusal (the
+// batch is done, retrying can't help) rather than a shutdown.
+type PermanentChecker func(error) bool
+
+// Pipeline is the bounded path from MQTT handler to acknowledgement.
+type Pipeline struct {
+	cfg       Config
+	w         Writer
+	permanent PermanentChecker
+	log       *slog.Logger
+	m         *Metrics
+	now       func() time.Time
+	// ShutdownTimeout bounds the final flush once Run's context ends; what
+	// is not written by then stays unacknowledged and is redelivered later.
+	shutdownTimeout time.Duration
+
+	queue   chan Message
+	stopped chan struct{} // closed when Run no longer takes messages
+	stop    sync.Once
+
+	rejectLog rateLimiter
+}
+
+// New returns a pipeline; call Run, and register Handle as the MQTT handler.
+func New(cfg Config, w Writer, permanent PermanentChecker, shutdownTimeout time.Duration, log *slog.Logger, m *Metrics, now func() time.Time) *Pipeline {
+	return &Pipeline{
+		cfg: cfg, w: w, permanent: permanent, log: log, m: m, now: now,
+		shutdownTimeout: shutdownTimeout,
+		queue:           make(chan Message, cfg.MaxInflight),
+		stopped:         make(chan struct{}),
+		rejectLog:       rateLimiter{burst: 100, perSecond: 5},
+	}
+}
+
+// Handle queues one message. It is called by paho's router in order; it
+// blocks only if MaxInflight messages are already unacknowledged, which
+// pushes back on the broker instead of buffering without bound. After
+// shutdown it drops the message unacknowledged: the broker redelivers it.
+func (p *Pipeline) Handle(msg Message) {
+	p.m.received.Inc()
+	select {
+	case p.queue <- msg:
+		p.m.inflight.Inc()
+		return
+	case <-p.stopped:
+		return
+	default:
+	}
+	p.m.blocked.Inc()
+	select {
+	case p.queue <- msg:
+		p.m.inflight.Inc()
+	case <-p.stopped:
+	}
+}
+
+type batch struct {
+	lines  []byte
+	msgs   []Message
+	points int
+	kinds  map[schema.Kind]int
+}
+
+func (b *batch) reset() {
+	b.lines = b.lines[:0]
+	clear(b.msgs)
+	b.msgs = b.msgs[:0]
+	b.points = 0
+	clear(b.kinds)
+}
+
+// Run batches and writes until ctx ends, then flushes what it holds (bounded
+// by the shutdown timeout) and returns. It returns nil on a clean shutdown.
+func (p *Pipeline) Run(ctx context.Context) error {
+	// Two batches: one being written while the other fills.
+	free := make(chan *batch, 2)
+	for range 2 {
+		free <- &batch{
+			lines: make([]byte, 0, p.cfg.BatchSize*256),
+			msgs:  make([]Message, 0, p.cfg.BatchSize),
+			kinds: make(map[schema.Kind]int, 8),
+		}
+	}
+	toWriter := make(chan *batch)
+
+	// The writer keeps going past ctx's end for the final flush, up to the
+	// shutdown timeout.
+	writeCtx, cancelWrite := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWrite()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-writeCtx.Done():
+			return
+		}
+		t := time.NewTimer(p.shutdownTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			p.log.Warn("shutdown timeout: unwritten messages stay unacknowledged and will be redelivered")
+			cancelWrite()
+		case <-writeCtx.Done():
+		}
+	}()
+
+	writerDone := make(chan error, 1)
+	go func() { writerDone <- p.writeLoop(writeCtx, toWriter, free) }()
+
+	p.batchLoop(ctx, toWriter, free)
+	close(toWriter)
+	err := <-writerDone
+	if errors.Is(err, context.Canceled) {
+		return nil // shutdown timeout: logged above
+	}
+	return err
+}
+
+func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *batch) {
+	cur := <-free
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	ready := false
+	for {
+		full := len(cur.msgs) >= p.cfg.BatchSize
+		in := p.queue
+		if full {
+			in = nil
+		}
+		var send chan<- *batch
+		if full || (ready && len(cur.msgs) > 0) {
+			send = out
+		}
+		select {
+		case m := <-in:
+			p.add(cur, m)
+			if len(cur.msgs) == 1 {
+				timer.Reset(p.cfg.FlushInterval)
+			}
+		case <-timer.C:
+			ready = true
+		case send <- cur:
+			cur = <-free // the writer gave its previous batch back before taking this one
+			ready = false
+			timer.Stop()
+		case <-ctx.Done():
+			p.stop.Do(func() { close(p.stopped) })
+			// Take what is already queued: it was received, so write it now
+			// rather than make the broker send it again.
+			for {
+				select {
+				case m := <-p.queue:
+					p.add(cur, m)
+					if len(cur.msgs) < p.cfg.BatchSize {
+						continue
+					}
+					out <- cur
+					cur = <-free
+					continue
+				default:
+				}
+				break
+			}
+			if len(cur.msgs) > 0 {
+				out <- cur
+			}
+			return
+		}
+	}
+}
+
+func (p *Pipeline) add(b *batch, m Message) {
+	b.msgs = append(b.msgs, m)
+	ev, err := schema.DecodeMessage(m.Topic(), m.Payload(), p.now())
+	if err != nil {
+		reason := schema.ReasonOf(err)
+		p.m.rejected.WithLabelValues(string(reason)).Inc()
+		if ok, suppressed := p.rejectLog.allow(p.now()); ok {
+			p.log.Warn("rejected message", "topic", clip(m.Topic(), 160), "reason", reason, "err", err,
+				"suppressed_before", suppressed)
+		}
+		return
+	}
+	b.lines = ev.AppendLine(b.lines)
+	b.points++
+	b.kinds[ev.Kind()]++
+}
+
+func (p *Pipeline) writeLoop(ctx context.Context, in <-chan *batch, free chan<- *batch) error {
+	for b := range in {
+		p.m.batchSize.Observe(float64(len(b.msgs)))
+		if b.points > 0 {
+			err := p.w.Write(ctx, b.lines, b.points)
+			switch {
+			case err == nil:
+				for k, n := range b.kinds {
+					p.m.written.WithLabelValues(string(k)).Add(float64(n))
+				}
+			case p.permanent != nil && p.permanent(err):
+				// InfluxDB wrote the good points and refused the others for
+				// good; retrying would block every later message forever.
+				p.m.rejected.WithLabelValues(reasonInfluxRejected).Add(float64(b.points))
+				p.log.Error("influxdb refused points for good", "points", b.points, "err", err)
+			default:
+				// Shutdown timeout: leave the batch unacknowledged.
+				return err
+			}
+		}
+		for _, m := range b.msgs {
+			m.Ack()
+		}
+		p.m.inflight.Sub(float64(len(b.msgs)))
+		b.reset()
+		free <- b
+	}
+	return nil
+}
+
+// rateLimiter is a token bucket for log lines: a burst of bad messages is
+// logged in full, a flood is not allowed to flood the log. The metric still
+// counts every rejection.
+type rateLimiter struct {
+	burst, perSecond float64
+	tokens           float64
+	last             time.Time
+	suppressed       int
+}
+
+// allow reports whether to log now, and how many lines were suppressed since
+// the last allowed one.
+func (r *rateLimiter) allow(now time.Time) (bool, int) {
+	if r.last.IsZero() {
+		r.tokens = r.burst
+	} else {
+		r.tokens = min(r.burst, r.tokens+now.Sub(r.last).Seconds()*r.perSecond)
+	}
+	r.last = now
+	if r.tokens < 1 {
+		r.suppressed++
+		return false, 0
+	}
+	r.tokens--
+	n := r.suppressed
+	r.suppressed = 0
+	return true, n
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
