@@ -221,3 +221,25 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatalf("unknown key: err = %v", err)
 	}
 }
+
+// TestTypeConflictDoesNotBlock: a point InfluxDB refuses for good (here a
+// field type conflict with data written by someone else) is counted and
+// acknowledged; the events after it still flow.
+func TestTypeConflictDoesNotBlock(t *testing.T) {
+	e := newEnv(t)
+	ts := time.Now().UTC().Add(-time.Minute)
+	e.db.Write(t, fmt.Sprintf("camera,camera=cam1,site=anlao fps=25i %d\n", ts.Add(-time.Second).UnixNano()))
+	c := e.startCollector(t, collectorOpts{})
+	pub := newTestPublisher(t, e.mq.URL(), "conflict-pub")
+	publish(t, pub, "pscm/v1/anlao/camera", []byte(`{"id":"c1","ts":"`+ts.Format(time.RFC3339Nano)+`","site":"anlao","camera":"cam1","up":true,"fps":25.0}`))
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		return metricValue(metrics(t, c.addr), "pscm_collector_rejected_total", "reason", "influxdb_rejected") >= 1
+	}, "type conflict not counted as influxdb_rejected")
+	publish(t, pub, "pscm/v1/anlao/rating", []byte(`{"id":"r1","ts":"`+ts.Format(time.RFC3339Nano)+`","site":"anlao","counter":"c01","kiosk":"k01","level":"neutral"}`))
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		return e.db.Count(t, "rating", "id") == 1
+	}, "the event after the refused one was not written")
+	if !strings.Contains(c.logs.String(), "field type conflict") {
+		t.Error("InfluxDB's reason not logged")
+	}
+}

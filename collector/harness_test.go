@@ -28,7 +28,7 @@ type env struct {
 	db *testenv.Influx
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs Mosquitto and InfluxDB (run without -short)")
@@ -54,7 +54,7 @@ type collectorOpts struct {
 }
 
 // writeConfig writes a collector config for e and returns its path.
-func (e *env) writeConfig(t *testing.T, o collectorOpts) string {
+func (e *env) writeConfig(t testing.TB, o collectorOpts) string {
 	t.Helper()
 	if o.clientID == "" {
 		o.clientID = "pscm-collector-test"
@@ -105,7 +105,7 @@ type inproc struct {
 	logs   *syncBuffer
 }
 
-func (e *env) startCollector(t *testing.T, o collectorOpts) *inproc {
+func (e *env) startCollector(t testing.TB, o collectorOpts) *inproc {
 	t.Helper()
 	path := e.writeConfig(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,7 +128,7 @@ func (e *env) startCollector(t *testing.T, o collectorOpts) *inproc {
 	return c
 }
 
-func (c *inproc) stop(t *testing.T) {
+func (c *inproc) stop(t testing.TB) {
 	c.cancel()
 	select {
 	case err, ok := <-c.done:
@@ -142,7 +142,8 @@ func (c *inproc) stop(t *testing.T) {
 }
 
 // process is the collector binary running as a child process, for tests
-// that kill it.
+// that kill it or measure its memory. It is built without -race so its RSS is
+// what production sees.
 type process struct {
 	bin, config string
 	cmd         *exec.Cmd
@@ -156,14 +157,14 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "pscm-collector")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
 })
 
-func (e *env) startProcess(t *testing.T, o collectorOpts) *process {
+func (e *env) startProcess(t testing.TB, o collectorOpts) *process {
 	t.Helper()
 	bin, err := buildOnce()
 	if err != nil {
@@ -192,7 +193,7 @@ func (e *env) startProcess(t *testing.T, o collectorOpts) *process {
 	return p
 }
 
-func (p *process) start(t *testing.T) {
+func (p *process) start(t testing.TB) {
 	t.Helper()
 	f, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -217,7 +218,7 @@ func (p *process) start(t *testing.T) {
 }
 
 // kill sends SIGKILL to the process this test started, by PID.
-func (p *process) kill(t *testing.T) {
+func (p *process) kill(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -226,25 +227,40 @@ func (p *process) kill(t *testing.T) {
 	p.cmd = nil
 }
 
+// stop ends the process with SIGTERM (a graceful stop) and waits.
+func (p *process) stop(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("collector exited with %v after SIGTERM", err)
+	}
+	p.cmd = nil
+}
+
 // rssBytes reads the process's resident set from /proc.
-func (p *process) rssBytes(t *testing.T) int64 {
+func (p *process) rssBytes(t testing.TB) int64 { return p.statusKB(t, "VmRSS:") * 1024 }
+
+// statusKB reads a "Name:   N kB" line of /proc/pid/status.
+func (p *process) statusKB(t testing.TB, key string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, key) {
 			var kb int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), "%d", &kb)
-			return kb * 1024
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, key)), "%d", &kb)
+			return kb
 		}
 	}
-	t.Fatal("no VmRSS")
+	t.Fatalf("no %s in /proc/pid/status", key)
 	return 0
 }
 
 // metrics scrapes addr/metrics.
-func metrics(t *testing.T, addr string) map[string]*dto.MetricFamily {
+func metrics(t testing.TB, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -293,7 +309,7 @@ next:
 }
 
 // publisher is a plain paho client for tests that publish exact bytes.
-func newTestPublisher(t *testing.T, url, id string) mqtt.Client {
+func newTestPublisher(t testing.TB, url, id string) mqtt.Client {
 	t.Helper()
 	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(true)
 	c := mqtt.NewClient(o)
@@ -304,7 +320,7 @@ func newTestPublisher(t *testing.T, url, id string) mqtt.Client {
 	return c
 }
 
-func publish(t *testing.T, c mqtt.Client, topic string, payload []byte) {
+func publish(t testing.TB, c mqtt.Client, topic string, payload []byte) {
 	t.Helper()
 	tok := c.Publish(topic, 1, false, payload)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -125,4 +125,3 @@ func (s *Subscriber) Stop() {
 	s.client.Disconnect(500)
 	s.connected.Set(0)
 }
-

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestInvalidFiles(t *testing.T) {
+	want := map[string]string{
+		"invalid-inflight.yml":           "batch.max_inflight: 100 must be at least twice size (5000)",
+		"invalid-broker-scheme.yml":      `mqtt.broker: scheme "http" not supported`,
+		"invalid-unknown-key.yml":        "field clientid not found",
+		"invalid-shared-group.yml":       `subscribe.shared_group: "Group 1" must match`,
+		"invalid-site.yml":               `subscribe.sites: "an lao" is not a valid site ID`,
+		"invalid-influx-credentials.yml": "influxdb.url: no credentials or query in the URL",
+		"invalid-duration.yml":           "cannot unmarshal !!str `soon` into time.Duration",
+		"invalid-log-level.yml":          `log.level: "loud" is not debug, info, warn or error`,
+		"invalid-secret-both.yml":        "mqtt.password: set either file or env, not both",
+		"invalid-client-id.yml":          "mqtt.client_id: required",
+	}
+	files, err := filepath.Glob("testdata/invalid-*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(want) {
+		t.Fatalf("%d invalid files, %d expectations: keep them in step", len(files), len(want))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			w, ok := want[filepath.Base(f)]
+			if !ok {
+				t.Fatal("no expectation for this file")
+			}
+			_, err := Load(f)
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Fatalf("error = %v\nwant it to contain %q", err, w)
+			}
+		})
+	}
+}
+
+// TestShippedConfigs loads every collector config shipped in configs/.
+func TestShippedConfigs(t *testing.T) {
+	files, err := filepath.Glob("../../configs/collector*.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped collector configs found: %v", err)
+	}
+	for _, f := range files {
+		c, err := Load(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if c.MQTT.ClientID == "" || c.Batch.MaxInflight < 2*c.Batch.BatchSize {
+			t.Errorf("%s: implausible values %+v", f, c)
+		}
+	}
+}
+
+// TestMosquittoConfNeverDrops checks that the shipped broker config keeps
+// the settings the collector's zero-loss promise depends on.
+func TestMosquittoConfNeverDrops(t *testing.T) {
+	b, err := os.ReadFile("../../configs/mosquitto/mosquitto.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && !strings.HasPrefix(f[0], "#") {
+			settings[f[0]] = f[1]
+		}
+	}
+	for k, v := range map[string]string{
+		"max_queued_messages": "0", "max_queued_bytes": "0", "persistence": "true",
+		"allow_anonymous": "false",
+	} {
+		if settings[k] != v {
+			t.Errorf("%s = %q, want %q", k, settings[k], v)
+		}
+	}
+	c := Defaults()
+	if settings["max_inflight_messages"] == "" || settings["max_inflight_messages"] == "0" {
+		t.Error("max_inflight_messages must be set, and bounded")
+	} else if settings["max_inflight_messages"] != "20000" || c.Batch.MaxInflight != 20000 {
+		t.Errorf("broker max_inflight_messages %s and collector batch.max_inflight %d must match",
+			settings["max_inflight_messages"], c.Batch.MaxInflight)
+	}
+}

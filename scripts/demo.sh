@@ -1,0 +1,123 @@
+#!/bin/bash
+# demo.sh runs pscm on a simulated center: its own Mosquitto and InfluxDB on
+# loopback ports under .demo/, the collector, and the simulator publishing a
+# center's day at 60x speed. Ctrl-C stops everything this script started (by
+# PID) and nothing else. Ports can be changed with the environment variables
+# below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+DEMO="$ROOT/.demo"
+MQTT_PORT="${PSCM_DEMO_MQTT_PORT:-11883}"
+INFLUX_PORT="${PSCM_DEMO_INFLUX_PORT:-18086}"
+INFLUX_RPC_PORT="${PSCM_DEMO_INFLUX_RPC_PORT:-18088}"
+COLLECTOR_PORT="${PSCM_DEMO_COLLECTOR_PORT:-19481}"
+SPEED="${PSCM_DEMO_SPEED:-60}"
+MOSQUITTO="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+
+for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT"; do
+	if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "demo: port $port is in use; set PSCM_DEMO_*_PORT (see scripts/demo.sh)" >&2
+		exit 1
+	fi
+done
+
+mkdir -p "$DEMO/mosquitto" "$DEMO/influxdb" "$DEMO/logs"
+PIDS=""
+cleanup() {
+	trap - INT TERM EXIT
+	echo
+	echo "demo: stopping"
+	for pid in $PIDS; do kill "$pid" 2>/dev/null || true; done
+	for pid in $PIDS; do wait "$pid" 2>/dev/null || true; done
+	echo "demo: stopped (data kept in .demo/; make clean removes it)"
+}
+trap cleanup INT TERM EXIT
+
+cat > "$DEMO/mosquitto/mosquitto.conf" <<CONF
+# Demo broker: loopback only, anonymous. Queue settings as in configs/mosquitto.
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $DEMO/mosquitto/
+autosave_interval 10
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 20000
+max_packet_size 65536
+log_dest file $DEMO/logs/mosquitto.log
+$( [ "$(id -u)" -eq 0 ] && echo "user root" )
+CONF
+"$MOSQUITTO" -c "$DEMO/mosquitto/mosquitto.conf" >>"$DEMO/logs/mosquitto.log" 2>&1 &
+PIDS="$PIDS $!"
+
+cat > "$DEMO/influxdb/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
+[meta]
+  dir = "$DEMO/influxdb/meta"
+[data]
+  dir = "$DEMO/influxdb/data"
+  wal-dir = "$DEMO/influxdb/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+  flux-enabled = true
+[logging]
+  level = "warn"
+CONF
+"$ROOT/.tools/bin/influxd" run -config "$DEMO/influxdb/influxdb.conf" >>"$DEMO/logs/influxd.log" 2>&1 &
+PIDS="$PIDS $!"
+
+printf "demo: waiting for InfluxDB"
+i=0
+until curl -sf "http://127.0.0.1:$INFLUX_PORT/ping" >/dev/null; do
+	i=$((i + 1))
+	if [ "$i" -gt 120 ]; then echo; echo "demo: InfluxDB did not start; see .demo/logs/influxd.log" >&2; exit 1; fi
+	printf "."; sleep 0.5
+done
+echo
+curl -sf -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREATE DATABASE pscm" >/dev/null
+
+cat > "$DEMO/collector.yml" <<CONF
+mqtt:
+  broker: tcp://127.0.0.1:$MQTT_PORT
+  client_id: pscm-collector-demo
+influxdb:
+  url: http://127.0.0.1:$INFLUX_PORT
+  bucket: pscm/autogen
+http:
+  listen: 127.0.0.1:$COLLECTOR_PORT
+CONF
+"$ROOT/bin/pscm-collector" -config "$DEMO/collector.yml" >>"$DEMO/logs/collector.log" 2>&1 &
+PIDS="$PIDS $!"
+
+"$ROOT/bin/pscm-sim" -broker "tcp://127.0.0.1:$MQTT_PORT" -site anlao -counters 8 -speed "$SPEED" -seed 1 \
+	>>"$DEMO/logs/sim.log" 2>&1 &
+PIDS="$PIDS $!"
+
+cat <<MSG
+
+  pscm demo đang chạy / is running — trung tâm mô phỏng "anlao", 8 quầy, tốc độ ${SPEED}x
+
+  Collector metrics:   http://127.0.0.1:$COLLECTOR_PORT/metrics   (pscm_collector_points_written_total)
+  Readiness:           http://127.0.0.1:$COLLECTOR_PORT/readyz
+  Events arriving:     curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=pscm \\
+                         --data-urlencode "q=SELECT count(id) FROM rating, queue, session, occupancy, dossier, camera, agent"
+  Satisfaction today:  curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=pscm \\
+                         --data-urlencode "q=SELECT count(id) FROM rating GROUP BY level"
+  Live MQTT stream:    mosquitto_sub -p $MQTT_PORT -v -t 'pscm/v1/+/rating' -t 'pscm/v1/+/session'
+  Logs:                .demo/logs/
+
+  Ctrl-C để dừng / to stop.
+MSG
+
+# Show progress every 10 s until Ctrl-C.
+while :; do
+	sleep 10
+	n=$(curl -sf "http://127.0.0.1:$COLLECTOR_PORT/metrics" 2>/dev/null | awk '/^pscm_collector_points_written_total/ {s += $2} END {print s + 0}')
+	echo "demo: $(date +%H:%M:%S) points written: $n"
+done
