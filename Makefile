@@ -17,12 +17,14 @@ help: ## list the targets
 deps: ## install what is missing: Debian packages, InfluxDB 1.8.10 into .tools/bin, Go modules
 	@./scripts/deps.sh
 
-build: ## build pscm-agent, pscm-collector, pscm-dashboard and pscm-sim into bin/
+PROGRAMS := $(foreach p,collector agent dashboard sim,$(if $(wildcard $(p)/main.go),$(p)))
+
+build: ## build the programs (pscm-collector, pscm-agent, pscm-dashboard, pscm-sim) into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pscm-collector ./collector
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pscm-agent ./agent
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pscm-dashboard ./dashboard
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pscm-sim ./sim
+	@for p in $(PROGRAMS); do \
+		echo "build bin/pscm-$$p ($(VERSION))"; \
+		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pscm-$$p ./$$p || exit 1; \
+	done
 
 test: deps ## set up, then run every test (unit, fuzz seeds, integration on real Mosquitto and InfluxDB) with -race
 	$(GO) vet ./...

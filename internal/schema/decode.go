@@ -270,7 +270,7 @@ func (w *headerTimes) ts(h *Header) error {
 	if w.TS == "" {
 		return nil // Validate reports it missing
 	}
-	t, err := time.Parse(time.RFC3339, w.TS)
+	t, err := parseRFC3339(w.TS)
 	if err != nil {
 		return notRFC3339("ts", w.TS)
 	}
@@ -287,12 +287,61 @@ func parseTime(field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil // Validate reports it missing
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := parseRFC3339(s)
 	if err != nil {
 		return time.Time{}, notRFC3339(field, s)
 	}
 	return t.UTC(), nil
 }
+
+// parseRFC3339 parses an RFC 3339 time strictly. time.Parse alone is lenient
+// (it takes a comma before the fraction, a one-digit hour, an offset of
+// +24:00), and what one parser lets through another consumer of the same
+// payload, the dashboard's JavaScript say, may refuse.
+func parseRFC3339(s string) (time.Time, error) {
+	if !rfc3339Shape(s) {
+		return time.Time{}, errors.New("not RFC 3339")
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// rfc3339Shape reports whether s is shaped YYYY-MM-DDTHH:MM:SS, then an
+// optional fraction of one or more digits after a period, then Z or an
+// offset ±HH:MM within ±23:59. time.Parse checks the ranges of the rest.
+func rfc3339Shape(s string) bool {
+	const layout = "0000-00-00T00:00:00"
+	if len(s) <= len(layout) {
+		return false
+	}
+	for i := range len(layout) {
+		if layout[i] == '0' {
+			if !isDigit(s[i]) {
+				return false
+			}
+		} else if s[i] != layout[i] {
+			return false
+		}
+	}
+	rest := s[len(layout):]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && isDigit(rest[n]) {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
+		isDigit(rest[1]) && isDigit(rest[2]) && isDigit(rest[4]) && isDigit(rest[5]) &&
+		(rest[1]-'0')*10+rest[2]-'0' < 24 && rest[4] < '6'
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func notRFC3339(field, s string) error {
 	return newError(ReasonInvalidValue, field, quote(s)+" is not an RFC 3339 time like 2026-11-25T01:15:02.123Z")

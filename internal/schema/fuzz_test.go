@@ -7,6 +7,9 @@ import (
 	"testing"
 )
 
+// maxFuzzInput bounds the payloads the fuzzers try.
+const maxFuzzInput = 512
+
 // Seeds beyond testdata/fuzz: every example on its own topic, plus edge
 // cases that steer the fuzzer towards each rule.
 
@@ -26,6 +29,13 @@ func FuzzDecodeMessage(f *testing.F) {
 
 	now := testNow()
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
+		// Real events are a few hundred bytes. A long input that finds new
+		// coverage (often just a loop running more often) costs the fuzzer
+		// seconds of minimization; the tables cover the size limit and
+		// TestReencodedSize the largest valid events.
+		if len(payload) > maxFuzzInput {
+			return
+		}
 		ev, err := DecodeMessage(topic, payload, now)
 		if err != nil {
 			checkRejection(t, err, string(payload))
@@ -120,6 +130,10 @@ func FuzzDecodePress(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
+		// Presses are a few bytes; see FuzzDecodeMessage.
+		if len(payload) > maxFuzzInput {
+			return
+		}
 		p, err := DecodePress(payload)
 		if err != nil {
 			checkRejection(t, err, string(payload))

@@ -156,7 +156,7 @@ func Reasons() []Reason {
 // payload, so the error is safe to log whatever a device sent.
 type Error struct {
 	Reason Reason
-	Field  string // JSON key, "topic", "kind" or "button"; empty when the payload as a whole is wrong
+	Field  string // the JSON key, or "topic" or "kind"; empty when the payload as a whole is wrong
 	Msg    string
 }
 
@@ -191,8 +191,10 @@ func quote(s string) string {
 	if len(s) <= maxQuoted {
 		return strconv.Quote(s)
 	}
+	// Cut before a rune that straddles the limit; invalid UTF-8 has no
+	// rune starts to find, so look back no further than one rune.
 	n := maxQuoted
-	for n > 0 && !utf8.RuneStart(s[n]) {
+	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(s[n]); i++ {
 		n--
 	}
 	return strconv.Quote(s[:n]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
