@@ -82,7 +82,7 @@ func TestContract(t *testing.T) {
 	c := e.startCollector(t, collectorOpts{})
 	pub := newTestPublisher(t, e.mq.URL(), "contract-pub")
 	for _, ex := range designExamples {
-		publish(t, pub, ex.topic, []byte(ex.payload))
+		publishOne(t, pub, ex.topic, []byte(ex.payload))
 	}
 	for _, ex := range designExamples {
 		kind := strings.Split(ex.topic, "/")[3]
@@ -173,7 +173,7 @@ func TestBadInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := metricValue(metrics(t, c.addr), "pscm_collector_rejected_total", "reason", string(tt.reason))
-			publish(t, pub, tt.topic, []byte(tt.payload))
+			publishOne(t, pub, tt.topic, []byte(tt.payload))
 			testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
 				return metricValue(metrics(t, c.addr), "pscm_collector_rejected_total", "reason", string(tt.reason)) == before+1
 			}, "rejected_total{reason=%q} did not go up by one", tt.reason)
@@ -186,10 +186,10 @@ func TestBadInputs(t *testing.T) {
 	// kinds it handles, never to a wildcard kind (DESIGN.md). Its rejection
 	// reason, for a message that does arrive, is covered in ingest's tests.
 	received := metricValue(metrics(t, c.addr), "pscm_collector_messages_received_total")
-	publish(t, pub, "pscm/v1/anlao/complaint", []byte(rating(func(s string) string { return s })))
+	publishOne(t, pub, "pscm/v1/anlao/complaint", []byte(rating(func(s string) string { return s })))
 
 	// A valid event published after the bad ones is written; the bad ones never are.
-	publish(t, pub, "pscm/v1/anlao/rating", []byte(rating(repl(`"bad-1"`, `"good-1"`))))
+	publishOne(t, pub, "pscm/v1/anlao/rating", []byte(rating(repl(`"bad-1"`, `"good-1"`))))
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		return e.db.Count(t, "rating", "id") == 1
 	}, "the valid rating was not written")
@@ -231,11 +231,11 @@ func TestTypeConflictDoesNotBlock(t *testing.T) {
 	e.db.Write(t, fmt.Sprintf("camera,camera=cam1,site=anlao fps=25i %d\n", ts.Add(-time.Second).UnixNano()))
 	c := e.startCollector(t, collectorOpts{})
 	pub := newTestPublisher(t, e.mq.URL(), "conflict-pub")
-	publish(t, pub, "pscm/v1/anlao/camera", []byte(`{"id":"c1","ts":"`+ts.Format(time.RFC3339Nano)+`","site":"anlao","camera":"cam1","up":true,"fps":25.0}`))
+	publishOne(t, pub, "pscm/v1/anlao/camera", []byte(`{"id":"c1","ts":"`+ts.Format(time.RFC3339Nano)+`","site":"anlao","camera":"cam1","up":true,"fps":25.0}`))
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		return metricValue(metrics(t, c.addr), "pscm_collector_rejected_total", "reason", "influxdb_rejected") >= 1
 	}, "type conflict not counted as influxdb_rejected")
-	publish(t, pub, "pscm/v1/anlao/rating", []byte(`{"id":"r1","ts":"`+ts.Format(time.RFC3339Nano)+`","site":"anlao","counter":"c01","kiosk":"k01","level":"neutral"}`))
+	publishOne(t, pub, "pscm/v1/anlao/rating", []byte(`{"id":"r1","ts":"`+ts.Format(time.RFC3339Nano)+`","site":"anlao","counter":"c01","kiosk":"k01","level":"neutral"}`))
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		return e.db.Count(t, "rating", "id") == 1
 	}, "the event after the refused one was not written")

@@ -320,7 +320,7 @@ func newTestPublisher(t testing.TB, url, id string) mqtt.Client {
 	return c
 }
 
-func publish(t testing.TB, c mqtt.Client, topic string, payload []byte) {
+func publishOne(t testing.TB, c mqtt.Client, topic string, payload []byte) {
 	t.Helper()
 	tok := c.Publish(topic, 1, false, payload)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
