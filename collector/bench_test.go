@@ -109,13 +109,23 @@ func BenchmarkDrain(b *testing.B) {
 	start := time.Now()
 	p.start(t)
 	cpu0 := p.cpuSeconds(t)
+	mq0, db0 := cpuSeconds(t, e.mq.PID()), cpuSeconds(t, e.db.PID())
 	waitUntil(b, 5*time.Minute, func() bool {
 		return metricValue(metrics(t, p.addr), "pscm_collector_points_written_total") >= drainN
 	})
 	el := time.Since(start)
 	cpu := p.cpuSeconds(t) - cpu0
+	b.ReportMetric((cpuSeconds(t, e.mq.PID())-mq0)/el.Seconds()*100, "mosquitto_cpu_%")
+	b.ReportMetric((cpuSeconds(t, e.db.PID())-db0)/el.Seconds()*100, "influxd_cpu_%")
 	rss := p.peakRSS(t)
 	b.StopTimer()
+	mf := metrics(t, p.addr)
+	for _, name := range []string{"pscm_collector_batch_points", "pscm_collector_write_duration_seconds"} {
+		if h := mf[name].GetMetric()[0].GetHistogram(); h != nil {
+			b.Logf("%s: count %d mean %.4g", name, h.GetSampleCount(), h.GetSampleSum()/float64(h.GetSampleCount()))
+		}
+	}
+	b.Logf("handler blocked %v times", metricValue(mf, "pscm_collector_handler_blocked_total"))
 	if n := total(t, e.db); n != drainN {
 		b.Fatalf("InfluxDB holds %d points, want %d", n, drainN)
 	}
@@ -225,8 +235,10 @@ func waitUntil(b *testing.B, timeout time.Duration, cond func() bool) {
 }
 
 // cpuSeconds is user+system CPU time of the process from /proc/pid/stat.
-func (p *process) cpuSeconds(t testing.TB) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func (p *process) cpuSeconds(t testing.TB) float64 { return cpuSeconds(t, p.cmd.Process.Pid) }
+
+func cpuSeconds(t testing.TB, pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 func TestInvalidFiles(t *testing.T) {
 	want := map[string]string{
-		"invalid-inflight.yml":           "batch.max_inflight: 100 must be at least twice size (5000)",
+		"invalid-inflight.yml":           "batch.max_inflight: 100 must be at least (writers+2) x size = 20000",
 		"invalid-broker-scheme.yml":      `mqtt.broker: scheme "http" not supported`,
 		"invalid-unknown-key.yml":        "field clientid not found",
 		"invalid-shared-group.yml":       `subscribe.shared_group: "Group 1" must match`,

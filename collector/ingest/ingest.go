@@ -29,15 +29,18 @@ type Config struct {
 	// company while the writer is idle; it bounds the added latency at low
 	// rates. Under load batches fill while the previous one is being written.
 	FlushInterval time.Duration `yaml:"flush_interval"`
-	// MaxInflight bounds messages received but not yet acknowledged. Keep it
-	// at least the broker's max_inflight_messages so the MQTT handler never
-	// has to block (a blocked handler also stops paho reading PINGRESPs).
+	// MaxInflight bounds messages received but not yet acknowledged, in
+	// batches and in the queue before them. Keep it at least the broker's
+	// max_inflight_messages so the MQTT handler never has to block (a blocked
+	// handler also stops paho reading PINGRESPs).
 	MaxInflight int `yaml:"max_inflight"`
+	// Writers is how many batches are written to InfluxDB at once.
+	Writers int `yaml:"writers"`
 }
 
 // Defaults returns the configuration used where a file says nothing.
 func Defaults() Config {
-	return Config{BatchSize: 5000, FlushInterval: 10 * time.Millisecond, MaxInflight: 20000}
+	return Config{BatchSize: 5000, FlushInterval: 10 * time.Millisecond, MaxInflight: 20000, Writers: 2}
 }
 
 // Validate checks the fields against each other.
@@ -47,8 +50,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("size: %d outside 1..100000", c.BatchSize)
 	case c.FlushInterval < time.Millisecond || c.FlushInterval > time.Minute:
 		return fmt.Errorf("flush_interval: %v outside 1ms..1m", c.FlushInterval)
-	case c.MaxInflight < 2*c.BatchSize:
-		return fmt.Errorf("max_inflight: %d must be at least twice size (%d): one batch is written while the next fills", c.MaxInflight, c.BatchSize)
+	case c.Writers < 1 || c.Writers > 16:
+		return fmt.Errorf("writers: %d outside 1..16", c.Writers)
+	case c.MaxInflight < (c.Writers+2)*c.BatchSize:
+		return fmt.Errorf("max_inflight: %d must be at least (writers+2) x size = %d: a batch per writer, one filling, one queued",
+			c.MaxInflight, (c.Writers+2)*c.BatchSize)
 	case c.MaxInflight > 1000000:
 		return fmt.Errorf("max_inflight: %d above 1000000", c.MaxInflight)
 	}
@@ -157,7 +163,8 @@ func New(cfg Config, w Writer, permanent PermanentChecker, shutdownTimeout time.
 	return &Pipeline{
 		cfg: cfg, w: w, permanent: permanent, log: log, m: m, now: now,
 		shutdownTimeout: shutdownTimeout,
-		queue:           make(chan Message, cfg.MaxInflight),
+		// The batches hold (Writers+1) x BatchSize; the queue the rest.
+		queue:           make(chan Message, cfg.MaxInflight-(cfg.Writers+1)*cfg.BatchSize),
 		stopped:         make(chan struct{}),
 		rejectLog:       rateLimiter{burst: 100, perSecond: 5},
 	}
@@ -186,6 +193,8 @@ func (p *Pipeline) Handle(msg Message) {
 }
 
 type batch struct {
+	seq    uint64 // fill order: acknowledgements follow it
+	err    error  // set by the writer
 	lines  []byte
 	msgs   []Message
 	points int
@@ -197,15 +206,22 @@ func (b *batch) reset() {
 	clear(b.msgs)
 	b.msgs = b.msgs[:0]
 	b.points = 0
+	b.err = nil
 	clear(b.kinds)
 }
 
 // Run batches and writes until ctx ends, then flushes what it holds (bounded
 // by the shutdown timeout) and returns. It returns nil on a clean shutdown.
+//
+// Batches go to cfg.Writers concurrent writers (InfluxDB takes two writers'
+// batches faster than one's, and a write's network wait overlaps the next
+// one), but are acknowledged strictly in the order they were filled, so the
+// PUBACKs leave in the order the PUBLISHes came (MQTT 3.1.1, 4.6).
 func (p *Pipeline) Run(ctx context.Context) error {
-	// Two batches: one being written while the other fills.
-	free := make(chan *batch, 2)
-	for range 2 {
+	// Pool: one batch filling, one per writer being written or waiting for
+	// its turn to be acknowledged. Its size is what bounds memory here.
+	free := make(chan *batch, p.cfg.Writers+1)
+	for range p.cfg.Writers + 1 {
 		free <- &batch{
 			lines: make([]byte, 0, p.cfg.BatchSize*256),
 			msgs:  make([]Message, 0, p.cfg.BatchSize),
@@ -213,8 +229,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}
 	toWriter := make(chan *batch)
+	written := make(chan *batch, p.cfg.Writers)
 
-	// The writer keeps going past ctx's end for the final flush, up to the
+	// The writers keep going past ctx's end for the final flush, up to the
 	// shutdown timeout.
 	writeCtx, cancelWrite := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWrite()
@@ -234,12 +251,25 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}()
 
-	writerDone := make(chan error, 1)
-	go func() { writerDone <- p.writeLoop(writeCtx, toWriter, free) }()
+	var writers sync.WaitGroup
+	for range p.cfg.Writers {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for b := range toWriter {
+				b.err = p.write(writeCtx, b)
+				written <- b
+			}
+		}()
+	}
+	ackDone := make(chan error, 1)
+	go func() { ackDone <- p.ackLoop(written, free) }()
 
 	p.batchLoop(ctx, toWriter, free)
 	close(toWriter)
-	err := <-writerDone
+	writers.Wait()
+	close(written)
+	err := <-ackDone
 	if errors.Is(err, context.Canceled) {
 		return nil // shutdown timeout: logged above
 	}
@@ -247,7 +277,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *batch) {
-	cur := <-free
+	var seq uint64
+	next := func() *batch {
+		b := <-free // blocks while every batch is being written: backpressure
+		b.seq = seq
+		seq++
+		return b
+	}
+	cur := next()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	ready := false
@@ -270,7 +307,7 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 		case <-timer.C:
 			ready = true
 		case send <- cur:
-			cur = <-free // the writer gave its previous batch back before taking this one
+			cur = next()
 			ready = false
 			timer.Stop()
 		case <-ctx.Done():
@@ -285,7 +322,7 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 						continue
 					}
 					out <- cur
-					cur = <-free
+					cur = next()
 					continue
 				default:
 				}
@@ -316,34 +353,59 @@ func (p *Pipeline) add(b *batch, m Message) {
 	b.kinds[ev.Kind()]++
 }
 
-func (p *Pipeline) writeLoop(ctx context.Context, in <-chan *batch, free chan<- *batch) error {
-	for b := range in {
-		p.m.batchSize.Observe(float64(len(b.msgs)))
-		if b.points > 0 {
-			err := p.w.Write(ctx, b.lines, b.points)
-			switch {
-			case err == nil:
-				for k, n := range b.kinds {
-					p.m.written.WithLabelValues(string(k)).Add(float64(n))
-				}
-			case p.permanent != nil && p.permanent(err):
-				// InfluxDB wrote the good points and refused the others for
-				// good; retrying would block every later message forever.
-				p.m.rejected.WithLabelValues(reasonInfluxRejected).Add(float64(b.points))
-				p.log.Error("influxdb refused points for good", "points", b.points, "err", err)
-			default:
-				// Shutdown timeout: leave the batch unacknowledged.
-				return err
-			}
-		}
-		for _, m := range b.msgs {
-			m.Ack()
-		}
-		p.m.inflight.Sub(float64(len(b.msgs)))
-		b.reset()
-		free <- b
+// write writes one batch; nil means done (written, or refused for good).
+func (p *Pipeline) write(ctx context.Context, b *batch) error {
+	p.m.batchSize.Observe(float64(len(b.msgs)))
+	if b.points == 0 {
+		return nil // only rejected messages: nothing to write, just acknowledge
 	}
-	return nil
+	err := p.w.Write(ctx, b.lines, b.points)
+	switch {
+	case err == nil:
+		for k, n := range b.kinds {
+			p.m.written.WithLabelValues(string(k)).Add(float64(n))
+		}
+		return nil
+	case p.permanent != nil && p.permanent(err):
+		// InfluxDB wrote the good points and refused the others for good;
+		// retrying would block every later message forever.
+		p.m.rejected.WithLabelValues(reasonInfluxRejected).Add(float64(b.points))
+		p.log.Error("influxdb refused points for good", "points", b.points, "err", err)
+		return nil
+	}
+	return err // the shutdown timeout ended the retries
+}
+
+// ackLoop acknowledges written batches in the order they were filled and
+// returns them to the pool. After a failed batch it stops: that batch and
+// every later one stay unacknowledged and are redelivered.
+func (p *Pipeline) ackLoop(written <-chan *batch, free chan<- *batch) error {
+	var next uint64
+	waiting := make(map[uint64]*batch, p.cfg.Writers)
+	var failed error
+	for b := range written {
+		waiting[b.seq] = b
+		for {
+			b, ok := waiting[next]
+			if !ok {
+				break
+			}
+			delete(waiting, next)
+			next++
+			if b.err != nil && failed == nil {
+				failed = b.err
+			}
+			if failed == nil {
+				for _, m := range b.msgs {
+					m.Ack()
+				}
+				p.m.inflight.Sub(float64(len(b.msgs)))
+			}
+			b.reset()
+			free <- b
+		}
+	}
+	return failed
 }
 
 // rateLimiter is a token bucket for log lines: a burst of bad messages is

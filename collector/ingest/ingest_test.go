@@ -99,7 +99,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestAckOnlyAfterWriteInOrder(t *testing.T) {
 	w := &fakeWriter{block: make(chan struct{})}
-	p, _, cancel, done := newTest(t, Config{BatchSize: 3, FlushInterval: time.Millisecond, MaxInflight: 100}, w)
+	p, _, cancel, done := newTest(t, Config{BatchSize: 3, FlushInterval: time.Millisecond, MaxInflight: 100, Writers: 2}, w)
 	log := &ackLog{}
 	var msgs []*fakeMsg
 	for i := range 7 {
@@ -172,7 +172,7 @@ func TestPermanentRefusalIsAckedAndCounted(t *testing.T) {
 func TestShutdownFlushesAndTimeoutLeavesUnacked(t *testing.T) {
 	// Writer works: shutdown writes and acks what was queued.
 	w := &fakeWriter{}
-	p, _, cancel, done := newTest(t, Config{BatchSize: 1000, FlushInterval: time.Minute, MaxInflight: 2000}, w)
+	p, _, cancel, done := newTest(t, Config{BatchSize: 1000, FlushInterval: time.Minute, MaxInflight: 2000, Writers: 1}, w)
 	msg := rating("s1")
 	p.Handle(msg)
 	cancel()
@@ -206,7 +206,7 @@ func TestShutdownFlushesAndTimeoutLeavesUnacked(t *testing.T) {
 
 func TestHandleBlocksWhenInflightFull(t *testing.T) {
 	w := &fakeWriter{block: make(chan struct{})}
-	cfg := Config{BatchSize: 2, FlushInterval: time.Millisecond, MaxInflight: 4}
+	cfg := Config{BatchSize: 2, FlushInterval: time.Millisecond, MaxInflight: 8, Writers: 2}
 	p, m, cancel, done := newTest(t, cfg, w)
 	// Writer holds batch 1 (2 msgs), batcher holds batch 2 (2 msgs) and can't
 	// send it; the queue takes MaxInflight more; the next Handle must block.
@@ -222,7 +222,7 @@ func TestHandleBlocksWhenInflightFull(t *testing.T) {
 	if n >= 20 {
 		t.Fatalf("all 20 handled while the writer was stuck")
 	}
-	if got := testutil.ToFloat64(m.inflight); got > float64(cfg.MaxInflight+2*cfg.BatchSize) {
+	if got := testutil.ToFloat64(m.inflight); got > float64(cfg.MaxInflight) {
 		t.Fatalf("inflight %v above the bound", got)
 	}
 	close(w.block)
@@ -254,9 +254,10 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{Defaults(), ""},
-		{Config{BatchSize: 0, FlushInterval: time.Millisecond, MaxInflight: 10}, "size"},
-		{Config{BatchSize: 10, FlushInterval: 0, MaxInflight: 100}, "flush_interval"},
-		{Config{BatchSize: 10, FlushInterval: time.Millisecond, MaxInflight: 15}, "at least twice"},
+		{Config{BatchSize: 0, FlushInterval: time.Millisecond, MaxInflight: 10, Writers: 1}, "size"},
+		{Config{BatchSize: 10, FlushInterval: 0, MaxInflight: 100, Writers: 1}, "flush_interval"},
+		{Config{BatchSize: 10, FlushInterval: time.Millisecond, MaxInflight: 39, Writers: 2}, "at least (writers+2) x size = 40"},
+		{Config{BatchSize: 10, FlushInterval: time.Millisecond, MaxInflight: 100, Writers: 0}, "writers"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()

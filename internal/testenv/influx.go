@@ -389,3 +389,7 @@ func quoteIdent(s string) string {
 	s = strings.ReplaceAll(s, `"`, `\"`)
 	return `"` + s + `"`
 }
+
+// PID is influxd's process ID while it runs (0 when stopped), for
+// benchmarks that read its CPU time from /proc.
+func (i *Influx) PID() int { return i.srv.pid() }

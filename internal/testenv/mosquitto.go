@@ -280,3 +280,7 @@ func mqttConnect(clientID string, cleanSession bool) []byte {
 	}
 	return append(pkt, body...)
 }
+
+// PID is the broker's process ID while it runs (0 when stopped), for
+// benchmarks that read its CPU time from /proc.
+func (m *Mosquitto) PID() int { return m.srv.pid() }

@@ -258,3 +258,13 @@ func (s *server) cleanup(t testing.TB) {
 		t.Logf("testenv: %s log\n%s", s.name, s.tail(0))
 	}
 }
+
+// pid returns the running process's PID, 0 while stopped.
+func (s *server) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
