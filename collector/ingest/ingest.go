@@ -164,9 +164,9 @@ func New(cfg Config, w Writer, permanent PermanentChecker, shutdownTimeout time.
 		cfg: cfg, w: w, permanent: permanent, log: log, m: m, now: now,
 		shutdownTimeout: shutdownTimeout,
 		// The batches hold (Writers+1) x BatchSize; the queue the rest.
-		queue:           make(chan Message, cfg.MaxInflight-(cfg.Writers+1)*cfg.BatchSize),
-		stopped:         make(chan struct{}),
-		rejectLog:       rateLimiter{burst: 100, perSecond: 5},
+		queue:     make(chan Message, cfg.MaxInflight-(cfg.Writers+1)*cfg.BatchSize),
+		stopped:   make(chan struct{}),
+		rejectLog: rateLimiter{burst: 100, perSecond: 5},
 	}
 }
 
