@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/sim/center"
+	"github.com/pscm/pscm/sim/publish"
+)
+
+const (
+	// defaultLoadEvents is -n in load mode when not given.
+	defaultLoadEvents = 10000
+	// progressEvery is how often a running simulation logs its counts.
+	progressEvery = 10 * time.Second
+	// flushTimeout bounds the wait for the last acknowledgements once the
+	// run is over, so that a broker gone for good cannot hang the exit.
+	flushTimeout = 30 * time.Second
+	// aheadWarning is how far simulated time may run ahead of the wall
+	// clock before a warning: an hour short of the contract's 24 h.
+	aheadWarning = 23 * time.Hour
+)
+
+// options are the parsed command-line flags.
+type options struct {
+	mqtt     mqttconn.Config
+	window   int
+	site     string
+	counters int
+	seed     int64
+	mode     string
+	speed    float64
+	catchUp  bool
+	start    time.Time
+	duration time.Duration
+	n, dups  int
+	rate     float64
+	report   bool
+}
+
+// parseFlags parses and checks args; now gives the default -start.
+func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error) {
+	fs := flag.NewFlagSet("pscm-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := options{mqtt: mqttconn.Defaults()}
+	defStart := lastWorkdayMorning(now)
+
+	fs.StringVar(&o.mqtt.Broker, "broker", o.mqtt.Broker, "MQTT broker URL (tcp://, ssl://)")
+	fs.StringVar(&o.mqtt.ClientID, "client-id", "pscm-sim", "MQTT client ID; keep it stable, the session is persistent")
+	fs.StringVar(&o.mqtt.Username, "username", "", "MQTT user name")
+	fs.StringVar(&o.mqtt.Password.File, "password-file", "", "file holding the MQTT password")
+	fs.StringVar(&o.mqtt.TLS.CAFile, "ca-file", "", "CA certificate file for ssl:// brokers")
+	fs.IntVar(&o.window, "window", publish.DefaultWindow, "messages awaiting their PUBACK at most")
+	fs.StringVar(&o.site, "site", "anlao", "site ID, the {site} of every topic")
+	fs.IntVar(&o.counters, "counters", 8, "counters in the simulated center (center mode)")
+	fs.Int64Var(&o.seed, "seed", 1, "random seed; the same seed gives the same events")
+	fs.StringVar(&o.mode, "mode", "center", "center: a realistic day paced by the clock; load: -n events as fast as -rate allows")
+	fs.Float64Var(&o.speed, "speed", 60, "simulated seconds per real second (center mode)")
+	start := fs.String("start", defStart.Format(time.RFC3339), "simulated start time, RFC 3339 (default the latest weekday 07:00 in Vietnam that has begun)")
+	fs.BoolVar(&o.catchUp, "catch-up", true, "center mode: run at -speed only until simulated time reaches the wall clock, then in real time (events are never stamped in the future)")
+	fs.DurationVar(&o.duration, "duration", 0, "real time to run; 0 runs until -n events or Ctrl-C")
+	fs.IntVar(&o.n, "n", 0, fmt.Sprintf("events to publish; 0 means %d in load mode and no limit in center mode", defaultLoadEvents))
+	fs.IntVar(&o.dups, "dups", 0, "extra exact redeliveries of earlier events, mixed in (load mode)")
+	fs.Float64Var(&o.rate, "rate", 0, "messages per second (load mode); 0 is as fast as possible")
+	fs.BoolVar(&o.report, "report", false, "print a JSON line with the counts of distinct events published, per kind, to stdout")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	t, err := time.Parse(time.RFC3339, *start)
+	if err != nil {
+		return o, fmt.Errorf("-start: %q is not an RFC 3339 time like 2026-11-25T00:00:00Z", *start)
+	}
+	o.start = t.UTC()
+	switch {
+	case o.mode != "center" && o.mode != "load":
+		return o, fmt.Errorf("-mode: %q is not center or load", o.mode)
+	case !schema.ValidID(o.site):
+		return o, fmt.Errorf("-site: %q does not match %s", o.site, schema.IDPattern)
+	case o.counters < 1 || o.counters > 999:
+		return o, fmt.Errorf("-counters: %d outside 1..999", o.counters)
+	case !(o.speed > 0):
+		return o, fmt.Errorf("-speed: %v is not positive", o.speed)
+	case o.duration < 0:
+		return o, fmt.Errorf("-duration: %v is negative", o.duration)
+	case o.n < 0:
+		return o, fmt.Errorf("-n: %d is negative", o.n)
+	case o.dups < 0:
+		return o, fmt.Errorf("-dups: %d is negative", o.dups)
+	case o.dups > 0 && o.mode != "load":
+		return o, errors.New("-dups: redeliveries are made in load mode only")
+	case o.rate < 0:
+		return o, fmt.Errorf("-rate: %v is negative", o.rate)
+	case o.window < 1 || o.window > 60000:
+		return o, fmt.Errorf("-window: %d outside 1..60000", o.window)
+	}
+	if o.mode == "load" && o.n == 0 {
+		o.n = defaultLoadEvents
+	}
+	if err := o.mqtt.Validate(); err != nil {
+		return o, fmt.Errorf("mqtt: %w", err)
+	}
+	return o, nil
+}
+
+// report is the JSON line -report prints.
+type report struct {
+	Mode string `json:"mode"`
+	Site string `json:"site"`
+	// Distinct is how many distinct events were published, Kinds the same
+	// per kind: what a consumer storing each event once should hold.
+	Distinct int                 `json:"distinct"`
+	Kinds    map[schema.Kind]int `json:"kinds"`
+	// Messages counts what was handed to the publisher, redeliveries
+	// included; Acked how many of them the broker acknowledged.
+	Messages int64 `json:"messages"`
+	Acked    int64 `json:"acked"`
+	Retried  int64 `json:"retried"`
+	// Flushed is true when every message was acknowledged before exit.
+	Flushed bool `json:"flushed"`
+	// From and To bound the events' ts, for querying what was stored.
+	From    time.Time `json:"from,omitzero"`
+	To      time.Time `json:"to,omitzero"`
+	Seconds float64   `json:"seconds"`
+	PerSec  float64   `json:"msgs_per_second"`
+}
+
+// run is the whole program; tests call it in-process. It returns nil when
+// the run ends by itself (-n, -duration) or by ctx (Ctrl-C), after waiting
+// for the broker's acknowledgements.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr, time.Now())
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	pub, err := publish.New(o.mqtt, log.With("component", "publish"), publish.WithWindow(o.window))
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	if err := pub.Start(ctx); err != nil {
+		return err
+	}
+
+	runCtx := ctx
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+	log.Info("publishing", "mode", o.mode, "site", o.site, "seed", o.seed, "start", o.start, "n", o.n, "broker", o.mqtt.Broker)
+
+	var msgs []center.Message
+	if o.mode == "load" {
+		msgs = center.Load(o.site, o.seed, o.n, o.dups, o.start) // before the clock starts: report publishing speed only
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { logProgress(log, pub, stop) })
+	began := time.Now()
+	var rep report
+	var perr error
+	if o.mode == "load" {
+		rep, perr = runLoad(runCtx, o, pub, msgs)
+	} else {
+		rep, perr = runCenter(runCtx, o, pub, log)
+	}
+	close(stop)
+	wg.Wait()
+
+	// Ctrl-C or -duration end the run, not the wait for what is in flight.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	ferr := pub.Flush(fctx)
+	elapsed := time.Since(began)
+	rep.Mode, rep.Site = o.mode, o.site
+	rep.Messages, rep.Acked, rep.Retried = pub.Stats()
+	rep.Flushed = ferr == nil
+	rep.Seconds = elapsed.Seconds()
+	rep.PerSec = float64(rep.Messages) / elapsed.Seconds()
+	log.Info("done", "distinct", rep.Distinct, "messages", rep.Messages, "acked", rep.Acked,
+		"retried", rep.Retried, "seconds", rep.Seconds, "msgs_per_second", int(rep.PerSec))
+	if o.report {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if _, err := fmt.Fprintf(stdout, "%s\n", b); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	if perr != nil {
+		return perr
+	}
+	if ferr != nil {
+		return ferr
+	}
+	return nil
+}
+
+// runLoad publishes msgs, paced at o.rate if set.
+func runLoad(ctx context.Context, o options, pub *publish.Publisher, msgs []center.Message) (report, error) {
+	began := time.Now()
+	sent := 0
+	var err error
+	for i, m := range msgs {
+		if o.rate > 0 {
+			due := began.Add(time.Duration(float64(i) / o.rate * float64(time.Second)))
+			if err = sleepUntil(ctx, due); err != nil {
+				break
+			}
+		}
+		if err = pub.Publish(ctx, m.Topic, m.Payload, m.Retained()); err != nil {
+			break
+		}
+		sent++
+	}
+	rep := newReport(center.Count(msgs[:sent]))
+	if sent > 0 {
+		rep.From, rep.To = msgs[0].At, latest(msgs[:sent])
+	}
+	return rep, ended(err)
+}
+
+// runCenter publishes a center's events when their simulated time comes,
+// o.speed simulated seconds per real second.
+func runCenter(ctx context.Context, o options, pub *publish.Publisher, log *slog.Logger) (report, error) {
+	g := center.New(center.Config{Site: o.site, Counters: o.counters, Seed: o.seed, Start: o.start})
+	counts := make(map[schema.Kind]int)
+	var from, to time.Time
+	began := time.Now()
+	warned := false
+	var err error
+	for sent := 0; o.n == 0 || sent < o.n; sent++ {
+		m := g.Next()
+		due := began.Add(time.Duration(float64(m.At.Sub(o.start)) / o.speed))
+		if o.catchUp && m.At.After(due) {
+			// Caught up with the wall clock: from here on, real time.
+			due = m.At
+		}
+		if err = sleepUntil(ctx, due); err != nil {
+			break
+		}
+		if !warned && m.At.After(time.Now().Add(aheadWarning)) {
+			// The contract rejects a ts more than 24 h after the
+			// receiver's clock, so from here on a collector refuses
+			// what it gets.
+			log.Warn("simulated time is far ahead of the wall clock; consumers reject events more than 24h ahead",
+				"simulated", m.At, "speed", o.speed)
+			warned = true
+		}
+		if err = pub.Publish(ctx, m.Topic, m.Payload, m.Retained()); err != nil {
+			break
+		}
+		// Every event of the generator is distinct.
+		counts[m.Kind]++
+		if from.IsZero() {
+			from = m.At
+		}
+		to = m.At
+	}
+	rep := newReport(counts)
+	rep.From, rep.To = from, to
+	return rep, ended(err)
+}
+
+// lastWorkdayMorning is 07:00 in Vietnam of the latest Monday-to-Friday
+// whose 07:00 is not after now, so a demo starts with a day to fast-forward.
+func lastWorkdayMorning(now time.Time) time.Time {
+	loc := center.Location()
+	y, m, d := now.In(loc).Date()
+	t := time.Date(y, m, d, 7, 0, 0, 0, loc)
+	for t.After(now) || t.Weekday() == time.Saturday || t.Weekday() == time.Sunday {
+		t = t.AddDate(0, 0, -1)
+	}
+	return t.UTC()
+}
+
+func newReport(counts map[schema.Kind]int) report {
+	r := report{Kinds: make(map[schema.Kind]int)}
+	for _, k := range schema.Kinds() {
+		r.Kinds[k] = counts[k]
+		r.Distinct += counts[k]
+	}
+	return r
+}
+
+func latest(msgs []center.Message) time.Time {
+	var t time.Time
+	for _, m := range msgs {
+		if m.At.After(t) {
+			t = m.At
+		}
+	}
+	return t
+}
+
+// ended turns the end of the run's context into a normal end.
+func ended(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// sleepUntil waits until t or until ctx ends. Whatever is due at or after
+// ctx's deadline is never reached: the deadline (-duration) is exact, not
+// subject to which timer fires first.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	if dl, ok := ctx.Deadline(); ok && !t.Before(dl) {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// logProgress logs the publisher's counts every progressEvery until stop
+// is closed.
+func logProgress(log *slog.Logger, pub *publish.Publisher, stop <-chan struct{}) {
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			published, acked, retried := pub.Stats()
+			log.Info("progress", "published", published, "acked", acked, "retried", retried, "unacked", published-acked)
+		case <-stop:
+			return
+		}
+	}
+}
