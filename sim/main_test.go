@@ -206,7 +206,7 @@ func TestDefaultStart(t *testing.T) {
 	t.Parallel()
 	vn := func(d, h, m int) time.Time { return time.Date(2026, 11, d, h, m, 0, 0, time.FixedZone("ICT", 7*3600)) }
 	for _, tt := range []struct {
-		name     string
+		name      string
 		now, want time.Time
 	}{
 		{"weekday after 07:00", vn(25, 8, 0), vn(25, 7, 0)},
