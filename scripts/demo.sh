@@ -28,8 +28,12 @@ cleanup() {
 	trap - INT TERM EXIT
 	echo
 	echo "demo: stopping"
-	for pid in $PIDS; do kill "$pid" 2>/dev/null || true; done
-	for pid in $PIDS; do wait "$pid" 2>/dev/null || true; done
+	# Reverse start order: the simulator and the collector finish their
+	# last publishes and writes while the broker and InfluxDB still run.
+	for pid in $(echo $PIDS | tr ' ' '\n' | tac); do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	echo "demo: stopped (data kept in .demo/; make clean removes it)"
 }
 trap cleanup INT TERM EXIT
