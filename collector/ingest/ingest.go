@@ -152,6 +152,7 @@ type Pipeline struct {
 	shutdownTimeout time.Duration
 
 	queue   chan Message
+	written chan struct{} // a write finished (tells the batcher a writer is idle)
 	stopped chan struct{} // closed when Run no longer takes messages
 	stop    sync.Once
 
@@ -164,7 +165,9 @@ func New(cfg Config, w Writer, permanent PermanentChecker, shutdownTimeout time.
 		cfg: cfg, w: w, permanent: permanent, log: log, m: m, now: now,
 		shutdownTimeout: shutdownTimeout,
 		// The batches hold (Writers+1) x BatchSize; the queue the rest.
-		queue:     make(chan Message, cfg.MaxInflight-(cfg.Writers+1)*cfg.BatchSize),
+		queue: make(chan Message, cfg.MaxInflight-(cfg.Writers+1)*cfg.BatchSize),
+		// One slot per batch that can be out at once, so writers never block on it.
+		written:   make(chan struct{}, cfg.Writers+1),
 		stopped:   make(chan struct{}),
 		rejectLog: rateLimiter{burst: 100, perSecond: 5},
 	}
@@ -258,6 +261,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			defer writers.Done()
 			for b := range toWriter {
 				b.err = p.write(writeCtx, b)
+				select {
+				case p.written <- struct{}{}:
+				case <-p.stopped: // the batcher no longer counts
+				}
 				written <- b
 			}
 		}()
@@ -288,17 +295,24 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	ready := false
+	writing := 0 // batches handed to writers and not yet written
 	for {
 		full := len(cur.msgs) >= p.cfg.BatchSize
 		in := p.queue
 		if full {
 			in = nil
 		}
+		// A full batch goes to any free writer. A partial one goes only when
+		// its linger time is over and no write is running: while one is,
+		// the batch keeps growing, so under load writes are large and few,
+		// and at low rates a lone message waits only FlushInterval.
 		var send chan<- *batch
-		if full || (ready && len(cur.msgs) > 0) {
+		if full || (ready && writing == 0 && len(cur.msgs) > 0) {
 			send = out
 		}
 		select {
+		case <-p.written:
+			writing--
 		case m := <-in:
 			p.add(cur, m)
 			if len(cur.msgs) == 1 {
@@ -307,6 +321,7 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 		case <-timer.C:
 			ready = true
 		case send <- cur:
+			writing++
 			cur = next()
 			ready = false
 			timer.Stop()
