@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +245,55 @@ func TestTypeConflictDoesNotBlock(t *testing.T) {
 	}, "the event after the refused one was not written")
 	if !strings.Contains(c.logs.String(), "field type conflict") {
 		t.Error("InfluxDB's reason not logged")
+	}
+}
+
+// TestMetricsLint runs promtool check metrics over the collector's /metrics,
+// with every metric family present (after traffic), as node_exporter does.
+func TestMetricsLint(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool not found: run `make deps` (Debian package prometheus: sudo apt-get install -y prometheus)")
+	}
+	e := newEnv(t)
+	c := e.startCollector(t, collectorOpts{})
+	pub := newTestPublisher(t, e.mq.URL(), "lint-pub")
+	publishOne(t, pub, designExamples[0].topic, []byte(designExamples[0].payload))
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		return metricValue(metrics(t, c.addr), "pscm_collector_points_written_total") == 1
+	}, "no point written")
+	resp, err := http.Get("http://" + c.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{
+		"pscm_collector_messages_received_total", "pscm_collector_points_written_total",
+		"pscm_collector_rejected_total", "pscm_collector_batch_points", "pscm_collector_write_duration_seconds",
+		"pscm_collector_inflight_messages", "pscm_collector_inflight_limit_messages", "pscm_collector_mqtt_connected",
+		"pscm_collector_influxdb_up", "pscm_collector_last_write_timestamp_seconds", "pscm_collector_build_info",
+	} {
+		if !bytes.Contains(body, []byte("\n"+name)) {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+	// Readiness says what it checks.
+	resp, err = http.Get("http://" + c.addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(rb), "mqtt_connected true") {
+		t.Fatalf("/readyz = %d %q", resp.StatusCode, rb)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -155,6 +156,11 @@ func TestInfluxDownFor20s(t *testing.T) {
 	}
 	if r := metricValue(mf, "pscm_collector_write_errors_total", "class", "retryable"); r == 0 {
 		t.Error("no retryable write errors counted during the outage")
+	}
+	if resp, err := http.Get("http://" + p.addr + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz during the outage: %v %v, want 503", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
 	}
 	e.db.Start(t)
 	wait()
