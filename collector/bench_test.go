@@ -22,10 +22,10 @@ import (
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/mqttpub"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 	"github.com/pscm/pscm/sim/center"
-	"github.com/pscm/pscm/sim/publish"
 )
 
 const drainN = 200000
@@ -192,7 +192,7 @@ func benchLag(b *testing.B, rate, n int) {
 	cfg := mqttconn.Defaults()
 	cfg.Broker = e.mq.URL()
 	cfg.ClientID = "lag-pub"
-	pub, err := publish.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pub, err := mqttpub.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/mqttpub"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 	"github.com/pscm/pscm/sim/center"
-	"github.com/pscm/pscm/sim/publish"
 )
 
 // load returns n distinct events plus dups redeliveries, all valid now.
@@ -31,7 +31,7 @@ func publishAll(t testing.TB, brokerURL string, msgs []center.Message, rate int)
 	cfg.Broker = brokerURL
 	cfg.ClientID = "pscm-test-publisher"
 	cfg.MaxReconnectInterval = time.Second
-	pub, err := publish.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pub, err := mqttpub.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

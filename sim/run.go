@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/mqttpub"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/sim/center"
-	"github.com/pscm/pscm/sim/publish"
 )
 
 const (
@@ -59,7 +59,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&o.mqtt.Username, "username", "", "MQTT user name")
 	fs.StringVar(&o.mqtt.Password.File, "password-file", "", "file holding the MQTT password")
 	fs.StringVar(&o.mqtt.TLS.CAFile, "ca-file", "", "CA certificate file for ssl:// brokers")
-	fs.IntVar(&o.window, "window", publish.DefaultWindow, "messages awaiting their PUBACK at most")
+	fs.IntVar(&o.window, "window", mqttpub.DefaultWindow, "messages awaiting their PUBACK at most")
 	fs.StringVar(&o.site, "site", "anlao", "site ID, the {site} of every topic")
 	fs.IntVar(&o.counters, "counters", 8, "counters in the simulated center (center mode)")
 	fs.Int64Var(&o.seed, "seed", 1, "random seed; the same seed gives the same events")
@@ -145,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	pub, err := publish.New(o.mqtt, log.With("component", "publish"), publish.WithWindow(o.window))
+	pub, err := mqttpub.New(o.mqtt, log.With("component", "publish"), mqttpub.WithWindow(o.window))
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // runLoad publishes msgs, paced at o.rate if set.
-func runLoad(ctx context.Context, o options, pub *publish.Publisher, msgs []center.Message) (report, error) {
+func runLoad(ctx context.Context, o options, pub *mqttpub.Publisher, msgs []center.Message) (report, error) {
 	began := time.Now()
 	sent := 0
 	var err error
@@ -236,7 +236,7 @@ func runLoad(ctx context.Context, o options, pub *publish.Publisher, msgs []cent
 
 // runCenter publishes a center's events when their simulated time comes,
 // o.speed simulated seconds per real second.
-func runCenter(ctx context.Context, o options, pub *publish.Publisher, log *slog.Logger) (report, error) {
+func runCenter(ctx context.Context, o options, pub *mqttpub.Publisher, log *slog.Logger) (report, error) {
 	g := center.New(center.Config{Site: o.site, Counters: o.counters, Seed: o.seed, Start: o.start})
 	counts := make(map[schema.Kind]int)
 	var from, to time.Time
@@ -339,7 +339,7 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 
 // logProgress logs the publisher's counts every progressEvery until stop
 // is closed.
-func logProgress(log *slog.Logger, pub *publish.Publisher, stop <-chan struct{}) {
+func logProgress(log *slog.Logger, pub *mqttpub.Publisher, stop <-chan struct{}) {
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	for {

@@ -1,4 +1,4 @@
-// Package publish sends messages to an MQTT broker at QoS 1 and keeps each
+// Package mqttpub sends messages to an MQTT broker at QoS 1 and keeps each
 // one until the broker has acknowledged it, across lost connections and
 // broker restarts, for as long as the process lives.
 //
@@ -16,7 +16,11 @@
 // token's success therefore does not prove a PUBACK. paho removes a message
 // from its store exactly when the PUBACK arrives, so this package gives paho
 // a store of its own and counts a message acknowledged at that removal.
-package publish
+//
+// The simulator uses it to publish, and the agent's uplink to forward its
+// spool: each message may carry a tag (the spool's sequence number) that the
+// OnAck callback receives when the broker has the message.
+package mqttpub
 
 import (
 	"bytes"
@@ -43,8 +47,8 @@ const DefaultWindow = 2000
 
 // Errors returned by Publish and Flush.
 var (
-	ErrClosed     = errors.New("publish: publisher closed")
-	ErrNotStarted = errors.New("publish: Start not called")
+	ErrClosed     = errors.New("mqttpub: publisher closed")
+	ErrNotStarted = errors.New("mqttpub: Start not called")
 )
 
 // retryDelay is how long a message waits before it is published again after
@@ -87,12 +91,37 @@ type Publisher struct {
 	watchers sync.WaitGroup
 
 	published, acked, retried, connects atomic.Int64
+
+	onAck       func(tag uint64)
+	connectHook func(first bool)
+	will        *Will
 }
+
+// Will is the last will the broker publishes if the connection dies.
+type Will struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+// WithOnAck calls f with a message's tag once the broker acknowledged it.
+// Acknowledgements usually come in publish order, but not after a reconnect
+// (paho resends what was pending); callers needing a prefix must track it.
+// f runs on paho's goroutine and must not block.
+func WithOnAck(f func(tag uint64)) Option { return func(p *Publisher) { p.onAck = f } }
+
+// WithOnConnect calls f after every (re)connection, from its own goroutine,
+// e.g. to publish a retained "online" status.
+func WithOnConnect(f func(first bool)) Option { return func(p *Publisher) { p.connectHook = f } }
+
+// WithWill sets the last will and testament.
+func WithWill(w Will) Option { return func(p *Publisher) { p.will = &w } }
 
 // message is one payload handed to Publish. Copies of it may be in paho's
 // store under several packet IDs (a retry after a failed token); the first
 // PUBACK for any of them acknowledges it.
 type message struct {
+	tag      uint64
 	topic    string
 	payload  []byte
 	retained bool
@@ -103,7 +132,7 @@ type message struct {
 // false), automatic reconnect. It does not connect; Start does.
 func New(cfg mqttconn.Config, log *slog.Logger, opts ...Option) (*Publisher, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("publish: mqtt config: %w", err)
+		return nil, fmt.Errorf("mqttpub: mqtt config: %w", err)
 	}
 	p := &Publisher{cfg: cfg, log: log, window: DefaultWindow, done: make(chan struct{})}
 	for _, o := range opts {
@@ -113,9 +142,12 @@ func New(cfg mqttconn.Config, log *slog.Logger, opts ...Option) (*Publisher, err
 	p.store = newAckStore(p.ack)
 	mo, err := cfg.Options(false)
 	if err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
+		return nil, fmt.Errorf("mqttpub: %w", err)
 	}
 	mo.SetStore(p.store)
+	if p.will != nil {
+		mo.SetBinaryWill(p.will.Topic, p.will.Payload, 1, p.will.Retained)
+	}
 	mo.SetOnConnectHandler(p.onConnect)
 	mo.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 		p.log.Warn("mqtt connection lost; reconnecting", "broker", cfg.Broker, "err", err,
@@ -136,18 +168,22 @@ func (p *Publisher) Start(ctx context.Context) error {
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			return fmt.Errorf("publish: connect to %s: %w", p.cfg.Broker, err)
+			return fmt.Errorf("mqttpub: connect to %s: %w", p.cfg.Broker, err)
 		}
 		return nil
 	case <-timer.C:
-		return fmt.Errorf("publish: connect to %s: no connection within %v", p.cfg.Broker, p.cfg.ConnectTimeout)
+		return fmt.Errorf("mqttpub: connect to %s: no connection within %v", p.cfg.Broker, p.cfg.ConnectTimeout)
 	case <-ctx.Done():
-		return fmt.Errorf("publish: connect to %s: %w", p.cfg.Broker, ctx.Err())
+		return fmt.Errorf("mqttpub: connect to %s: %w", p.cfg.Broker, ctx.Err())
 	}
 }
 
 func (p *Publisher) onConnect(mqtt.Client) {
-	if p.connects.Add(1) == 1 {
+	first := p.connects.Add(1) == 1
+	if p.connectHook != nil {
+		go p.connectHook(first)
+	}
+	if first {
 		p.log.Info("mqtt connected", "broker", p.cfg.Broker, "client_id", p.cfg.ClientID)
 		return
 	}
@@ -163,6 +199,11 @@ func (p *Publisher) onConnect(mqtt.Client) {
 // again after any failure until the broker acknowledges it, or until Close.
 // payload is copied.
 func (p *Publisher) Publish(ctx context.Context, topic string, payload []byte, retained bool) error {
+	return p.PublishTagged(ctx, topic, payload, retained, 0)
+}
+
+// PublishTagged is Publish with a tag handed to the OnAck callback.
+func (p *Publisher) PublishTagged(ctx context.Context, topic string, payload []byte, retained bool, tag uint64) error {
 	if !p.started.Load() {
 		return ErrNotStarted
 	}
@@ -173,7 +214,7 @@ func (p *Publisher) Publish(ctx context.Context, topic string, payload []byte, r
 	case <-p.done:
 		return ErrClosed
 	}
-	m := &message{topic: topic, payload: bytes.Clone(payload), retained: retained}
+	m := &message{tag: tag, topic: topic, payload: bytes.Clone(payload), retained: retained}
 	p.published.Add(1) // before send: the PUBACK may beat send's return
 	if !p.send(m) {
 		p.published.Add(-1)
@@ -240,6 +281,9 @@ func (p *Publisher) watch(m *message, tok mqtt.Token) {
 func (p *Publisher) ack(m *message) {
 	if m.acked.CompareAndSwap(false, true) {
 		p.acked.Add(1)
+		if p.onAck != nil {
+			p.onAck(m.tag)
+		}
 		<-p.slots
 	}
 }
@@ -259,7 +303,7 @@ func (p *Publisher) Flush(ctx context.Context) error {
 		case p.slots <- struct{}{}:
 			held++
 		case <-ctx.Done():
-			return fmt.Errorf("publish: flush: %d messages not acknowledged: %w",
+			return fmt.Errorf("mqttpub: flush: %d messages not acknowledged: %w",
 				p.published.Load()-p.acked.Load(), ctx.Err())
 		case <-p.done:
 			return ErrClosed

@@ -1,8 +1,10 @@
-package publish
+package mqttpub
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -297,4 +299,106 @@ func BenchmarkPublish(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// TestTagsAndWill: every tag comes back through OnAck once, the connect hook
+// runs, and the last will is published when the connection dies.
+func TestTagsAndWill(t *testing.T) {
+	t.Parallel()
+	m := testenv.StartMosquitto(t)
+	const willTopic = "pscm/v1/anlao/agent/anlao-edge-1"
+	var mu sync.Mutex
+	acked := map[uint64]int{}
+	connected := make(chan bool, 4)
+	p := startPublisher(t, m.URL(), "test-tags",
+		WithOnAck(func(tag uint64) { mu.Lock(); acked[tag]++; mu.Unlock() }),
+		WithOnConnect(func(first bool) { connected <- first }),
+		WithWill(Will{Topic: willTopic, Payload: []byte("offline"), Retained: true}))
+	select {
+	case first := <-connected:
+		if !first {
+			t.Fatal("first connect reported as a reconnect")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("connect hook not called")
+	}
+	for i := uint64(1); i <= 500; i++ {
+		if err := p.PublishTagged(t.Context(), "pscm/v1/anlao/rating", []byte(strconv.FormatUint(i, 10)), false, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	for i := uint64(1); i <= 500; i++ {
+		if acked[i] != 1 {
+			t.Errorf("tag %d acked %d times", i, acked[i])
+		}
+	}
+	mu.Unlock()
+	// Cutting the TCP connection (through a proxy the test controls) without
+	// a DISCONNECT makes the broker publish the will.
+	sub := startSubscriber(t, m.URL(), "will-watch", willTopic)
+	proxy := newCutProxy(t, m.Addr())
+	p2, err := New(testConfig("tcp://"+proxy.addr(), "test-will"), testLogger(t),
+		WithWill(Will{Topic: willTopic, Payload: []byte("offline"), Retained: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	if err := p2.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	proxy.cut()
+	testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool { return sub.distinct() >= 1 },
+		"last will not published after the connection was cut")
+}
+
+// cutProxy forwards TCP to a target until cut closes every connection and
+// stops accepting.
+type cutProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t testing.TB, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *cutProxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }
