@@ -202,6 +202,9 @@ func (p *Publisher) Publish(ctx context.Context, topic string, payload []byte, r
 	return p.PublishTagged(ctx, topic, payload, retained, 0)
 }
 
+// Connected reports whether the connection to the broker is up now.
+func (p *Publisher) Connected() bool { return p.client.IsConnectionOpen() }
+
 // PublishTagged is Publish with a tag handed to the OnAck callback.
 func (p *Publisher) PublishTagged(ctx context.Context, topic string, payload []byte, retained bool, tag uint64) error {
 	if !p.started.Load() {

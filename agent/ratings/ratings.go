@@ -1,0 +1,307 @@
+// Package ratings turns a citizen's press — a tap on the kiosk page or a
+// hardware button — into a `rating` event: it applies the anti-abuse rules
+// (a minimum interval per kiosk, one rating per service session), links the
+// rating to the session that just ended at the counter, and spools it. A
+// press is acknowledged only once its event is durable.
+package ratings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// Config is the anti-abuse policy.
+type Config struct {
+	// MinInterval is the least time between two accepted presses at one kiosk.
+	MinInterval time.Duration `yaml:"min_interval"`
+	// OnePerSession ignores a second rating for the same service session.
+	OnePerSession bool `yaml:"one_per_session"`
+	// ReasonsWindow is how long after a press its follow-up reasons are taken.
+	ReasonsWindow time.Duration `yaml:"reasons_window"`
+}
+
+// Defaults returns the configuration used where a file says nothing.
+func Defaults() Config {
+	return Config{MinInterval: 5 * time.Second, OnePerSession: true, ReasonsWindow: 2 * time.Minute}
+}
+
+// Validate checks the fields.
+func (c Config) Validate() error {
+	if c.MinInterval < 0 || c.MinInterval > time.Hour {
+		return fmt.Errorf("min_interval: %v outside 0..1h", c.MinInterval)
+	}
+	if c.ReasonsWindow < 10*time.Second || c.ReasonsWindow > time.Hour {
+		return fmt.Errorf("reasons_window: %v outside 10s..1h", c.ReasonsWindow)
+	}
+	return nil
+}
+
+// Kiosk is a configured kiosk: where it stands and what its buttons mean.
+type Kiosk struct {
+	ID, Counter string
+}
+
+// Emitter spools events (outbox.Outbox).
+type Emitter interface {
+	Header() schema.Header
+	Emit(ctx context.Context, ev schema.Event) error
+}
+
+// Sessions links ratings to service sessions (queue.Tracker).
+type Sessions interface {
+	ClaimSession(counter string, now time.Time) (id string, rated, ok bool)
+}
+
+// Result of a press.
+type Result struct {
+	RatingID string
+	// Ignored is "" for an accepted press, else why it was not sent as a
+	// rating: "too_soon" or "session_rated".
+	Ignored    string
+	AskReasons bool
+}
+
+var (
+	// ErrUnknownKiosk: the press names a kiosk that is not configured.
+	ErrUnknownKiosk = errors.New("ratings: unknown kiosk")
+	// ErrUnknownButton: a hardware button number with no level.
+	ErrUnknownButton = errors.New("ratings: unknown button")
+	// ErrUnknownRating: follow-up reasons for a rating that is not recent.
+	ErrUnknownRating = errors.New("ratings: unknown or expired rating")
+	// ErrDuplicate: a hardware press whose seq was already seen.
+	ErrDuplicate = errors.New("ratings: duplicate press")
+)
+
+type kioskState struct {
+	counter      string
+	lastAccepted time.Time
+	recentPress  map[string]Result // press_id -> result, so a retried tap is answered, not counted twice
+	pressOrder   []string
+	seqs         []uint64 // recent hardware seqs
+}
+
+type recent struct {
+	ev      *schema.Rating
+	expires time.Time
+}
+
+// Service is safe for concurrent use.
+type Service struct {
+	cfg        Config
+	buttons    []schema.Level // hardware button N -> buttons[N-1]
+	askReasons map[schema.Level]bool
+	reasonIDs  map[string]bool
+	out        Emitter
+	sessions   Sessions
+	log        *slog.Logger
+	now        func() time.Time
+
+	mu      sync.Mutex
+	kiosks  map[string]*kioskState
+	recents map[string]recent // rating id -> event, for follow-up reasons
+
+	presses *prometheus.CounterVec
+}
+
+// New returns a service. buttons maps hardware button numbers (1-based) to
+// levels, in the order of the kiosk page's buttons; askReasons are the
+// levels that get the follow-up; reasonIDs the allowed reasons.
+func New(cfg Config, kiosks []Kiosk, buttons []schema.Level, askReasons []schema.Level, reasonIDs []string,
+	out Emitter, sessions Sessions, log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *Service {
+	s := &Service{
+		cfg: cfg, buttons: buttons, out: out, sessions: sessions, log: log, now: now,
+		askReasons: map[schema.Level]bool{}, reasonIDs: map[string]bool{},
+		kiosks:  map[string]*kioskState{},
+		recents: map[string]recent{},
+		presses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "agent", Name: "presses_total",
+			Help: "Rating presses by kiosk, source (touch, button) and result.",
+		}, []string{"kiosk", "source", "result"}),
+	}
+	for _, l := range askReasons {
+		s.askReasons[l] = true
+	}
+	for _, r := range reasonIDs {
+		s.reasonIDs[r] = true
+	}
+	for _, k := range kiosks {
+		s.kiosks[k.ID] = &kioskState{counter: k.Counter, recentPress: map[string]Result{}}
+		for _, src := range []string{"touch", "button"} {
+			for _, res := range []string{"accepted", "too_soon", "session_rated", "duplicate", "refused", "bad_input"} {
+				s.presses.WithLabelValues(k.ID, src, res)
+			}
+		}
+	}
+	reg.MustRegister(s.presses)
+	return s
+}
+
+// Press handles a tap from the kiosk page. pressID (made by the page per
+// tap) makes a retried request idempotent.
+func (s *Service) Press(ctx context.Context, kiosk string, level schema.Level, pressID string) (Result, error) {
+	return s.press(ctx, kiosk, level, pressID, "touch")
+}
+
+func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, pressID, source string) (Result, error) {
+	if !level.Valid() {
+		return Result{}, &schema.Error{Reason: schema.ReasonInvalidValue, Field: "level", Msg: fmt.Sprintf("unknown level %q", clip(string(level)))}
+	}
+	now := s.now()
+	s.mu.Lock()
+	k, ok := s.kiosks[kiosk]
+	if !ok {
+		s.mu.Unlock()
+		return Result{}, ErrUnknownKiosk
+	}
+	if pressID != "" {
+		if r, seen := k.recentPress[pressID]; seen {
+			s.mu.Unlock()
+			return r, nil
+		}
+	}
+	if s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && now.Sub(k.lastAccepted) < s.cfg.MinInterval {
+		s.mu.Unlock()
+		s.count(kiosk, source, "too_soon")
+		s.log.Info("press ignored: too soon after the last one", "kiosk", kiosk, "source", source)
+		return Result{Ignored: "too_soon"}, nil
+	}
+	// Reserve the slot now so two presses racing past the check can't both
+	// become ratings; released if the spool refuses.
+	prevAccepted := k.lastAccepted
+	k.lastAccepted = now
+	s.mu.Unlock()
+
+	var session string
+	if s.sessions != nil {
+		id, rated, ok := s.sessions.ClaimSession(k.counter, now)
+		if ok && rated && s.cfg.OnePerSession {
+			s.mu.Lock()
+			k.lastAccepted = prevAccepted
+			s.mu.Unlock()
+			s.count(kiosk, source, "session_rated")
+			s.log.Info("press ignored: this session already has a rating", "kiosk", kiosk, "session", id)
+			return Result{Ignored: "session_rated"}, nil
+		}
+		if ok {
+			session = id
+		}
+	}
+	ev := &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session}
+	if err := s.out.Emit(ctx, ev); err != nil {
+		s.mu.Lock()
+		k.lastAccepted = prevAccepted
+		s.mu.Unlock()
+		s.count(kiosk, source, "refused")
+		s.log.Error("press refused: not spooled", "kiosk", kiosk, "err", err)
+		return Result{}, err
+	}
+	res := Result{RatingID: ev.ID, AskReasons: s.askReasons[level] && len(s.reasonIDs) > 0}
+	s.mu.Lock()
+	if pressID != "" {
+		k.recentPress[pressID] = res
+		k.pressOrder = append(k.pressOrder, pressID)
+		if len(k.pressOrder) > 64 {
+			delete(k.recentPress, k.pressOrder[0])
+			k.pressOrder = k.pressOrder[1:]
+		}
+	}
+	if res.AskReasons {
+		s.expireRecents(now)
+		s.recents[ev.ID] = recent{ev: ev, expires: now.Add(s.cfg.ReasonsWindow)}
+	}
+	s.mu.Unlock()
+	s.count(kiosk, source, "accepted")
+	return res, nil
+}
+
+// expireRecents drops follow-up candidates past their window, and bounds
+// the map. Called with mu held.
+func (s *Service) expireRecents(now time.Time) {
+	for id, r := range s.recents {
+		if now.After(r.expires) || len(s.recents) > 1000 {
+			delete(s.recents, id)
+		}
+	}
+}
+
+// Reasons adds follow-up reasons to a recent rating by spooling the same
+// event again with reasons: same measurement, tags and time, so downstream it
+// overwrites the first point rather than counting a second rating.
+func (s *Service) Reasons(ctx context.Context, kiosk, ratingID string, reasons []string) error {
+	if len(reasons) == 0 || len(reasons) > 16 {
+		return &schema.Error{Reason: schema.ReasonInvalidValue, Field: "reasons", Msg: "1 to 16 reasons"}
+	}
+	for _, r := range reasons {
+		if !s.reasonIDs[r] {
+			return &schema.Error{Reason: schema.ReasonInvalidValue, Field: "reasons", Msg: fmt.Sprintf("unknown reason %q", clip(r))}
+		}
+	}
+	s.mu.Lock()
+	r, ok := s.recents[ratingID]
+	if !ok || r.ev.Kiosk != kiosk || s.now().After(r.expires) {
+		s.mu.Unlock()
+		return ErrUnknownRating
+	}
+	delete(s.recents, ratingID) // one follow-up per rating
+	ev := *r.ev
+	s.mu.Unlock()
+	ev.Reasons = slices.Compact(slices.Sorted(slices.Values(reasons)))
+	return s.out.Emit(ctx, &ev)
+}
+
+// HardwarePress handles a raw press from pscm/v1/{site}/kiosk/{kiosk}/press.
+func (s *Service) HardwarePress(ctx context.Context, kiosk string, payload []byte) (Result, error) {
+	p, err := schema.DecodePress(payload)
+	if err != nil {
+		s.count(kiosk, "button", "bad_input")
+		return Result{}, err
+	}
+	if p.Button < 1 || p.Button > len(s.buttons) {
+		s.count(kiosk, "button", "bad_input")
+		return Result{}, fmt.Errorf("%w: %d (configured 1..%d)", ErrUnknownButton, p.Button, len(s.buttons))
+	}
+	s.mu.Lock()
+	k, ok := s.kiosks[kiosk]
+	if !ok {
+		s.mu.Unlock()
+		return Result{}, ErrUnknownKiosk
+	}
+	if p.Seq != 0 {
+		if slices.Contains(k.seqs, p.Seq) {
+			s.mu.Unlock()
+			s.count(kiosk, "button", "duplicate")
+			return Result{}, ErrDuplicate
+		}
+		// A short memory, not "seq must grow": a button box that reboots
+		// starts counting again.
+		k.seqs = append(k.seqs, p.Seq)
+		if len(k.seqs) > 64 {
+			k.seqs = k.seqs[1:]
+		}
+	}
+	s.mu.Unlock()
+	return s.press(ctx, kiosk, s.buttons[p.Button-1], "", "button")
+}
+
+func (s *Service) count(kiosk, source, result string) {
+	if _, ok := s.kiosks[kiosk]; !ok {
+		return // only configured kiosks are label values
+	}
+	s.presses.WithLabelValues(kiosk, source, result).Inc()
+}
+
+func clip(v string) string {
+	if len(v) > 40 {
+		return v[:40] + "…"
+	}
+	return v
+}

@@ -1,0 +1,181 @@
+package ratings
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/internal/schema"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type fakeOut struct {
+	clock *clock
+	mu    sync.Mutex
+	evs   []*schema.Rating
+	n     int
+	err   error
+}
+
+func (f *fakeOut) Header() schema.Header {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	return schema.Header{ID: "r" + string(rune('a'+f.n)), TS: f.clock.now().Add(time.Duration(f.n)), Site: "anlao"}
+}
+
+func (f *fakeOut) Emit(_ context.Context, ev schema.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if err := ev.Validate(f.clock.now()); err != nil {
+		return err
+	}
+	f.evs = append(f.evs, ev.(*schema.Rating))
+	return nil
+}
+
+type fakeSessions struct {
+	id    string
+	rated bool
+}
+
+func (f *fakeSessions) ClaimSession(string, time.Time) (string, bool, bool) {
+	if f.id == "" {
+		return "", false, false
+	}
+	r := f.rated
+	f.rated = true
+	return f.id, r, true
+}
+
+func newService(t *testing.T, sess Sessions) (*Service, *fakeOut, *clock) {
+	c := &clock{t: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)}
+	out := &fakeOut{clock: c}
+	buttons := []schema.Level{schema.LevelVerySatisfied, schema.LevelSatisfied, schema.LevelNeutral, schema.LevelDissatisfied}
+	s := New(Defaults(), []Kiosk{{ID: "k01", Counter: "c01"}}, buttons, []schema.Level{schema.LevelDissatisfied},
+		[]string{"cho-lau", "thai-do"}, out, sess, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), c.now)
+	return s, out, c
+}
+
+func TestMinIntervalAndRetry(t *testing.T) {
+	s, out, c := newService(t, nil)
+	ctx := context.Background()
+	r1, err := s.Press(ctx, "k01", schema.LevelSatisfied, "p1")
+	if err != nil || r1.Ignored != "" || r1.RatingID == "" {
+		t.Fatalf("first press: %+v %v", r1, err)
+	}
+	// The page retries the same tap: same answer, no second rating.
+	again, err := s.Press(ctx, "k01", schema.LevelSatisfied, "p1")
+	if err != nil || again != r1 {
+		t.Fatalf("retry: %+v %v", again, err)
+	}
+	c.advance(2 * time.Second)
+	r2, _ := s.Press(ctx, "k01", schema.LevelNeutral, "p2")
+	if r2.Ignored != "too_soon" {
+		t.Fatalf("press 2 s later: %+v", r2)
+	}
+	c.advance(4 * time.Second)
+	r3, _ := s.Press(ctx, "k01", schema.LevelNeutral, "p3")
+	if r3.Ignored != "" {
+		t.Fatalf("press 6 s later: %+v", r3)
+	}
+	if len(out.evs) != 2 {
+		t.Fatalf("%d ratings, want 2", len(out.evs))
+	}
+}
+
+func TestOnePerSession(t *testing.T) {
+	s, out, c := newService(t, &fakeSessions{id: "s-1"})
+	r1, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "a")
+	c.advance(10 * time.Second)
+	r2, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "b")
+	if r1.Ignored != "" || r2.Ignored != "session_rated" {
+		t.Fatalf("r1 %+v r2 %+v", r1, r2)
+	}
+	if len(out.evs) != 1 || out.evs[0].Session != "s-1" {
+		t.Fatalf("ratings %+v", out.evs)
+	}
+}
+
+func TestReasonsOverwriteSameEvent(t *testing.T) {
+	s, out, _ := newService(t, nil)
+	r, _ := s.Press(context.Background(), "k01", schema.LevelDissatisfied, "x")
+	if !r.AskReasons {
+		t.Fatal("dissatisfied press should ask reasons")
+	}
+	if err := s.Reasons(context.Background(), "k01", r.RatingID, []string{"thai-do", "cho-lau", "cho-lau"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.evs) != 2 || out.evs[1].ID != out.evs[0].ID || !out.evs[1].TS.Equal(out.evs[0].TS) {
+		t.Fatalf("follow-up must re-send the same event: %+v", out.evs)
+	}
+	if got := out.evs[1].Reasons; len(got) != 2 || got[0] != "cho-lau" || got[1] != "thai-do" {
+		t.Fatalf("reasons %v", got)
+	}
+	if err := s.Reasons(context.Background(), "k01", r.RatingID, []string{"cho-lau"}); !errors.Is(err, ErrUnknownRating) {
+		t.Fatalf("second follow-up: %v", err)
+	}
+	if err := s.Reasons(context.Background(), "k01", "nope", []string{"cho-lau"}); !errors.Is(err, ErrUnknownRating) {
+		t.Fatalf("unknown rating: %v", err)
+	}
+}
+
+func TestHardwarePresses(t *testing.T) {
+	s, out, c := newService(t, nil)
+	ctx := context.Background()
+	if _, err := s.HardwarePress(ctx, "k01", []byte(`{"button":2,"seq":7}`)); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(10 * time.Second)
+	if _, err := s.HardwarePress(ctx, "k01", []byte(`{"button":2,"seq":7}`)); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("repeated seq: %v", err)
+	}
+	tests := []struct {
+		kiosk, payload string
+		want           error
+	}{
+		{"k01", "9", ErrUnknownButton},
+		{"k01", "{", nil},
+		{"k99", "1", ErrUnknownKiosk},
+	}
+	for _, tt := range tests {
+		_, err := s.HardwarePress(ctx, tt.kiosk, []byte(tt.payload))
+		if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("%s %q: err = %v, want %v", tt.kiosk, tt.payload, err, tt.want)
+		}
+	}
+	if _, err := s.HardwarePress(ctx, "k01", []byte("4")); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.evs) != 2 || out.evs[0].Level != schema.LevelSatisfied || out.evs[1].Level != schema.LevelDissatisfied {
+		t.Fatalf("ratings %+v", out.evs)
+	}
+}
+
+func TestSpoolRefusalFreesTheSlot(t *testing.T) {
+	s, out, _ := newService(t, nil)
+	out.err = errors.New("spool: full")
+	if _, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "a"); err == nil {
+		t.Fatal("refusal not reported")
+	}
+	out.err = nil
+	if r, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "b"); err != nil || r.Ignored != "" {
+		t.Fatalf("after a refusal the next press must be accepted: %+v %v", r, err)
+	}
+}
