@@ -1,0 +1,209 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/pscm/pscm/internal/testenv"
+)
+
+func count(t testing.TB, w *world, measurement string) int64 {
+	return w.db.Count(t, measurement, "id")
+}
+
+func localPublisher(t *testing.T, w *world) mqtt.Client {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(w.local.URL()).SetClientID("button-box").SetCleanSession(true))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func TestPressReachesInfluxDB(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(t, agentOpts{})
+	code, body := press(t, a.addr, "k01", "very_satisfied", "p-1")
+	if code != 200 || body["status"] != "accepted" {
+		t.Fatalf("press: %d %v", code, body)
+	}
+	testenv.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool { return count(t, w, "rating") == 1 },
+		"rating not in InfluxDB")
+	s := w.db.Query(t, `SELECT id FROM rating GROUP BY *`)
+	if len(s) != 1 || s[0].Tags["counter"] != "c01" || s[0].Tags["kiosk"] != "k01" || s[0].Tags["level"] != "very_satisfied" ||
+		fmt.Sprint(s[0].Values[0][1]) != body["rating_id"] {
+		t.Fatalf("rating point %+v, want counter c01 kiosk k01 level very_satisfied id %v", s, body["rating_id"])
+	}
+	// The retained status says online.
+	testenv.Eventually(t, 20*time.Second, 50*time.Millisecond, func() bool { return count(t, w, "agent") >= 1 },
+		"no agent status")
+}
+
+func TestHardwarePressesAndBadInput(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(t, agentOpts{minInterval: "1h"})
+	pub := localPublisher(t, w)
+	pubLocal := func(topic, payload string) {
+		tok := pub.Publish(topic, 1, false, payload)
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	// The same seq twice, then a second press within the interval: one rating.
+	pubLocal("pscm/v1/anlao/kiosk/k01/press", `{"button":1,"seq":41}`)
+	pubLocal("pscm/v1/anlao/kiosk/k01/press", `{"button":1,"seq":41}`)
+	pubLocal("pscm/v1/anlao/kiosk/k01/press", `{"button":2,"seq":42}`)
+	// Refused: unknown kiosk, unknown button, malformed.
+	pubLocal("pscm/v1/anlao/kiosk/k99/press", `1`)
+	pubLocal("pscm/v1/anlao/kiosk/k02/press", `7`)
+	pubLocal("pscm/v1/anlao/kiosk/k02/press", `{"button":`)
+	// A valid press on k02 last: once it is in InfluxDB, the rest was handled.
+	pubLocal("pscm/v1/anlao/kiosk/k02/press", `4`)
+	testenv.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool { return count(t, w, "rating") >= 2 },
+		"hardware ratings not in InfluxDB")
+	time.Sleep(300 * time.Millisecond) // a stray third rating would have arrived with the second
+	if n := count(t, w, "rating"); n != 2 {
+		t.Fatalf("%d ratings, want 2 (k01 once, k02 once)", n)
+	}
+	s := w.db.Query(t, `SELECT id FROM rating GROUP BY kiosk, level`)
+	got := map[string]string{}
+	for _, x := range s {
+		got[x.Tags["kiosk"]] = x.Tags["level"]
+	}
+	if got["k01"] != "very_satisfied" || got["k02"] != "dissatisfied" {
+		t.Fatalf("levels %v", got)
+	}
+	logs := a.logs.String()
+	for _, want := range []string{"duplicate press", "unknown kiosk", "unknown button", "too soon"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no log line saying %q", want)
+		}
+	}
+
+	// The kiosk API refuses bad tokens and bad levels and changes nothing.
+	for _, tc := range []struct {
+		kiosk, level, token string
+		want                int
+	}{
+		{"k02", "satisfied", "wrong-token-wrong-token", 401},
+		{"k77", "satisfied", tokenPrefix + "k77", 404},
+		{"k02", "ecstatic", tokenPrefix + "k02", 400},
+	} {
+		code := pressWithToken(t, a.addr, tc.kiosk, tc.level, tc.token)
+		if code != tc.want {
+			t.Errorf("%s %s: HTTP %d, want %d", tc.kiosk, tc.level, code, tc.want)
+		}
+	}
+	if n := count(t, w, "rating"); n != 2 {
+		t.Fatalf("refused presses changed the count to %d", n)
+	}
+}
+
+func TestUplinkDownFor30s(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(t, agentOpts{minInterval: "0s", kiosks: 4})
+	w.central.Stop(t)
+	levels := []string{"very_satisfied", "satisfied", "neutral", "dissatisfied"}
+	const n = 5000
+	start := time.Now()
+	for i := range n {
+		k := fmt.Sprintf("k%02d", i%4+1)
+		if code, body := press(t, a.addr, k, levels[i%4], fmt.Sprintf("p%d", i)); code != 200 || body["status"] != "accepted" {
+			t.Fatalf("press %d: %d %v", i, code, body)
+		}
+	}
+	// The outage lasts 30 s by design, whatever the presses took.
+	time.Sleep(time.Until(start.Add(30 * time.Second)))
+	w.central.Start(t)
+	testenv.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool { return count(t, w, "rating") >= n },
+		"not all %d presses reached InfluxDB", n)
+	if c := count(t, w, "rating"); c != n {
+		t.Fatalf("%d ratings, want exactly %d", c, n)
+	}
+	// In order: the points' time order (stamped at acceptance) is the order
+	// of the presses, kiosks k01..k04 in turn.
+	s := w.db.Query(t, `SELECT id, kiosk, level FROM rating`)
+	if len(s) != 1 || len(s[0].Values) != n {
+		t.Fatalf("query returned %d series", len(s))
+	}
+	for i, row := range s[0].Values {
+		if want := fmt.Sprintf("k%02d", i%4+1); row[2] != want || row[3] != levels[i%4] {
+			t.Fatalf("point %d is %v/%v, want %s/%s: order lost", i, row[2], row[3], want, levels[i%4])
+		}
+	}
+}
+
+func TestQueueSessionsAndRatingLink(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(t, agentOpts{})
+	now := time.Now().UTC()
+	ts := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339Nano) }
+	steps := []string{
+		`{"id":"q1","ts":"` + ts(-20*time.Minute) + `","site":"anlao","ticket":"A012","service":"ho-tich","step":"issued"}`,
+		`{"id":"q2","ts":"` + ts(-10*time.Minute) + `","site":"anlao","ticket":"A012","service":"ho-tich","counter":"c01","step":"called"}`,
+		`{"id":"q3","ts":"` + ts(-9*time.Minute) + `","site":"anlao","ticket":"A012","service":"ho-tich","counter":"c01","step":"started"}`,
+		`{"id":"q4","ts":"` + ts(-1*time.Second) + `","site":"anlao","ticket":"A012","service":"ho-tich","counter":"c01","step":"finished"}`,
+	}
+	for _, s := range steps {
+		if code := queueStep(t, a.addr, s); code != 204 {
+			t.Fatalf("step: HTTP %d", code)
+		}
+	}
+	if code := queueStep(t, a.addr, `{"id":"bad"`); code != 400 {
+		t.Fatalf("malformed step: HTTP %d, want 400", code)
+	}
+	code, body := press(t, a.addr, "k01", "satisfied", "after-session")
+	if code != 200 {
+		t.Fatalf("press %d %v", code, body)
+	}
+	testenv.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool {
+		return count(t, w, "session") == 1 && count(t, w, "rating") == 1 && count(t, w, "queue") == 4
+	}, "session, rating and 4 queue steps not all in InfluxDB")
+	s := w.db.Query(t, `SELECT id, wait_s, service_s, ticket FROM session`)
+	row := s[0].Values[0]
+	if fmt.Sprint(row[2]) != "600" || fmt.Sprint(row[3]) != "539" || row[4] != "A012" {
+		t.Fatalf("session row %v: want wait 600 s, service 539 s, ticket A012", row)
+	}
+	r := w.db.Query(t, `SELECT session FROM rating`)
+	if fmt.Sprint(r[0].Values[0][1]) != fmt.Sprint(row[1]) {
+		t.Fatalf("rating carries session %v, want %v", r[0].Values[0][1], row[1])
+	}
+}
+
+func TestSpoolFullRefusesNewPresses(t *testing.T) {
+	w := newWorld(t)
+	w.central.Stop(t)
+	a := w.startAgent(t, agentOpts{minInterval: "0s", maxRecords: 10})
+	accepted := 0
+	var last int
+	var lastBody map[string]any
+	for i := range 15 {
+		code, body := press(t, a.addr, "k01", "satisfied", fmt.Sprintf("f%d", i))
+		last, lastBody = code, body
+		if code == 200 {
+			accepted++
+		}
+	}
+	if accepted == 0 || accepted > 10 || last != 503 {
+		t.Fatalf("accepted %d of 15, last HTTP %d %v; want some accepted, at most 10, then 503", accepted, last, lastBody)
+	}
+	w.central.Start(t)
+	testenv.Eventually(t, 30*time.Second, 50*time.Millisecond, func() bool { return count(t, w, "rating") == int64(accepted) },
+		"the %d accepted presses did not all arrive", accepted)
+}
+
+func pressWithToken(t testing.TB, addr, kiosk, level, token string) int {
+	t.Helper()
+	req, _ := httpNewPress(addr, kiosk, level, token)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

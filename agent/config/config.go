@@ -1,0 +1,171 @@
+// Package config is the agent's configuration file: strict YAML with
+// defaults, validated as a whole before anything starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/pscm/pscm/agent/kiosk"
+	"github.com/pscm/pscm/agent/queue"
+	"github.com/pscm/pscm/agent/ratings"
+	"github.com/pscm/pscm/agent/spool"
+	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/logging"
+	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// Config is the whole agent configuration.
+type Config struct {
+	// Site is the center's ID, the {site} of every topic.
+	Site string `yaml:"site"`
+	// Agent names this agent; two agents at a site need different names.
+	Agent string `yaml:"agent"`
+	// Uplink is the central broker the events are forwarded to.
+	Uplink mqttconn.Config `yaml:"uplink"`
+	// UplinkWindow bounds events awaiting the central broker's PUBACK.
+	UplinkWindow int `yaml:"uplink_window"`
+	// Local is the center's broker, where hardware buttons and the queue
+	// system publish. Leave broker empty when there is none.
+	Local   LocalBroker    `yaml:"local"`
+	HTTP    HTTP           `yaml:"http"`
+	Spool   spool.Config   `yaml:"spool"`
+	Kiosk   kiosk.Config   `yaml:"kiosk"`
+	Kiosks  []Kiosk        `yaml:"kiosks"`
+	Ratings ratings.Config `yaml:"anti_abuse"`
+	Queue   Queue          `yaml:"queue"`
+	// StatusInterval is how often the retained agent status is refreshed.
+	StatusInterval time.Duration  `yaml:"status_interval"`
+	Log            logging.Config `yaml:"log"`
+}
+
+// LocalBroker is the center's own MQTT broker.
+type LocalBroker struct {
+	Enabled bool            `yaml:"enabled"`
+	MQTT    mqttconn.Config `yaml:"mqtt"`
+}
+
+// HTTP serves the kiosk pages, the queue webhook, /metrics and /healthz.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Kiosk is one tablet at a counter.
+type Kiosk struct {
+	ID            string        `yaml:"id"`
+	Counter       string        `yaml:"counter"`
+	CounterNameVI string        `yaml:"counter_name_vi"`
+	CounterNameEN string        `yaml:"counter_name_en"`
+	OfficerName   string        `yaml:"officer_name"`
+	OfficerPhoto  string        `yaml:"officer_photo"`
+	Token         config.Secret `yaml:"token"`
+}
+
+// Queue is the queue-system input.
+type Queue struct {
+	queue.Config `yaml:",inline"`
+	// WebhookToken authenticates POST /queue (Authorization: Bearer);
+	// without it the webhook is off.
+	WebhookToken config.Secret `yaml:"webhook_token"`
+}
+
+// Defaults returns a Config holding every default.
+func Defaults() *Config {
+	up := mqttconn.Defaults()
+	local := mqttconn.Defaults()
+	return &Config{
+		Uplink:         up,
+		UplinkWindow:   1000,
+		Local:          LocalBroker{MQTT: local},
+		HTTP:           HTTP{Listen: "0.0.0.0:8480"},
+		Spool:          spool.Defaults(),
+		Kiosk:          kiosk.Defaults(),
+		Ratings:        ratings.Defaults(),
+		Queue:          Queue{Config: queue.Defaults()},
+		StatusInterval: 30 * time.Second,
+		Log:            logging.Defaults(),
+	}
+}
+
+// Load reads and validates a file over the defaults.
+func Load(path string) (*Config, error) {
+	c := Defaults()
+	if err := config.Load(path, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate checks the whole configuration, naming the key at fault.
+func (c *Config) Validate() error {
+	if !schema.ValidID(c.Site) {
+		return fmt.Errorf("site: %q must match %s", c.Site, schema.IDPattern)
+	}
+	if !schema.ValidID(c.Agent) {
+		return fmt.Errorf("agent: %q must match %s", c.Agent, schema.IDPattern)
+	}
+	if c.Uplink.ClientID == "" {
+		c.Uplink.ClientID = "pscm-agent-" + c.Agent
+	}
+	if err := c.Uplink.Validate(); err != nil {
+		return fmt.Errorf("uplink.%w", err)
+	}
+	if c.UplinkWindow < 1 || c.UplinkWindow > 20000 {
+		return fmt.Errorf("uplink_window: %d outside 1..20000", c.UplinkWindow)
+	}
+	if c.Local.Enabled {
+		if c.Local.MQTT.ClientID == "" {
+			c.Local.MQTT.ClientID = "pscm-agent-" + c.Agent + "-local"
+		}
+		if err := c.Local.MQTT.Validate(); err != nil {
+			return fmt.Errorf("local.mqtt.%w", err)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	if err := c.Spool.Validate(); err != nil {
+		return fmt.Errorf("spool.%w", err)
+	}
+	if err := c.Kiosk.Validate(); err != nil {
+		return fmt.Errorf("kiosk.%w", err)
+	}
+	if len(c.Kiosks) > 500 {
+		return errors.New("kiosks: more than 500")
+	}
+	seen := map[string]bool{}
+	for i, k := range c.Kiosks {
+		switch {
+		case !schema.ValidID(k.ID):
+			return fmt.Errorf("kiosks[%d].id: %q must match %s", i, k.ID, schema.IDPattern)
+		case seen[k.ID]:
+			return fmt.Errorf("kiosks[%d].id: %q listed twice", i, k.ID)
+		case !schema.ValidID(k.Counter):
+			return fmt.Errorf("kiosks[%d].counter: %q must match %s", i, k.Counter, schema.IDPattern)
+		case k.CounterNameVI == "":
+			return fmt.Errorf("kiosks[%d].counter_name_vi: required (shown to citizens)", i)
+		case !k.Token.IsSet():
+			return fmt.Errorf("kiosks[%d].token: required (file or env): a kiosk without a token would take presses from anyone", i)
+		}
+		if err := k.Token.Validate(); err != nil {
+			return fmt.Errorf("kiosks[%d].token: %w", i, err)
+		}
+		seen[k.ID] = true
+	}
+	if err := c.Ratings.Validate(); err != nil {
+		return fmt.Errorf("anti_abuse.%w", err)
+	}
+	if err := c.Queue.Config.Validate(); err != nil {
+		return fmt.Errorf("queue.%w", err)
+	}
+	if err := c.Queue.WebhookToken.Validate(); err != nil {
+		return fmt.Errorf("queue.webhook_token: %w", err)
+	}
+	if c.StatusInterval < time.Second || c.StatusInterval > time.Hour {
+		return fmt.Errorf("status_interval: %v outside 1s..1h", c.StatusInterval)
+	}
+	return c.Log.Validate()
+}

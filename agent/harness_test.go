@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/pscm/pscm/internal/testenv"
+)
+
+// world is one test's center: a central broker, the center's broker,
+// InfluxDB and a collector process writing into it.
+type world struct {
+	central, local *testenv.Mosquitto
+	db             *testenv.Influx
+	collector      *exec.Cmd
+	dir            string
+}
+
+var buildCollector = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pscm-agent-test-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pscm-collector")
+	if out, err := exec.Command("go", "build", "-o", bin, "../collector").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build collector: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+var buildAgent = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pscm-agent-test-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pscm-agent")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build agent: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs Mosquitto and InfluxDB")
+	}
+	w := &world{dir: t.TempDir()}
+	w.central = testenv.StartMosquitto(t)
+	w.local = testenv.StartMosquitto(t)
+	w.db = testenv.StartInflux(t, testenv.WithoutFlux())
+	bin, err := buildCollector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("mqtt:\n  broker: %s\n  client_id: test-collector\n  keepalive: 5s\n  max_reconnect_interval: 1s\ninfluxdb:\n  url: %s\n  bucket: %s\n  retry_initial: 50ms\n  retry_max: 1s\nbatch:\n  flush_interval: 5ms\nhttp:\n  listen: 127.0.0.1:%d\n",
+		w.central.URL(), w.db.URL(), w.db.Bucket(), testenv.FreePort(t))
+	cpath := filepath.Join(w.dir, "collector.yml")
+	if err := os.WriteFile(cpath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(w.dir, "collector.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-config", cpath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logf.Close()
+	w.collector = cmd
+	// The collector's session is new: what is published before it has
+	// subscribed is not queued for it. Wait until a probe event (a dossier
+	// of another site, which no test counts) has gone all the way through.
+	probe := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(w.central.URL()).SetClientID("probe"))
+	if tok := probe.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	payload := `{"id":"probe","ts":"` + now + `","site":"probe","dossier":"d1","procedure":"p1","received":"` + now + `","due":"` + now + `","resolved":"` + now + `","outcome":"on_time"}`
+	testenv.Eventually(t, 20*time.Second, 100*time.Millisecond, func() bool {
+		probe.Publish("pscm/v1/probe/dossier", 1, false, payload).WaitTimeout(time.Second)
+		return w.db.Count(t, "dossier", "id") > 0
+	}, "the collector never wrote the probe event")
+	probe.Disconnect(100)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(w.dir, "collector.log"))
+			t.Logf("collector log:\n%s", tailLines(string(b), 40))
+		}
+	})
+	return w
+}
+
+// agentOpts shape the agent's config for a test.
+type agentOpts struct {
+	minInterval string // anti_abuse.min_interval
+	maxRecords  int    // spool.max_records
+	kiosks      int
+}
+
+const tokenPrefix = "test-token-0123456789-"
+
+func (w *world) agentConfig(t *testing.T, o agentOpts) string {
+	t.Helper()
+	if o.minInterval == "" {
+		o.minInterval = "5s"
+	}
+	if o.maxRecords == 0 {
+		o.maxRecords = 100000
+	}
+	if o.kiosks == 0 {
+		o.kiosks = 2
+	}
+	var kiosks strings.Builder
+	for i := 1; i <= o.kiosks; i++ {
+		tok := filepath.Join(w.dir, fmt.Sprintf("k%02d.token", i))
+		if err := os.WriteFile(tok, []byte(fmt.Sprintf("%sk%02d\n", tokenPrefix, i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&kiosks, "  - id: k%02d\n    counter: c%02d\n    counter_name_vi: \"Quầy %d — Hộ tịch\"\n    counter_name_en: \"Counter %d — Civil status\"\n    officer_name: \"Nguyễn Thị Lan\"\n    token: {file: %s}\n", i, i, i, i, tok)
+	}
+	wh := filepath.Join(w.dir, "webhook.token")
+	if err := os.WriteFile(wh, []byte("webhook-secret-token-42"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`site: anlao
+agent: anlao-edge-1
+uplink:
+  broker: %s
+  client_id: pscm-agent-test
+  keepalive: 5s
+  max_reconnect_interval: 1s
+local:
+  enabled: true
+  mqtt:
+    broker: %s
+    client_id: pscm-agent-test-local
+    keepalive: 5s
+    max_reconnect_interval: 1s
+http:
+  listen: 127.0.0.1:0
+spool:
+  dir: %s
+  max_records: %d
+kiosks:
+%santi_abuse:
+  min_interval: %s
+queue:
+  webhook_token: {file: %s}
+status_interval: 2s
+`, w.central.URL(), w.local.URL(), filepath.Join(w.dir, "spool"), o.maxRecords, kiosks.String(), o.minInterval, wh)
+	p := filepath.Join(w.dir, "agent.yml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// agentProc is the agent running in process.
+type agentProc struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+}
+
+func (w *world) startAgent(t *testing.T, o agentOpts) *agentProc {
+	t.Helper()
+	path := w.agentConfig(t, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &agentProc{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	ready := make(chan string, 1)
+	go func() { a.done <- runReady(ctx, []string{"-config", path}, a.logs, a.logs, ready) }()
+	select {
+	case a.addr = <-ready:
+	case err := <-a.done:
+		t.Fatalf("agent exited at start: %v\n%s", err, a.logs.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("agent not ready\n%s", a.logs.String())
+	}
+	t.Cleanup(func() {
+		a.stop(t)
+		if t.Failed() {
+			t.Logf("agent log:\n%s", tailLines(a.logs.String(), 60))
+		}
+	})
+	return a
+}
+
+func (a *agentProc) stop(t *testing.T) {
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	a.cancel = nil
+	select {
+	case err := <-a.done:
+		if err != nil {
+			t.Errorf("agent returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("agent did not stop")
+	}
+}
+
+// press taps a button through the kiosk API as the page does.
+func press(t testing.TB, addr, kiosk, level, pressID string) (int, map[string]any) {
+	t.Helper()
+	// The page's press IDs are 8-64 characters.
+	body := fmt.Sprintf(`{"level":%q,"press_id":%q}`, level, "press-"+pressID+"-00")
+	req, _ := http.NewRequest("POST", "http://"+addr+"/kiosk/"+kiosk+"/press", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tokenPrefix+kiosk)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("press: %v", err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &out)
+	if out == nil {
+		out = map[string]any{"raw": string(b)}
+	}
+	return resp.StatusCode, out
+}
+
+func queueStep(t testing.TB, addr string, payload string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/queue", strings.NewReader(payload))
+	req.Header.Set("Authorization", "Bearer webhook-secret-token-42")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("queue step: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+func httpNewPress(addr, kiosk, level, token string) (*http.Request, error) {
+	req, err := http.NewRequest("POST", "http://"+addr+"/kiosk/"+kiosk+"/press",
+		strings.NewReader(fmt.Sprintf(`{"level":%q,"press_id":"x-%d"}`, level, time.Now().UnixNano())))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
+}

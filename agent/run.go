@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pscm/pscm/agent/config"
+	"github.com/pscm/pscm/agent/kiosk"
+	"github.com/pscm/pscm/agent/outbox"
+	"github.com/pscm/pscm/agent/queue"
+	"github.com/pscm/pscm/agent/ratings"
+	"github.com/pscm/pscm/agent/spool"
+	"github.com/pscm/pscm/agent/uplink"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runReady(ctx, args, stdout, stderr, nil)
+}
+
+// runReady is run; if ready is not nil it receives the HTTP address once
+// the agent serves.
+func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("pscm-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "/etc/pscm/agent.yml", "configuration file")
+	check := fs.Bool("config.check", false, "validate the configuration and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "pscm-agent", version, runtime.Version())
+		return nil
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return err
+	}
+	if *check {
+		fmt.Fprintf(stdout, "%s: configuration OK\n", *configPath)
+		return nil
+	}
+	log, err := cfg.Log.New(stderr)
+	if err != nil {
+		return err
+	}
+	log = log.With("site", cfg.Site, "agent", cfg.Agent)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	sp, err := spool.Open(cfg.Spool, log.With("component", "spool"), spool.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	ob := outbox.New(cfg.Site, cfg.Agent, sp, time.Now)
+	tracker := queue.New(cfg.Queue.Config, cfg.Site, ob, log.With("component", "queue"), reg, time.Now)
+
+	var levels []schema.Level
+	for _, b := range cfg.Kiosk.Buttons {
+		levels = append(levels, b.Level)
+	}
+	var reasonIDs []string
+	for _, r := range cfg.Kiosk.Reasons {
+		reasonIDs = append(reasonIDs, r.ID)
+	}
+	var rkiosks []ratings.Kiosk
+	var kkiosks []kiosk.Kiosk
+	for _, k := range cfg.Kiosks {
+		token, err := k.Token.Value()
+		if err != nil {
+			return fmt.Errorf("kiosk %s token: %w", k.ID, err)
+		}
+		if len(token) < 16 {
+			return fmt.Errorf("kiosk %s token: shorter than 16 characters", k.ID)
+		}
+		rkiosks = append(rkiosks, ratings.Kiosk{ID: k.ID, Counter: k.Counter})
+		kkiosks = append(kkiosks, kiosk.Kiosk{ID: k.ID, Counter: k.Counter, CounterNameVI: k.CounterNameVI,
+			CounterNameEN: k.CounterNameEN, OfficerName: k.OfficerName, OfficerPhoto: k.OfficerPhoto, Token: token})
+	}
+	rs := ratings.New(cfg.Ratings, rkiosks, levels, cfg.Kiosk.AskReasonsFor, reasonIDs, ob, tracker,
+		log.With("component", "ratings"), reg, time.Now)
+	kh, err := kiosk.NewHandler(cfg.Kiosk, kkiosks, acceptor{rs}, log.With("component", "kiosk"), reg)
+	if err != nil {
+		return err
+	}
+	webhookToken, err := cfg.Queue.WebhookToken.Value()
+	if err != nil {
+		return fmt.Errorf("queue webhook token: %w", err)
+	}
+
+	up, err := uplink.New(uplink.Config{Site: cfg.Site, Agent: cfg.Agent, Version: version, Window: cfg.UplinkWindow,
+		StatusInterval: cfg.StatusInterval}, cfg.Uplink, sp, ob, log.With("component", "uplink"), reg, time.Now)
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/kiosk/", kh)
+	mux.Handle("POST /queue", queueWebhook(tracker, webhookToken, log))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	var local mqtt.Client
+	if cfg.Local.Enabled {
+		local, err = localClient(cfg, rs, tracker, log.With("component", "local"))
+		if err != nil {
+			return err
+		}
+	}
+
+	log.Info("starting", "version", version, "http", ln.Addr().String(), "uplink", cfg.Uplink.Broker,
+		"local", cfg.Local.Enabled, "kiosks", len(cfg.Kiosks))
+
+	upCtx, stopUplink := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopUplink()
+	g := new(errgroup.Group)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return up.Run(upCtx) })
+	if local != nil {
+		local.Connect() // retries in the background
+	}
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	<-ctx.Done()
+	// Stop taking presses and steps first; everything accepted is in the
+	// spool, so the uplink can stop at once and resume after a restart.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if local != nil {
+		local.Disconnect(250)
+	}
+	stopUplink()
+	if gerr := g.Wait(); err == nil {
+		err = gerr
+	}
+	log.Info("stopped", "err", err)
+	return err
+}
+
+// acceptor adapts ratings.Service to the kiosk page's interface.
+type acceptor struct{ rs *ratings.Service }
+
+func (a acceptor) Press(ctx context.Context, p kiosk.Press) (kiosk.Accepted, error) {
+	r, err := a.rs.Press(ctx, p.Kiosk, p.Level, p.PressID)
+	switch {
+	case errors.Is(err, spool.ErrFull):
+		return kiosk.Accepted{}, fmt.Errorf("%w: %v", kiosk.ErrSpoolFull, err)
+	case err != nil:
+		return kiosk.Accepted{}, err
+	}
+	status := "accepted"
+	if r.Ignored != "" {
+		status = "ignored"
+	}
+	return kiosk.Accepted{RatingID: r.RatingID, Status: status, AskReasons: r.AskReasons}, nil
+}
+
+func (a acceptor) Reasons(ctx context.Context, kioskID, ratingID string, reasons []string) error {
+	err := a.rs.Reasons(ctx, kioskID, ratingID, reasons)
+	switch {
+	case errors.Is(err, ratings.ErrUnknownRating):
+		return fmt.Errorf("%w: %v", kiosk.ErrUnknownRating, err)
+	case errors.Is(err, spool.ErrFull):
+		return fmt.Errorf("%w: %v", kiosk.ErrSpoolFull, err)
+	}
+	return err
+}
+
+// queueWebhook takes queue steps over HTTP: the contract's queue JSON, one
+// per request, answered 200 only once spooled.
+func queueWebhook(tr *queue.Tracker, token string, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			http.Error(w, "queue webhook disabled (no queue.webhook_token configured)", http.StatusNotFound)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, schema.MaxPayload))
+		if err != nil {
+			http.Error(w, "body over 8 KiB", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err := tr.Step(r.Context(), body); err != nil {
+			var se *schema.Error
+			switch {
+			case errors.As(err, &se):
+				http.Error(w, err.Error(), http.StatusBadRequest)
+			case errors.Is(err, spool.ErrFull):
+				log.Error("queue step refused: spool full", "err", err)
+				http.Error(w, "spool full: step not recorded, retry later", http.StatusServiceUnavailable)
+			default:
+				log.Error("queue step", "err", err)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// localClient subscribes on the center's broker to hardware presses and
+// queue steps. Messages are acknowledged after they are spooled (or
+// refused), so a press is not lost if the agent dies while handling it.
+func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log *slog.Logger) (mqtt.Client, error) {
+	opts, err := cfg.Local.MQTT.Options(false)
+	if err != nil {
+		return nil, err
+	}
+	pressFilter := schema.TopicPrefix + cfg.Site + "/kiosk/+/press"
+	queueTopic := schema.TopicPrefix + cfg.Site + "/queue"
+	handle := func(_ mqtt.Client, m mqtt.Message) {
+		defer m.Ack()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		t, err := schema.ParseTopic(m.Topic())
+		if err != nil || t.Site != cfg.Site {
+			log.Warn("message on an unexpected topic", "topic", m.Topic())
+			return
+		}
+		if t.Press {
+			if _, err := rs.HardwarePress(ctx, t.Source, m.Payload()); err != nil {
+				log.Warn("hardware press refused", "kiosk", t.Source, "err", err)
+			}
+			return
+		}
+		if err := tr.Step(ctx, m.Payload()); err != nil {
+			log.Warn("queue step refused", "topic", m.Topic(), "err", err)
+		}
+	}
+	opts.SetAutoAckDisabled(true)
+	opts.SetOrderMatters(true)
+	opts.SetDefaultPublishHandler(handle)
+	opts.SetOnConnectHandler(func(c mqtt.Client) {
+		log.Info("connected to the center's broker")
+		go func() {
+			// Only the bare queue topic: the agent itself forwards queue events as
+			// pscm/v1/{site}/queue/{agent}, and on a shared broker it must not
+			// take its own output back as input.
+			t := c.SubscribeMultiple(map[string]byte{pressFilter: 1, queueTopic: 1}, handle)
+			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
+				log.Error("subscribe on the center's broker failed", "err", t.Error())
+			}
+		}()
+	})
+	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		log.Warn("connection to the center's broker lost", "err", err)
+	})
+	return mqtt.NewClient(opts), nil
+}

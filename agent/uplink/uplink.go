@@ -1,0 +1,248 @@
+// Package uplink forwards the agent's spool to the central MQTT broker, in
+// order, at QoS 1, and acknowledges spool records only once the broker has
+// them (PUBACK). It also keeps the agent's retained status on
+// pscm/v1/{site}/agent/{agent}, with a last will saying offline.
+package uplink
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/agent/outbox"
+	"github.com/pscm/pscm/agent/spool"
+	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/mqttpub"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// Spool is what the uplink needs of the spool.
+type Spool interface {
+	Read(ctx context.Context, after uint64, max int) ([]spool.Record, error)
+	Ack(seq uint64) error
+	Stats() (records int, bytes int64, oldest time.Time)
+}
+
+// Config of the uplink besides the MQTT connection.
+type Config struct {
+	Site, Agent, Version string
+	// Window is how many records may await their PUBACK at once.
+	Window int
+	// StatusInterval is how often the retained status is refreshed.
+	StatusInterval time.Duration
+}
+
+// Uplink forwards the spool.
+type Uplink struct {
+	cfg   Config
+	spool Spool
+	pub   *mqttpub.Publisher
+	log   *slog.Logger
+	now   func() time.Time
+	start time.Time
+	ob    *outbox.Outbox // stamps status events, shares the agent's clock
+
+	acks ackTracker
+
+	connected   prometheus.Gauge
+	forwarded   prometheus.Counter
+	lastForward prometheus.Gauge
+	malformed   prometheus.Counter
+}
+
+// New prepares the uplink; Run starts it.
+func New(cfg Config, mq mqttconn.Config, sp Spool, ob *outbox.Outbox, log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*Uplink, error) {
+	u := &Uplink{
+		cfg: cfg, spool: sp, log: log, now: now, start: now(), ob: ob,
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "pscm", Subsystem: "agent", Name: "uplink_up",
+			Help: "1 while connected to the central broker.",
+		}),
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "agent", Name: "uplink_forwarded_total",
+			Help: "Spooled events the central broker acknowledged.",
+		}),
+		lastForward: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "pscm", Subsystem: "agent", Name: "uplink_last_forward_timestamp_seconds",
+			Help: "Unix time of the last event the central broker acknowledged.",
+		}),
+		malformed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "agent", Name: "uplink_malformed_records_total",
+			Help: "Spool records that could not be decoded and were skipped (a bug or disk damage).",
+		}),
+	}
+	reg.MustRegister(u.connected, u.forwarded, u.lastForward, u.malformed)
+	will, err := u.status(schema.StatusOffline)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := mqttpub.New(mq, log,
+		mqttpub.WithWindow(cfg.Window),
+		mqttpub.WithOnAck(u.onAck),
+		mqttpub.WithOnConnect(func(bool) { u.connected.Set(1); u.publishStatus() }),
+		mqttpub.WithWill(mqttpub.Will{Topic: u.statusTopic(), Payload: will, Retained: true}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	u.pub = pub
+	return u, nil
+}
+
+func (u *Uplink) statusTopic() string {
+	return schema.TopicFor(u.cfg.Site, schema.KindAgent, u.cfg.Agent)
+}
+
+// status is the agent event. The last will is made once, at start, so its
+// ts is the start time: consumers take the offline time from its arrival.
+func (u *Uplink) status(state string) ([]byte, error) {
+	records, _, _ := u.spool.Stats()
+	ev := &schema.Agent{
+		Header:     u.ob.Header(),
+		Agent:      u.cfg.Agent,
+		Status:     state,
+		Version:    u.cfg.Version,
+		SpoolDepth: int64(records),
+		UptimeS:    u.now().Sub(u.start).Seconds(),
+	}
+	rec, err := u.ob.Encode(ev)
+	if err != nil {
+		return nil, err
+	}
+	_, payload, err := outbox.DecodeRecord(rec)
+	return payload, err
+}
+
+func (u *Uplink) publishStatus() {
+	payload, err := u.status(schema.StatusOnline)
+	if err != nil {
+		u.log.Error("agent status", "err", err)
+		return
+	}
+	// Status is state, not history worth spooling: publish it directly,
+	// retained, so a dashboard arriving later sees it at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := u.pub.Publish(ctx, u.statusTopic(), payload, true); err != nil {
+		u.log.Warn("agent status not published", "err", err)
+	}
+}
+
+// Run forwards until ctx ends.
+func (u *Uplink) Run(ctx context.Context) error {
+	if err := u.pub.Start(ctx); err != nil {
+		// Keep going: paho retries the connection in the background and
+		// the spool holds everything meanwhile.
+		u.log.Warn("central broker not reachable yet; spooling", "err", err)
+	}
+	defer u.pub.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(u.cfg.StatusInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if u.pub.Connected() {
+					u.publishStatus()
+				} else {
+					u.connected.Set(0)
+				}
+			}
+		}
+	}()
+	defer wg.Wait()
+
+	var after uint64 // Read never returns acknowledged records, so 0 starts at the cursor
+	for {
+		recs, err := u.spool.Read(ctx, after, 500)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("uplink: read spool: %w", err)
+		}
+		for _, r := range recs {
+			after = r.Seq
+			topic, payload, err := outbox.DecodeRecord(r.Data)
+			if err != nil {
+				// Never block the queue on one bad record: count it, log it,
+				// and acknowledge it like a delivered one.
+				u.malformed.Inc()
+				u.log.Error("skipping malformed spool record", "seq", r.Seq, "err", err)
+				u.acks.sent(r.Seq)
+				u.settle(r.Seq)
+				continue
+			}
+			u.acks.sent(r.Seq)
+			if err := u.pub.PublishTagged(ctx, topic, payload, false, r.Seq); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("uplink: publish: %w", err)
+			}
+		}
+	}
+}
+
+func (u *Uplink) onAck(seq uint64) {
+	if seq == 0 {
+		return // the retained status, not a spool record
+	}
+	u.settle(seq)
+	u.forwarded.Inc()
+	u.lastForward.Set(float64(u.now().UnixNano()) / 1e9)
+}
+
+// settle marks seq done and lets the spool drop the settled prefix.
+func (u *Uplink) settle(seq uint64) {
+	if upTo, ok := u.acks.ack(seq); ok {
+		if err := u.spool.Ack(upTo); err != nil {
+			u.log.Error("spool ack", "seq", upTo, "err", err)
+		}
+	}
+}
+
+// ackTracker turns acknowledgements that may come out of order (paho
+// resends pending messages after a reconnect) into the longest prefix of
+// sent sequence numbers that is fully acknowledged: the spool may drop only
+// a prefix.
+type ackTracker struct {
+	mu      sync.Mutex
+	started bool
+	next    uint64          // lowest sent and unacknowledged seq
+	done    map[uint64]bool // acknowledged seqs above next
+}
+
+func (a *ackTracker) sent(seq uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.started {
+		a.started, a.next, a.done = true, seq, map[uint64]bool{}
+	}
+}
+
+// ack records seq and returns the new fully acknowledged prefix end, if it moved.
+func (a *ackTracker) ack(seq uint64) (uint64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.started || seq < a.next {
+		return 0, false
+	}
+	a.done[seq] = true
+	moved := false
+	for a.done[a.next] {
+		delete(a.done, a.next)
+		a.next++
+		moved = true
+	}
+	return a.next - 1, moved
+}
