@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,4 +212,94 @@ func pressWithToken(t testing.TB, addr, kiosk, level, token string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestAgentSIGKILL: presses acknowledged to the kiosk survive a SIGKILL of
+// the agent right after; after a restart each reaches InfluxDB exactly once.
+func TestAgentSIGKILL(t *testing.T) {
+	// Uplink down: every press is in the spool when the agent dies. Uplink
+	// up: the agent dies while forwarding, so some presses are in flight.
+	t.Run("uplink down", func(t *testing.T) { testAgentSIGKILL(t, false) })
+	t.Run("while forwarding", func(t *testing.T) { testAgentSIGKILL(t, true) })
+}
+
+func testAgentSIGKILL(t *testing.T, uplinkUp bool) {
+	w := newWorld(t)
+	bin, err := buildAgent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := w.agentConfig(t, agentOpts{minInterval: "0s", kiosks: 2})
+	port := testenv.FreePort(t)
+	b, _ := os.ReadFile(cfgPath)
+	b = bytes.Replace(b, []byte("listen: 127.0.0.1:0"), []byte(fmt.Sprintf("listen: 127.0.0.1:%d", port)), 1)
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	logPath := filepath.Join(w.dir, "agent.log")
+	start := func() *exec.Cmd {
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd := exec.Command(bin, "-config", cfgPath)
+		cmd.Stdout, cmd.Stderr = f, f
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 15*time.Second, 20*time.Millisecond, func() bool {
+			resp, err := http.Get("http://" + addr + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil && resp.StatusCode == 200
+		}, "agent did not serve /healthz")
+		return cmd
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("agent log:\n%s", tailLines(string(b), 40))
+		}
+	})
+	if !uplinkUp {
+		w.central.Stop(t)
+	}
+	cmd := start()
+	const n = 500
+	for i := range n {
+		if code, body := press(t, addr, fmt.Sprintf("k%02d", i%2+1), "satisfied", fmt.Sprintf("kill-%d", i)); code != 200 || body["status"] != "accepted" {
+			t.Fatalf("press %d: %d %v", i, code, body)
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL, by PID
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if !uplinkUp {
+		w.central.Start(t)
+	}
+	cmd = start()
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	testenv.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool { return count(t, w, "rating") >= n },
+		"acknowledged presses lost: %d of %d in InfluxDB", count(t, w, "rating"), n)
+	if c := count(t, w, "rating"); c != n {
+		t.Fatalf("%d ratings, want exactly %d", c, n)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	var out, errb syncBuffer
+	if err := run(t.Context(), []string{"-config", "../configs/agent.example.yml", "-config.check"}, &out, &errb); err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if !strings.Contains(out.String(), "configuration OK") {
+		t.Fatalf("stdout %q", out.String())
+	}
+	if err := run(t.Context(), []string{"-config", "config/testdata/invalid-site.yml", "-config.check"}, &out, &errb); err == nil {
+		t.Fatal("invalid config passed the check")
+	}
 }

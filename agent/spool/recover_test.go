@@ -146,8 +146,10 @@ func TestRecovery(t *testing.T) {
 		wantLog string
 	}{
 		{
-			name:    "garbage after the last record",
-			damage:  func(t *testing.T, dir string, segs []string) { appendFile(t, last(segs), []byte("garbage from a torn write")) },
+			name: "garbage after the last record",
+			damage: func(t *testing.T, dir string, segs []string) {
+				appendFile(t, last(segs), []byte("garbage from a torn write"))
+			},
 			keep:    stored,
 			wantLog: "truncated a torn tail",
 		},
