@@ -54,7 +54,7 @@ var buildAgent = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs Mosquitto and InfluxDB")
@@ -119,7 +119,7 @@ type agentOpts struct {
 
 const tokenPrefix = "test-token-0123456789-"
 
-func (w *world) agentConfig(t *testing.T, o agentOpts) string {
+func (w *world) agentConfig(t testing.TB, o agentOpts) string {
 	t.Helper()
 	if o.minInterval == "" {
 		o.minInterval = "5s"
@@ -183,7 +183,7 @@ type agentProc struct {
 	logs   *syncBuffer
 }
 
-func (w *world) startAgent(t *testing.T, o agentOpts) *agentProc {
+func (w *world) startAgent(t testing.TB, o agentOpts) *agentProc {
 	t.Helper()
 	path := w.agentConfig(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -206,7 +206,7 @@ func (w *world) startAgent(t *testing.T, o agentOpts) *agentProc {
 	return a
 }
 
-func (a *agentProc) stop(t *testing.T) {
+func (a *agentProc) stop(t testing.TB) {
 	if a.cancel == nil {
 		return
 	}
