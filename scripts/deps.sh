@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools/bin"
 
-PACKAGES="mosquitto mosquitto-clients curl ffmpeg chromium prometheus libavcodec-dev libswscale-dev libavutil-dev pkg-config ca-certificates"
+PACKAGES="mosquitto mosquitto-clients curl ffmpeg chromium fonts-noto-color-emoji prometheus libavcodec-dev libswscale-dev libavutil-dev pkg-config ca-certificates"
 
 missing=""
 for p in $PACKAGES; do

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -84,8 +85,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	}
 	o.start = t.UTC()
 	switch {
-	case o.mode != "center" && o.mode != "load":
-		return o, fmt.Errorf("-mode: %q is not center or load", o.mode)
+	case o.mode != "center" && o.mode != "load" && o.mode != "presses":
+		return o, fmt.Errorf("-mode: %q is not center, load or presses", o.mode)
 	case !schema.ValidID(o.site):
 		return o, fmt.Errorf("-site: %q does not match %s", o.site, schema.IDPattern)
 	case o.counters < 1 || o.counters > 999:
@@ -172,9 +173,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	began := time.Now()
 	var rep report
 	var perr error
-	if o.mode == "load" {
+	switch o.mode {
+	case "load":
 		rep, perr = runLoad(runCtx, o, pub, msgs)
-	} else {
+	case "presses":
+		rep, perr = runPresses(runCtx, o, pub)
+	default:
 		rep, perr = runCenter(runCtx, o, pub, log)
 	}
 	close(stop)
@@ -208,6 +212,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return ferr
 	}
 	return nil
+}
+
+// runPresses plays the center's hardware rating buttons in real time: a
+// press about every 1/-rate seconds (default one every 3 s) at a random
+// kiosk k01..k<counters>, published as {"button":N,"seq":M} on
+// pscm/v1/{site}/kiosk/{kiosk}/press for an agent to turn into ratings. The
+// buttons' mix follows the plan's reality: mostly satisfied.
+func runPresses(ctx context.Context, o options, pub *mqttpub.Publisher) (report, error) {
+	rng := rand.New(rand.NewPCG(uint64(o.seed), 0x9e3779b97f4a7c15))
+	every := 3 * time.Second
+	if o.rate > 0 {
+		every = time.Duration(float64(time.Second) / o.rate)
+	}
+	seq := make([]uint64, o.counters)
+	sent := 0
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for o.n == 0 || sent < o.n {
+		select {
+		case <-ctx.Done():
+			return report{Kinds: map[schema.Kind]int{}}, ended(ctx.Err())
+		case <-t.C:
+		}
+		k := rng.IntN(o.counters)
+		seq[k]++
+		button := 1
+		switch r := rng.Float64(); {
+		case r < 0.55:
+			button = 1
+		case r < 0.95:
+			button = 2
+		case r < 0.98:
+			button = 3
+		default:
+			button = 4
+		}
+		topic := fmt.Sprintf("%s%s/kiosk/k%02d/press", schema.TopicPrefix, o.site, k+1)
+		payload := fmt.Sprintf(`{"button":%d,"seq":%d}`, button, seq[k])
+		if err := pub.Publish(ctx, topic, []byte(payload), false); err != nil {
+			return report{Kinds: map[schema.Kind]int{}}, ended(err)
+		}
+		sent++
+	}
+	return report{Kinds: map[schema.Kind]int{}}, nil
 }
 
 // runLoad publishes msgs, paced at o.rate if set.

@@ -145,8 +145,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("kiosks[%d].id: %q listed twice", i, k.ID)
 		case !schema.ValidID(k.Counter):
 			return fmt.Errorf("kiosks[%d].counter: %q must match %s", i, k.Counter, schema.IDPattern)
-		case k.CounterNameVI == "":
-			return fmt.Errorf("kiosks[%d].counter_name_vi: required (shown to citizens)", i)
+		case k.CounterNameVI == "" || k.CounterNameEN == "":
+			return fmt.Errorf("kiosks[%d]: counter_name_vi and counter_name_en are required (shown to citizens)", i)
 		case !k.Token.IsSet():
 			return fmt.Errorf("kiosks[%d].token: required (file or env): a kiosk without a token would take presses from anyone", i)
 		}
