@@ -12,17 +12,20 @@ MQTT_PORT="${PSCM_DEMO_MQTT_PORT:-11883}"
 INFLUX_PORT="${PSCM_DEMO_INFLUX_PORT:-18086}"
 INFLUX_RPC_PORT="${PSCM_DEMO_INFLUX_RPC_PORT:-18088}"
 COLLECTOR_PORT="${PSCM_DEMO_COLLECTOR_PORT:-19481}"
+LOCAL_MQTT_PORT="${PSCM_DEMO_LOCAL_MQTT_PORT:-11884}"
+AGENT_PORT="${PSCM_DEMO_AGENT_PORT:-18480}"
 SPEED="${PSCM_DEMO_SPEED:-300}"
 MOSQUITTO="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 
-for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT"; do
+for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT" "$LOCAL_MQTT_PORT" "$AGENT_PORT"; do
 	if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "demo: port $port is in use; set PSCM_DEMO_*_PORT (see scripts/demo.sh)" >&2
 		exit 1
 	fi
 done
 
-mkdir -p "$DEMO/mosquitto" "$DEMO/influxdb" "$DEMO/logs"
+mkdir -p "$DEMO/mosquitto" "$DEMO/local-mosquitto" "$DEMO/influxdb" "$DEMO/logs" "$DEMO/secrets"
+chmod 700 "$DEMO/secrets"
 PIDS=""
 cleanup() {
 	trap - INT TERM EXIT
@@ -53,6 +56,17 @@ log_dest file $DEMO/logs/mosquitto.log
 $( [ "$(id -u)" -eq 0 ] && echo "user root" )
 CONF
 "$MOSQUITTO" -c "$DEMO/mosquitto/mosquitto.conf" >>"$DEMO/logs/mosquitto.log" 2>&1 &
+PIDS="$PIDS $!"
+
+# The center's own broker: hardware buttons publish presses here for the agent.
+cat > "$DEMO/local-mosquitto/mosquitto.conf" <<CONF
+listener $LOCAL_MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest file $DEMO/logs/local-mosquitto.log
+$( [ "$(id -u)" -eq 0 ] && echo "user root" )
+CONF
+"$MOSQUITTO" -c "$DEMO/local-mosquitto/mosquitto.conf" >>"$DEMO/logs/local-mosquitto.log" 2>&1 &
 PIDS="$PIDS $!"
 
 cat > "$DEMO/influxdb/influxdb.conf" <<CONF
@@ -99,14 +113,53 @@ CONF
 "$ROOT/bin/pscm-collector" -config "$DEMO/collector.yml" >>"$DEMO/logs/collector.log" 2>&1 &
 PIDS="$PIDS $!"
 
+# The agent: kiosk pages, hardware presses from the center's broker, spool,
+# uplink to the central broker. Demo tokens are made once and kept.
+KIOSKS=""
+for i in 1 2 3 4 5 6 7 8; do
+	tok="$DEMO/secrets/k0$i.token"
+	[ -s "$tok" ] || head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tok"
+	KIOSKS="$KIOSKS
+  - id: k0$i
+    counter: c0$i
+    counter_name_vi: \"Quầy $i\"
+    counter_name_en: \"Counter $i\"
+    token: {file: $tok}"
+done
+cat > "$DEMO/agent.yml" <<CONF
+site: anlao
+agent: anlao-edge-1
+uplink:
+  broker: tcp://127.0.0.1:$MQTT_PORT
+local:
+  enabled: true
+  mqtt:
+    broker: tcp://127.0.0.1:$LOCAL_MQTT_PORT
+http:
+  listen: 127.0.0.1:$AGENT_PORT
+spool:
+  dir: $DEMO/spool
+kiosks:$KIOSKS
+CONF
+"$ROOT/bin/pscm-agent" -config "$DEMO/agent.yml" >>"$DEMO/logs/agent.log" 2>&1 &
+PIDS="$PIDS $!"
+
+# History: today's center (or the latest working day) fast-forwarded to now,
+# straight to the central broker.
 "$ROOT/bin/pscm-sim" -broker "tcp://127.0.0.1:$MQTT_PORT" -site anlao -counters 8 -speed "$SPEED" -seed 1 \
 	>>"$DEMO/logs/sim.log" 2>&1 &
+PIDS="$PIDS $!"
+# Live: citizens pressing the hardware buttons, one press every 3 s, through the agent.
+"$ROOT/bin/pscm-sim" -mode presses -client-id pscm-sim-buttons -broker "tcp://127.0.0.1:$LOCAL_MQTT_PORT" \
+	-site anlao -counters 8 -seed 2 >>"$DEMO/logs/sim-buttons.log" 2>&1 &
 PIDS="$PIDS $!"
 
 cat <<MSG
 
   pscm demo đang chạy / is running — trung tâm mô phỏng "anlao", 8 quầy, tốc độ ${SPEED}x
 
+  Kiosk page (tablet): http://127.0.0.1:$AGENT_PORT/kiosk/k01/   token: $(cat "$DEMO/secrets/k01.token")
+  Agent metrics:       http://127.0.0.1:$AGENT_PORT/metrics       (pscm_agent_presses_total, pscm_agent_spool_records)
   Collector metrics:   http://127.0.0.1:$COLLECTOR_PORT/metrics   (pscm_collector_points_written_total)
   Readiness:           http://127.0.0.1:$COLLECTOR_PORT/readyz
   Events arriving:     curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=pscm \\
