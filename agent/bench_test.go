@@ -5,10 +5,21 @@ package main
 // They report figures with b.ReportMetric and assert no time.
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/pscm/pscm/agent/config"
+	"github.com/pscm/pscm/agent/outbox"
+	"github.com/pscm/pscm/agent/spool"
+	"github.com/pscm/pscm/internal/schema"
 )
 
 // BenchmarkPress50: 500 presses at 50/s over 4 kiosks through the kiosk API
@@ -66,4 +77,83 @@ func BenchmarkPress50(b *testing.B) {
 	b.ReportMetric(vis[n/2], "visible_p50_ms")
 	b.ReportMetric(vis[n*99/100], "visible_p99_ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkReplay100k: 100,000 ratings already in the spool (written
+// through the outbox as the agent writes them) while the central broker was
+// unreachable; the agent starts and the figure is the time until the broker
+// acknowledged all (the spool is empty) and until all are in InfluxDB.
+func BenchmarkReplay100k(b *testing.B) {
+	w := newWorld(b)
+	cfgPath := w.agentConfig(b, agentOpts{minInterval: "0s"})
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 100000
+	sp, err := spool.Open(cfg.Spool, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ob := outbox.New(cfg.Site, cfg.Agent, sp, time.Now)
+	levels := []schema.Level{schema.LevelVerySatisfied, schema.LevelSatisfied, schema.LevelNeutral, schema.LevelDissatisfied}
+	batch := make([][]byte, 0, 1000)
+	for i := range n {
+		rec, err := ob.Encode(&schema.Rating{Header: ob.Header(), Counter: "c01", Kiosk: "k01", Level: levels[i%4]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch = append(batch, rec)
+		if len(batch) == cap(batch) {
+			if _, err := sp.Append(context.Background(), batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := sp.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	a := w.startAgent(b, agentOpts{minInterval: "0s"})
+	var forwarded time.Duration
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		if forwarded == 0 && agentMetric(b, a.addr, "pscm_agent_spool_records") == 0 {
+			forwarded = time.Since(start)
+		}
+		if w.db.Count(b, "rating", "id") >= n {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	visible := time.Since(start)
+	b.StopTimer()
+	if c := w.db.Count(b, "rating", "id"); c != n {
+		b.Fatalf("%d ratings in InfluxDB, want %d", c, n)
+	}
+	b.ReportMetric(forwarded.Seconds(), "forwarded_s")
+	b.ReportMetric(visible.Seconds(), "in_influxdb_s")
+	b.ReportMetric(n/visible.Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// agentMetric reads one unlabelled metric from the agent's /metrics.
+func agentMetric(t testing.TB, addr, name string) float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
 }
