@@ -178,7 +178,7 @@ func TestRunFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-mode", "replay"}, `-mode: "replay" is not center or load`},
+		{[]string{"-mode", "replay"}, `-mode: "replay" is not center, load or presses`},
 		{[]string{"-site", "An Lao"}, `-site: "An Lao" does not match`},
 		{[]string{"-speed", "0"}, "-speed: 0 is not positive"},
 		{[]string{"-start", "today"}, `-start: "today" is not an RFC 3339 time`},
@@ -230,5 +230,41 @@ func TestDefaultStart(t *testing.T) {
 	o, err = parseFlags([]string{"-mode", "load"}, &bytes.Buffer{}, now)
 	if err != nil || o.n != defaultLoadEvents {
 		t.Fatalf("load mode -n default: %d, %v", o.n, err)
+	}
+}
+
+// TestRunPresses: the presses mode publishes hardware presses the agent
+// accepts: topic pscm/v1/{site}/kiosk/k0N/press, payload {"button":N,"seq":M}.
+func TestRunPresses(t *testing.T) {
+	t.Parallel()
+	m := testenv.StartMosquitto(t)
+	var mu sync.Mutex
+	var got []mqtt.Message
+	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(m.URL()).SetClientID("press-watch"))
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer sub.Disconnect(100)
+	if tok := sub.Subscribe("pscm/v1/anlao/kiosk/+/press", 1, func(_ mqtt.Client, msg mqtt.Message) {
+		mu.Lock()
+		got = append(got, msg)
+		mu.Unlock()
+	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	runReport(t, "-broker", m.URL(), "-client-id", "test-presses", "-mode", "presses", "-n", "20", "-rate", "200", "-counters", "4", "-report")
+	testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 20 },
+		"20 presses not received")
+	mu.Lock()
+	defer mu.Unlock()
+	for _, msg := range got {
+		tp, err := schema.ParseTopic(msg.Topic())
+		if err != nil || !tp.Press || tp.Site != "anlao" {
+			t.Fatalf("topic %q: %v", msg.Topic(), err)
+		}
+		p, err := schema.DecodePress(msg.Payload())
+		if err != nil || p.Button < 1 || p.Button > 4 || p.Seq == 0 {
+			t.Fatalf("payload %q: %+v %v", msg.Payload(), p, err)
+		}
 	}
 }
