@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -301,5 +302,46 @@ func TestConfigCheck(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"-config", "config/testdata/invalid-site.yml", "-config.check"}, &out, &errb); err == nil {
 		t.Fatal("invalid config passed the check")
+	}
+}
+
+// TestLocalQueueStepAndMetrics: a queue step on the center's broker is
+// spooled and forwarded like a webhook one; /metrics passes promtool.
+func TestLocalQueueStepAndMetrics(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(t, agentOpts{})
+	pub := localPublisher(t, w)
+	step := `{"id":"lq1","ts":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","site":"anlao","ticket":"B001","service":"dat-dai","step":"issued"}`
+	testenv.Eventually(t, 20*time.Second, 100*time.Millisecond, func() bool {
+		// The agent subscribes once connected; publish until it has taken it.
+		pub.Publish("pscm/v1/anlao/queue", 1, false, step).WaitTimeout(time.Second)
+		return count(t, w, "queue") == 1
+	}, "queue step from the center's broker not in InfluxDB")
+
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool not found: run `make deps` (Debian package prometheus)")
+	}
+	resp, err := http.Get("http://" + a.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"pscm_agent_spool_records", "pscm_agent_uplink_up", "pscm_agent_uplink_forwarded_total",
+		"pscm_agent_presses_total", "pscm_agent_queue_steps_total", "pscm_agent_spool_refused_total"} {
+		if !bytes.Contains(body, []byte("\n"+name)) {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+	for _, secret := range []string{tokenPrefix, "webhook-secret-token-42"} {
+		if bytes.Contains(body, []byte(secret)) || strings.Contains(a.logs.String(), secret) {
+			t.Errorf("a secret appears in /metrics or the log")
+		}
 	}
 }
