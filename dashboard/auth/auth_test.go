@@ -1,0 +1,913 @@
+package auth
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+const (
+	rootPW = "root-pass-xyz"
+	lanPW  = "correct horse battery"
+	minhPW = "mat-khau-an-lao-2026"
+)
+
+var testKey = []byte("0123456789abcdef0123456789abcdef-test-key")
+
+// fakeClock is the injected clock: tests move time instead of sleeping.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// logBuf collects log output for the no-secrets check.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type fixture struct {
+	a     *Auth
+	clock *fakeClock
+	logs  *logBuf
+	users []User
+}
+
+// testMinCost lets the fixture use cost-4 hashes: the real bcrypt code
+// path, at a price the race detector can afford (cost 10 takes ~0.8 s a
+// comparison under -race). TestRealUsersFile covers the production cost.
+const testMinCost = 4
+
+// cheapUsers mirror testdata/users.yml with the same passwords.
+func cheapUsers() []User {
+	return []User{
+		{Name: "root", Hash: "$2a$04$fdau94Af6WClJQ4drRDMUOKrOP0eiJL6xMoSXwtTKpjTC5QC67Er.", Role: RoleAdmin},
+		{Name: "lan", Hash: "$2a$04$W7AsjilRA7GqOMiaif1PG.UQJyLrgh6IoxlxXdSrNfG7i52zZa8ia", Role: RoleManager, Sites: []string{"anlao"}},
+		{Name: "minh", Hash: "$2a$04$Q5ws.T/VVNs202v46VWrvOde4F6MP2xi3.rJCNTQwBkpWIg7L3tUe", Role: RoleManager, Sites: []string{"anlao", "phuoc-thanh"}},
+	}
+}
+
+func newFixture(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	return newFixtureUsers(t, cfg, cheapUsers(), &fakeClock{t: time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)})
+}
+
+func newFixtureUsers(t *testing.T, cfg Config, users []User, clock *fakeClock) *fixture {
+	t.Helper()
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := newAuth(cfg, users, testKey, log, clock.Now, testMinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{a: a, clock: clock, logs: logs, users: users}
+}
+
+// TestRealUsersFile runs the production path once: LoadUsers, New with its
+// cost-10 minimum, a login with a cost-10 hash.
+func TestRealUsersFile(t *testing.T) {
+	users, err := LoadUsers(copyFixture(t, "users.yml", 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(DefaultConfig(), users, testKey, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{a: a, clock: &fakeClock{}, logs: &logBuf{}, users: users}
+	tests := []struct {
+		user, pw string
+		want     int
+	}{
+		{"lan", lanPW, http.StatusSeeOther},
+		{"lan", "wrong", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		if w := f.login(t, tt.user, tt.pw, ""); w.Code != tt.want {
+			t.Errorf("login %s: status %d, want %d", tt.user, w.Code, tt.want)
+		}
+	}
+	// New refuses the cheap test hashes: the minimum is not a test knob.
+	if _, err := New(DefaultConfig(), cheapUsers(), testKey, slog.New(slog.DiscardHandler), nil); err == nil ||
+		err.Error() != `auth: users[0] "root": hash: bcrypt cost 4 is below the minimum 10; rehash the password` {
+		t.Errorf("New with cost-4 hashes: %v", err)
+	}
+}
+
+const remote = "198.51.100.7:40000"
+
+func (f *fixture) login(t *testing.T, user, pw, next string) *httptest.ResponseRecorder {
+	return f.loginFrom(t, user, pw, next, remote)
+}
+
+func (f *fixture) loginFrom(t *testing.T, user, pw, next, remoteAddr string) *httptest.ResponseRecorder {
+	t.Helper()
+	form := url.Values{"username": {user}, "password": {pw}}
+	if next != "" {
+		form.Set("next", next)
+	}
+	r := httptest.NewRequest(http.MethodPost, "http://dash.example/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.RemoteAddr = remoteAddr
+	w := httptest.NewRecorder()
+	f.a.LoginHandler().ServeHTTP(w, r)
+	return w
+}
+
+// session logs in and returns the cookie.
+func (f *fixture) session(t *testing.T, user, pw string) *http.Cookie {
+	t.Helper()
+	w := f.login(t, user, pw, "")
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("login %s: status %d", user, w.Code)
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == "pscm_session" {
+			return c
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+// protected is a handler behind Require that reports who it saw.
+func (f *fixture) protected() http.Handler {
+	return f.a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := UserFrom(r.Context())
+		if !ok {
+			http.Error(w, "no user in context", http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, u.Name+" csrf="+f.a.CSRFToken(r))
+	}))
+}
+
+func (f *fixture) do(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestNewRejects(t *testing.T) {
+	users := cheapUsers()
+	log := slog.New(slog.DiscardHandler)
+	tests := []struct {
+		name  string
+		cfg   Config
+		users []User
+		key   []byte
+		log   *slog.Logger
+		want  string
+	}{
+		{"short key", DefaultConfig(), users, make([]byte, 31), log, "auth: session key is 31 bytes, need at least 32"},
+		{"no users", DefaultConfig(), nil, testKey, log, "auth: no users"},
+		{"bad user", DefaultConfig(), []User{{Name: "root", Hash: "x", Role: RoleAdmin}}, testKey, log, `auth: users[0] "root": hash: not a bcrypt hash`},
+		{"nil logger", DefaultConfig(), users, testKey, nil, "auth: nil logger"},
+		{"short ttl", Config{SessionTTL: time.Second}, users, testKey, log, "auth: session_ttl: 1s is shorter than 1m"},
+		{"negative failures", Config{LoginMaxFailures: -1}, users, testKey, log, "auth: login_max_failures: -1 must be at least 1"},
+		{"bad cookie name", Config{CookieName: "a b"}, users, testKey, log, `auth: cookie_name: "a b" is not a valid cookie name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := newAuth(tt.cfg, tt.users, tt.key, tt.log, nil, testMinCost)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("err = %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLogin(t *testing.T) {
+	longPW := strings.Repeat("mk", 36) // 72 bytes, bcrypt's limit
+	if len(longPW) != 72 {
+		t.Fatalf("longPW is %d bytes", len(longPW))
+	}
+	longHash, err := bcrypt.GenerateFromPassword([]byte(longPW), testMinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := append(cheapUsers(), User{Name: "long", Hash: string(longHash), Role: RoleAdmin})
+	f := newFixtureUsers(t, DefaultConfig(), users, &fakeClock{t: time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)})
+	tests := []struct {
+		name, user, pw string
+		wantCode       int
+		wantCookie     bool
+	}{
+		{"admin", "root", rootPW, http.StatusSeeOther, true},
+		{"manager", "lan", lanPW, http.StatusSeeOther, true},
+		{"wrong password", "lan", "correct horse", http.StatusUnauthorized, false},
+		{"other user's password", "lan", minhPW, http.StatusUnauthorized, false},
+		{"unknown user", "mallory", lanPW, http.StatusUnauthorized, false},
+		{"empty", "", "", http.StatusUnauthorized, false},
+		{"name case matters", "LAN", lanPW, http.StatusUnauthorized, false},
+		{"long password", "long", longPW, http.StatusSeeOther, true},
+		// bcrypt compares only the first 72 bytes and would let this in.
+		{"over 72 bytes", "long", longPW + "!", http.StatusUnauthorized, false},
+	}
+	var failBody string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := f.login(t, tt.user, tt.pw, "")
+			if w.Code != tt.wantCode {
+				t.Fatalf("status = %d, want %d", w.Code, tt.wantCode)
+			}
+			gotCookie := len(w.Result().Cookies()) > 0
+			if gotCookie != tt.wantCookie {
+				t.Errorf("cookie set = %v, want %v", gotCookie, tt.wantCookie)
+			}
+			if tt.wantCode == http.StatusSeeOther {
+				if loc := w.Header().Get("Location"); loc != "/" {
+					t.Errorf("Location = %q, want /", loc)
+				}
+				return
+			}
+			body := w.Body.String()
+			if !strings.Contains(body, "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password") {
+				t.Errorf("failure page lacks the generic error:\n%s", body)
+			}
+			// Unknown user and wrong password must read the same.
+			if failBody == "" {
+				failBody = body
+			} else if body != failBody {
+				t.Errorf("failure page differs between cases")
+			}
+		})
+	}
+}
+
+func TestLoginCrossOriginPostRefused(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	form := url.Values{"username": {"root"}, "password": {rootPW}}
+	r := httptest.NewRequest(http.MethodPost, "http://dash.example/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "https://evil.example")
+	w := f.do(f.a.LoginHandler(), r)
+	if w.Code != http.StatusForbidden || len(w.Result().Cookies()) != 0 {
+		t.Errorf("status %d, cookies %d; want 403 and none", w.Code, len(w.Result().Cookies()))
+	}
+}
+
+func TestLoginPage(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	r := httptest.NewRequest(http.MethodGet, "http://dash.example/login?next=%2Fsite%2Fanlao", nil)
+	w := f.do(f.a.LoginHandler(), r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status = %d", w.Code)
+	}
+	body := w.Body.String()
+	for _, s := range []string{`lang="vi"`, "Đăng nhập", "Sign in", "Tên đăng nhập", "Username", "Mật khẩu", "Password", `value="/site/anlao"`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+	for _, s := range []string{"http://", "https://", "<script", "src="} {
+		if strings.Contains(body, s) {
+			t.Errorf("page has external asset or script %q", s)
+		}
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	for _, s := range []string{"default-src 'none'", "style-src 'sha256-", "frame-ancestors 'none'", "form-action 'self'"} {
+		if !strings.Contains(csp, s) {
+			t.Errorf("CSP %q lacks %q", csp, s)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP allows unsafe-inline: %q", csp)
+	}
+
+	// Already logged in: straight on to next.
+	c := f.session(t, "lan", lanPW)
+	r = httptest.NewRequest(http.MethodGet, "http://dash.example/login?next=%2Fsite%2Fanlao", nil)
+	r.AddCookie(c)
+	w = f.do(f.a.LoginHandler(), r)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/site/anlao" {
+		t.Errorf("logged-in GET /login: %d %q", w.Code, w.Header().Get("Location"))
+	}
+}
+
+func TestCookieAttributes(t *testing.T) {
+	tests := []struct {
+		name       string
+		secure     bool
+		wantSecure bool
+	}{
+		{"default secure", true, true},
+		{"demo over http", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Secure = tt.secure
+			f := newFixture(t, cfg)
+			c := f.session(t, "lan", lanPW)
+			if !c.HttpOnly {
+				t.Error("cookie not HttpOnly")
+			}
+			if c.SameSite != http.SameSiteStrictMode {
+				t.Errorf("SameSite = %v, want Strict", c.SameSite)
+			}
+			if c.Secure != tt.wantSecure {
+				t.Errorf("Secure = %v, want %v", c.Secure, tt.wantSecure)
+			}
+			if c.Path != "/" {
+				t.Errorf("Path = %q, want /", c.Path)
+			}
+			if c.MaxAge != int((12 * time.Hour).Seconds()) {
+				t.Errorf("MaxAge = %d, want 12h", c.MaxAge)
+			}
+			if !tt.secure && !strings.Contains(f.logs.String(), "without the Secure attribute") {
+				t.Error("no warning logged for insecure cookies")
+			}
+		})
+	}
+}
+
+func get(c *http.Cookie, target, accept string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	if accept != "" {
+		r.Header.Set("Accept", accept)
+	}
+	if c != nil {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+func TestSessionExpiry(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	c := f.session(t, "lan", lanPW)
+	h := f.protected()
+	tests := []struct {
+		advance  time.Duration
+		wantCode int
+	}{
+		{0, http.StatusOK},
+		{12*time.Hour - time.Second, http.StatusOK},
+		{time.Second, http.StatusUnauthorized}, // exactly 12 h after login
+		{time.Hour, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		f.clock.Advance(tt.advance)
+		w := f.do(h, get(c, "http://dash.example/api/site/anlao", "application/json"))
+		if w.Code != tt.wantCode {
+			t.Errorf("at %s: status %d, want %d", f.clock.Now().Format(time.TimeOnly), w.Code, tt.wantCode)
+		}
+	}
+}
+
+func TestSessionSurvivesRestart(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	c := f.session(t, "minh", minhPW)
+	// A new Auth with the same key and users is a restarted dashboard.
+	g := newFixtureUsers(t, DefaultConfig(), f.users, f.clock)
+	w := g.do(g.protected(), get(c, "http://dash.example/api/x", ""))
+	if w.Code != http.StatusOK || !strings.HasPrefix(w.Body.String(), "minh ") {
+		t.Errorf("after restart: %d %q", w.Code, w.Body.String())
+	}
+}
+
+func TestTamperedCookie(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	c := f.session(t, "lan", lanPW)
+	parts := strings.Split(c.Value, ".")
+	if len(parts) != 5 {
+		t.Fatalf("cookie has %d parts", len(parts))
+	}
+	with := func(i int, v string) string {
+		p := append([]string(nil), parts...)
+		p[i] = v
+		return strings.Join(p, ".")
+	}
+	flip := func(s string) string {
+		b := []byte(s)
+		if b[0] == 'A' {
+			b[0] = 'B'
+		} else {
+			b[0] = 'A'
+		}
+		return string(b)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	farFuture := "4102444800" // 2100-01-01
+
+	// The same cookie signed with another key.
+	other := newFixtureUsers(t, DefaultConfig(), f.users, f.clock)
+	other.a.sessionKey = derive([]byte("another-key-another-key-another-key!"), "pscm/dashboard/session/v1")
+	otherCookie := other.session(t, "lan", lanPW)
+
+	tests := []struct{ name, value string }{
+		{"user swapped to admin", with(1, enc([]byte("root")))},
+		{"expiry extended", with(2, farFuture)},
+		{"nonce changed", with(3, flip(parts[3]))},
+		{"mac changed", with(4, flip(parts[4]))},
+		{"mac removed", strings.Join(parts[:4], ".")},
+		{"extra part", c.Value + ".x"},
+		{"version changed", with(0, "v2")},
+		{"empty", ""},
+		{"garbage", "not-a-cookie"},
+		{"oversized", strings.Repeat("A", 4000)},
+		{"other key", otherCookie.Value},
+	}
+	h := f.protected()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := f.do(h, get(&http.Cookie{Name: "pscm_session", Value: tt.value}, "http://dash.example/api/x", ""))
+			if w.Code != http.StatusUnauthorized {
+				t.Errorf("status %d, want 401", w.Code)
+			}
+		})
+	}
+	t.Run("untouched still works", func(t *testing.T) {
+		if w := f.do(h, get(c, "http://dash.example/api/x", "")); w.Code != http.StatusOK {
+			t.Errorf("status %d", w.Code)
+		}
+	})
+	t.Run("password changed", func(t *testing.T) {
+		users := append([]User(nil), f.users...)
+		users[1].Hash = users[0].Hash // lan's password is reset
+		g := newFixtureUsers(t, DefaultConfig(), users, f.clock)
+		if w := g.do(g.protected(), get(c, "http://dash.example/api/x", "")); w.Code != http.StatusUnauthorized {
+			t.Errorf("status %d, want 401", w.Code)
+		}
+	})
+	t.Run("user removed", func(t *testing.T) {
+		g := newFixtureUsers(t, DefaultConfig(), []User{f.users[0], f.users[2]}, f.clock)
+		if w := g.do(g.protected(), get(c, "http://dash.example/api/x", "")); w.Code != http.StatusUnauthorized {
+			t.Errorf("status %d, want 401", w.Code)
+		}
+	})
+}
+
+func TestRequireUnauthenticated(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	h := f.protected()
+	browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	tests := []struct {
+		name, method, accept string
+		websocket            bool
+		wantCode             int
+		wantLocation         string
+	}{
+		{"page", http.MethodGet, browser, false, http.StatusSeeOther, "/login?next=%2Fsite%2Fanlao%3Fday%3D2026-11-25"},
+		{"page HEAD", http.MethodHead, browser, false, http.StatusSeeOther, "/login?next=%2Fsite%2Fanlao%3Fday%3D2026-11-25"},
+		{"json", http.MethodGet, "application/json", false, http.StatusUnauthorized, ""},
+		{"fetch default", http.MethodGet, "*/*", false, http.StatusUnauthorized, ""},
+		{"websocket", http.MethodGet, browser, true, http.StatusUnauthorized, ""},
+		{"form post", http.MethodPost, browser, false, http.StatusUnauthorized, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "http://dash.example/site/anlao?day=2026-11-25", nil)
+			r.Header.Set("Accept", tt.accept)
+			if tt.websocket {
+				r.Header.Set("Connection", "Upgrade")
+				r.Header.Set("Upgrade", "websocket")
+				r.Header.Set("Origin", "http://dash.example")
+			}
+			w := f.do(h, r)
+			if w.Code != tt.wantCode {
+				t.Fatalf("status %d, want %d", w.Code, tt.wantCode)
+			}
+			if loc := w.Header().Get("Location"); loc != tt.wantLocation {
+				t.Errorf("Location = %q, want %q", loc, tt.wantLocation)
+			}
+			if tt.wantCode == http.StatusUnauthorized {
+				var body struct{ Error string }
+				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error != "unauthenticated" {
+					t.Errorf("body %q is not the JSON error", w.Body.String())
+				}
+			}
+		})
+	}
+}
+
+func TestRequireWebsocketOrigin(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	c := f.session(t, "lan", lanPW)
+	tests := []struct {
+		origin   string
+		wantCode int
+	}{
+		{"http://dash.example", http.StatusOK},
+		{"http://evil.example", http.StatusForbidden},
+		{"", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.origin, func(t *testing.T) {
+			r := get(c, "http://dash.example/ws", "")
+			r.Header.Set("Connection", "keep-alive, Upgrade")
+			r.Header.Set("Upgrade", "websocket")
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			if w := f.do(f.protected(), r); w.Code != tt.wantCode {
+				t.Errorf("status %d, want %d", w.Code, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestRequireUserAndCSRF(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	lan := f.session(t, "lan", lanPW)
+	minh := f.session(t, "minh", minhPW)
+	h := f.protected()
+
+	// The page gets the token through CSRFToken, as a template would.
+	w := f.do(h, get(lan, "http://dash.example/", "text/html"))
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET: status %d", w.Code)
+	}
+	name, token, _ := strings.Cut(w.Body.String(), " csrf=")
+	if name != "lan" || token == "" {
+		t.Fatalf("handler saw %q", w.Body.String())
+	}
+	if w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control = %q", w.Header().Get("Cache-Control"))
+	}
+	minhToken := f.a.CSRFToken(get(minh, "http://dash.example/", ""))
+	if minhToken == "" || minhToken == token {
+		t.Fatalf("minh's token %q", minhToken)
+	}
+	if got := f.a.CSRFToken(get(nil, "http://dash.example/", "")); got != "" {
+		t.Errorf("CSRFToken without session = %q", got)
+	}
+
+	tests := []struct {
+		name, method, target string
+		header, form         string
+		wantCode             int
+	}{
+		{"GET needs none", http.MethodGet, "/api/x", "", "", http.StatusOK},
+		{"POST missing", http.MethodPost, "/api/x", "", "", http.StatusForbidden},
+		{"POST wrong", http.MethodPost, "/api/x", "AAAA" + token[4:], "", http.StatusForbidden},
+		{"POST other session's", http.MethodPost, "/api/x", minhToken, "", http.StatusForbidden},
+		{"POST header", http.MethodPost, "/api/x", token, "", http.StatusOK},
+		{"POST form field", http.MethodPost, "/api/x", "", token, http.StatusOK},
+		{"POST form field wrong", http.MethodPost, "/api/x", "", "x" + token, http.StatusForbidden},
+		{"POST token in URL refused", http.MethodPost, "/api/x?csrf_token=" + token, "", "", http.StatusForbidden},
+		{"PUT missing", http.MethodPut, "/api/x", "", "", http.StatusForbidden},
+		{"PUT header", http.MethodPut, "/api/x", token, "", http.StatusOK},
+		{"DELETE missing", http.MethodDelete, "/api/x", "", "", http.StatusForbidden},
+		{"DELETE header", http.MethodDelete, "/api/x", token, "", http.StatusOK},
+		{"PATCH missing", http.MethodPatch, "/api/x", "", "", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Every unsafe request carries a form body, so a token that is
+			// only in the URL query is seen by a form parser and still refused.
+			var body io.Reader
+			form := url.Values{"note": {"x"}}
+			if tt.form != "" {
+				form.Set("csrf_token", tt.form)
+			}
+			if tt.method != http.MethodGet {
+				body = strings.NewReader(form.Encode())
+			}
+			r := httptest.NewRequest(tt.method, "http://dash.example"+tt.target, body)
+			if body != nil {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if tt.header != "" {
+				r.Header.Set("X-CSRF-Token", tt.header)
+			}
+			r.AddCookie(lan)
+			w := f.do(h, r)
+			if w.Code != tt.wantCode {
+				t.Errorf("status %d, want %d (%s)", w.Code, tt.wantCode, w.Body.String())
+			}
+		})
+	}
+}
+
+func TestLogout(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	c := f.session(t, "lan", lanPW)
+	token := f.a.CSRFToken(get(c, "http://dash.example/", ""))
+	logout := func(method, token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, "http://dash.example/logout", nil)
+		if token != "" {
+			r.Header.Set("X-CSRF-Token", token)
+		}
+		r.AddCookie(c)
+		return f.do(f.a.LogoutHandler(), r)
+	}
+	if w := logout(http.MethodGet, token); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET: status %d, want 405", w.Code)
+	}
+	if w := logout(http.MethodPost, ""); w.Code != http.StatusForbidden {
+		t.Errorf("POST without CSRF: status %d, want 403", w.Code)
+	}
+	w := logout(http.MethodPost, token)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login" {
+		t.Fatalf("POST: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	cleared := w.Result().Cookies()
+	if len(cleared) != 1 || cleared[0].Name != "pscm_session" || cleared[0].Value != "" || cleared[0].MaxAge >= 0 {
+		t.Errorf("cookie not cleared: %+v", cleared)
+	}
+	// A copy of the cookie kept after logout is dead too.
+	if w := f.do(f.protected(), get(c, "http://dash.example/api/x", "")); w.Code != http.StatusUnauthorized {
+		t.Errorf("cookie replayed after logout: status %d", w.Code)
+	}
+	// Logging out without a session is harmless.
+	r := httptest.NewRequest(http.MethodPost, "http://dash.example/logout", nil)
+	if w := f.do(f.a.LogoutHandler(), r); w.Code != http.StatusSeeOther {
+		t.Errorf("logout without session: status %d", w.Code)
+	}
+}
+
+func TestOpenRedirect(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	tests := []struct{ next, want string }{
+		{"", "/"},
+		{"/site/anlao", "/site/anlao"},
+		{"/site/anlao?day=2026-11-25#counters", "/site/anlao?day=2026-11-25#counters"},
+		{"//evil.com", "/"},
+		{"///evil.com", "/"},
+		{"https://evil.com", "/"},
+		{"http:evil.com", "/"},
+		{`/\evil`, "/"},
+		{`/\\evil`, "/"},
+		{`\\evil.com`, "/"},
+		{"/\t/evil.com", "/"},
+		{"/%0d%0aSet-Cookie:x", "/%0d%0aSet-Cookie:x"}, // stays escaped: a path on this site
+		{"javascript:alert(1)", "/"},
+		{"evil.com", "/"},
+		{"/" + strings.Repeat("a", 3000), "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.next, func(t *testing.T) {
+			w := f.login(t, "root", rootPW, tt.next)
+			if w.Code != http.StatusSeeOther {
+				t.Fatalf("status %d", w.Code)
+			}
+			if loc := w.Header().Get("Location"); loc != tt.want {
+				t.Errorf("Location = %q, want %q", loc, tt.want)
+			}
+		})
+	}
+}
+
+func TestBruteForce(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	const other = "203.0.113.9:5555"
+	type step struct {
+		name      string
+		advance   time.Duration
+		user, pw  string
+		from      string
+		wantCode  int
+		wantRetry string
+	}
+	steps := []step{
+		{"fail 1", 0, "lan", "guess1", remote, 401, ""},
+		{"fail 2", time.Minute, "lan", "guess2", remote, 401, ""},
+		{"fail 3", time.Minute, "lan", "guess3", remote, 401, ""},
+		{"fail 4", time.Minute, "lan", "guess4", remote, 401, ""},
+		{"fail 5", time.Minute, "lan", "guess5", remote, 401, ""},
+		{"6th refused", 0, "lan", "guess6", remote, 429, "900"},
+		{"right password while locked", 0, "lan", lanPW, remote, 429, "900"},
+		{"still locked later", 10 * time.Minute, "lan", lanPW, remote, 429, "300"},
+		{"same user other address", 0, "lan", lanPW, other, 303, ""},
+		{"other user same address", 0, "minh", minhPW, remote, 303, ""},
+		// Lockout over: five more tries, then a doubled lockout.
+		{"after lockout fail 1", 5 * time.Minute, "lan", "guess7", remote, 401, ""},
+		{"after lockout fail 2", 0, "lan", "guess8", remote, 401, ""},
+		{"after lockout fail 3", 0, "lan", "guess9", remote, 401, ""},
+		{"after lockout fail 4", 0, "lan", "guess10", remote, 401, ""},
+		{"after lockout fail 5", 0, "lan", "guess11", remote, 401, ""},
+		{"second lockout doubles", 0, "lan", lanPW, remote, 429, "1800"},
+		{"right password after it", 30 * time.Minute, "lan", lanPW, remote, 303, ""},
+		// Success cleared the record: a fresh count.
+		{"fresh fail", 0, "lan", "x", remote, 401, ""},
+		// An unknown user locks the same way, so 429 tells nothing.
+		{"unknown 1", 0, "ghost", "x", remote, 401, ""},
+		{"unknown 2", 0, "ghost", "x", remote, 401, ""},
+		{"unknown 3", 0, "ghost", "x", remote, 401, ""},
+		{"unknown 4", 0, "ghost", "x", remote, 401, ""},
+		{"unknown 5", 0, "ghost", "x", remote, 401, ""},
+		{"unknown 6", 0, "ghost", "x", remote, 429, "900"},
+	}
+	for _, s := range steps {
+		f.clock.Advance(s.advance)
+		w := f.loginFrom(t, s.user, s.pw, "", s.from)
+		if w.Code != s.wantCode {
+			t.Fatalf("%s: status %d, want %d", s.name, w.Code, s.wantCode)
+		}
+		if got := w.Header().Get("Retry-After"); got != s.wantRetry {
+			t.Errorf("%s: Retry-After %q, want %q", s.name, got, s.wantRetry)
+		}
+		if s.wantCode == 429 && len(w.Result().Cookies()) != 0 {
+			t.Errorf("%s: cookie set while locked out", s.name)
+		}
+	}
+}
+
+func TestBruteForceWindowSlides(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	// Four failures, a quiet window, four more: never five within 15 min.
+	for i := 0; i < 4; i++ {
+		if w := f.login(t, "lan", "nope", ""); w.Code != 401 {
+			t.Fatalf("fail %d: status %d", i, w.Code)
+		}
+	}
+	f.clock.Advance(16 * time.Minute)
+	for i := 0; i < 4; i++ {
+		if w := f.login(t, "lan", "nope", ""); w.Code != 401 {
+			t.Fatalf("fail %d after window: status %d", i, w.Code)
+		}
+	}
+	if w := f.login(t, "lan", lanPW, ""); w.Code != 303 {
+		t.Errorf("5th attempt, right password: status %d, want 303", w.Code)
+	}
+}
+
+func TestCheckOrigin(t *testing.T) {
+	tests := []struct {
+		name, target, host, origin, xfp string
+		tls                             bool
+		want                            bool
+	}{
+		{"same origin", "http://dash.example:8080/ws", "", "http://dash.example:8080", "", false, true},
+		{"same origin default port", "http://dash.example/ws", "", "http://dash.example", "", false, true},
+		{"explicit default port", "http://dash.example/ws", "dash.example:80", "http://dash.example", "", false, true},
+		{"host case", "http://dash.example/ws", "", "http://DASH.example", "", false, true},
+		{"https", "https://dash.example/ws", "", "https://dash.example", "", true, true},
+		{"https explicit 443", "https://dash.example/ws", "dash.example", "https://dash.example:443", "", true, true},
+		{"loopback demo", "http://127.0.0.1:8088/ws", "", "http://127.0.0.1:8088", "", false, true},
+		{"ipv6", "http://[::1]:8088/ws", "", "http://[::1]:8088", "", false, true},
+		{"behind tls proxy", "http://dash.example/ws", "", "https://dash.example", "https", false, true},
+		{"other host", "http://dash.example/ws", "", "http://evil.example", "", false, false},
+		{"suffix host", "http://dash.example/ws", "", "http://dash.example.evil.com", "", false, false},
+		{"other port", "http://dash.example:8080/ws", "", "http://dash.example:8081", "", false, false},
+		{"port vs default", "http://dash.example:8080/ws", "", "http://dash.example", "", false, false},
+		{"other scheme", "http://dash.example/ws", "", "https://dash.example", "", false, false},
+		{"downgraded scheme", "https://dash.example/ws", "", "http://dash.example", "", true, false},
+		{"missing", "http://dash.example/ws", "", "", "", false, false},
+		{"null", "http://dash.example/ws", "", "null", "", false, false},
+		{"userinfo", "http://dash.example/ws", "", "http://dash.example@evil.example", "", false, false},
+		{"with path", "http://dash.example/ws", "", "http://dash.example/x", "", false, false},
+		{"file", "http://dash.example/ws", "", "file://", "", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, tt.target, nil)
+			if tt.host != "" {
+				r.Host = tt.host
+			}
+			if !tt.tls {
+				r.TLS = nil
+			} else if r.TLS == nil {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			if tt.xfp != "" {
+				r.Header.Set("X-Forwarded-Proto", tt.xfp)
+			}
+			if got := CheckOrigin(r); got != tt.want {
+				t.Errorf("CheckOrigin = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNoSecretsInLogs drives every path that logs and checks that no
+// password, hash, cookie value or CSRF token reaches the log.
+func TestNoSecretsInLogs(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	typo := "hunter2-typed-into-username"
+	f.login(t, "lan", "wrong-secret-1", "")
+	f.login(t, typo, lanPW, "")
+	f.login(t, "ghost", "wrong-secret-2", "")
+	for i := 0; i < 6; i++ {
+		f.loginFrom(t, "minh", "wrong-secret-3", "", "192.0.2.50:1")
+	}
+	c := f.session(t, "lan", lanPW)
+	token := f.a.CSRFToken(get(c, "http://dash.example/", ""))
+	h := f.protected()
+	r := httptest.NewRequest(http.MethodPost, "http://dash.example/api/x", nil)
+	r.Header.Set("X-CSRF-Token", "wrong-"+token)
+	r.AddCookie(c)
+	f.do(h, r)
+	f.do(h, get(&http.Cookie{Name: "pscm_session", Value: c.Value + "x"}, "http://dash.example/api/x", ""))
+	r = httptest.NewRequest(http.MethodPost, "http://dash.example/logout", nil)
+	r.Header.Set("X-CSRF-Token", token)
+	r.AddCookie(c)
+	f.do(f.a.LogoutHandler(), r)
+	f.do(h, get(c, "http://dash.example/api/x", ""))
+
+	logs := f.logs.String()
+	for _, want := range []string{"login failed", "user=lan", "remote=198.51.100.7", "locked out", "user=minh", "logout", "csrf token refused", "session refused"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	parts := strings.Split(c.Value, ".")
+	secrets := map[string]string{
+		"lan's password": lanPW, "wrong password": "wrong-secret", "typo": typo,
+		"cookie": c.Value, "cookie nonce": parts[3], "cookie mac": parts[4], "csrf token": token,
+	}
+	for _, u := range f.users {
+		secrets[u.Name+"'s hash"] = u.Hash
+	}
+	for name, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("log contains %s:\n%s", name, logs)
+		}
+	}
+}
+
+// TestBruteForceParallelBurst: attempts are counted before bcrypt answers,
+// so a burst of parallel guesses gets no more tries than a sequence.
+func TestBruteForceParallelBurst(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	const n = 20
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- f.login(t, "lan", "guess", "").Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[401] != 5 || count[429] != n-5 {
+		t.Errorf("statuses %v, want 5×401 and %d×429", count, n-5)
+	}
+}
+
+func TestLimiterBounded(t *testing.T) {
+	l := newLimiter(5, 15*time.Minute, 15*time.Minute)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Lock "victim" first, then flood with fresh names.
+	for i := 0; i < 5; i++ {
+		l.begin("victim", now)
+	}
+	for i := 0; i < maxTracked+100; i++ {
+		l.begin("flood-"+strconv.Itoa(i), now.Add(time.Duration(i)*time.Millisecond))
+	}
+	if len(l.entries) > maxTracked {
+		t.Errorf("limiter holds %d entries, bound %d", len(l.entries), maxTracked)
+	}
+}
+
+func TestRevokedBounded(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	now := f.clock.Now()
+	for i := 0; i < maxRevoked+100; i++ {
+		f.a.revoke(session{nonce: "n" + strconv.Itoa(i), expires: now.Add(time.Hour + time.Duration(i)*time.Second)})
+	}
+	if len(f.a.revoked) > maxRevoked {
+		t.Errorf("revoked holds %d, bound %d", len(f.a.revoked), maxRevoked)
+	}
+	// The newest revocations are kept: they have the most life left.
+	if _, ok := f.a.revoked["n"+strconv.Itoa(maxRevoked+99)]; !ok {
+		t.Error("latest revocation evicted")
+	}
+}

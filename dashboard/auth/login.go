@@ -1,0 +1,269 @@
+package auth
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+//go:embed login.html
+var loginHTML string
+
+// Messages shown on the login page, Vietnamese first. The failure message
+// is the same for an unknown user and a wrong password on purpose.
+const (
+	msgWrong    = "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password"
+	msgTooMany  = "Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau / Too many failed attempts, try again later"
+	msgBadInput = "Yêu cầu không hợp lệ / Invalid request"
+)
+
+const (
+	// maxLoginForm bounds the login POST body.
+	maxLoginForm = 8 << 10
+	// maxPasswordBytes is bcrypt's limit; a longer password would be
+	// compared on its first 72 bytes only, so it is refused.
+	maxPasswordBytes = 72
+	// maxNameBytes bounds what an attacker can put in the limiter key.
+	maxNameBytes = 64
+	// maxNext bounds the return address kept through the login.
+	maxNext = 2048
+)
+
+type loginPage struct {
+	tmpl *template.Template
+	csp  string
+}
+
+// newLoginPage parses the embedded page and pins its one inline style by
+// hash in the CSP, so the page needs neither external assets nor
+// 'unsafe-inline'.
+func newLoginPage() (*loginPage, error) {
+	t, err := template.New("login").Parse(loginHTML)
+	if err != nil {
+		return nil, fmt.Errorf("auth: login page: %w", err)
+	}
+	start := strings.Index(loginHTML, "<style>")
+	end := strings.Index(loginHTML, "</style>")
+	if start < 0 || end < start {
+		return nil, errors.New("auth: login page: no <style> block")
+	}
+	sum := sha256.Sum256([]byte(loginHTML[start+len("<style>") : end]))
+	csp := "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	return &loginPage{tmpl: t, csp: csp}, nil
+}
+
+type pageData struct {
+	Error string
+	Next  string
+}
+
+func (a *Auth) renderLogin(w http.ResponseWriter, code int, d pageData) {
+	var buf bytes.Buffer
+	if err := a.page.tmpl.Execute(&buf, d); err != nil {
+		a.log.Error("login page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", a.page.csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+// LoginHandler serves the login page (GET) and checks credentials (POST).
+// It is meant to be mounted at /login, where Require sends browsers.
+func (a *Auth) LoginHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			next := safeNext(r.URL.Query().Get("next"))
+			if _, err := a.sessionFrom(r); err == nil {
+				http.Redirect(w, r, next, http.StatusSeeOther)
+				return
+			}
+			a.renderLogin(w, http.StatusOK, pageData{Next: next})
+		case http.MethodPost:
+			a.login(w, r)
+		default:
+			w.Header().Set("Allow", "GET, HEAD, POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	})
+}
+
+func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
+	ip := a.cfg.ClientIP(r)
+	// Login CSRF: another site must not log the manager in as someone
+	// else. Browsers send Origin on every form POST; clients without one
+	// (curl) hold no victim's cookies anyway.
+	if r.Header.Get("Origin") != "" && !CheckOrigin(r) {
+		a.log.Warn("login refused: cross-origin post", "remote", ip, "origin", r.Header.Get("Origin"))
+		a.renderLogin(w, http.StatusForbidden, pageData{Error: msgBadInput, Next: "/"})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
+	if err := r.ParseForm(); err != nil {
+		a.renderLogin(w, http.StatusBadRequest, pageData{Error: msgBadInput, Next: "/"})
+		return
+	}
+	name := r.PostForm.Get("username")
+	pw := r.PostForm.Get("password")
+	next := safeNext(r.FormValue("next"))
+	if len(name) > maxNameBytes {
+		name = name[:maxNameBytes]
+	}
+	user, known := a.users[name]
+	logName := name
+	if !known {
+		// An unknown "name" is often a password typed into the wrong box:
+		// log a fingerprint, enough to see one name tried again and again.
+		sum := sha256.Sum256([]byte(name))
+		logName = "unknown:" + hex.EncodeToString(sum[:4])
+	}
+	key := name + "\x00" + ip
+	if wait, ok := a.limiter.begin(key, a.now()); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		a.log.Warn("login refused: locked out", "user", logName, "remote", ip, "retry_after_s", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		a.renderLogin(w, http.StatusTooManyRequests, pageData{Error: msgTooMany, Next: next})
+		return
+	}
+	select {
+	case a.hashSem <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	hash := a.dummyHash
+	if known {
+		hash = []byte(user.Hash)
+	}
+	// Always one bcrypt comparison, whether or not the user exists, so the
+	// response time does not tell which names are real.
+	err := bcrypt.CompareHashAndPassword(hash, []byte(pw))
+	<-a.hashSem
+	if !known || err != nil || len(pw) > maxPasswordBytes {
+		a.log.Warn("login failed", "user", logName, "remote", ip)
+		a.renderLogin(w, http.StatusUnauthorized, pageData{Error: msgWrong, Next: next})
+		return
+	}
+	a.limiter.succeed(key)
+	value, s := a.newSession(user)
+	http.SetCookie(w, a.sessionCookie(value, s.expires))
+	a.log.Info("login", "user", user.Name, "remote", ip)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// LogoutHandler ends the session (POST with the CSRF token, so another
+// site cannot log a manager out) and sends the browser to /login.
+func (a *Auth) LogoutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		s, err := a.sessionFrom(r)
+		if err != nil {
+			// Nothing to end; still clear whatever the browser holds.
+			a.clearCookie(w)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if !a.checkCSRF(w, r, s) {
+			a.log.Warn("csrf token refused", "user", s.user.Name, "remote", a.cfg.ClientIP(r), "method", r.Method, "path", r.URL.Path)
+			writeJSONError(w, http.StatusForbidden, "missing or wrong CSRF token")
+			return
+		}
+		a.revoke(s)
+		a.clearCookie(w)
+		a.log.Info("logout", "user", s.user.Name, "remote", a.cfg.ClientIP(r))
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
+}
+
+// safeNext returns next if it is a path on this site, else "/". Anything a
+// browser could read as another host is refused: "//host", "/\host"
+// (browsers treat \ as /), absolute URLs, and control characters, which
+// browsers strip before resolving.
+func safeNext(next string) string {
+	if next == "" || len(next) > maxNext || next[0] != '/' {
+		return "/"
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// CheckOrigin reports whether a websocket upgrade (or any request) comes
+// from a page of this same origin: scheme, host and port must all match.
+// A missing Origin is refused: every browser sends one on an upgrade, and a
+// cookie-carrying request without one is not a page of ours. Behind a
+// TLS-terminating proxy the scheme is taken from X-Forwarded-Proto; a page
+// script cannot set that header, so it cannot be used to forge a match.
+func CheckOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || r.Host == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.User != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return false
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if p := r.Header.Get("X-Forwarded-Proto"); p == "https" {
+		scheme = "https"
+	}
+	if !strings.EqualFold(u.Scheme, scheme) {
+		return false
+	}
+	oh, op := splitHostPort(u.Host, scheme)
+	rh, rp := splitHostPort(r.Host, scheme)
+	return oh != "" && strings.EqualFold(oh, rh) && op == rp
+}
+
+// splitHostPort fills in the scheme's default port, so "https://x" and a
+// Host of "x:443" compare equal.
+func splitHostPort(hostport, scheme string) (host, port string) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.Trim(hostport, "[]"), ""
+	}
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return host, port
+}
