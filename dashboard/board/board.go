@@ -1,0 +1,249 @@
+// Package board keeps, for each site, what the dashboard shows: KPIs for
+// today, this month, this half-year and this year loaded from InfluxDB (the
+// source of truth, reloaded every few minutes), live events applied in
+// between without double counting, each counter's state, and recent
+// alerts; and it renders the site's snapshot as the JSON the page reads.
+package board
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// Site is a configured center.
+type Site struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Counters names the counters shown in the grid, in order.
+	Counters []Counter `yaml:"counters"`
+}
+
+// Counter is one counter of a site.
+type Counter struct {
+	ID     string `yaml:"id"`
+	NameVI string `yaml:"name_vi"`
+	NameEN string `yaml:"name_en"`
+}
+
+// Loader is the part of kpi.Source the board uses.
+type Loader interface {
+	Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
+}
+
+var periods = []kpi.Period{kpi.PeriodToday, kpi.PeriodMonth, kpi.PeriodHalf, kpi.PeriodYear}
+
+const maxAlerts = 20
+
+type counterState struct {
+	staffed      *bool
+	servingSince *time.Time
+	lastRating   *lastRating
+	today        *kpi.Live
+}
+
+type lastRating struct {
+	Level schema.Level `json:"level"`
+	TS    time.Time    `json:"ts"`
+}
+
+// Alert is one line of the alerts list.
+type Alert struct {
+	TS      time.Time `json:"ts"`
+	Kind    string    `json:"kind"`
+	Counter string    `json:"counter,omitempty"`
+	TextVI  string    `json:"text_vi"`
+	TextEN  string    `json:"text_en"`
+}
+
+type siteState struct {
+	site     Site
+	live     map[kpi.Period]*kpi.Live
+	counters map[string]*counterState
+	alerts   []Alert
+	loaded   time.Time
+}
+
+// Board is safe for concurrent use.
+type Board struct {
+	src       Loader
+	loc       *time.Location
+	targets   kpi.Targets
+	satisfied []schema.Level
+	log       *slog.Logger
+	now       func() time.Time
+
+	mu    sync.Mutex
+	sites map[string]*siteState
+}
+
+// New returns a board for sites; call Reload before the first Snapshot.
+func New(sites []Site, src Loader, loc *time.Location, targets kpi.Targets, satisfied []schema.Level, log *slog.Logger, now func() time.Time) *Board {
+	b := &Board{src: src, loc: loc, targets: targets, satisfied: satisfied, log: log, now: now, sites: map[string]*siteState{}}
+	for _, s := range sites {
+		st := &siteState{site: s, live: map[kpi.Period]*kpi.Live{}, counters: map[string]*counterState{}}
+		for _, c := range s.Counters {
+			st.counters[c.ID] = &counterState{}
+		}
+		b.sites[s.ID] = st
+	}
+	return b
+}
+
+// Sites returns the configured site IDs.
+func (b *Board) Sites() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ids := make([]string, 0, len(b.sites))
+	for id := range b.sites {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Reload loads every period of site from InfluxDB and replaces the live
+// figures. Events that arrive while it runs may be counted once in the load
+// and once live until the next reload; reloads every few minutes bound that.
+func (b *Board) Reload(ctx context.Context, site string) error {
+	now := b.now()
+	loaded := map[kpi.Period]*kpi.Live{}
+	var perCounter map[string]kpi.Stats
+	for _, p := range periods {
+		start, end := kpi.Bounds(p, now, b.loc)
+		overall, counters, err := b.src.Load(ctx, site, start, end)
+		if err != nil {
+			return fmt.Errorf("board: load %s %s: %w", site, p, err)
+		}
+		loaded[p] = kpi.NewLive(overall, kpi.LiveConfig{Site: site, Start: start, End: end, Satisfied: b.satisfied})
+		if p == kpi.PeriodToday {
+			perCounter = counters
+		}
+	}
+	start, end := kpi.Bounds(kpi.PeriodToday, now, b.loc)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st, ok := b.sites[site]
+	if !ok {
+		return fmt.Errorf("board: unknown site %q", site)
+	}
+	st.live = loaded
+	for id, c := range st.counters {
+		c.today = kpi.NewLive(perCounter[id], kpi.LiveConfig{Site: site, Counter: id, Start: start, End: end, Satisfied: b.satisfied})
+	}
+	st.loaded = now
+	return nil
+}
+
+// Apply applies a live event; it reports the site whose snapshot changed.
+func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
+	h := ev.Head()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st, ok := b.sites[h.Site]
+	if !ok {
+		return "", false
+	}
+	for _, l := range st.live {
+		if l.Apply(ev) {
+			changed = true
+		}
+	}
+	switch e := ev.(type) {
+	case *schema.Rating:
+		if c := st.counters[e.Counter]; c != nil {
+			if c.today != nil {
+				c.today.Apply(ev)
+			}
+			if c.lastRating == nil || e.TS.After(c.lastRating.TS) {
+				c.lastRating = &lastRating{Level: e.Level, TS: e.TS}
+			}
+			changed = true
+		}
+		if e.Level == schema.LevelDissatisfied {
+			st.alert(Alert{TS: e.TS, Kind: "dissatisfied", Counter: e.Counter,
+				TextVI: "Đánh giá không hài lòng tại " + b.counterName(st, e.Counter, true),
+				TextEN: "Dissatisfied rating at " + b.counterName(st, e.Counter, false)})
+			changed = true
+		}
+	case *schema.Session, *schema.Queue, *schema.Dossier:
+		if c, ok := counterOf(ev); ok {
+			if cs := st.counters[c]; cs != nil && cs.today != nil {
+				cs.today.Apply(ev)
+			}
+		}
+	case *schema.Occupancy:
+		cs := st.counters[e.Counter]
+		if cs == nil {
+			return h.Site, changed
+		}
+		occupied := e.Occupied
+		switch e.Zone {
+		case schema.ZoneStaff:
+			cs.staffed = &occupied
+		case schema.ZoneCitizen:
+			if occupied {
+				t := e.TS
+				cs.servingSince = &t
+			} else {
+				cs.servingSince = nil
+			}
+		}
+		changed = true
+	case *schema.Camera:
+		if !e.Up {
+			st.alert(Alert{TS: e.TS, Kind: "camera_down", TextVI: "Camera " + e.Camera + " mất tín hiệu", TextEN: "Camera " + e.Camera + " is down"})
+			changed = true
+		}
+	case *schema.Agent:
+		if e.Status == schema.StatusOffline {
+			st.alert(Alert{TS: b.now(), Kind: "agent_offline", TextVI: "Thiết bị " + e.Agent + " mất kết nối", TextEN: "Agent " + e.Agent + " is offline"})
+			changed = true
+		}
+	}
+	return h.Site, changed
+}
+
+func counterOf(ev schema.Event) (string, bool) {
+	switch e := ev.(type) {
+	case *schema.Session:
+		return e.Counter, true
+	case *schema.Queue:
+		return e.Counter, e.Counter != ""
+	}
+	return "", false
+}
+
+func (st *siteState) alert(a Alert) {
+	// A camera or agent repeating its state must not fill the list.
+	for _, old := range st.alerts {
+		if old.Kind == a.Kind && old.Counter == a.Counter && old.TextEN == a.TextEN && a.TS.Sub(old.TS) < time.Minute {
+			return
+		}
+	}
+	st.alerts = append([]Alert{a}, st.alerts...)
+	if len(st.alerts) > maxAlerts {
+		st.alerts = st.alerts[:maxAlerts]
+	}
+}
+
+func (b *Board) counterName(st *siteState, id string, vi bool) string {
+	for _, c := range st.site.Counters {
+		if c.ID == id {
+			if vi {
+				return c.NameVI
+			}
+			return c.NameEN
+		}
+	}
+	if vi {
+		return "quầy " + id
+	}
+	return "counter " + id
+}

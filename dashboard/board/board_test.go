@@ -1,0 +1,88 @@
+package board
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// fakeLoader returns the same year-like stats for every period (unit test:
+// kpi's own tests cover the queries against a real InfluxDB).
+type fakeLoader struct{}
+
+func (fakeLoader) Load(_ context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error) {
+	s := kpi.Stats{
+		Ratings:      map[schema.Level]int64{schema.LevelVerySatisfied: 500, schema.LevelSatisfied: 460, schema.LevelNeutral: 30, schema.LevelDissatisfied: 10},
+		RatingsTotal: 1000, Satisfied: 960, HasRatings: true, SatisfiedPct: 96,
+		Dossiers:      map[schema.Outcome]int64{schema.OutcomeEarly: 400, schema.OutcomeOnTime: 91, schema.OutcomeLate: 9},
+		DossiersTotal: 500, OnTime: 491, HasDossiers: true, OnTimePct: 98.2,
+	}
+	return s, map[string]kpi.Stats{"c01": {RatingsTotal: 10, Satisfied: 9, HasRatings: true, SatisfiedPct: 90,
+		Ratings: map[schema.Level]int64{schema.LevelSatisfied: 9, schema.LevelNeutral: 1}}}, nil
+}
+
+func newBoard(now time.Time) *Board {
+	return New([]Site{{ID: "anlao", Name: "Trung tâm An Lão", Counters: []Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
+		fakeLoader{}, time.FixedZone("ICT", 7*3600), kpi.DefaultTargets(), kpi.DefaultSatisfied(),
+		slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+}
+
+func TestSnapshotAndLive(t *testing.T) {
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	b := newBoard(now)
+	if err := b.Reload(context.Background(), "anlao"); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := b.Snapshot("anlao")
+	if !ok {
+		t.Fatal("no snapshot")
+	}
+	if s.Periods[kpi.PeriodYear].SatisfiedPct != 96 || s.Periods[kpi.PeriodYear].OnTimePct != 98.2 {
+		t.Fatalf("year %+v", s.Periods[kpi.PeriodYear])
+	}
+	if s.Budget != (BudgetJSON{DissatisfiedLeft: 10, LateLeft: 1}) {
+		t.Fatalf("budget %+v", s.Budget)
+	}
+	ev := &schema.Rating{Header: schema.Header{ID: "r1", TS: now.Add(-time.Minute), Site: "anlao"}, Counter: "c01", Kiosk: "k01", Level: schema.LevelDissatisfied}
+	if site, changed := b.Apply(ev); site != "anlao" || !changed {
+		t.Fatalf("apply: %s %v", site, changed)
+	}
+	b.Apply(ev) // redelivered: counted once
+	s, _ = b.Snapshot("anlao")
+	if got := s.Periods[kpi.PeriodToday].RatingsTotal; got != 1001 {
+		t.Fatalf("today's ratings %d, want 1001", got)
+	}
+	if c := s.Counters[0]; c.Today.RatingsTotal != 11 || c.LastRating == nil || c.LastRating.Level != schema.LevelDissatisfied {
+		t.Fatalf("counter %+v", c)
+	}
+	if len(s.Alerts) != 1 || s.Alerts[0].Kind != "dissatisfied" || s.Alerts[0].TextVI != "Đánh giá không hài lòng tại Quầy 1" {
+		t.Fatalf("alerts %+v", s.Alerts)
+	}
+	// The budget shrinks by the live dissatisfied rating.
+	if s.Budget.DissatisfiedLeft != 9 {
+		t.Fatalf("budget after a dissatisfied rating: %+v", s.Budget)
+	}
+	occ := &schema.Occupancy{Header: schema.Header{ID: "o1", TS: now, Site: "anlao"}, Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: true}
+	b.Apply(occ)
+	s, _ = b.Snapshot("anlao")
+	if s.Counters[0].Staffed == nil || !*s.Counters[0].Staffed {
+		t.Fatal("staffed not set")
+	}
+	raw, err := b.SnapshotJSON("anlao", &UserJSON{Name: "lan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m["type"] != "snapshot" || m["periods"].(map[string]any)["year"] == nil {
+		t.Fatalf("json %s: %v", raw, err)
+	}
+	if _, changed := b.Apply(&schema.Rating{Header: schema.Header{ID: "x", TS: now, Site: "other"}, Counter: "c01", Kiosk: "k01", Level: schema.LevelNeutral}); changed {
+		t.Fatal("event of an unknown site changed the board")
+	}
+}
