@@ -142,23 +142,39 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	log.Info("starting", "version", version, "http", ln.Addr().String(), "uplink", cfg.Uplink.Broker,
 		"local", cfg.Local.Enabled, "kiosks", len(cfg.Kiosks))
 
+	// A failing component (the uplink unable to read the spool, the HTTP
+	// server) stops the whole agent with its error, so systemd restarts it
+	// rather than leaving a process that accepts presses it cannot forward.
+	runCtx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
 	upCtx, stopUplink := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopUplink()
 	g := new(errgroup.Group)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http: %w", err)
+			err = fmt.Errorf("http: %w", err)
+			fail(err)
+			return err
 		}
 		return nil
 	})
-	g.Go(func() error { return up.Run(upCtx) })
+	g.Go(func() error {
+		err := up.Run(upCtx)
+		if err != nil {
+			fail(err)
+		}
+		return err
+	})
 	if local != nil {
 		local.Connect() // retries in the background
 	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	<-ctx.Done()
+	<-runCtx.Done()
+	if cause := context.Cause(runCtx); cause != nil && ctx.Err() == nil {
+		log.Error("stopping on a component failure", "err", cause)
+	}
 	// Stop taking presses and steps first; everything accepted is in the
 	// spool, so the uplink can stop at once and resume after a restart.
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -240,6 +256,14 @@ func queueWebhook(tr *queue.Tracker, token string, log *slog.Logger) http.Handle
 	})
 }
 
+// permanentInputError is an error about the message itself, which a
+// redelivery would only repeat.
+func permanentInputError(err error) bool {
+	var se *schema.Error
+	return errors.As(err, &se) || errors.Is(err, ratings.ErrUnknownKiosk) ||
+		errors.Is(err, ratings.ErrUnknownButton) || errors.Is(err, ratings.ErrDuplicate)
+}
+
 // localClient subscribes on the center's broker to hardware presses and
 // queue steps. Messages are acknowledged after they are spooled (or
 // refused), so a press is not lost if the agent dies while handling it.
@@ -251,23 +275,29 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 	pressFilter := schema.TopicPrefix + cfg.Site + "/kiosk/+/press"
 	queueTopic := schema.TopicPrefix + cfg.Site + "/queue"
 	handle := func(_ mqtt.Client, m mqtt.Message) {
-		defer m.Ack()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		t, err := schema.ParseTopic(m.Topic())
 		if err != nil || t.Site != cfg.Site {
 			log.Warn("message on an unexpected topic", "topic", m.Topic())
+			m.Ack()
 			return
 		}
 		if t.Press {
-			if _, err := rs.HardwarePress(ctx, t.Source, m.Payload()); err != nil {
-				log.Warn("hardware press refused", "kiosk", t.Source, "err", err)
-			}
+			_, err = rs.HardwarePress(ctx, t.Source, m.Payload())
+		} else {
+			err = tr.Step(ctx, m.Payload())
+		}
+		if err != nil && !permanentInputError(err) {
+			// Not spooled (spool full, disk error, timeout): leave it
+			// unacknowledged so the broker sends it again after a reconnect.
+			log.Error("not spooled; the broker will redeliver", "topic", m.Topic(), "err", err)
 			return
 		}
-		if err := tr.Step(ctx, m.Payload()); err != nil {
-			log.Warn("queue step refused", "topic", m.Topic(), "err", err)
+		if err != nil {
+			log.Warn("refused", "topic", m.Topic(), "err", err)
 		}
+		m.Ack()
 	}
 	opts.SetAutoAckDisabled(true)
 	opts.SetOrderMatters(true)

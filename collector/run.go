@@ -134,9 +134,12 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	return err
 }
 
-func isPermanent(err error) bool {
+func isPermanent(err error) (int, bool) {
 	var pe *store.PermanentError
-	return errors.As(err, &pe)
+	if errors.As(err, &pe) {
+		return pe.Dropped, true
+	}
+	return 0, false
 }
 
 type readiness interface{ Connected() bool }

@@ -137,18 +137,21 @@ func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 		return err
 	}
 	t.steps.WithLabelValues(string(q.Step)).Inc()
-	sess := t.apply(q)
+	sess, undo := t.apply(q)
 	if sess == nil {
 		return nil
 	}
 	if err := t.out.Emit(ctx, sess); err != nil {
+		// Put the ticket back: the queue system will retry the step, and the
+		// session must come out of the retry.
+		undo()
 		return fmt.Errorf("queue: session for ticket %s: %w", q.Ticket, err)
 	}
 	t.sessionsTotal.Inc()
 	return nil
 }
 
-func (t *Tracker) apply(q *schema.Queue) *schema.Session {
+func (t *Tracker) apply(q *schema.Queue) (*schema.Session, func()) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.expire()
@@ -178,7 +181,7 @@ func (t *Tracker) apply(q *schema.Queue) *schema.Session {
 	case schema.StepFinished:
 		delete(t.tickets, key)
 		if tk.counter == "" {
-			return nil
+			return nil, nil
 		}
 		start := tk.started
 		if start.IsZero() {
@@ -186,7 +189,7 @@ func (t *Tracker) apply(q *schema.Queue) *schema.Session {
 		}
 		if start.IsZero() || q.TS.Before(start) {
 			t.log.Warn("finished ticket without a usable start; no session", "ticket", q.Ticket)
-			return nil
+			return nil, nil
 		}
 		var wait float64
 		if !tk.issued.IsZero() && !tk.called.IsZero() && tk.called.After(tk.issued) {
@@ -204,10 +207,24 @@ func (t *Tracker) apply(q *schema.Queue) *schema.Session {
 			Source:   schema.SourceQueue,
 			Ticket:   q.Ticket,
 		}
+		prev := t.sessions[tk.counter]
 		t.sessions[tk.counter] = &lastSession{id: s.ID, end: t.now()}
-		return s
+		undo := func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.tickets[key] = tk
+			t.order = append(t.order, key)
+			if cur := t.sessions[tk.counter]; cur != nil && cur.id == s.ID {
+				if prev != nil {
+					t.sessions[tk.counter] = prev
+				} else {
+					delete(t.sessions, tk.counter)
+				}
+			}
+		}
+		return s, undo
 	}
-	return nil
+	return nil, nil
 }
 
 // expire drops tickets not seen for TicketTTL. Called with mu held.
@@ -236,6 +253,16 @@ func (t *Tracker) evict() {
 			delete(t.tickets, key)
 			t.dropped.Inc()
 		}
+	}
+}
+
+// UnclaimSession undoes ClaimSession when the rating was not spooled, so
+// the citizen's next press may rate the session.
+func (t *Tracker) UnclaimSession(counter, id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.sessions[counter]; ok && s.id == id {
+		s.rated = false
 	}
 }
 

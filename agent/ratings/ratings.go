@@ -59,6 +59,8 @@ type Emitter interface {
 // Sessions links ratings to service sessions (queue.Tracker).
 type Sessions interface {
 	ClaimSession(counter string, now time.Time) (id string, rated, ok bool)
+	// UnclaimSession undoes a claim whose rating could not be spooled.
+	UnclaimSession(counter, id string)
 }
 
 // Result of a press.
@@ -84,7 +86,7 @@ var (
 type kioskState struct {
 	counter      string
 	lastAccepted time.Time
-	recentPress  map[string]Result // press_id -> result, so a retried tap is answered, not counted twice
+	recentPress  map[string]*pending // press_id -> tap, so a retried tap is answered, not counted twice
 	pressOrder   []string
 	seqs         []uint64 // recent hardware seqs
 }
@@ -134,7 +136,7 @@ func New(cfg Config, kiosks []Kiosk, buttons []schema.Level, askReasons []schema
 		s.reasonIDs[r] = true
 	}
 	for _, k := range kiosks {
-		s.kiosks[k.ID] = &kioskState{counter: k.Counter, recentPress: map[string]Result{}}
+		s.kiosks[k.ID] = &kioskState{counter: k.Counter, recentPress: map[string]*pending{}}
 		for _, src := range []string{"touch", "button"} {
 			for _, res := range []string{"accepted", "too_soon", "session_rated", "duplicate", "refused", "bad_input"} {
 				s.presses.WithLabelValues(k.ID, src, res)
@@ -162,56 +164,74 @@ func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, p
 		s.mu.Unlock()
 		return Result{}, ErrUnknownKiosk
 	}
+	var ev *schema.Rating
 	if pressID != "" {
-		if r, seen := k.recentPress[pressID]; seen {
-			s.mu.Unlock()
-			return r, nil
+		if p, seen := k.recentPress[pressID]; seen {
+			if p.done {
+				s.mu.Unlock()
+				return p.res, nil
+			}
+			// A retry of a tap whose spooling failed or timed out (it may
+			// even be stored): send the very same event again, so that at
+			// worst it overwrites itself downstream instead of counting twice.
+			ev = p.ev
 		}
 	}
-	if s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && now.Sub(k.lastAccepted) < s.cfg.MinInterval {
+	var prevAccepted time.Time
+	var session string
+	reserved, claimed := false, false
+	if ev == nil {
+		if s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && now.Sub(k.lastAccepted) < s.cfg.MinInterval {
+			s.mu.Unlock()
+			s.count(kiosk, source, "too_soon")
+			s.log.Info("press ignored: too soon after the last one", "kiosk", kiosk, "source", source)
+			return Result{Ignored: "too_soon"}, nil
+		}
+		// Reserve the slot now so two presses racing past the check can't
+		// both become ratings; released if the spool refuses.
+		prevAccepted, reserved = k.lastAccepted, true
+		k.lastAccepted = now
 		s.mu.Unlock()
-		s.count(kiosk, source, "too_soon")
-		s.log.Info("press ignored: too soon after the last one", "kiosk", kiosk, "source", source)
-		return Result{Ignored: "too_soon"}, nil
+		if s.sessions != nil {
+			id, rated, ok := s.sessions.ClaimSession(k.counter, now)
+			if ok && rated && s.cfg.OnePerSession {
+				s.mu.Lock()
+				k.lastAccepted = prevAccepted
+				s.mu.Unlock()
+				s.count(kiosk, source, "session_rated")
+				s.log.Info("press ignored: this session already has a rating", "kiosk", kiosk, "session", id)
+				return Result{Ignored: "session_rated"}, nil
+			}
+			if ok {
+				session, claimed = id, !rated
+			}
+		}
+		ev = &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session}
+		s.mu.Lock()
+		if pressID != "" {
+			k.remember(pressID, &pending{ev: ev})
+		}
 	}
-	// Reserve the slot now so two presses racing past the check can't both
-	// become ratings; released if the spool refuses.
-	prevAccepted := k.lastAccepted
-	k.lastAccepted = now
 	s.mu.Unlock()
 
-	var session string
-	if s.sessions != nil {
-		id, rated, ok := s.sessions.ClaimSession(k.counter, now)
-		if ok && rated && s.cfg.OnePerSession {
+	if err := s.out.Emit(ctx, ev); err != nil {
+		if reserved {
 			s.mu.Lock()
 			k.lastAccepted = prevAccepted
 			s.mu.Unlock()
-			s.count(kiosk, source, "session_rated")
-			s.log.Info("press ignored: this session already has a rating", "kiosk", kiosk, "session", id)
-			return Result{Ignored: "session_rated"}, nil
 		}
-		if ok {
-			session = id
+		if claimed {
+			s.sessions.UnclaimSession(k.counter, session)
 		}
-	}
-	ev := &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session}
-	if err := s.out.Emit(ctx, ev); err != nil {
-		s.mu.Lock()
-		k.lastAccepted = prevAccepted
-		s.mu.Unlock()
 		s.count(kiosk, source, "refused")
 		s.log.Error("press refused: not spooled", "kiosk", kiosk, "err", err)
 		return Result{}, err
 	}
-	res := Result{RatingID: ev.ID, AskReasons: s.askReasons[level] && len(s.reasonIDs) > 0}
+	res := Result{RatingID: ev.ID, AskReasons: s.askReasons[ev.Level] && len(s.reasonIDs) > 0}
 	s.mu.Lock()
 	if pressID != "" {
-		k.recentPress[pressID] = res
-		k.pressOrder = append(k.pressOrder, pressID)
-		if len(k.pressOrder) > 64 {
-			delete(k.recentPress, k.pressOrder[0])
-			k.pressOrder = k.pressOrder[1:]
+		if p, ok := k.recentPress[pressID]; ok {
+			p.done, p.res = true, res
 		}
 	}
 	if res.AskReasons {
@@ -221,6 +241,23 @@ func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, p
 	s.mu.Unlock()
 	s.count(kiosk, source, "accepted")
 	return res, nil
+}
+
+// pending is a tap by press ID: its event, and once spooled its result.
+type pending struct {
+	ev   *schema.Rating
+	done bool
+	res  Result
+}
+
+// remember keeps the last 64 taps of a kiosk by press ID. Called with mu held.
+func (k *kioskState) remember(pressID string, p *pending) {
+	k.recentPress[pressID] = p
+	k.pressOrder = append(k.pressOrder, pressID)
+	if len(k.pressOrder) > 64 {
+		delete(k.recentPress, k.pressOrder[0])
+		k.pressOrder = k.pressOrder[1:]
+	}
 }
 
 // expireRecents drops follow-up candidates past their window, and bounds
@@ -251,11 +288,16 @@ func (s *Service) Reasons(ctx context.Context, kiosk, ratingID string, reasons [
 		s.mu.Unlock()
 		return ErrUnknownRating
 	}
-	delete(s.recents, ratingID) // one follow-up per rating
 	ev := *r.ev
 	s.mu.Unlock()
 	ev.Reasons = slices.Compact(slices.Sorted(slices.Values(reasons)))
-	return s.out.Emit(ctx, &ev)
+	if err := s.out.Emit(ctx, &ev); err != nil {
+		return err // still in recents: the page may send the reasons again
+	}
+	s.mu.Lock()
+	delete(s.recents, ratingID) // one follow-up per rating
+	s.mu.Unlock()
+	return nil
 }
 
 // HardwarePress handles a raw press from pscm/v1/{site}/kiosk/{kiosk}/press.
@@ -275,21 +317,25 @@ func (s *Service) HardwarePress(ctx context.Context, kiosk string, payload []byt
 		s.mu.Unlock()
 		return Result{}, ErrUnknownKiosk
 	}
-	if p.Seq != 0 {
-		if slices.Contains(k.seqs, p.Seq) {
-			s.mu.Unlock()
-			s.count(kiosk, "button", "duplicate")
-			return Result{}, ErrDuplicate
-		}
-		// A short memory, not "seq must grow": a button box that reboots
-		// starts counting again.
+	if p.Seq != 0 && slices.Contains(k.seqs, p.Seq) {
+		s.mu.Unlock()
+		s.count(kiosk, "button", "duplicate")
+		return Result{}, ErrDuplicate
+	}
+	s.mu.Unlock()
+	res, err := s.press(ctx, kiosk, s.buttons[p.Button-1], "", "button")
+	if err == nil && p.Seq != 0 {
+		// Remembered only once spooled, so a redelivery after a failure is
+		// taken. A short memory, not "seq must grow": a button box that
+		// reboots starts counting again.
+		s.mu.Lock()
 		k.seqs = append(k.seqs, p.Seq)
 		if len(k.seqs) > 64 {
 			k.seqs = k.seqs[1:]
 		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
-	return s.press(ctx, kiosk, s.buttons[p.Button-1], "", "button")
+	return res, err
 }
 
 func (s *Service) count(kiosk, source, result string) {

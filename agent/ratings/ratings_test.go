@@ -55,6 +55,12 @@ type fakeSessions struct {
 	rated bool
 }
 
+func (f *fakeSessions) UnclaimSession(_, id string) {
+	if id == f.id {
+		f.rated = false
+	}
+}
+
 func (f *fakeSessions) ClaimSession(string, time.Time) (string, bool, bool) {
 	if f.id == "" {
 		return "", false, false
@@ -177,5 +183,32 @@ func TestSpoolRefusalFreesTheSlot(t *testing.T) {
 	out.err = nil
 	if r, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "b"); err != nil || r.Ignored != "" {
 		t.Fatalf("after a refusal the next press must be accepted: %+v %v", r, err)
+	}
+}
+
+// A tap whose spooling failed is retried by the page with the same press
+// ID: the retry sends the very same event (same ID and time), and the
+// session it claimed is free again for it.
+func TestRetryAfterSpoolFailureReusesEvent(t *testing.T) {
+	sess := &fakeSessions{id: "s-9"}
+	s, out, _ := newService(t, sess)
+	out.err = errors.New("spool: fsync failed")
+	if _, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-1"); err == nil {
+		t.Fatal("failure not reported")
+	}
+	if sess.rated {
+		t.Fatal("session still claimed after the failure")
+	}
+	out.err = nil
+	r1, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-1")
+	if err != nil || r1.Ignored != "" {
+		t.Fatalf("retry: %+v %v", r1, err)
+	}
+	r2, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-1")
+	if r2 != r1 || len(out.evs) != 1 || out.evs[0].Session != "s-9" {
+		t.Fatalf("retries made %d events (%+v), want 1 carrying the session", len(out.evs), out.evs)
+	}
+	if out.evs[0].ID != r1.RatingID {
+		t.Fatal("result does not name the spooled event")
 	}
 }

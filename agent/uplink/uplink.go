@@ -84,6 +84,7 @@ func New(cfg Config, mq mqttconn.Config, sp Spool, ob *outbox.Outbox, log *slog.
 		mqttpub.WithWindow(cfg.Window),
 		mqttpub.WithOnAck(u.onAck),
 		mqttpub.WithOnConnect(func(bool) { u.connected.Set(1); u.publishStatus() }),
+		mqttpub.WithOnConnectionLost(func() { u.connected.Set(0) }),
 		mqttpub.WithWill(mqttpub.Will{Topic: u.statusTopic(), Payload: will, Retained: true}),
 	)
 	if err != nil {
@@ -141,6 +142,11 @@ func (u *Uplink) Run(ctx context.Context) error {
 	}
 	defer u.pub.Close()
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	// Cancelled first on return (defers run last-in first-out), so the
+	// status goroutine ends whether Run stops for ctx or for an error.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -159,7 +165,6 @@ func (u *Uplink) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	defer wg.Wait()
 
 	var after uint64 // Read never returns acknowledged records, so 0 starts at the cursor
 	for {

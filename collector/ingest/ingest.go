@@ -46,8 +46,8 @@ func Defaults() Config {
 // Validate checks the fields against each other.
 func (c Config) Validate() error {
 	switch {
-	case c.BatchSize < 1 || c.BatchSize > 100000:
-		return fmt.Errorf("size: %d outside 1..100000", c.BatchSize)
+	case c.BatchSize < 1 || c.BatchSize > 50000:
+		return fmt.Errorf("size: %d outside 1..50000", c.BatchSize)
 	case c.FlushInterval < time.Millisecond || c.FlushInterval > time.Minute:
 		return fmt.Errorf("flush_interval: %v outside 1ms..1m", c.FlushInterval)
 	case c.Writers < 1 || c.Writers > 16:
@@ -95,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer, cfg Config) *Metrics {
 		}),
 		written: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pscm", Subsystem: "collector", Name: "points_written_total",
-			Help: "Points written to InfluxDB, by event kind.",
+			Help: "Points written to InfluxDB, by event kind (partial: the written points of a batch InfluxDB partly refused, kinds unknown).",
 		}, []string{"kind"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pscm", Subsystem: "collector", Name: "rejected_total",
@@ -123,6 +123,7 @@ func NewMetrics(reg prometheus.Registerer, cfg Config) *Metrics {
 	for _, k := range schema.Kinds() {
 		m.written.WithLabelValues(string(k))
 	}
+	m.written.WithLabelValues("partial")
 	for _, r := range schema.Reasons() {
 		m.rejected.WithLabelValues(string(r))
 	}
@@ -136,8 +137,13 @@ func NewMetrics(reg prometheus.Registerer, cfg Config) *Metrics {
 const reasonInfluxRejected = "influxdb_rejected"
 
 // PermanentChecker tells whether a writer error is a permanent refusal (the
-// batch is done, retrying can't help) rather than a shutdown.
-type PermanentChecker func(error) bool
+// batch is done, retrying can't help) rather than a shutdown, and how many
+// of the batch's points InfluxDB dropped (it writes the others).
+type PermanentChecker func(error) (dropped int, ok bool)
+
+// maxBatchBytes bounds one write's body well under InfluxDB's default
+// max-body-size (25 MB): a body over it is refused with 413 every time.
+const maxBatchBytes = 4 << 20
 
 // Pipeline is the bounded path from MQTT handler to acknowledgement.
 type Pipeline struct {
@@ -297,7 +303,7 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 	ready := false
 	writing := 0 // batches handed to writers and not yet written
 	for {
-		full := len(cur.msgs) >= p.cfg.BatchSize
+		full := len(cur.msgs) >= p.cfg.BatchSize || len(cur.lines) >= maxBatchBytes
 		in := p.queue
 		if full {
 			in = nil
@@ -381,12 +387,17 @@ func (p *Pipeline) write(ctx context.Context, b *batch) error {
 			p.m.written.WithLabelValues(string(k)).Add(float64(n))
 		}
 		return nil
-	case p.permanent != nil && p.permanent(err):
-		// InfluxDB wrote the good points and refused the others for good;
-		// retrying would block every later message forever.
-		p.m.rejected.WithLabelValues(reasonInfluxRejected).Add(float64(b.points))
-		p.log.Error("influxdb refused points for good", "points", b.points, "err", err)
-		return nil
+	}
+	if p.permanent != nil {
+		if dropped, ok := p.permanent(err); ok {
+			// InfluxDB wrote the good points and refused the others for good;
+			// retrying would block every later message forever.
+			dropped = min(max(dropped, 0), b.points)
+			p.m.rejected.WithLabelValues(reasonInfluxRejected).Add(float64(dropped))
+			p.m.written.WithLabelValues("partial").Add(float64(b.points - dropped))
+			p.log.Error("influxdb refused points for good", "points", b.points, "dropped", dropped, "err", err)
+			return nil
+		}
 	}
 	return err // the shutdown timeout ended the retries
 }

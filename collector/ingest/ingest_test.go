@@ -72,7 +72,7 @@ var errPermanent = errors.New("permanent")
 func newTest(t *testing.T, cfg Config, w Writer) (*Pipeline, *Metrics, context.CancelFunc, chan error) {
 	t.Helper()
 	m := NewMetrics(prometheus.NewRegistry(), cfg)
-	p := New(cfg, w, func(err error) bool { return errors.Is(err, errPermanent) }, 200*time.Millisecond,
+	p := New(cfg, w, func(err error) (int, bool) { return 1, errors.Is(err, errPermanent) }, 200*time.Millisecond,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), m, time.Now)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -35,9 +36,11 @@ func Filters(sharedGroup string, sites []string) []string {
 
 // Subscriber owns the MQTT client feeding a Pipeline.
 type Subscriber struct {
-	client    mqtt.Client
-	log       *slog.Logger
-	connected prometheus.Gauge
+	client     mqtt.Client
+	log        *slog.Logger
+	connected  prometheus.Gauge
+	subscribed prometheus.Gauge
+	subOK      atomic.Bool
 }
 
 // NewSubscriber wires opts to p: QoS 1, manual acknowledgement (the pipeline
@@ -51,11 +54,15 @@ func NewSubscriber(opts *mqtt.ClientOptions, filters []string, p *Pipeline, log 
 			Help: "1 while connected to the MQTT broker.",
 		}),
 	}
+	s.subscribed = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "pscm", Subsystem: "collector", Name: "mqtt_subscribed",
+		Help: "1 while every subscription filter is granted by the broker.",
+	})
 	lost := prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "pscm", Subsystem: "collector", Name: "mqtt_connection_lost_total",
 		Help: "Times the MQTT connection was lost.",
 	})
-	reg.MustRegister(s.connected, lost)
+	reg.MustRegister(s.connected, s.subscribed, lost)
 
 	subs := make(map[string]byte, len(filters))
 	for _, f := range filters {
@@ -70,26 +77,12 @@ func NewSubscriber(opts *mqtt.ClientOptions, filters []string, p *Pipeline, log 
 		log.Info("mqtt connected; subscribing", "filters", len(subs))
 		// Subscribe from a goroutine: waiting for SUBACK inside the handler
 		// would stall paho's connection setup.
-		go func() {
-			t := c.SubscribeMultiple(subs, handler)
-			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
-				log.Error("mqtt subscribe failed; reconnecting", "err", t.Error())
-				// A connection without subscriptions would look healthy and do
-				// nothing; drop it so the reconnect path tries again.
-				c.Disconnect(0)
-				return
-			}
-			if st, ok := t.(*mqtt.SubscribeToken); ok {
-				for f, q := range st.Result() {
-					if q == 0x80 {
-						log.Error("mqtt subscription refused by the broker (ACL?)", "filter", f)
-					}
-				}
-			}
-		}()
+		go s.subscribe(c, subs, handler)
 	})
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 		s.connected.Set(0)
+		s.subscribed.Set(0)
+		s.subOK.Store(false)
 		lost.Inc()
 		log.Warn("mqtt connection lost", "err", err)
 	})
@@ -98,6 +91,41 @@ func NewSubscriber(opts *mqtt.ClientOptions, filters []string, p *Pipeline, log 
 	})
 	s.client = mqtt.NewClient(opts)
 	return s
+}
+
+// subscribe subscribes to every filter, retrying with backoff while the
+// connection stays up: a connection without its subscriptions looks healthy
+// and takes nothing, and the broker drops QoS 1 messages nobody subscribed
+// to. It never disconnects: paho's Disconnect would also cancel its
+// automatic reconnection for good.
+func (s *Subscriber) subscribe(c mqtt.Client, subs map[string]byte, handler mqtt.MessageHandler) {
+	delay := time.Second
+	for c.IsConnectionOpen() {
+		t := c.SubscribeMultiple(subs, handler)
+		var err error
+		switch {
+		case !t.WaitTimeout(30 * time.Second):
+			err = fmt.Errorf("no SUBACK within 30s")
+		case t.Error() != nil:
+			err = t.Error()
+		default:
+			if st, ok := t.(*mqtt.SubscribeToken); ok {
+				for f, q := range st.Result() {
+					if q == 0x80 {
+						err = fmt.Errorf("broker refused filter %q (ACL?)", f)
+					}
+				}
+			}
+		}
+		if err == nil {
+			s.subOK.Store(true)
+			s.subscribed.Set(1)
+			return
+		}
+		s.log.Error("mqtt subscribe failed; retrying", "err", err, "in", delay)
+		time.Sleep(delay)
+		delay = min(2*delay, 30*time.Second)
+	}
 }
 
 // Start connects; with ConnectRetry on, paho keeps trying in the background
@@ -116,8 +144,9 @@ func (s *Subscriber) Start(ctx context.Context) error {
 	return nil
 }
 
-// Connected reports whether the client is connected now.
-func (s *Subscriber) Connected() bool { return s.client.IsConnectionOpen() }
+// Connected reports whether the client is connected with every
+// subscription granted.
+func (s *Subscriber) Connected() bool { return s.client.IsConnectionOpen() && s.subOK.Load() }
 
 // Stop disconnects, giving the last acknowledgements time to leave. It does
 // not unsubscribe: the persistent session keeps queuing while we are away.

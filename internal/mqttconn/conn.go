@@ -25,6 +25,8 @@ type bufferedConn struct {
 	err     error // sticky write error, returned by later writes
 	closed  bool
 	done    chan struct{}
+
+	writeTimeout time.Duration
 }
 
 const (
@@ -37,11 +39,15 @@ const (
 	closeFlushTimeout = 2 * time.Second
 )
 
-func newBufferedConn(c net.Conn) *bufferedConn {
+func newBufferedConn(c net.Conn, writeTimeout time.Duration) *bufferedConn {
+	if writeTimeout <= 0 {
+		writeTimeout = 10 * time.Second
+	}
 	b := &bufferedConn{
-		Conn: c,
-		r:    bufio.NewReaderSize(c, readBufferSize),
-		done: make(chan struct{}),
+		Conn:         c,
+		writeTimeout: writeTimeout,
+		r:            bufio.NewReaderSize(c, readBufferSize),
+		done:         make(chan struct{}),
 	}
 	b.cond = sync.NewCond(&b.mu)
 	go b.flushLoop()
@@ -49,6 +55,13 @@ func newBufferedConn(c net.Conn) *bufferedConn {
 }
 
 func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// SetWriteDeadline and SetDeadline keep paho's write deadlines off the
+// socket: they would apply to the flusher's later writes at random. The
+// flusher sets its own (writeTimeout) on every write.
+func (b *bufferedConn) SetWriteDeadline(time.Time) error { return nil }
+
+func (b *bufferedConn) SetDeadline(t time.Time) error { return b.Conn.SetReadDeadline(t) }
 
 func (b *bufferedConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
@@ -80,11 +93,21 @@ func (b *bufferedConn) flushLoop() {
 		}
 		out := b.pending
 		b.pending = b.spare[:0]
+		b.spare = nil
 		b.mu.Unlock()
+		// paho's write deadlines reach only the buffer (its Write returns at
+		// once), so the flusher bounds each socket write itself: a half-open
+		// link fails here, which fails paho's next write and its keepalive,
+		// instead of hanging until TCP gives up.
+		_ = b.Conn.SetWriteDeadline(time.Now().Add(b.writeTimeout))
 		_, err := b.Conn.Write(out)
 		b.mu.Lock()
 		if cap(out) <= maxPending {
 			b.spare = out[:0]
+		} else {
+			// Never keep an array that may be the one now pending: the
+			// flusher and the writers would share it.
+			b.spare = nil
 		}
 		if err != nil {
 			b.err = err

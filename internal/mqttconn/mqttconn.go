@@ -160,7 +160,7 @@ func dial(u *url.URL, tlsCfg *tls.Config, timeout time.Duration) (net.Conn, erro
 	if err != nil {
 		return nil, err
 	}
-	return newBufferedConn(conn), nil
+	return newBufferedConn(conn, timeout), nil
 }
 
 func (t TLSConfig) load() (*tls.Config, error) {

@@ -94,6 +94,7 @@ type Publisher struct {
 
 	onAck       func(tag uint64)
 	connectHook func(first bool)
+	lostHook    func()
 	will        *Will
 }
 
@@ -113,6 +114,9 @@ func WithOnAck(f func(tag uint64)) Option { return func(p *Publisher) { p.onAck 
 // WithOnConnect calls f after every (re)connection, from its own goroutine,
 // e.g. to publish a retained "online" status.
 func WithOnConnect(f func(first bool)) Option { return func(p *Publisher) { p.connectHook = f } }
+
+// WithOnConnectionLost calls f when the connection drops.
+func WithOnConnectionLost(f func()) Option { return func(p *Publisher) { p.lostHook = f } }
 
 // WithWill sets the last will and testament.
 func WithWill(w Will) Option { return func(p *Publisher) { p.will = &w } }
@@ -150,6 +154,9 @@ func New(cfg mqttconn.Config, log *slog.Logger, opts ...Option) (*Publisher, err
 	}
 	mo.SetOnConnectHandler(p.onConnect)
 	mo.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		if p.lostHook != nil {
+			p.lostHook()
+		}
 		p.log.Warn("mqtt connection lost; reconnecting", "broker", cfg.Broker, "err", err,
 			"unacked", p.published.Load()-p.acked.Load())
 	})
@@ -267,14 +274,14 @@ func (p *Publisher) watch(m *message, tok mqtt.Token) {
 		return
 	}
 	p.log.Debug("publish failed; sending again", "topic", m.topic, "err", err)
-	if errors.Is(err, mqtt.ErrNotConnected) {
-		t := time.NewTimer(retryDelay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-p.done:
-			return
-		}
+	// Wait before every resend: an immediate one after, say, "no message IDs
+	// available" would only spin.
+	t := time.NewTimer(retryDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-p.done:
+		return
 	}
 	p.retried.Add(1)
 	p.send(m)
