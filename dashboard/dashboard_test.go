@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/mqttpub"
+	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/testenv"
+)
+
+// The seeded dataset of issue 4, with known answers.
+const (
+	nRatings       = 1000 // 960 satisfied or very satisfied -> 96,0 %
+	nSatisfied     = 960
+	nDossiers      = 500 // 491 early or on time -> 98,2 %
+	nOnTime        = 491
+	wantBudgetSat  = 10 // floor(960*100/95 - 1000)
+	wantBudgetLate = 1  // floor(491*100/98 - 500)
+)
+
+type dashEnv struct {
+	mq  *testenv.Mosquitto
+	db  *testenv.Influx
+	dir string
+	cfg string
+}
+
+var buildCollector = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pscm-dashboard-test-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pscm-collector")
+	if out, err := exec.Command("go", "build", "-o", bin, "../collector").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build collector: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// newDashEnv starts Mosquitto, InfluxDB and a collector, and writes the
+// seeded dataset through them.
+func newDashEnv(t *testing.T) *dashEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	e := &dashEnv{dir: t.TempDir()}
+	e.mq = testenv.StartMosquitto(t)
+	e.db = testenv.StartInflux(t, testenv.WithoutFlux())
+	bin, err := buildCollector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg := filepath.Join(e.dir, "collector.yml")
+	os.WriteFile(ccfg, []byte(fmt.Sprintf("mqtt:\n  broker: %s\n  client_id: dash-test-collector\ninfluxdb:\n  url: %s\n  bucket: %s\nbatch:\n  flush_interval: 5ms\nhttp:\n  listen: 127.0.0.1:%d\n",
+		e.mq.URL(), e.db.URL(), e.db.Bucket(), testenv.FreePort(t))), 0o600)
+	logf, _ := os.Create(filepath.Join(e.dir, "collector.log"))
+	cmd := exec.Command(bin, "-config", ccfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logf.Close()
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+
+	pub := e.publisher(t)
+	// Wait for the collector's subscription with a probe of another site.
+	now := time.Now().UTC()
+	testenv.Eventually(t, 20*time.Second, 100*time.Millisecond, func() bool {
+		p := fmt.Sprintf(`{"id":"probe","ts":"%s","site":"probe","counter":"c01","kiosk":"k01","level":"neutral"}`, now.Format(time.RFC3339Nano))
+		_ = pub.Publish(context.Background(), "pscm/v1/probe/rating", []byte(p), false)
+		return e.db.Count(t, "rating", "id") > 0
+	}, "collector not writing")
+
+	// Today in Vietnam, an hour ago at the latest: every period holds all of it.
+	base := now.Add(-time.Hour)
+	levels := []schema.Level{schema.LevelVerySatisfied, schema.LevelSatisfied}
+	for i := range nRatings {
+		level := levels[i%2]
+		if i >= nSatisfied {
+			level = []schema.Level{schema.LevelNeutral, schema.LevelDissatisfied}[i%2]
+		}
+		ev := schema.Rating{Header: schema.Header{ID: fmt.Sprintf("r%04d", i), TS: base.Add(time.Duration(i) * time.Millisecond), Site: "anlao"},
+			Counter: fmt.Sprintf("c%02d", i%4+1), Kiosk: fmt.Sprintf("k%02d", i%4+1), Level: level}
+		e.send(t, pub, "pscm/v1/anlao/rating", ev)
+	}
+	for i := range nDossiers {
+		out := schema.OutcomeEarly
+		if i >= nOnTime {
+			out = schema.OutcomeLate
+		}
+		ts := base.Add(time.Duration(i) * time.Millisecond)
+		ev := schema.Dossier{Header: schema.Header{ID: fmt.Sprintf("d%04d", i), TS: ts, Site: "anlao"},
+			Dossier: fmt.Sprintf("D-%d", i), Procedure: "1.001234", Received: ts.Add(-48 * time.Hour), Due: ts.Add(24 * time.Hour), Resolved: ts, Outcome: out}
+		e.send(t, pub, "pscm/v1/anlao/dossier", ev)
+	}
+	if err := pub.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+		return e.db.Count(t, "rating", "id") == nRatings+1 && e.db.Count(t, "dossier", "id") == nDossiers
+	}, "seeded dataset not in InfluxDB")
+
+	users := filepath.Join(e.dir, "users.yml")
+	b, err := os.ReadFile("auth/testdata/users.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(users, b, 0o600)
+	key := filepath.Join(e.dir, "session.key")
+	os.WriteFile(key, []byte(strings.Repeat("k", 48)), 0o600)
+	e.cfg = filepath.Join(e.dir, "dashboard.yml")
+	os.WriteFile(e.cfg, []byte(fmt.Sprintf(`http:
+  listen: 127.0.0.1:%d
+influxdb:
+  url: %s
+  bucket: %s
+mqtt:
+  broker: %s
+  client_id: dash-test
+sites:
+  - id: anlao
+    name: "Trung tâm Phục vụ hành chính công xã An Lão"
+    counters:
+      - {id: c01, name_vi: "Quầy 1 — Hộ tịch", name_en: "Counter 1 — Civil status"}
+      - {id: c02, name_vi: "Quầy 2 — Đất đai", name_en: "Counter 2 — Land"}
+      - {id: c03, name_vi: "Quầy 3 — Chứng thực", name_en: "Counter 3 — Certification"}
+      - {id: c04, name_vi: "Quầy 4 — Kinh doanh", name_en: "Counter 4 — Business"}
+  - id: phuoc-thanh
+    name: "Trung tâm xã Phước Thành"
+auth:
+  secure: false
+users_file: %s
+session_key: {file: %s}
+push_interval: 50ms
+`, testenv.FreePort(t), e.db.URL(), e.db.Bucket(), e.mq.URL(), users, key)), 0o600)
+	return e
+}
+
+func (e *dashEnv) publisher(t *testing.T) *mqttpub.Publisher {
+	cfg := mqttconn.Defaults()
+	cfg.Broker, cfg.ClientID = e.mq.URL(), "dash-test-pub"
+	pub, err := mqttpub.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pub.Close)
+	return pub
+}
+
+func (e *dashEnv) send(t *testing.T, pub *mqttpub.Publisher, topic string, ev any) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(context.Background(), topic, b, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type dash struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+}
+
+func (e *dashEnv) start(t *testing.T) *dash {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &dash{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	ready := make(chan string, 1)
+	go func() { d.done <- runReady(ctx, []string{"-config", e.cfg}, d.logs, d.logs, ready) }()
+	select {
+	case d.addr = <-ready:
+	case err := <-d.done:
+		t.Fatalf("dashboard exited: %v\n%s", err, d.logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("dashboard not ready")
+	}
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("dashboard log:\n%s", d.logs.String())
+		}
+	})
+	return d
+}
+
+func (d *dash) stop() {
+	if d.cancel != nil {
+		d.cancel()
+		d.cancel = nil
+		<-d.done
+	}
+}
+
+// login returns a client holding a session cookie for user.
+func login(t *testing.T, addr, user, pass string) (*http.Client, int) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/login", strings.NewReader(url.Values{"username": {user}, "password": {pass}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+addr)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return c, resp.StatusCode
+}
+
+func snapshot(t *testing.T, c *http.Client, addr, site string) (map[string]any, int) {
+	resp, err := c.Get("http://" + addr + "/api/snapshot?site=" + site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return m, resp.StatusCode
+}
+
+func num(m map[string]any, path ...string) float64 {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return -1
+		}
+		cur = mm[p]
+	}
+	f, _ := cur.(float64)
+	return f
+}
+
+func TestDashboardNumbersAccessAndLive(t *testing.T) {
+	e := newDashEnv(t)
+	d := e.start(t)
+
+	// Refused: no session, wrong password, another center's figures, a cross-site websocket.
+	anon := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page, _ := http.NewRequest("GET", "http://"+d.addr+"/", nil)
+	page.Header.Set("Accept", "text/html") // a browser asking for the page
+	if resp, err := anon.Do(page); err != nil || resp.StatusCode != http.StatusSeeOther ||
+		!strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Fatalf("anonymous page: %v %v, want 303 to the login", resp.StatusCode, err)
+	}
+	if resp, _ := anon.Get("http://" + d.addr + "/api/snapshot?site=anlao"); resp.StatusCode != 401 {
+		t.Fatalf("anonymous API: %d, want 401", resp.StatusCode)
+	}
+	if _, code := login(t, d.addr, "lan", "wrong password"); code != 401 {
+		t.Fatalf("wrong password: %d, want 401", code)
+	}
+	c, code := login(t, d.addr, "lan", "correct horse battery")
+	if code != http.StatusSeeOther {
+		t.Fatalf("login: %d", code)
+	}
+	if _, code := snapshot(t, c, d.addr, "phuoc-thanh"); code != 403 {
+		t.Fatalf("manager of anlao reading phuoc-thanh: %d, want 403", code)
+	}
+
+	// The seeded numbers, exactly.
+	s, code := snapshot(t, c, d.addr, "anlao")
+	if code != 200 {
+		t.Fatalf("snapshot: %d", code)
+	}
+	if got := num(s, "periods", "today", "ratings_total"); got != nRatings {
+		t.Fatalf("today's ratings %v, want %d (snapshot %v)", got, nRatings, s["periods"])
+	}
+	if got := num(s, "periods", "year", "satisfied_pct"); got != 96 {
+		t.Errorf("satisfaction %v, want 96", got)
+	}
+	if got := num(s, "periods", "year", "on_time_pct"); got != 98.2 {
+		t.Errorf("on time %v, want 98.2", got)
+	}
+	if a, b := num(s, "budget", "dissatisfied_left"), num(s, "budget", "late_left"); a != wantBudgetSat || b != wantBudgetLate {
+		t.Errorf("budget %v/%v, want %d/%d", a, b, wantBudgetSat, wantBudgetLate)
+	}
+
+	// Websocket: a foreign Origin is refused; the right one gets the snapshot,
+	// then a live rating within a second.
+	wsURL := "ws://" + d.addr + "/ws?site=anlao"
+	hdr := http.Header{"Origin": {"http://evil.example"}}
+	for _, ck := range c.Jar.Cookies(&url.URL{Scheme: "http", Host: d.addr}) {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial(wsURL, hdr); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("cross-site websocket accepted: %v", err)
+	}
+	hdr.Set("Origin", "http://"+d.addr)
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL, hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var hello map[string]any
+	if err := ws.ReadJSON(&hello); err != nil || num(hello, "periods", "today", "ratings_total") != nRatings {
+		t.Fatalf("hello: %v %v", err, hello["periods"])
+	}
+	pub := e.publisher(t)
+	e.send(t, pub, "pscm/v1/anlao/rating", schema.Rating{Header: schema.Header{ID: "live-1", TS: time.Now().UTC(), Site: "anlao"},
+		Counter: "c02", Kiosk: "k02", Level: schema.LevelDissatisfied})
+	sent := time.Now()
+	ws.SetReadDeadline(time.Now().Add(time.Second))
+	for {
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("no live update within 1 s: %v", err)
+		}
+		if num(m, "periods", "today", "ratings_total") == nRatings+1 {
+			t.Logf("live update after %v", time.Since(sent))
+			if num(m, "budget", "dissatisfied_left") != wantBudgetSat-1 {
+				t.Errorf("budget after a dissatisfied rating: %v", m["budget"])
+			}
+			break
+		}
+	}
+	ws.Close()
+
+	// Restart: the same numbers, from InfluxDB (the live rating is stored by then).
+	testenv.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool { return e.db.Count(t, "rating", "id") == nRatings+2 },
+		"live rating not stored")
+	d.stop()
+	d2 := e.start(t)
+	c2, _ := login(t, d2.addr, "lan", "correct horse battery")
+	s2, _ := snapshot(t, c2, d2.addr, "anlao")
+	if got := num(s2, "periods", "today", "ratings_total"); got != nRatings+1 {
+		t.Fatalf("after restart: %v ratings, want %d", got, nRatings+1)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -1,0 +1,518 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+
+	"github.com/pscm/pscm/internal/testenv"
+)
+
+// wsServer stands in for the dashboard's /ws: each accepted connection is
+// handed to the test, which writes frames and closes it when it likes.
+type wsServer struct {
+	t     *testing.T
+	conns chan *wsConn
+	mu    sync.Mutex
+	down  bool // refuse upgrades, as a dashboard being restarted would
+}
+
+type wsConn struct {
+	c     *websocket.Conn
+	query url.Values
+	mu    sync.Mutex
+}
+
+func (c *wsConn) send(t *testing.T, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.c.WriteMessage(websocket.TextMessage, b); err != nil {
+		t.Fatalf("write frame: %v", err)
+	}
+}
+
+func (s *wsServer) setDown(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+}
+
+func (s *wsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		http.Error(w, "restarting", http.StatusServiceUnavailable)
+		return
+	}
+	up := websocket.Upgrader{} // same-origin check by default, like the real one
+	c, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		s.t.Errorf("upgrade: %v", err)
+		return
+	}
+	// Read (and drop) whatever the page sends, so close frames are seen.
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	s.conns <- &wsConn{c: c, query: r.URL.Query()}
+}
+
+// next waits for the page to connect.
+func (s *wsServer) next(t *testing.T, within time.Duration) *wsConn {
+	t.Helper()
+	select {
+	case c := <-s.conns:
+		t.Cleanup(func() { c.c.Close() })
+		return c
+	case <-time.After(within):
+		t.Fatalf("the page did not connect to /ws within %v", within)
+		return nil
+	}
+}
+
+type obj = map[string]any
+
+// stats is one STATS object of the data contract.
+func stats(ratings [4]int, dossiers [3]int, sessions int, wait, service [3]float64, noShows int, presence float64) obj {
+	total := ratings[0] + ratings[1] + ratings[2] + ratings[3]
+	sat := ratings[0] + ratings[1]
+	dt := dossiers[0] + dossiers[1] + dossiers[2]
+	on := dossiers[0] + dossiers[1]
+	pct := func(a, b int) float64 {
+		if b == 0 {
+			return 0
+		}
+		return float64(a) * 100 / float64(b)
+	}
+	return obj{
+		"ratings":       obj{"very_satisfied": ratings[0], "satisfied": ratings[1], "neutral": ratings[2], "dissatisfied": ratings[3]},
+		"ratings_total": total, "satisfied": sat, "has_ratings": total > 0, "satisfied_pct": pct(sat, total),
+		"dossiers":       obj{"early": dossiers[0], "on_time": dossiers[1], "late": dossiers[2]},
+		"dossiers_total": dt, "on_time": on, "has_dossiers": dt > 0, "on_time_pct": pct(on, dt),
+		"sessions": sessions, "wait_mean_s": wait[0], "wait_p50_s": wait[1], "wait_p90_s": wait[2],
+		"service_mean_s": service[0], "service_p50_s": service[1], "service_p90_s": service[2],
+		"no_shows": noShows, "has_presence": presence > 0, "staff_presence_pct": presence,
+	}
+}
+
+// snapshot is a site snapshot with known numbers: today 960 of 1,000
+// ratings satisfied (96.0 %) and 491 of 500 dossiers on time or early
+// (98.2 %); the year 96.5 % and 98.6 %.
+func snapshot(now time.Time, satisfied int, dissatisfiedLeft, lateLeft int) obj {
+	ts := func(d time.Duration) string { return now.Add(-d).UTC().Format(time.RFC3339) }
+	today := stats([4]int{400, satisfied - 400, 1000 - satisfied - 15, 15}, [3]int{200, 291, 9}, 312, [3]float64{312, 280, 605}, [3]float64{424, 390, 780}, 7, 93.75)
+	return obj{
+		"type": "snapshot", "site": "anlao", "site_name": "Trung tâm Phục vụ hành chính công xã An Lão",
+		"generated": now.UTC().Format(time.RFC3339),
+		"user":      obj{"name": "lan", "display_name": "Nguyễn Thị Lan", "role": "manager", "sites": []string{"anlao"}},
+		"targets":   obj{"satisfaction_pct": 95, "on_time_pct": 98, "wait_p90_s": 0, "service_p90_s": 0},
+		"periods": obj{
+			"today": today,
+			"month": stats([4]int{5000, 4600, 250, 150}, [3]int{2000, 2950, 50}, 9800, [3]float64{330, 290, 640}, [3]float64{410, 380, 760}, 120, 95.1),
+			"half":  stats([4]int{30000, 27500, 1500, 1000}, [3]int{12000, 17700, 300}, 61000, [3]float64{340, 300, 650}, [3]float64{400, 370, 750}, 800, 94.2),
+			"year":  stats([4]int{60000, 55800, 2600, 1600}, [3]int{24000, 35160, 840}, 120000, [3]float64{345, 300, 660}, [3]float64{405, 375, 755}, 1600, 94.8),
+		},
+		"budget": obj{"dissatisfied_left": dissatisfiedLeft, "late_left": lateLeft},
+		"counters": []obj{
+			{"id": "c01", "name_vi": "Quầy 1 — Hộ tịch", "name_en": "Counter 1 — Civil status",
+				"today":   stats([4]int{20, 18, 1, 1}, [3]int{10, 12, 0}, 41, [3]float64{300, 280, 600}, [3]float64{400, 380, 700}, 1, 0),
+				"staffed": true, "serving_since": ts(5*time.Minute + 12*time.Second),
+				"last_rating": obj{"level": "very_satisfied", "ts": ts(10 * time.Minute)}},
+			{"id": "c02", "name_vi": "Quầy 2 — Đất đai", "name_en": "Counter 2 — Land",
+				"today":   stats([4]int{10, 12, 2, 1}, [3]int{5, 9, 1}, 27, [3]float64{320, 300, 620}, [3]float64{500, 470, 900}, 0, 0),
+				"staffed": true, "serving_since": nil,
+				"last_rating": obj{"level": "satisfied", "ts": ts(25 * time.Minute)}},
+			{"id": "c03", "name_vi": "Quầy 3 — Tư pháp", "name_en": "Counter 3 — Justice",
+				"today":   stats([4]int{5, 6, 2, 3}, [3]int{2, 4, 1}, 18, [3]float64{340, 320, 650}, [3]float64{450, 420, 800}, 2, 0),
+				"staffed": false, "last_rating": obj{"level": "dissatisfied", "ts": ts(3 * time.Minute)}},
+			{"id": "c04", "name_vi": "Quầy 4 — Kinh doanh", "name_en": "Counter 4 — Business",
+				"today": stats([4]int{}, [3]int{}, 0, [3]float64{}, [3]float64{}, 0, 0)},
+		},
+		"alerts": []obj{
+			{"ts": ts(40 * time.Minute), "kind": "counter_unstaffed", "counter": "c03",
+				"text_vi": "Quầy 3 không có cán bộ trong giờ làm việc", "text_en": "Counter 3 unstaffed in working hours"},
+			{"ts": ts(3 * time.Minute), "kind": "dissatisfied", "counter": "c03",
+				"text_vi": "Đánh giá không hài lòng tại Quầy 3", "text_en": "Dissatisfied rating at counter 3"},
+			{"ts": ts(90 * time.Minute), "kind": "camera_down",
+				"text_vi": "Camera quầy 2 mất tín hiệu", "text_en": "Counter 2 camera down"},
+		},
+	}
+}
+
+// browser drives the page in a real headless Chromium.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	dir string
+}
+
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *browser) eval(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// text is the textContent of the first element sel matches, "<none>" if
+// nothing does.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return b.eval(`(() => { const e = document.querySelector(` + jsString(sel) + `); return e ? e.textContent.trim() : '<none>'; })()`)
+}
+
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	return b.eval(`(() => { const e = document.querySelector(` + jsString(sel) + `); return e ? (e.getAttribute(` + jsString(name) + `) ?? '<unset>') : '<none>'; })()`)
+}
+
+func (b *browser) visible(sel string) bool {
+	b.t.Helper()
+	return b.eval(`(() => { const e = document.querySelector(`+jsString(sel)+`); return String(!!e && e.getClientRects().length > 0); })()`) == "true"
+}
+
+// eventually polls cond until it holds or the deadline passes, then fails
+// with what was last seen.
+func (b *browser) eventually(what string, within time.Duration, cond func() (bool, string)) {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, seen := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: not within %v; last seen %s", what, within, seen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *browser) waitText(sel, want string) {
+	b.t.Helper()
+	b.eventually(sel+" shows "+want, 5*time.Second, func() (bool, string) {
+		got := b.text(sel)
+		return got == want, "`" + got + "`"
+	})
+}
+
+func (b *browser) screenshot(name, sel string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	var png []byte
+	var err error
+	if sel == "" {
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	} else {
+		png, err = chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	}
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(b.dir, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", p)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestBrowser opens the page in a real Chromium against Handler and a test
+// /ws, and checks what a manager sees: the exact numbers, live updates
+// without a reload, the language and period switches, a lost connection
+// and its recovery, the wall-TV mode and the province overview.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs Chromium (run without -short)")
+	}
+	ws := &wsServer{t: t, conns: make(chan *wsConn, 4)}
+	mux := http.NewServeMux()
+	mux.Handle("/ws", ws)
+	mux.Handle("/", Handler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	b := &browser{t: t, ctx: testenv.Chromium(t), dir: testenv.ArtifactsDir(t, "dashboard")}
+	console := collectConsole(t, b.ctx)
+	b.do("laptop viewport", chromedp.EmulateViewport(1366, 768))
+	b.do("open the page", chromedp.Navigate(srv.URL+"/?site=anlao&lang=vi&period=today"))
+
+	conn := ws.next(t, 10*time.Second)
+	if got := conn.query.Get("site"); got != "anlao" {
+		t.Errorf("websocket asked for site %q, want anlao", got)
+	}
+	now := time.Now()
+	conn.send(t, snapshot(now, 960, 10, 1))
+
+	// The plan's two targets, exactly, with the year's budgets.
+	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %")
+	b.waitText(`[data-kpi="on-time"]`, "98,2 %")
+	checks := []struct{ sel, attr, want string }{
+		{`[data-kpi="satisfaction"]`, "data-value", "96.0"},
+		{`[data-kpi="on-time"]`, "data-value", "98.2"},
+		{`[data-budget="dissatisfied"]`, "data-value", "10"},
+		{`[data-budget="late"]`, "data-value", "1"},
+		{`#card-satisfaction`, "data-state", "warn"}, // 96.0 is within a point of > 95
+		{`#card-on-time`, "data-state", "warn"},
+		{`[data-kpi="wait-mean"]`, "data-value", "312"},
+		{`[data-counter="c01"]`, "data-staffed", "yes"},
+		{`[data-counter="c03"]`, "data-staffed", "no"},
+		{`[data-counter="c04"]`, "data-staffed", "unknown"},
+		{`[data-counter="c03"] .c-last`, "data-level", "dissatisfied"},
+		{`html`, "lang", "vi"},
+	}
+	for _, c := range checks {
+		if got := b.attr(c.sel, c.attr); got != c.want {
+			t.Errorf("%s %s = %q, want %q", c.sel, c.attr, got, c.want)
+		}
+	}
+	texts := []struct{ sel, want string }{
+		{`#site-name`, "Trung tâm Phục vụ hành chính công xã An Lão"},
+		{`#user`, "Nguyễn Thị Lan · Lãnh đạo"},
+		{`[data-target="satisfaction"]`, "> 95 %"},
+		{`[data-target="on-time"]`, "> 98 %"},
+		{`[data-budget="dissatisfied"]`, "Còn có thể nhận thêm 10 đánh giá không hài lòng trong năm"},
+		{`[data-budget="late"]`, "Còn có thể có thêm 1 hồ sơ trễ hạn trong năm"},
+		{`[data-detail="satisfaction"]`, "960 / 1.000 đánh giá hài lòng"},
+		{`[data-year="satisfaction"]`, "Cả năm: 96,5 %"},
+		{`[data-kpi="wait-mean"]`, "5:12"},
+		{`[data-kpi="wait-p50"]`, "4:40"},
+		{`[data-kpi="wait-p90"]`, "10:05"},
+		{`[data-kpi="service-mean"]`, "7:04"},
+		{`[data-kpi="service-p90"]`, "13:00"},
+		{`[data-kpi="sessions"]`, "312"},
+		{`[data-kpi="no-shows"]`, "7"},
+		{`[data-kpi="presence"]`, "93,8 %"},
+		{`[data-counter="c01"] .c-name`, "Quầy 1 — Hộ tịch"},
+		{`[data-counter="c01"] .chip`, "Có cán bộ"},
+		{`[data-counter="c03"] .chip`, "Trống"},
+		{`[data-counter="c01"] .c-pct`, "95,0 %"},
+		{`[data-counter="c02"] .c-serving`, "Không có phiên"},
+		{`[data-counter="c03"] .c-last`, "Đánh giá gần nhất 😞 3 phút trước"},
+		{`[data-counter="c04"] .c-stats`, "Chưa có đánh giá"},
+		{`#alerts li:first-child .a-text`, "Đánh giá không hài lòng tại Quầy 3"},
+		{`#alerts li:last-child .a-text`, "Camera quầy 2 mất tín hiệu"},
+	}
+	for _, c := range texts {
+		if got := b.text(c.sel); got != c.want {
+			t.Errorf("%s shows %q, want %q", c.sel, got, c.want)
+		}
+	}
+	if n := b.eval(`String(document.querySelectorAll('#counters > li').length)`); n != "4" {
+		t.Errorf("%s counter tiles, want 4", n)
+	}
+	if b.visible(`#banner`) {
+		t.Error("disconnected banner shown while connected")
+	}
+
+	// The serving timer runs from serving_since, second by second.
+	timer := `[data-counter="c01"] .timer`
+	first := b.text(timer)
+	if got := b.text(`[data-counter="c01"] .c-serving`); !strings.HasPrefix(got, "Đang phục vụ 5:1") {
+		t.Errorf("counter 1 serving line %q", got)
+	}
+	if !strings.HasPrefix(first, "5:1") {
+		t.Errorf("serving timer %q, want about 5:12", first)
+	}
+	b.eventually("the serving timer ticks", 5*time.Second, func() (bool, string) {
+		got := b.text(timer)
+		return got != first && strings.HasPrefix(got, "5:"), got
+	})
+
+	b.screenshot("overview-1366x768", "")
+	b.screenshot("counters", ".counters-panel")
+
+	// A second snapshot changes the numbers on the open page, no reload.
+	b.eval(`window.pscmNoReload = 'still here'; ''`)
+	conn.send(t, snapshot(now, 965, 12, 3))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %")
+	if got := b.attr(`[data-budget="dissatisfied"]`, "data-value"); got != "12" {
+		t.Errorf("dissatisfied budget %q after the update, want 12", got)
+	}
+	if got := b.attr(`[data-budget="late"]`, "data-value"); got != "3" {
+		t.Errorf("late budget %q after the update, want 3", got)
+	}
+	if got := b.eval(`String(window.pscmNoReload)`); got != "still here" {
+		t.Errorf("the page reloaded (marker %q)", got)
+	}
+
+	// English: en-US numbers, English names.
+	b.do("switch to English", chromedp.Click(chromedp.ID("lang-en")))
+	b.waitText(`[data-kpi="satisfaction"]`, "96.5%")
+	for _, c := range []struct{ sel, want string }{
+		{`[data-kpi="on-time"]`, "98.2%"},
+		{`[data-budget="dissatisfied"]`, "12 more dissatisfied ratings the year can afford"},
+		{`[data-budget="late"]`, "3 more late dossiers the year can afford"},
+		{`[data-detail="satisfaction"]`, "965 of 1,000 ratings satisfied"},
+		{`[data-counter="c01"] .c-name`, "Counter 1 — Civil status"},
+		{`[data-counter="c03"] .chip`, "Unstaffed"},
+		{`#alerts li:first-child .a-text`, "Dissatisfied rating at counter 3"},
+		{`[data-kpi="presence"]`, "93.8%"},
+	} {
+		if got := b.text(c.sel); got != c.want {
+			t.Errorf("English: %s shows %q, want %q", c.sel, got, c.want)
+		}
+	}
+	if got := b.attr("html", "lang"); got != "en" {
+		t.Errorf("html lang %q in English", got)
+	}
+	b.do("back to Vietnamese", chromedp.Click(chromedp.ID("lang-vi")))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %")
+
+	// The period selector: this year.
+	b.do("choose this year", chromedp.Click(chromedp.CSS(`[data-period="year"]`)))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %") // 115,800 of 120,000
+	b.waitText(`[data-kpi="on-time"]`, "98,6 %")      // 59,160 of 60,000
+	if got := b.attr(`#card-on-time`, "data-state"); got != "warn" {
+		t.Errorf("year on-time state %q", got)
+	}
+	b.waitText(`[data-kpi="sessions"]`, "120.000")
+	b.do("choose this month", chromedp.Click(chromedp.CSS(`[data-period="month"]`)))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %") // 9,600 of 10,000
+	b.do("back to today", chromedp.Click(chromedp.CSS(`[data-period="today"]`)))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %")
+
+	// The server goes away: the banner, then a reconnect that clears it.
+	ws.setDown(true)
+	conn.c.Close()
+	b.eventually("the disconnected banner", 5*time.Second, func() (bool, string) {
+		return b.visible(`#banner`), b.text(`#banner`)
+	})
+	if got := b.eval(`document.getElementById('banner').innerText.trim()`); got != "Mất kết nối — đang kết nối lại…" {
+		t.Errorf("banner %q", got)
+	}
+	b.screenshot("disconnected", "")
+	ws.setDown(false)
+	conn2 := ws.next(t, 15*time.Second) // backoff 1 s, 2 s, 4 s...
+	conn2.send(t, snapshot(time.Now(), 940, 0, 0))
+	b.waitText(`[data-kpi="satisfaction"]`, "94,0 %")
+	b.eventually("the banner goes away", 5*time.Second, func() (bool, string) {
+		return !b.visible(`#banner`), "banner still shown"
+	})
+	for _, c := range []struct{ sel, attr, want string }{
+		{`#card-satisfaction`, "data-state", "bad"},
+		{`[data-budget="dissatisfied"]`, "data-value", "0"},
+		{`[data-budget="dissatisfied"]`, "data-state", "bad"},
+	} {
+		if got := b.attr(c.sel, c.attr); got != c.want {
+			t.Errorf("after reconnect: %s %s = %q, want %q", c.sel, c.attr, got, c.want)
+		}
+	}
+	if got := b.text(`[data-budget="dissatisfied"]`); got != "Không thể nhận thêm đánh giá không hài lòng nào trong năm" {
+		t.Errorf("empty budget shows %q", got)
+	}
+	conn2.c.Close()
+
+	// Wall TV: 1920x1080, dark, no controls, everything on one screen.
+	b.do("TV viewport", chromedp.EmulateViewport(1920, 1080))
+	b.do("open TV mode", chromedp.Navigate(srv.URL+"/?site=anlao&tv=1&lang=vi&period=today"))
+	tvConn := ws.next(t, 10*time.Second)
+	tvConn.send(t, snapshot(time.Now(), 960, 10, 1))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %")
+	if b.visible(`#periods`) || b.visible(`#logout`) || b.visible(`#lang-en`) {
+		t.Error("TV mode shows controls")
+	}
+	if got := b.eval(`String(document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth)`); got != "true" {
+		t.Errorf("TV mode scrolls: %s", b.eval(`document.documentElement.scrollWidth + 'x' + document.documentElement.scrollHeight`))
+	}
+	if got := b.eval(`getComputedStyle(document.documentElement).backgroundColor`); got != "rgb(10, 17, 32)" {
+		t.Errorf("TV background %s, want the dark one", got)
+	}
+	b.screenshot("tv-1920x1080", "")
+	tvConn.c.Close()
+
+	// The province overview.
+	b.do("laptop viewport again", chromedp.EmulateViewport(1366, 768))
+	b.do("open the overview", chromedp.Navigate(srv.URL+"/?view=sites&lang=vi"))
+	sc := ws.next(t, 10*time.Second)
+	if got := sc.query.Get("view"); got != "sites" {
+		t.Errorf("overview websocket query %v", sc.query)
+	}
+	snap := snapshot(time.Now(), 960, 10, 1)
+	periods := snap["periods"].(obj)
+	sc.send(t, obj{"type": "sites", "sites": []obj{
+		{"site": "anlao", "site_name": "Trung tâm Phục vụ hành chính công xã An Lão", "year": periods["year"], "today": periods["today"]},
+		{"site": "anhoa", "site_name": "Trung tâm Phục vụ hành chính công xã An Hòa", "year": periods["month"], "today": periods["today"]},
+	}})
+	b.waitText(`[data-site="anlao"] [data-col="year-satisfaction"]`, "96,5 %")
+	b.waitText(`[data-site="anhoa"] [data-col="year-on-time"]`, "99,0 %")
+	b.waitText(`[data-site="anlao"] [data-col="today-sessions"]`, "312")
+	if got := b.attr(`[data-site="anhoa"] a`, "href"); got != "?site=anhoa" {
+		t.Errorf("overview link %q", got)
+	}
+	b.screenshot("sites", "")
+	sc.c.Close()
+
+	// Nothing the CSP blocked, no script error.
+	for _, m := range console() {
+		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused") {
+			t.Errorf("console: %s", m)
+		}
+	}
+}
+
+// collectConsole records the page's console messages and exceptions.
+func collectConsole(t *testing.T, ctx context.Context) func() []chromedp.ConsoleMessage {
+	ctx, cancel := context.WithCancel(ctx)
+	var (
+		mu   sync.Mutex
+		msgs []chromedp.ConsoleMessage
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			msgs = append(msgs, m)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func() []chromedp.ConsoleMessage {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(msgs)
+	}
+}

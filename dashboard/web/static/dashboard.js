@@ -1,0 +1,444 @@
+// pscm managers' dashboard: the center against the plan's targets, live.
+//
+// Every websocket frame is a full snapshot; the page draws the latest and
+// keeps nothing else, so a reconnect or a reload shows exactly what the
+// server knows. Between frames only the serving timers and the relative
+// times of last ratings move, from the browser's clock.
+'use strict';
+
+(() => {
+  const RECONNECT_MIN_MS = 1000;
+  const RECONNECT_MAX_MS = 30000;
+  const MAX_ALERTS = 20;
+  // A KPI within this many points above its target is amber: met, but with
+  // little to spare. At or below the target it is red.
+  const AMBER_POINTS = 1;
+  const PERIODS = ['today', 'month', 'half', 'year'];
+  const EMOJI = { very_satisfied: '😄', satisfied: '🙂', neutral: '😐', dissatisfied: '😞' };
+  const LEVEL = {
+    vi: { very_satisfied: 'Rất hài lòng', satisfied: 'Hài lòng', neutral: 'Bình thường', dissatisfied: 'Không hài lòng' },
+    en: { very_satisfied: 'Very satisfied', satisfied: 'Satisfied', neutral: 'Neutral', dissatisfied: 'Dissatisfied' },
+  };
+
+  const T = {
+    vi: {
+      status: { ok: 'Đạt', warn: 'Sát chỉ tiêu', bad: 'Không đạt', none: 'Chưa có dữ liệu' },
+      ratingsOf: (a, b) => a + ' / ' + b + ' đánh giá hài lòng',
+      dossiersOf: (a, b) => a + ' / ' + b + ' hồ sơ đúng hoặc trước hạn',
+      year: (v) => 'Cả năm: ' + v,
+      budgetDis: (n) => n > 0 ? 'Còn có thể nhận thêm ' + n + ' đánh giá không hài lòng trong năm'
+        : 'Không thể nhận thêm đánh giá không hài lòng nào trong năm',
+      budgetLate: (n) => n > 0 ? 'Còn có thể có thêm ' + n + ' hồ sơ trễ hạn trong năm'
+        : 'Không thể có thêm hồ sơ trễ hạn nào trong năm',
+      period: { today: 'Hôm nay', month: 'Tháng này', half: '6 tháng', year: 'Năm nay' },
+      staffed: 'Có cán bộ', unstaffed: 'Trống', unknown: 'Chưa rõ',
+      serving: 'Đang phục vụ', idle: 'Không có phiên',
+      ratings: (n) => n + ' đánh giá',
+      noRatings: 'Chưa có đánh giá',
+      lastRating: 'Đánh giá gần nhất',
+      ago: (s) => s < 60 ? 'vừa xong' : s < 3600 ? Math.floor(s / 60) + ' phút trước'
+        : s < 86400 ? Math.floor(s / 3600) + ' giờ trước' : Math.floor(s / 86400) + ' ngày trước',
+      role: { admin: 'Quản trị', manager: 'Lãnh đạo' },
+    },
+    en: {
+      status: { ok: 'Met', warn: 'Close to target', bad: 'Below target', none: 'No data yet' },
+      ratingsOf: (a, b) => a + ' of ' + b + ' ratings satisfied',
+      dossiersOf: (a, b) => a + ' of ' + b + ' dossiers on time or early',
+      year: (v) => 'Year: ' + v,
+      budgetDis: (n) => n > 0 ? n + ' more dissatisfied rating' + (n === 1 ? '' : 's') + ' the year can afford'
+        : 'The year can afford no more dissatisfied ratings',
+      budgetLate: (n) => n > 0 ? n + ' more late dossier' + (n === 1 ? '' : 's') + ' the year can afford'
+        : 'The year can afford no more late dossiers',
+      period: { today: 'Today', month: 'This month', half: 'Half-year', year: 'This year' },
+      staffed: 'Staffed', unstaffed: 'Unstaffed', unknown: 'Unknown',
+      serving: 'Serving', idle: 'No session',
+      ratings: (n) => n + (n === 1 ? ' rating' : ' ratings'),
+      noRatings: 'No ratings yet',
+      lastRating: 'Last rating',
+      ago: (s) => s < 60 ? 'just now' : s < 3600 ? Math.floor(s / 60) + ' min ago'
+        : s < 86400 ? Math.floor(s / 3600) + ' h ago' : Math.floor(s / 86400) + ' d ago',
+      role: { admin: 'Administrator', manager: 'Manager' },
+    },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const q = (sel) => document.querySelector(sel);
+  const params = new URLSearchParams(location.search);
+  const tv = params.get('tv') === '1';
+  const sitesView = params.get('view') === 'sites';
+
+  const state = {
+    lang: pick(params.get('lang'), ['vi', 'en']) || load('lang', ['vi', 'en']) || 'vi',
+    period: pick(params.get('period'), PERIODS) || load('period', PERIODS) || 'today',
+    snap: null,   // the latest site snapshot
+    sites: null,  // the latest sites frame
+    ws: null,
+    delay: RECONNECT_MIN_MS,
+    retry: 0,
+  };
+
+  function pick(v, allowed) { return allowed.includes(v) ? v : ''; }
+  function load(key, allowed) {
+    try { return pick(localStorage.getItem('pscm.dashboard.' + key), allowed); } catch (e) { return ''; }
+  }
+  function save(key, v) {
+    try { localStorage.setItem('pscm.dashboard.' + key, v); } catch (e) { /* private mode */ }
+  }
+
+  // ---- Formatting ----
+
+  const fmtCache = {};
+  function nf(opts) {
+    const locale = state.lang === 'vi' ? 'vi-VN' : 'en-US';
+    const key = locale + JSON.stringify(opts);
+    return fmtCache[key] || (fmtCache[key] = new Intl.NumberFormat(locale, opts));
+  }
+  // pct(96) is "96,0 %" in Vietnamese, "96.0%" in English.
+  function pct(v) {
+    const n = nf({ minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
+    return state.lang === 'vi' ? n + ' %' : n + '%';
+  }
+  function targetText(v) {
+    const n = nf({ maximumFractionDigits: 1 }).format(v);
+    return '> ' + (state.lang === 'vi' ? n + ' %' : n + '%');
+  }
+  function int(v) { return nf({ maximumFractionDigits: 0 }).format(v); }
+  // dur(312) is "5:12"; an hour or more is "1:02:03".
+  function dur(sec) {
+    let s = Math.max(0, Math.round(sec));
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    const ss = String(s).padStart(2, '0');
+    return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + ss : m + ':' + ss;
+  }
+  function clock(ts) {
+    const d = new Date(ts);
+    if (isNaN(d)) return '—';
+    return d.toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  }
+  function hm(ts) {
+    const d = new Date(ts);
+    if (isNaN(d)) return '';
+    return d.toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
+  }
+  function secondsSince(ts) {
+    const t = Date.parse(ts);
+    return isNaN(t) ? NaN : Math.max(0, (Date.now() - t) / 1000);
+  }
+  function grade(v, target, has) {
+    if (!has) return 'none';
+    if (v > target + AMBER_POINTS) return 'ok';
+    if (v > target) return 'warn';
+    return 'bad';
+  }
+
+  // ---- DOM helpers ----
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function setOut(sel, text, value) {
+    const e = q(sel);
+    if (!e) return;
+    if (e.textContent !== text) e.textContent = text;
+    e.dataset.value = value;
+  }
+  function setText(sel, text) {
+    const e = q(sel);
+    if (e && e.textContent !== text) e.textContent = text;
+  }
+
+  // ---- Drawing ----
+
+  function render() {
+    const t = T[state.lang];
+    document.documentElement.lang = state.lang;
+    document.documentElement.classList.toggle('lang-vi', state.lang === 'vi');
+    document.documentElement.classList.toggle('lang-en', state.lang === 'en');
+    for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === state.lang));
+    for (const b of document.querySelectorAll('[data-period]')) b.setAttribute('aria-pressed', String(b.dataset.period === state.period));
+    setText('#period-label', t.period[state.period]);
+    if (sitesView) renderSites(); else renderSite();
+  }
+
+  function renderUser(u) {
+    const e = $('user');
+    if (!u) { e.textContent = ''; return; }
+    const role = T[state.lang].role[u.role] || u.role || '';
+    e.textContent = (u.display_name || u.name || '') + (role ? ' · ' + role : '');
+    $('sites-link').hidden = tv || !(u.role === 'admin' || (u.sites && u.sites.length > 1));
+  }
+
+  function renderSite() {
+    const s = state.snap;
+    if (!s) return;
+    const t = T[state.lang];
+    $('loading').hidden = true;
+    $('site-view').hidden = false;
+    setText('#site-name', s.site_name || s.site || '');
+    document.title = (s.site_name || s.site || '') + ' — pscm';
+    setText('#generated', clock(s.generated));
+    $('generated').dateTime = s.generated || '';
+    renderUser(s.user);
+
+    const targets = s.targets || {};
+    const periods = s.periods || {};
+    const p = periods[state.period] || {};
+    const year = periods.year || {};
+    const budget = s.budget || {};
+
+    // Satisfaction and on time: the two targets of the plan.
+    const kpis = [
+      { id: 'satisfaction', card: 'card-satisfaction', v: p.satisfied_pct, has: p.has_ratings, target: targets.satisfaction_pct,
+        detail: p.has_ratings ? t.ratingsOf(int(p.satisfied || 0), int(p.ratings_total || 0)) : '',
+        yv: year.satisfied_pct, yhas: year.has_ratings,
+        budgetSel: '[data-budget="dissatisfied"]', budget: budget.dissatisfied_left, budgetText: t.budgetDis },
+      { id: 'on-time', card: 'card-on-time', v: p.on_time_pct, has: p.has_dossiers, target: targets.on_time_pct,
+        detail: p.has_dossiers ? t.dossiersOf(int(p.on_time || 0), int(p.dossiers_total || 0)) : '',
+        yv: year.on_time_pct, yhas: year.has_dossiers,
+        budgetSel: '[data-budget="late"]', budget: budget.late_left, budgetText: t.budgetLate },
+    ];
+    for (const k of kpis) {
+      const has = !!k.has && typeof k.v === 'number';
+      setOut('[data-kpi="' + k.id + '"]', has ? pct(k.v) : '—', has ? k.v.toFixed(1) : '');
+      const g = grade(k.v, k.target || 0, has);
+      $(k.card).dataset.state = g;
+      setText('[data-target="' + k.id + '"]', typeof k.target === 'number' ? targetText(k.target) : '—');
+      setText('[data-status="' + k.id + '"]', t.status[g]);
+      setText('[data-detail="' + k.id + '"]', k.detail);
+      setText('[data-year="' + k.id + '"]', state.period !== 'year' && k.yhas ? t.year(pct(k.yv)) : '');
+      const b = q(k.budgetSel);
+      if (typeof k.budget === 'number') {
+        b.dataset.value = String(k.budget);
+        b.dataset.state = k.budget > 0 ? 'ok' : 'bad';
+        b.replaceChildren();
+        const text = k.budgetText(k.budget);
+        const num = int(k.budget);
+        const at = k.budget > 0 ? text.indexOf(String(k.budget)) : -1;
+        if (at >= 0) {
+          b.append(text.slice(0, at), el('b', 'budget-n', num), text.slice(at + String(k.budget).length));
+        } else {
+          b.textContent = text;
+        }
+      } else {
+        b.dataset.value = '';
+        b.textContent = '';
+      }
+    }
+
+    const hasSessions = (p.sessions || 0) > 0;
+    for (const [id, v] of [['wait-mean', p.wait_mean_s], ['wait-p50', p.wait_p50_s], ['wait-p90', p.wait_p90_s],
+      ['service-mean', p.service_mean_s], ['service-p50', p.service_p50_s], ['service-p90', p.service_p90_s]]) {
+      const ok = hasSessions && typeof v === 'number';
+      setOut('[data-kpi="' + id + '"]', ok ? dur(v) : '—', ok ? String(v) : '');
+    }
+    setOut('[data-kpi="sessions"]', int(p.sessions || 0), String(p.sessions || 0));
+    setOut('[data-kpi="no-shows"]', int(p.no_shows || 0), String(p.no_shows || 0));
+    $('presence').hidden = !p.has_presence;
+    if (p.has_presence) setOut('[data-kpi="presence"]', pct(p.staff_presence_pct || 0), (p.staff_presence_pct || 0).toFixed(1));
+
+    renderCounters(s.counters || []);
+    renderAlerts(s.alerts || []);
+  }
+
+  function renderCounters(counters) {
+    const t = T[state.lang];
+    const list = $('counters');
+    const items = counters.map((c) => {
+      const li = el('li', 'counter');
+      li.dataset.counter = c.id;
+      const staffed = c.staffed === true ? 'yes' : c.staffed === false ? 'no' : 'unknown';
+      li.dataset.staffed = staffed;
+      li.append(el('h3', 'c-name', (state.lang === 'vi' ? c.name_vi : c.name_en) || c.name_vi || c.name_en || c.id));
+      const line = el('div', 'c-state');
+      const chip = el('span', 'chip', staffed === 'yes' ? t.staffed : staffed === 'no' ? t.unstaffed : t.unknown);
+      const serving = el('span', 'c-serving');
+      line.append(chip, serving);
+      li.append(line);
+
+      if (c.serving_since) {
+        serving.classList.add('on');
+        const timer = el('span', 'timer');
+        timer.dataset.since = c.serving_since;
+        timer.setAttribute('role', 'timer');
+        timer.textContent = dur(secondsSince(c.serving_since));
+        serving.append(el('span', 'dot'), t.serving + ' ', timer);
+      } else {
+        serving.textContent = t.idle;
+      }
+
+      const d = c.today || {};
+      const stats = el('p', 'c-stats');
+      if (d.has_ratings) {
+        const sp = el('b', 'c-pct', pct(d.satisfied_pct || 0));
+        sp.dataset.value = (d.satisfied_pct || 0).toFixed(1);
+        sp.dataset.state = grade(d.satisfied_pct || 0, (state.snap.targets || {}).satisfaction_pct || 0, true);
+        stats.append(sp, ' · ' + t.ratings(d.ratings_total || 0));
+      } else {
+        stats.textContent = t.noRatings;
+      }
+      li.append(stats);
+
+      const last = el('p', 'c-last');
+      if (c.last_rating && c.last_rating.level) {
+        const em = el('span', 'emoji', EMOJI[c.last_rating.level] || '•');
+        em.setAttribute('role', 'img');
+        em.setAttribute('aria-label', LEVEL[state.lang][c.last_rating.level] || c.last_rating.level);
+        const ago = el('span', 'ago', t.ago(secondsSince(c.last_rating.ts)));
+        ago.dataset.ts = c.last_rating.ts;
+        last.dataset.level = c.last_rating.level;
+        last.append(t.lastRating + ' ', em, ' ', ago);
+      }
+      li.append(last);
+      return li;
+    });
+    list.replaceChildren(...items);
+    $('no-counters').hidden = counters.length > 0;
+  }
+
+  function renderAlerts(alerts) {
+    const sorted = alerts.slice().sort((a, b) => (Date.parse(b.ts) || 0) - (Date.parse(a.ts) || 0)).slice(0, MAX_ALERTS);
+    const items = sorted.map((a) => {
+      const li = el('li', 'alert');
+      li.dataset.kind = a.kind || '';
+      if (a.counter) li.dataset.counter = a.counter;
+      const time = el('time', 'a-time', hm(a.ts));
+      time.dateTime = a.ts || '';
+      li.append(time, el('span', 'a-text', (state.lang === 'vi' ? a.text_vi : a.text_en) || a.text_vi || a.text_en || a.kind || ''));
+      return li;
+    });
+    $('alerts').replaceChildren(...items);
+    $('no-alerts').hidden = sorted.length > 0;
+  }
+
+  function renderSites() {
+    const f = state.sites;
+    if (!f) return;
+    $('loading').hidden = true;
+    $('sites-view').hidden = false;
+    setText('#site-name', state.lang === 'vi' ? 'Các trung tâm' : 'All centers');
+    if (f.user) renderUser(f.user);
+    // A sites frame may carry no time of its own: then it is as of now.
+    setText('#generated', clock(f.generated || new Date().toISOString()));
+    const rows = (f.sites || []).map((s) => {
+      const tr = el('tr');
+      tr.dataset.site = s.site;
+      const name = el('th');
+      name.scope = 'row';
+      const a = el('a', '', s.site_name || s.site);
+      a.href = '?site=' + encodeURIComponent(s.site);
+      name.append(a);
+      tr.append(name);
+      const y = s.year || {};
+      const d = s.today || {};
+      const cell = (has, v, kind) => {
+        const td = el('td', 'num', has ? pct(v) : '—');
+        td.dataset.col = kind;
+        td.dataset.value = has ? v.toFixed(1) : '';
+        return td;
+      };
+      tr.append(cell(y.has_ratings, y.satisfied_pct, 'year-satisfaction'), cell(y.has_dossiers, y.on_time_pct, 'year-on-time'),
+        cell(d.has_ratings, d.satisfied_pct, 'today-satisfaction'));
+      const sess = el('td', 'num', int(d.sessions || 0));
+      sess.dataset.col = 'today-sessions';
+      tr.append(sess);
+      return tr;
+    });
+    $('sites').replaceChildren(...rows);
+  }
+
+  // Once a second: serving timers and "n minutes ago", from the browser's
+  // clock, without touching anything else.
+  function tick() {
+    for (const e of document.querySelectorAll('.timer[data-since]')) {
+      const v = dur(secondsSince(e.dataset.since));
+      if (e.textContent !== v) e.textContent = v;
+    }
+    const t = T[state.lang];
+    for (const e of document.querySelectorAll('.ago[data-ts]')) {
+      const v = t.ago(secondsSince(e.dataset.ts));
+      if (e.textContent !== v) e.textContent = v;
+    }
+  }
+
+  // ---- Connection ----
+
+  function wsURL() {
+    const u = new URL('ws', location.href);
+    u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.search = '';
+    if (sitesView) u.searchParams.set('view', 'sites');
+    else if (params.get('site')) u.searchParams.set('site', params.get('site'));
+    return u.href;
+  }
+
+  function setOnline(on) {
+    $('banner').hidden = on;
+    document.body.classList.toggle('offline', !on);
+  }
+
+  function connect() {
+    let ws;
+    try {
+      ws = new WebSocket(wsURL());
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    state.ws = ws;
+    ws.onopen = () => {
+      state.delay = RECONNECT_MIN_MS;
+      setOnline(true);
+    };
+    ws.onmessage = (ev) => {
+      let m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (!m || typeof m !== 'object') return;
+      if (m.type === 'snapshot' && !sitesView) {
+        state.snap = m;
+        renderSite();
+      } else if (m.type === 'sites' && sitesView) {
+        state.sites = m;
+        renderSites();
+      }
+    };
+    ws.onclose = () => {
+      if (state.ws !== ws) return;
+      state.ws = null;
+      setOnline(false);
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(state.retry);
+    const d = state.delay;
+    state.delay = Math.min(state.delay * 2, RECONNECT_MAX_MS);
+    state.retry = setTimeout(connect, d);
+  }
+
+  // ---- Start ----
+
+  function start() {
+    if (tv) document.documentElement.classList.add('tv');
+    const meta = q('meta[name="csrf-token"]');
+    const token = meta ? meta.getAttribute('content') || '' : '';
+    $('csrf').value = token;
+    $('logout').hidden = tv;
+
+    for (const b of document.querySelectorAll('[data-lang]')) {
+      b.addEventListener('click', () => { state.lang = b.dataset.lang; save('lang', state.lang); render(); });
+    }
+    for (const b of document.querySelectorAll('[data-period]')) {
+      b.addEventListener('click', () => { state.period = b.dataset.period; save('period', state.period); render(); });
+    }
+    render();
+    setInterval(tick, 1000);
+    connect();
+  }
+
+  start();
+})();
