@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"sync"
@@ -178,7 +181,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(body)
 	})))
-	mux.Handle("/", a.Require(web.Handler()))
+	mux.Handle("/", a.Require(withCSRFMeta(a, web.Handler())))
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -277,4 +280,33 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// withCSRFMeta puts the session's CSRF token into the page as
+// <meta name="csrf-token">, where the page's logout form reads it. Only the
+// HTML page is rewritten; assets pass through.
+func withCSRFMeta(a *auth.Auth, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || (r.URL.Path != "/" && r.URL.Path != "/index.html") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		r2 := r.Clone(r.Context())
+		r2.Header.Del("If-None-Match") // the page differs per session: always the full body
+		next.ServeHTTP(rec, r2)
+		body := rec.Body.Bytes()
+		meta := `<meta name="csrf-token" content="` + html.EscapeString(a.CSRFToken(r)) + `">`
+		if i := bytes.Index(body, []byte("<head>")); rec.Code == http.StatusOK && i >= 0 {
+			body = slices.Concat(body[:i+len("<head>")], []byte(meta), body[i+len("<head>"):])
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("ETag")
+		w.Header().Del("Content-Length")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	})
 }

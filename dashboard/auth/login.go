@@ -83,7 +83,10 @@ func (a *Auth) renderLogin(w http.ResponseWriter, code int, d pageData) {
 	h.Set("Content-Security-Policy", a.page.csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer Chromium sends
+	// "Origin: null" on form posts, and the login's Origin check (rightly)
+	// refuses those. Nothing leaves for other sites either way.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	w.Write(buf.Bytes())

@@ -63,7 +63,7 @@ func checkSecurityHeaders(t *testing.T, hd http.Header) {
 	if hd.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("X-Content-Type-Options %q", hd.Get("X-Content-Type-Options"))
 	}
-	if hd.Get("Referrer-Policy") != "no-referrer" {
+	if hd.Get("Referrer-Policy") != "same-origin" {
 		t.Errorf("Referrer-Policy %q", hd.Get("Referrer-Policy"))
 	}
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/testenv"
+)
+
+// TestDashboardInBrowser: a manager logs in through the real login page and
+// sees exactly the seeded figures; a rating published meanwhile changes the
+// open page within a second, without a reload. Screenshots of the overview,
+// the counter grid and wall-TV mode go to artifacts/dashboard-e2e/.
+func TestDashboardInBrowser(t *testing.T) {
+	e := newDashEnv(t)
+	d := e.start(t)
+	ctx := testenv.Chromium(t)
+	dir := testenv.ArtifactsDir(t, "dashboard-e2e")
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('`+sel+`')||{}).textContent||""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(v)
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 makes a PNG
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name+".png")
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+
+	do("laptop viewport", chromedp.EmulateViewport(1366, 768))
+	do("open the login page",
+		chromedp.Navigate("http://"+d.addr+"/?site=anlao&period=year"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "lan"),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Submit(chromedp.ID("password")))
+	testenv.Eventually(t, 15*time.Second, 100*time.Millisecond, func() bool {
+		return text(`[data-kpi="satisfaction"]`) != ""
+	}, "no dashboard after login; page: %.300s", text("body"))
+	testenv.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		return text(`[data-kpi="satisfaction"]`) == "96,0 %"
+	}, "satisfaction shows %q, want 96,0 %%", text(`[data-kpi="satisfaction"]`))
+	if got := text(`[data-kpi="on-time"]`); got != "98,2 %" {
+		t.Errorf("on time shows %q, want 98,2 %%", got)
+	}
+	if got := text(`[data-budget="dissatisfied"]`); !strings.Contains(got, "10") {
+		t.Errorf("dissatisfied budget shows %q, want 10", got)
+	}
+	if got := text(`[data-budget="late"]`); !strings.Contains(got, "1") {
+		t.Errorf("late budget shows %q, want 1", got)
+	}
+	shot("overview")
+
+	// Live: a rating changes the open page within a second, no reload.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.__noReload = 1`)); err != nil {
+		t.Fatal(err)
+	}
+	pub := e.publisher(t)
+	before := text(`[data-kpi="satisfaction"]`)
+	e.send(t, pub, "pscm/v1/anlao/rating", schema.Rating{Header: schema.Header{ID: "browser-live", TS: time.Now().UTC(), Site: "anlao"},
+		Counter: "c01", Kiosk: "k01", Level: schema.LevelDissatisfied})
+	testenv.Eventually(t, time.Second, 20*time.Millisecond, func() bool {
+		return text(`[data-kpi="satisfaction"]`) != before
+	}, "the open page did not change within 1 s")
+	if got := text(`[data-kpi="satisfaction"]`); got != "95,9 %" {
+		t.Errorf("after a dissatisfied rating: %q, want 95,9 %% (960/1001)", got)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__noReload || 0`)); v != 1 {
+		t.Error("the page reloaded")
+	}
+	do("scroll to the counters", chromedp.ScrollIntoView(chromedp.CSS(`.counter, [data-counter]`)))
+	shot("counters")
+
+	do("wall TV", chromedp.EmulateViewport(1920, 1080),
+		chromedp.Navigate("http://"+d.addr+"/?site=anlao&tv=1"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-kpi="satisfaction"]`)))
+	testenv.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		return strings.Contains(text(`[data-kpi="satisfaction"]`), "%")
+	}, "TV mode shows no figures")
+	shot("wall-tv")
+}
