@@ -192,7 +192,7 @@ func (e *dashEnv) start(t *testing.T) *dash {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &dash{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
 	ready := make(chan string, 1)
-	go func() { d.done <- runReady(ctx, []string{"-config", e.cfg}, d.logs, d.logs, ready) }()
+	go func() { d.done <- runReady(ctx, []string{"-config", e.cfg}, nil, d.logs, d.logs, ready) }()
 	select {
 	case d.addr = <-ready:
 	case err := <-d.done:
@@ -364,3 +364,19 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestHashPasswordAndConfigCheck(t *testing.T) {
+	var out, errb syncBuffer
+	if err := run(t.Context(), []string{"-hash-password"}, strings.NewReader("mat-khau-dai-du\n"), &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if h := strings.TrimSpace(out.String()); !strings.HasPrefix(h, "$2a$12$") || strings.Contains(h, "mat-khau") {
+		t.Fatalf("hash %q", h)
+	}
+	// The example config names files that exist only on a server: its check
+	// fails on the users file, after the YAML itself was accepted.
+	err := run(t.Context(), []string{"-config", "../configs/dashboard.example.yml", "-config.check"}, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "dashboard-users.yml") {
+		t.Fatalf("example config check: %v", err)
+	}
+}

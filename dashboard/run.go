@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,18 +37,34 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runReady(ctx, args, stdout, stderr, nil)
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runReady(ctx, args, stdin, stdout, stderr, nil)
 }
 
-func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
+// runReady is run; if ready is not nil it receives the HTTP address once
+// the dashboard serves.
+func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, ready chan<- string) error {
 	fs := flag.NewFlagSet("pscm-dashboard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/pscm/dashboard.yml", "configuration file")
 	check := fs.Bool("config.check", false, "validate the configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	hashPassword := fs.Bool("hash-password", false, "read a password from standard input, print its bcrypt hash for the users file, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *hashPassword {
+		// From stdin, never from an argument: arguments show in ps and shell history.
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		hash, err := auth.HashPassword(strings.TrimRight(line, "\r\n"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, hash)
+		return nil
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())

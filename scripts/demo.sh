@@ -14,10 +14,11 @@ INFLUX_RPC_PORT="${PSCM_DEMO_INFLUX_RPC_PORT:-18088}"
 COLLECTOR_PORT="${PSCM_DEMO_COLLECTOR_PORT:-19481}"
 LOCAL_MQTT_PORT="${PSCM_DEMO_LOCAL_MQTT_PORT:-11884}"
 AGENT_PORT="${PSCM_DEMO_AGENT_PORT:-18480}"
+DASHBOARD_PORT="${PSCM_DEMO_DASHBOARD_PORT:-18490}"
 SPEED="${PSCM_DEMO_SPEED:-300}"
 MOSQUITTO="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 
-for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT" "$LOCAL_MQTT_PORT" "$AGENT_PORT"; do
+for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT" "$LOCAL_MQTT_PORT" "$AGENT_PORT" "$DASHBOARD_PORT"; do
 	if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "demo: port $port is in use; set PSCM_DEMO_*_PORT (see scripts/demo.sh)" >&2
 		exit 1
@@ -149,6 +150,46 @@ PIDS="$PIDS $!"
 "$ROOT/bin/pscm-sim" -broker "tcp://127.0.0.1:$MQTT_PORT" -site anlao -counters 8 -speed "$SPEED" -seed 1 \
 	>>"$DEMO/logs/sim.log" 2>&1 &
 PIDS="$PIDS $!"
+# The dashboard, with a demo manager (password made once, kept in .demo/secrets).
+[ -s "$DEMO/secrets/demo.pass" ] || echo "demo-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$DEMO/secrets/demo.pass"
+[ -s "$DEMO/secrets/session.key" ] || head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DEMO/secrets/session.key"
+HASH=$("$ROOT/bin/pscm-dashboard" -hash-password < "$DEMO/secrets/demo.pass")
+cat > "$DEMO/secrets/users.yml" <<CONF
+users:
+  - name: demo
+    hash: "$HASH"
+    role: manager
+    sites: [anlao]
+    display_name: "Lãnh đạo trung tâm (demo)"
+CONF
+chmod 600 "$DEMO/secrets/users.yml"
+COUNTERS=""
+for i in 1 2 3 4 5 6 7 8; do
+	COUNTERS="$COUNTERS
+      - {id: c0$i, name_vi: \"Quầy $i\", name_en: \"Counter $i\"}"
+done
+cat > "$DEMO/dashboard.yml" <<CONF
+http:
+  listen: 127.0.0.1:$DASHBOARD_PORT
+influxdb:
+  url: http://127.0.0.1:$INFLUX_PORT
+  bucket: pscm/autogen
+mqtt:
+  broker: tcp://127.0.0.1:$MQTT_PORT
+  client_id: pscm-dashboard-demo
+sites:
+  - id: anlao
+    name: "Trung tâm Phục vụ hành chính công xã An Lão (mô phỏng)"
+    counters:$COUNTERS
+reload_interval: 30s
+auth:
+  secure: false   # the demo is plain http on 127.0.0.1
+users_file: $DEMO/secrets/users.yml
+session_key: {file: $DEMO/secrets/session.key}
+CONF
+"$ROOT/bin/pscm-dashboard" -config "$DEMO/dashboard.yml" >>"$DEMO/logs/dashboard.log" 2>&1 &
+PIDS="$PIDS $!"
+
 # Live: citizens pressing the hardware buttons, one press every 3 s, through the agent.
 "$ROOT/bin/pscm-sim" -mode presses -client-id pscm-sim-buttons -broker "tcp://127.0.0.1:$LOCAL_MQTT_PORT" \
 	-site anlao -counters 8 -seed 2 >>"$DEMO/logs/sim-buttons.log" 2>&1 &
@@ -158,6 +199,8 @@ cat <<MSG
 
   pscm demo đang chạy / is running — trung tâm mô phỏng "anlao", 8 quầy, tốc độ ${SPEED}x
 
+  Dashboard:           http://127.0.0.1:$DASHBOARD_PORT/   login: demo / $(cat "$DEMO/secrets/demo.pass")
+                       wall TV: http://127.0.0.1:$DASHBOARD_PORT/?site=anlao&tv=1
   Kiosk page (tablet): http://127.0.0.1:$AGENT_PORT/kiosk/k01/   token: $(cat "$DEMO/secrets/k01.token")
   Agent metrics:       http://127.0.0.1:$AGENT_PORT/metrics       (pscm_agent_presses_total, pscm_agent_spool_records)
   Collector metrics:   http://127.0.0.1:$COLLECTOR_PORT/metrics   (pscm_collector_points_written_total)
