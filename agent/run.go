@@ -311,7 +311,9 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 			t := c.SubscribeMultiple(map[string]byte{pressFilter: 1, queueTopic: 1}, handle)
 			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
 				log.Error("subscribe on the center's broker failed", "err", t.Error())
+				return
 			}
+			log.Info("subscribed on the center's broker", "filters", 2)
 		}()
 	})
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
