@@ -341,6 +341,45 @@ func TestDashboardNumbersAccessAndLive(t *testing.T) {
 	}
 	ws.Close()
 
+	// The province view carries exactly the sites the user may see.
+	for _, tc := range []struct {
+		user, pass string
+		want       []string
+	}{
+		{"lan", "correct horse battery", []string{"anlao"}},
+		{"minh", "mat-khau-an-lao-2026", []string{"anlao", "phuoc-thanh"}},
+	} {
+		cu, code := login(t, d.addr, tc.user, tc.pass)
+		if code != http.StatusSeeOther {
+			t.Fatalf("login %s: %d", tc.user, code)
+		}
+		h := http.Header{"Origin": {"http://" + d.addr}}
+		for _, ck := range cu.Jar.Cookies(&url.URL{Scheme: "http", Host: d.addr}) {
+			h.Add("Cookie", ck.Name+"="+ck.Value)
+		}
+		vws, _, err := websocket.DefaultDialer.Dial("ws://"+d.addr+"/ws?view=sites", h)
+		if err != nil {
+			t.Fatalf("%s sites view: %v", tc.user, err)
+		}
+		var m struct {
+			Type  string `json:"type"`
+			Sites []struct {
+				Site string `json:"site"`
+			} `json:"sites"`
+		}
+		if err := vws.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		vws.Close()
+		var got []string
+		for _, s := range m.Sites {
+			got = append(got, s.Site)
+		}
+		if m.Type != "sites" || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s sees %s %v, want %v", tc.user, m.Type, got, tc.want)
+		}
+	}
+
 	// Restart: the same numbers, from InfluxDB (the live rating is stored by then).
 	testenv.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool { return e.db.Count(t, "rating", "id") == nRatings+2 },
 		"live rating not stored")

@@ -118,6 +118,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer h.Close()
 
 	d := &dirty{sites: map[string]bool{}}
+	views := &siteViews{sets: map[string][]string{}}
 	reload := func(ctx context.Context) {
 		for _, site := range b.Sites() {
 			start := time.Now()
@@ -168,6 +169,20 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("GET /ws", a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.UserFrom(r.Context())
+		if r.URL.Query().Get("view") == "sites" {
+			// The province view: one row per site the user may see, pushed
+			// under a key naming exactly that set, so nobody receives a
+			// site outside their scope.
+			visible := visibleSites(u, b.Sites())
+			hello, err := b.SitesJSON(visible)
+			if err != nil || len(visible) == 0 {
+				http.Error(w, "no sites", http.StatusForbidden)
+				return
+			}
+			key := views.add(visible)
+			_ = h.Serve(w, r, []string{key}, hello, auth.CheckOrigin)
+			return
+		}
 		site := r.URL.Query().Get("site")
 		if site == "" {
 			site = firstVisible(u, b.Sites())
@@ -220,9 +235,15 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				for _, site := range d.take() {
+				changed := d.take()
+				for _, site := range changed {
 					if data, err := b.SnapshotJSON(site, nil); err == nil {
 						h.Publish(hub.Message{Site: site, Data: data})
+					}
+				}
+				for key, sites := range views.touching(changed) {
+					if data, err := b.SitesJSON(sites); err == nil {
+						h.Publish(hub.Message{Site: key, Data: data})
 					}
 				}
 			}
@@ -278,6 +299,49 @@ func (d *dirty) take() []string {
 		out = append(out, s)
 	}
 	clear(d.sites)
+	return out
+}
+
+// siteViews remembers the site sets of open province views (one per
+// distinct scope of users: few), keyed by a name no site ID can take.
+type siteViews struct {
+	mu   sync.Mutex
+	sets map[string][]string
+}
+
+func (v *siteViews) add(sites []string) string {
+	key := "view:" + strings.Join(sites, ",")
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.sets) < 1000 {
+		v.sets[key] = sites
+	}
+	return key
+}
+
+// touching returns the views that include any of the changed sites.
+func (v *siteViews) touching(changed []string) map[string][]string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := map[string][]string{}
+	for key, sites := range v.sets {
+		for _, c := range changed {
+			if slices.Contains(sites, c) {
+				out[key] = sites
+				break
+			}
+		}
+	}
+	return out
+}
+
+func visibleSites(u auth.User, sites []string) []string {
+	var out []string
+	for _, s := range sites {
+		if u.CanSee(s) {
+			out = append(out, s)
+		}
+	}
 	return out
 }
 

@@ -140,3 +140,29 @@ func (b *Board) SnapshotJSON(site string, user *UserJSON) ([]byte, error) {
 	s.User = user
 	return json.Marshal(s)
 }
+
+// SiteSummary is one row of the province view.
+type SiteSummary struct {
+	Site     string    `json:"site"`
+	SiteName string    `json:"site_name"`
+	Year     StatsJSON `json:"year"`
+	Today    StatsJSON `json:"today"`
+}
+
+// SitesJSON is the province view for the given sites (the ones the viewer
+// may see), in the configured order.
+func (b *Board) SitesJSON(sites []string) ([]byte, error) {
+	out := struct {
+		Type  string        `json:"type"`
+		Sites []SiteSummary `json:"sites"`
+	}{Type: "sites", Sites: []SiteSummary{}}
+	for _, id := range sites {
+		s, ok := b.Snapshot(id)
+		if !ok {
+			continue
+		}
+		out.Sites = append(out.Sites, SiteSummary{Site: id, SiteName: s.SiteName,
+			Year: s.Periods[kpi.PeriodYear], Today: s.Periods[kpi.PeriodToday]})
+	}
+	return json.Marshal(out)
+}
