@@ -232,10 +232,7 @@ func TestAgentSIGKILL(t *testing.T) {
 
 func testAgentSIGKILL(t *testing.T, uplinkUp bool) {
 	w := newWorld(t)
-	bin, err := buildAgent()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testenv.BuildProgram(t, ".")
 	cfgPath := w.agentConfig(t, agentOpts{minInterval: "0s", kiosks: 2})
 	port := testenv.FreePort(t)
 	b, _ := os.ReadFile(cfgPath)
@@ -269,7 +266,7 @@ func testAgentSIGKILL(t *testing.T, uplinkUp bool) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
-			t.Logf("agent log:\n%s", tailLines(string(b), 40))
+			t.Logf("agent log:\n%s", testenv.Tail(string(b), 40))
 		}
 	})
 	if !uplinkUp {
@@ -299,7 +296,7 @@ func testAgentSIGKILL(t *testing.T, uplinkUp bool) {
 }
 
 func TestConfigCheck(t *testing.T) {
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	if err := run(t.Context(), []string{"-config", "../configs/agent.example.yml", "-config.check"}, &out, &errb); err != nil {
 		t.Fatalf("example config: %v", err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,30 +28,6 @@ type world struct {
 	dir            string
 }
 
-var buildCollector = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "pscm-agent-test-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "pscm-collector")
-	if out, err := exec.Command("go", "build", "-o", bin, "../collector").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build collector: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-var buildAgent = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "pscm-agent-test-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "pscm-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build agent: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	if testing.Short() {
@@ -63,10 +37,7 @@ func newWorld(t testing.TB) *world {
 	w.central = testenv.StartMosquitto(t)
 	w.local = testenv.StartMosquitto(t)
 	w.db = testenv.StartInflux(t, testenv.WithoutFlux())
-	bin, err := buildCollector()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testenv.BuildProgram(t, "../collector")
 	cfg := fmt.Sprintf("mqtt:\n  broker: %s\n  client_id: test-collector\n  keepalive: 5s\n  max_reconnect_interval: 1s\ninfluxdb:\n  url: %s\n  bucket: %s\n  retry_initial: 50ms\n  retry_max: 1s\nbatch:\n  flush_interval: 5ms\nhttp:\n  listen: 127.0.0.1:%d\n",
 		w.central.URL(), w.db.URL(), w.db.Bucket(), testenv.FreePort(t))
 	cpath := filepath.Join(w.dir, "collector.yml")
@@ -104,7 +75,7 @@ func newWorld(t testing.TB) *world {
 		_ = cmd.Wait()
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(w.dir, "collector.log"))
-			t.Logf("collector log:\n%s", tailLines(string(b), 40))
+			t.Logf("collector log:\n%s", testenv.Tail(string(b), 40))
 		}
 	})
 	return w
@@ -180,14 +151,14 @@ type agentProc struct {
 	addr   string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testenv.SyncBuffer
 }
 
 func (w *world) startAgent(t testing.TB, o agentOpts) *agentProc {
 	t.Helper()
 	path := w.agentConfig(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &agentProc{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	a := &agentProc{cancel: cancel, done: make(chan error, 1), logs: &testenv.SyncBuffer{}}
 	ready := make(chan string, 1)
 	go func() { a.done <- runReady(ctx, []string{"-config", path}, a.logs, a.logs, ready) }()
 	select {
@@ -200,7 +171,7 @@ func (w *world) startAgent(t testing.TB, o agentOpts) *agentProc {
 	t.Cleanup(func() {
 		a.stop(t)
 		if t.Failed() {
-			t.Logf("agent log:\n%s", tailLines(a.logs.String(), 60))
+			t.Logf("agent log:\n%s", testenv.Tail(a.logs.String(), 60))
 		}
 	})
 	return a
@@ -254,31 +225,6 @@ func queueStep(t testing.TB, addr string, payload string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}

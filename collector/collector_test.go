@@ -213,7 +213,7 @@ func TestBadInputs(t *testing.T) {
 }
 
 func TestConfigCheck(t *testing.T) {
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	if err := run(context.Background(), []string{"-config", "../configs/collector.example.yml", "-config.check"}, &out, &errb); err != nil {
 		t.Fatalf("example config: %v", err)
 	}

@@ -102,14 +102,14 @@ type inproc struct {
 	addr   string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testenv.SyncBuffer
 }
 
 func (e *env) startCollector(t testing.TB, o collectorOpts) *inproc {
 	t.Helper()
 	path := e.writeConfig(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &inproc{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	c := &inproc{cancel: cancel, done: make(chan error, 1), logs: &testenv.SyncBuffer{}}
 	ready := make(chan string, 1)
 	go func() { c.done <- runReady(ctx, []string{"-config", path}, c.logs, c.logs, ready) }()
 	select {
@@ -122,7 +122,7 @@ func (e *env) startCollector(t testing.TB, o collectorOpts) *inproc {
 	t.Cleanup(func() {
 		c.stop(t)
 		if t.Failed() {
-			t.Logf("collector %s log:\n%s", o.clientID, tail(c.logs.String(), 60))
+			t.Logf("collector %s log:\n%s", o.clientID, testenv.Tail(c.logs.String(), 60))
 		}
 	})
 	return c
@@ -151,25 +151,9 @@ type process struct {
 	addr        string
 }
 
-var buildOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "pscm-collector-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "pscm-collector")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
 func (e *env) startProcess(t testing.TB, o collectorOpts) *process {
 	t.Helper()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testenv.BuildProgram(t, ".")
 	port := testenv.FreePort(t)
 	path := e.writeConfig(t, o)
 	b, _ := os.ReadFile(path)
@@ -187,7 +171,7 @@ func (e *env) startProcess(t testing.TB, o collectorOpts) *process {
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(p.logPath)
-			t.Logf("collector process log:\n%s", tail(string(b), 60))
+			t.Logf("collector process log:\n%s", testenv.Tail(string(b), 60))
 		}
 	})
 	return p
@@ -326,29 +310,4 @@ func publishOne(t testing.TB, c mqtt.Client, topic string, payload []byte) {
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish %s: %v", topic, tok.Error())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

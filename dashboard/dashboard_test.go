@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,18 +42,6 @@ type dashEnv struct {
 	cfg string
 }
 
-var buildCollector = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "pscm-dashboard-test-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "pscm-collector")
-	if out, err := exec.Command("go", "build", "-o", bin, "../collector").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build collector: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
 // newDashEnv starts Mosquitto, InfluxDB and a collector, and writes the
 // seeded dataset through them.
 func newDashEnv(t *testing.T) *dashEnv {
@@ -65,10 +52,7 @@ func newDashEnv(t *testing.T) *dashEnv {
 	e := &dashEnv{dir: t.TempDir()}
 	e.mq = testenv.StartMosquitto(t)
 	e.db = testenv.StartInflux(t, testenv.WithoutFlux())
-	bin, err := buildCollector()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testenv.BuildProgram(t, "../collector")
 	ccfg := filepath.Join(e.dir, "collector.yml")
 	os.WriteFile(ccfg, []byte(fmt.Sprintf("mqtt:\n  broker: %s\n  client_id: dash-test-collector\ninfluxdb:\n  url: %s\n  bucket: %s\nbatch:\n  flush_interval: 5ms\nhttp:\n  listen: 127.0.0.1:%d\n",
 		e.mq.URL(), e.db.URL(), e.db.Bucket(), testenv.FreePort(t))), 0o600)
@@ -184,13 +168,13 @@ type dash struct {
 	addr   string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testenv.SyncBuffer
 }
 
 func (e *dashEnv) start(t *testing.T) *dash {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &dash{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	d := &dash{cancel: cancel, done: make(chan error, 1), logs: &testenv.SyncBuffer{}}
 	ready := make(chan string, 1)
 	go func() { d.done <- runReady(ctx, []string{"-config", e.cfg}, nil, d.logs, d.logs, ready) }()
 	select {
@@ -392,20 +376,8 @@ func TestDashboardNumbersAccessAndLive(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestHashPasswordAndConfigCheck(t *testing.T) {
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	if err := run(t.Context(), []string{"-hash-password"}, strings.NewReader("mat-khau-dai-du\n"), &out, &errb); err != nil {
 		t.Fatal(err)
 	}
