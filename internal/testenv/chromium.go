@@ -1,14 +1,11 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,7 +52,7 @@ func Chromium(t testing.TB) context.Context {
 		t.Fatalf("testenv: %v", err)
 	}
 	profile := t.TempDir() // removed after the cleanup below has stopped the browser
-	out := &lockedBuffer{}
+	out := &SyncBuffer{}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
@@ -88,12 +85,12 @@ func Chromium(t testing.TB) context.Context {
 	select {
 	case err := <-started:
 		if err != nil {
-			t.Fatalf("testenv: start %s: %v\n%s", bin, err, tailString(out.String(), logTailLines))
+			t.Fatalf("testenv: start %s: %v\n%s", bin, err, Tail(out.String(), logTailLines))
 		}
 	case <-time.After(chromiumStartTimeout):
 		cancelCtx()
 		<-started
-		t.Fatalf("testenv: %s did not start within %v\n%s", bin, chromiumStartTimeout, tailString(out.String(), logTailLines))
+		t.Fatalf("testenv: %s did not start within %v\n%s", bin, chromiumStartTimeout, Tail(out.String(), logTailLines))
 	}
 	t.Logf("testenv: chromium (%s) ready in %v", bin, time.Since(began).Round(time.Millisecond))
 	return ctx
@@ -132,32 +129,4 @@ func ArtifactsDir(t testing.TB, sub string) string {
 		t.Fatalf("testenv: %v", err)
 	}
 	return dir
-}
-
-// lockedBuffer collects the browser's output, which chromedp copies from its
-// own goroutine while the test may read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// tailString returns the last n lines of s.
-func tailString(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
