@@ -1,0 +1,43 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestInvalidFiles(t *testing.T) {
+	want := map[string]string{
+		"invalid-no-sites.yml":    "sites: at least one",
+		"invalid-site-id.yml":     `sites[0].id: "An Lao" is invalid`,
+		"invalid-target.yml":      "targets: satisfaction_pct and on_time_pct must be in (0, 100]",
+		"invalid-satisfied.yml":   `satisfied: "happy" is not a rating level`,
+		"invalid-time-zone.yml":   "time_zone:",
+		"invalid-lang.yml":        `influxdb.lang: "sql" is not influxql or flux`,
+		"invalid-no-users.yml":    "users_file: required",
+		"invalid-unknown-key.yml": "field reload_intervall not found",
+	}
+	files, _ := filepath.Glob("testdata/invalid-*.yml")
+	if len(files) != len(want) {
+		t.Fatalf("%d files, %d expectations", len(files), len(want))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := Load(f)
+			w := want[filepath.Base(f)]
+			if w == "" || err == nil || !strings.Contains(err.Error(), w) {
+				t.Fatalf("error = %v, want it to contain %q", err, w)
+			}
+		})
+	}
+}
+
+func TestShippedConfig(t *testing.T) {
+	c, err := Load("../../configs/dashboard.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sites) == 0 || c.Targets.SatisfactionPct != 95 || c.Targets.OnTimePct != 98 || !c.Auth.Secure {
+		t.Fatalf("implausible example: %+v", c)
+	}
+}
