@@ -36,9 +36,13 @@ test-short: ## unit tests only (no real services)
 demo: deps build ## set up and run the whole system on a simulated center (Ctrl-C stops it)
 	@./scripts/demo.sh
 
-bench: deps ## measure the collector against Mosquitto's and InfluxDB's ceilings; figures go in BENCHMARKS.md
+bench: deps ## run every benchmark (collector against its ceilings, agent, spool, dashboard); figures go in BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/schema/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./collector/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./agent/
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/spool/
+	$(GO) test -run '^$$' -bench Fanout1000 -benchtime 1x ./dashboard/hub/
+	$(GO) test -run '^$$' -bench LoadYear -benchtime 1x -timeout 30m ./dashboard/kpi/
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
