@@ -35,6 +35,7 @@ type Counter struct {
 // Loader is the part of kpi.Source the board uses.
 type Loader interface {
 	Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
+	Series(ctx context.Context, site string, start, end time.Time, step time.Duration) ([]kpi.Point, error)
 }
 
 var periods = []kpi.Period{kpi.PeriodToday, kpi.PeriodMonth, kpi.PeriodHalf, kpi.PeriodYear}
@@ -68,6 +69,9 @@ type siteState struct {
 	counters map[string]*counterState
 	alerts   []Alert
 	loaded   time.Time
+	// hours is today by hour and days the last 30 local days, as loaded
+	// and then counted live (ratings and sessions new to today's Live).
+	hours, days []kpi.Point
 }
 
 // Board is safe for concurrent use.
@@ -127,6 +131,15 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 		}
 	}
 	start, end := kpi.Bounds(kpi.PeriodToday, now, b.loc)
+	hours, err := b.src.Series(ctx, site, start, end, time.Hour)
+	if err != nil {
+		return fmt.Errorf("board: load %s today by hour: %w", site, err)
+	}
+	dstart, dend := kpi.Last30Days(now, b.loc)
+	days, err := b.src.Series(ctx, site, dstart, dend, 24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("board: load %s last 30 days: %w", site, err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st, ok := b.sites[site]
@@ -134,6 +147,7 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 		return fmt.Errorf("board: unknown site %q", site)
 	}
 	st.live = loaded
+	st.hours, st.days = hours, days
 	for id, c := range st.counters {
 		c.today = kpi.NewLive(perCounter[id], kpi.LiveConfig{Site: site, Counter: id, Start: start, End: end, Satisfied: b.satisfied})
 	}
@@ -150,9 +164,12 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 	if !ok {
 		return "", false
 	}
-	for _, l := range st.live {
+	for p, l := range st.live {
 		if l.Apply(ev) {
 			changed = true
+			if p == kpi.PeriodToday {
+				b.countSeries(st, ev)
+			}
 		}
 	}
 	switch e := ev.(type) {
@@ -208,6 +225,45 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 		}
 	}
 	return h.Site, changed
+}
+
+// countSeries adds ev, new to today's Live (so counted once and within
+// today), to its hour and its day. Events of earlier days are left to the
+// next reload.
+func (b *Board) countSeries(st *siteState, ev schema.Event) {
+	var ratings, satisfied, sessions int64
+	switch e := ev.(type) {
+	case *schema.Rating:
+		ratings = 1
+		if slices.Contains(b.satisfiedLevels(), e.Level) {
+			satisfied = 1
+		}
+	case *schema.Session:
+		sessions = 1
+	default:
+		return
+	}
+	ts := ev.Head().TS
+	for _, pts := range [][]kpi.Point{st.hours, st.days} {
+		for i := len(pts) - 1; i >= 0; i-- {
+			if !ts.Before(pts[i].Start) {
+				if i == len(pts)-1 || ts.Before(pts[i+1].Start) {
+					pts[i].Ratings += ratings
+					pts[i].Satisfied += satisfied
+					pts[i].Sessions += sessions
+				}
+				break
+			}
+		}
+	}
+}
+
+// satisfiedLevels are the levels counted as satisfied.
+func (b *Board) satisfiedLevels() []schema.Level {
+	if b.satisfied == nil {
+		return kpi.DefaultSatisfied()
+	}
+	return b.satisfied
 }
 
 func counterOf(ev schema.Event) (string, bool) {

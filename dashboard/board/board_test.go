@@ -27,6 +27,21 @@ func (fakeLoader) Load(_ context.Context, site string, start, end time.Time) (kp
 		Ratings: map[schema.Level]int64{schema.LevelSatisfied: 9, schema.LevelNeutral: 1}}}, nil
 }
 
+// Series returns every bucket with one satisfied rating and one session,
+// as the board's Reload asks for them.
+func (fakeLoader) Series(_ context.Context, site string, start, end time.Time, step time.Duration) ([]kpi.Point, error) {
+	var out []kpi.Point
+	for t := start; t.Before(end); {
+		out = append(out, kpi.Point{Start: t, Ratings: 1, Satisfied: 1, Sessions: 1})
+		if step == 24*time.Hour {
+			t = t.AddDate(0, 0, 1)
+		} else {
+			t = t.Add(step)
+		}
+	}
+	return out, nil
+}
+
 func newBoard(now time.Time) *Board {
 	return New([]Site{{ID: "anlao", Name: "Trung tâm An Lão", Counters: []Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
 		fakeLoader{}, time.FixedZone("ICT", 7*3600), kpi.DefaultTargets(), kpi.DefaultSatisfied(),
@@ -68,6 +83,28 @@ func TestSnapshotAndLive(t *testing.T) {
 	if s.Budget.DissatisfiedLeft != 9 {
 		t.Fatalf("budget after a dissatisfied rating: %+v", s.Budget)
 	}
+	// Series: 24 hours of today, 30 days; the live rating (09:59 local,
+	// dissatisfied) counted once in its hour and today.
+	if len(s.Series.TodayByHour) != 24 || len(s.Series.Last30Days) != 30 {
+		t.Fatalf("series: %d hours, %d days", len(s.Series.TodayByHour), len(s.Series.Last30Days))
+	}
+	if h := s.Series.TodayByHour[9]; h.Ratings != 2 || h.Satisfied != 1 || h.Start.Hour() != 9 {
+		t.Fatalf("hour 9: %+v", h)
+	}
+	if h := s.Series.TodayByHour[10]; h.Ratings != 1 {
+		t.Fatalf("hour 10: %+v", h)
+	}
+	if d := s.Series.Last30Days[29]; d.Ratings != 2 || d.Satisfied != 1 || !d.Start.Equal(time.Date(2026, 11, 25, 0, 0, 0, 0, time.FixedZone("", 7*3600))) {
+		t.Fatalf("today: %+v", d)
+	}
+	if d := s.Series.Last30Days[0]; !d.Start.Equal(time.Date(2026, 10, 27, 0, 0, 0, 0, time.FixedZone("", 7*3600))) || d.Ratings != 1 {
+		t.Fatalf("first day: %+v", d)
+	}
+	b.Apply(&schema.Rating{Header: schema.Header{ID: "r2", TS: now, Site: "anlao"}, Counter: "c01", Kiosk: "k01", Level: schema.LevelVerySatisfied})
+	s, _ = b.Snapshot("anlao")
+	if h, d := s.Series.TodayByHour[10], s.Series.Last30Days[29]; h.Ratings != 2 || h.Satisfied != 2 || d.Ratings != 3 || d.Satisfied != 2 {
+		t.Fatalf("after a satisfied rating at 10:00: hour %+v, day %+v", h, d)
+	}
 	occ := &schema.Occupancy{Header: schema.Header{ID: "o1", TS: now, Site: "anlao"}, Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: true}
 	b.Apply(occ)
 	s, _ = b.Snapshot("anlao")
@@ -81,6 +118,10 @@ func TestSnapshotAndLive(t *testing.T) {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil || m["type"] != "snapshot" || m["periods"].(map[string]any)["year"] == nil {
 		t.Fatalf("json %s: %v", raw, err)
+	}
+	series, _ := m["series"].(map[string]any)
+	if hours, _ := series["today_by_hour"].([]any); len(hours) != 24 || hours[0].(map[string]any)["start"] != "2026-11-25T00:00:00+07:00" || hours[0].(map[string]any)["satisfied"] != 1.0 {
+		t.Fatalf("series json %v", series)
 	}
 	if _, changed := b.Apply(&schema.Rating{Header: schema.Header{ID: "x", TS: now, Site: "other"}, Counter: "c01", Kiosk: "k01", Level: schema.LevelNeutral}); changed {
 		t.Fatal("event of an unknown site changed the board")

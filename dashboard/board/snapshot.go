@@ -71,6 +71,30 @@ type Snapshot struct {
 	Budget    BudgetJSON               `json:"budget"`
 	Counters  []CounterJSON            `json:"counters"`
 	Alerts    []Alert                  `json:"alerts"`
+	Series    SeriesJSON               `json:"series"`
+}
+
+// SeriesJSON are the charts' data: today by hour (24 local hours) and the
+// last 30 local days ending today, oldest first, every bucket present.
+type SeriesJSON struct {
+	TodayByHour []PointJSON `json:"today_by_hour"`
+	Last30Days  []PointJSON `json:"last_30_days"`
+}
+
+// PointJSON is one bucket; start is in the sites' zone.
+type PointJSON struct {
+	Start     time.Time `json:"start"`
+	Ratings   int64     `json:"ratings"`
+	Satisfied int64     `json:"satisfied"`
+	Sessions  int64     `json:"sessions"`
+}
+
+func pointsJSON(pts []kpi.Point) []PointJSON {
+	out := make([]PointJSON, len(pts))
+	for i, p := range pts {
+		out[i] = PointJSON{Start: p.Start, Ratings: p.Ratings, Satisfied: p.Satisfied, Sessions: p.Sessions}
+	}
+	return out
 }
 
 // TargetsJSON are the plan's targets.
@@ -112,6 +136,7 @@ func (b *Board) Snapshot(site string) (Snapshot, bool) {
 			WaitP90S: b.targets.WaitP90S, ServiceP90S: b.targets.ServiceP90S},
 		Periods: map[kpi.Period]StatsJSON{},
 		Alerts:  append([]Alert{}, st.alerts...),
+		Series:  SeriesJSON{TodayByHour: pointsJSON(st.hours), Last30Days: pointsJSON(st.days)},
 	}
 	for p, l := range st.live {
 		s.Periods[p] = statsJSON(l.Stats())

@@ -158,7 +158,50 @@ func snapshot(now time.Time, satisfied int, dissatisfiedLeft, lateLeft int) obj 
 			{"ts": ts(90 * time.Minute), "kind": "camera_down",
 				"text_vi": "Camera quầy 2 mất tín hiệu", "text_en": "Counter 2 camera down"},
 		},
+		"series": series(now, satisfied),
 	}
+}
+
+// hourRatings are today's ratings per hour from 07:00 to 16:00 local, 1,000
+// in all, busiest at 09:00.
+var hourRatings = [10]int{60, 140, 150, 120, 90, 40, 100, 130, 110, 60}
+
+// series is the charts' data for snapshot: today by hour with the day's
+// ratings (satisfied of 1,000) spread over working hours, and 30 days of
+// 400 ratings a day except two days a week without any (gaps), today last.
+func series(now time.Time, satisfied int) obj {
+	ict := time.FixedZone("ICT", 7*3600)
+	y, m, d := now.In(ict).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, ict)
+	var hours []obj
+	unsat := 1000 - satisfied
+	for h := range 24 {
+		p := obj{"start": today.Add(time.Duration(h) * time.Hour).Format(time.RFC3339), "ratings": 0, "satisfied": 0, "sessions": 0}
+		if h >= 7 && h < 17 {
+			r := hourRatings[h-7]
+			bad := unsat / 10
+			if h-7 < unsat%10 {
+				bad++
+			}
+			p["ratings"], p["satisfied"], p["sessions"] = r, r-bad, r/3
+		}
+		hours = append(hours, p)
+	}
+	good := []int{390, 386, 384, 392, 379} // 97.5, 96.5, 96.0, 98.0, 94.75 %
+	var days []obj
+	k := 0
+	for i := range 30 {
+		p := obj{"start": time.Date(y, m, d-29+i, 0, 0, 0, 0, ict).Format(time.RFC3339), "ratings": 0, "satisfied": 0, "sessions": 0}
+		switch {
+		case i == 29:
+			p["ratings"], p["satisfied"], p["sessions"] = 1000, satisfied, 312
+		case i%7 < 5:
+			p["ratings"], p["satisfied"], p["sessions"] = 400, good[k%len(good)], 130
+			k++
+		}
+		days = append(days, p)
+	}
+	return obj{"today_by_hour": hours, "last_30_days": days}
 }
 
 // browser drives the page in a real headless Chromium.
@@ -249,6 +292,41 @@ func (b *browser) screenshot(name, sel string) {
 		b.t.Fatal(err)
 	}
 	b.t.Logf("screenshot: %s", p)
+}
+
+// checkCharts checks the two charts of snapshot(now, 960, ...) in Vietnamese.
+func checkCharts(t *testing.T, b *browser) {
+	t.Helper()
+	for _, c := range []struct{ what, expr, want string }{
+		{"hour bars", `document.querySelectorAll('#svg-hours g.bar').length`, "10"},
+		{"first bar", `document.querySelector('#svg-hours g.bar').dataset.hour`, "7"},
+		{"09:00 bar", `document.querySelector('#svg-hours g.bar[data-hour="9"]').dataset.ratings`, "150"},
+		{"09:00 satisfied", `document.querySelector('#svg-hours g.bar[data-hour="9"]').dataset.satisfied`, "146"},
+		{"bar rects", `document.querySelectorAll('#svg-hours rect.bar-sat').length + '/' + document.querySelectorAll('#svg-hours rect.bar-rest').length`, "10/10"},
+		{"hours role", `document.getElementById('svg-hours').getAttribute('role')`, "img"},
+		{"hours label", `document.getElementById('svg-hours').getAttribute('aria-label')`,
+			"Hôm nay theo giờ, từ 7 giờ đến 17 giờ: 1.000 đánh giá, 96,0 % hài lòng, nhiều nhất lúc 9 giờ (150 đánh giá)."},
+		{"day points", `document.querySelectorAll('#svg-days circle.pt').length`, "22"},
+		{"line segments (gaps)", `(document.querySelector('#svg-days path.line').getAttribute('d').match(/M/g) || []).length`, "5"},
+		{"today's point", `[...document.querySelectorAll('#svg-days circle.pt')].pop().dataset.value`, "96.0"},
+		{"below-target days", `document.querySelectorAll('#svg-days circle.pt[data-state="bad"]').length`, "4"},
+		{"target line", `document.querySelectorAll('#svg-days line.target-line').length`, "1"},
+		{"days role", `document.getElementById('svg-days').getAttribute('role')`, "img"},
+	} {
+		if got := b.eval(`String(` + c.expr + `)`); got != c.want {
+			t.Errorf("chart %s: %q, want %q", c.what, got, c.want)
+		}
+	}
+	label := b.attr(`#svg-days`, "aria-label")
+	if !strings.HasPrefix(label, "30 ngày qua: tỷ lệ hài lòng theo ngày, 22 ngày có đánh giá, 18 ngày đạt chỉ tiêu > 95 %, thấp nhất 94,8 % ngày ") {
+		t.Errorf("days label %q", label)
+	}
+	if got := b.eval(`document.querySelector('#chart-hours .c-title').innerText.trim()`); got != "Hôm nay theo giờ" {
+		t.Errorf("hours title %q", got)
+	}
+	if got := b.eval(`document.querySelector('#chart-days .c-title').innerText.trim()`); got != "30 ngày qua" {
+		t.Errorf("days title %q", got)
+	}
 }
 
 func jsString(s string) string {
@@ -343,6 +421,7 @@ func TestBrowser(t *testing.T) {
 	if b.visible(`#banner`) {
 		t.Error("disconnected banner shown while connected")
 	}
+	checkCharts(t, b)
 
 	// The serving timer runs from serving_since, second by second.
 	timer := `[data-counter="c01"] .timer`

@@ -240,9 +240,161 @@
     $('presence').hidden = !p.has_presence;
     if (p.has_presence) setOut('[data-kpi="presence"]', pct(p.staff_presence_pct || 0), (p.staff_presence_pct || 0).toFixed(1));
 
+    renderCharts(s.series || {}, targets);
     renderCounters(s.counters || []);
     renderAlerts(s.alerts || []);
   }
+
+  // ---- Charts ----
+  //
+  // Two SVGs drawn from the snapshot's series: elements only, classes for
+  // every colour (the CSP allows no inline style). Times are the site's
+  // local times as the server wrote them ("2026-11-25T07:00:00+07:00"), read
+  // from the text so the browser's own zone does not matter.
+
+  // The SVG namespace, from the page's own <svg> (the HTML parser gives it).
+  const SVG_NS = $('svg-hours').namespaceURI;
+  let CW = 640, CH = 170, EM = 12;      // the SVG's size and font size, in px
+  let PAD = { l: 40, r: 10, t: 22, b: 24 };
+  const WORK_FROM = 7, WORK_TO = 17;    // hours always shown: 07:00-17:00
+
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(SVG_NS, tag);
+    for (const k in attrs) e.setAttribute(k, String(attrs[k]));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  const localHour = (start) => parseInt(String(start || '').slice(11, 13), 10);
+  const localDay = (start) => { const s = String(start || ''); return s.slice(8, 10) + '/' + s.slice(5, 7); };
+
+  // size makes root's viewBox its CSS pixel size, so text and dots keep
+  // the size the stylesheet gives them on a laptop and on the wall TV.
+  function size(root) {
+    const r = root.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) { CW = Math.round(r.width); CH = Math.round(r.height); }
+    EM = parseFloat(getComputedStyle(root).fontSize) || 12;
+    PAD = { l: EM * 2.8, r: EM * 0.6, t: EM * 1.4, b: EM * 1.6 };
+    root.setAttribute('viewBox', '0 0 ' + CW + ' ' + CH);
+  }
+
+  function renderCharts(series, targets) {
+    renderHours((series && series.today_by_hour) || []);
+    renderDays((series && series.last_30_days) || [], typeof targets.satisfaction_pct === 'number' ? targets.satisfaction_pct : 95);
+  }
+
+  function renderHours(points) {
+    const vi = state.lang === 'vi';
+    const root = $('svg-hours');
+    size(root);
+    // Working hours always; earlier or later hours only when they have ratings.
+    let from = WORK_FROM, to = WORK_TO - 1;
+    for (const p of points) {
+      const h = localHour(p.start);
+      if (p.ratings > 0 && h < from) from = h;
+      if (p.ratings > 0 && h > to) to = h;
+    }
+    const byHour = {};
+    for (const p of points) byHour[localHour(p.start)] = p;
+    const hours = [];
+    for (let h = from; h <= to; h++) hours.push(byHour[h] || { ratings: 0, satisfied: 0, hour: h });
+    const max = Math.max(1, ...hours.map((p) => p.ratings || 0));
+    const nice = niceMax(max);
+    const w = (CW - PAD.l - PAD.r) / hours.length;
+    const y = (v) => CH - PAD.b - (v / nice) * (CH - PAD.t - PAD.b);
+    const kids = [];
+    for (const v of [0, nice / 2, nice]) {
+      kids.push(svg('line', { class: 'grid', x1: PAD.l, x2: CW - PAD.r, y1: y(v), y2: y(v) }));
+      kids.push(svg('text', { class: 'axis', x: PAD.l - 6, y: y(v) + EM * 0.35, 'text-anchor': 'end' }, int(v)));
+    }
+    let total = 0, sat = 0, peak = null;
+    hours.forEach((p, i) => {
+      const h = from + i;
+      const r = p.ratings || 0, s = Math.min(p.satisfied || 0, r);
+      total += r; sat += s;
+      if (r > 0 && (!peak || r > peak.r)) peak = { h, r };
+      const x = PAD.l + i * w + w * 0.15, bw = w * 0.7;
+      const g = svg('g', { class: 'bar', 'data-hour': h, 'data-ratings': r, 'data-satisfied': s });
+      g.append(svg('title', {}, pad2(h) + ':00 · ' + (vi ? r + ' đánh giá, ' + s + ' hài lòng' : r + ' ratings, ' + s + ' satisfied')));
+      if (r > 0) {
+        g.append(svg('rect', { class: 'bar-rest', x, width: bw, y: y(r), height: y(s) - y(r) }));
+        g.append(svg('rect', { class: 'bar-sat', x, width: bw, y: y(s), height: y(0) - y(s) }));
+        g.append(svg('text', { class: 'val', x: x + bw / 2, y: y(r) - EM * 0.35, 'text-anchor': 'middle' }, int(r)));
+      }
+      g.append(svg('text', { class: 'axis', x: x + bw / 2, y: CH - EM * 0.45, 'text-anchor': 'middle' }, pad2(h)));
+      kids.push(g);
+    });
+    root.replaceChildren(...kids);
+    let label;
+    if (vi) {
+      label = 'Hôm nay theo giờ, từ ' + from + ' giờ đến ' + (to + 1) + ' giờ: ' + int(total) + ' đánh giá'
+        + (total > 0 ? ', ' + pct(sat * 100 / total) + ' hài lòng, nhiều nhất lúc ' + peak.h + ' giờ (' + int(peak.r) + ' đánh giá)' : '') + '.';
+    } else {
+      label = 'Today by hour, ' + pad2(from) + ':00 to ' + pad2(to + 1) + ':00: ' + int(total) + (total === 1 ? ' rating' : ' ratings')
+        + (total > 0 ? ', ' + pct(sat * 100 / total) + ' satisfied, busiest at ' + pad2(peak.h) + ':00 (' + int(peak.r) + ')' : '') + '.';
+    }
+    root.setAttribute('aria-label', label);
+  }
+
+  function renderDays(points, target) {
+    const vi = state.lang === 'vi';
+    const root = $('svg-days');
+    size(root);
+    const days = points.map((p) => ({ day: localDay(p.start), r: p.ratings || 0, s: p.satisfied || 0,
+      v: p.ratings > 0 ? Math.min(p.satisfied || 0, p.ratings) * 100 / p.ratings : null }));
+    const vals = days.filter((d) => d.v !== null).map((d) => d.v);
+    // From a round number under both the lowest day and the target, to 100.
+    const lo = Math.max(0, Math.floor(Math.min(target - 5, ...vals) / 5) * 5);
+    const y = (v) => CH - PAD.b - ((v - lo) / (100 - lo)) * (CH - PAD.t - PAD.b);
+    PAD.r = EM * 3.6; // room for the target's label
+    const n = Math.max(1, days.length);
+    const step = (CW - PAD.l - PAD.r) / n;
+    const x = (i) => PAD.l + step * (i + 0.5);
+    const kids = [];
+    for (const v of [lo, (lo + 100) / 2, 100]) {
+      kids.push(svg('line', { class: 'grid', x1: PAD.l, x2: CW - PAD.r, y1: y(v), y2: y(v) }));
+      kids.push(svg('text', { class: 'axis', x: PAD.l - 6, y: y(v) + EM * 0.35, 'text-anchor': 'end' }, int(v)));
+    }
+    kids.push(svg('line', { class: 'target-line', x1: PAD.l, x2: CW - PAD.r, y1: y(target), y2: y(target) }));
+    kids.push(svg('text', { class: 'target-label', x: CW - PAD.r + EM * 0.4, y: y(target) + EM * 0.35, 'text-anchor': 'start' }, targetText(target)));
+    // The line breaks at days without ratings.
+    let d = '', prev = false;
+    days.forEach((p, i) => {
+      if (p.v === null) { prev = false; return; }
+      d += (prev ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(p.v).toFixed(1);
+      prev = true;
+    });
+    if (d) kids.push(svg('path', { class: 'line', d }));
+    let met = 0, worst = null;
+    days.forEach((p, i) => {
+      if (i % 7 === (days.length - 1) % 7) {
+        kids.push(svg('text', { class: 'axis', x: x(i), y: CH - EM * 0.45, 'text-anchor': 'middle' }, p.day));
+      }
+      if (p.v === null) return;
+      const g = grade(p.v, target, true);
+      if (g !== 'bad') met++;
+      if (!worst || p.v < worst.v) worst = p;
+      const c = svg('circle', { class: 'pt', 'data-state': g, 'data-day': p.day, 'data-value': p.v.toFixed(1), cx: x(i), cy: y(p.v), r: Math.max(4, EM * 0.38) });
+      c.append(svg('title', {}, p.day + ' · ' + pct(p.v) + ' (' + p.s + '/' + p.r + ')'));
+      kids.push(c);
+    });
+    root.replaceChildren(...kids);
+    let label;
+    if (vi) {
+      label = '30 ngày qua: tỷ lệ hài lòng theo ngày, ' + vals.length + ' ngày có đánh giá, ' + met + ' ngày đạt chỉ tiêu ' + targetText(target)
+        + (worst ? ', thấp nhất ' + pct(worst.v) + ' ngày ' + worst.day : '') + '.';
+    } else {
+      label = 'Last 30 days: daily satisfaction, ' + vals.length + ' days with ratings, ' + met + ' above the ' + targetText(target) + ' target'
+        + (worst ? ', lowest ' + pct(worst.v) + ' on ' + worst.day : '') + '.';
+    }
+    root.setAttribute('aria-label', label);
+  }
+
+  function niceMax(v) {
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return Math.max(2, m * p);
+    return v;
+  }
+  function pad2(n) { return String(n).padStart(2, '0'); }
 
   function renderCounters(counters) {
     const t = T[state.lang];
@@ -436,6 +588,8 @@
       b.addEventListener('click', () => { state.period = b.dataset.period; save('period', state.period); render(); });
     }
     render();
+    let resized = 0;
+    addEventListener('resize', () => { clearTimeout(resized); resized = setTimeout(render, 150); });
     setInterval(tick, 1000);
     connect();
   }
