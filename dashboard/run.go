@@ -235,6 +235,9 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				for _, site := range b.Tick(kpi.DefaultWorkHours()) {
+					d.mark(site)
+				}
 				changed := d.take()
 				for _, site := range changed {
 					if data, err := b.SnapshotJSON(site, nil); err == nil {

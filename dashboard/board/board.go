@@ -44,6 +44,8 @@ const maxAlerts = 20
 
 type counterState struct {
 	staffed      *bool
+	vacantSince  time.Time // staff seat empty since (zero when staffed or unknown)
+	absenceAlert bool      // the current absence was already alerted
 	servingSince *time.Time
 	lastRating   *lastRating
 	today        *kpi.Live
@@ -204,6 +206,11 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 		switch e.Zone {
 		case schema.ZoneStaff:
 			cs.staffed = &occupied
+			if occupied {
+				cs.vacantSince, cs.absenceAlert = time.Time{}, false
+			} else if cs.vacantSince.IsZero() {
+				cs.vacantSince = e.TS
+			}
 		case schema.ZoneCitizen:
 			if occupied {
 				t := e.TS
@@ -302,4 +309,35 @@ func (b *Board) counterName(st *siteState, id string, vi bool) string {
 		return "quầy " + id
 	}
 	return "counter " + id
+}
+
+// UnstaffedAfter is how long a staff seat may stay empty in working hours
+// before the board raises an alert: a short break is not news.
+const UnstaffedAfter = 10 * time.Minute
+
+// Tick raises "counter unstaffed" alerts for staff seats empty for more than
+// UnstaffedAfter inside working hours, once per absence, and returns the
+// sites whose snapshot changed.
+func (b *Board) Tick(hours kpi.WorkHours) []string {
+	now := b.now()
+	if !hours.Contains(now, b.loc) {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var changed []string
+	for id, st := range b.sites {
+		for cid, cs := range st.counters {
+			if cs.vacantSince.IsZero() || cs.absenceAlert || now.Sub(cs.vacantSince) < UnstaffedAfter {
+				continue
+			}
+			cs.absenceAlert = true
+			mins := int(now.Sub(cs.vacantSince).Minutes())
+			st.alert(Alert{TS: now, Kind: "unstaffed", Counter: cid,
+				TextVI: fmt.Sprintf("%s không có cán bộ %d phút trong giờ làm việc", b.counterName(st, cid, true), mins),
+				TextEN: fmt.Sprintf("%s unstaffed for %d min in working hours", b.counterName(st, cid, false), mins)})
+			changed = append(changed, id)
+		}
+	}
+	return changed
 }

@@ -127,3 +127,39 @@ func TestSnapshotAndLive(t *testing.T) {
 		t.Fatal("event of an unknown site changed the board")
 	}
 }
+
+func TestUnstaffedAlert(t *testing.T) {
+	loc := time.FixedZone("ICT", 7*3600)
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, loc) // a Wednesday, 09:00
+	clock := now
+	b := New([]Site{{ID: "anlao", Name: "An Lão", Counters: []Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
+		fakeLoader{}, loc, kpi.DefaultTargets(), kpi.DefaultSatisfied(),
+		slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
+	if err := b.Reload(context.Background(), "anlao"); err != nil {
+		t.Fatal(err)
+	}
+	vacant := &schema.Occupancy{Header: schema.Header{ID: "o1", TS: now.UTC(), Site: "anlao"}, Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: false}
+	b.Apply(vacant)
+	clock = now.Add(5 * time.Minute)
+	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 0 {
+		t.Fatal("alert after a 5-minute break")
+	}
+	clock = now.Add(11 * time.Minute)
+	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 1 {
+		t.Fatal("no alert after 11 minutes")
+	}
+	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 0 {
+		t.Fatal("the same absence alerted twice")
+	}
+	s, _ := b.Snapshot("anlao")
+	if len(s.Alerts) != 1 || s.Alerts[0].Kind != "unstaffed" || s.Alerts[0].TextVI != "Quầy 1 không có cán bộ 11 phút trong giờ làm việc" {
+		t.Fatalf("alerts %+v", s.Alerts)
+	}
+	// Outside working hours nothing is raised.
+	b.Apply(&schema.Occupancy{Header: schema.Header{ID: "o2", TS: now.Add(12 * time.Minute).UTC(), Site: "anlao"}, Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: true})
+	b.Apply(&schema.Occupancy{Header: schema.Header{ID: "o3", TS: now.Add(3 * time.Hour).UTC(), Site: "anlao"}, Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: false})
+	clock = time.Date(2026, 11, 25, 12, 30, 0, 0, loc) // lunch
+	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 0 {
+		t.Fatal("alert at lunch time")
+	}
+}

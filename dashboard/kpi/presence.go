@@ -124,3 +124,19 @@ func presence(changes []change, wins []interval, start, end time.Time) (occupied
 	}
 	return occupiedS, workS
 }
+
+// Contains reports whether t falls inside working hours in loc.
+func (w WorkHours) Contains(t time.Time, loc *time.Location) bool {
+	lt := t.In(loc)
+	if !w.Days[lt.Weekday()] {
+		return false
+	}
+	y, m, d := lt.Date()
+	since := lt.Sub(time.Date(y, m, d, 0, 0, 0, 0, loc))
+	for _, s := range w.Shifts {
+		if since >= s.From && since < s.To {
+			return true
+		}
+	}
+	return false
+}
