@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -119,28 +121,49 @@ func (b *Board) Sites() []string {
 // and once live until the next reload; reloads every few minutes bound that.
 func (b *Board) Reload(ctx context.Context, site string) error {
 	now := b.now()
-	loaded := map[kpi.Period]*kpi.Live{}
+	// The periods and series load concurrently: the first page waits for
+	// the slowest query (the year's percentiles), not for the sum of all.
+	g, gctx := errgroup.WithContext(ctx)
+	stats := make([]kpi.Stats, len(periods))
 	var perCounter map[string]kpi.Stats
-	for _, p := range periods {
-		start, end := kpi.Bounds(p, now, b.loc)
-		overall, counters, err := b.src.Load(ctx, site, start, end)
-		if err != nil {
-			return fmt.Errorf("board: load %s %s: %w", site, p, err)
-		}
-		loaded[p] = kpi.NewLive(overall, kpi.LiveConfig{Site: site, Start: start, End: end, Satisfied: b.satisfied})
-		if p == kpi.PeriodToday {
-			perCounter = counters
-		}
+	for i, p := range periods {
+		g.Go(func() error {
+			start, end := kpi.Bounds(p, now, b.loc)
+			overall, counters, err := b.src.Load(gctx, site, start, end)
+			if err != nil {
+				return fmt.Errorf("board: load %s %s: %w", site, p, err)
+			}
+			stats[i] = overall
+			if p == kpi.PeriodToday {
+				perCounter = counters
+			}
+			return nil
+		})
 	}
 	start, end := kpi.Bounds(kpi.PeriodToday, now, b.loc)
-	hours, err := b.src.Series(ctx, site, start, end, time.Hour)
-	if err != nil {
-		return fmt.Errorf("board: load %s today by hour: %w", site, err)
+	var hours, days []kpi.Point
+	g.Go(func() error {
+		var err error
+		if hours, err = b.src.Series(gctx, site, start, end, time.Hour); err != nil {
+			return fmt.Errorf("board: load %s today by hour: %w", site, err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		dstart, dend := kpi.Last30Days(now, b.loc)
+		var err error
+		if days, err = b.src.Series(gctx, site, dstart, dend, 24*time.Hour); err != nil {
+			return fmt.Errorf("board: load %s last 30 days: %w", site, err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	dstart, dend := kpi.Last30Days(now, b.loc)
-	days, err := b.src.Series(ctx, site, dstart, dend, 24*time.Hour)
-	if err != nil {
-		return fmt.Errorf("board: load %s last 30 days: %w", site, err)
+	loaded := map[kpi.Period]*kpi.Live{}
+	for i, p := range periods {
+		ps, pe := kpi.Bounds(p, now, b.loc)
+		loaded[p] = kpi.NewLive(stats[i], kpi.LiveConfig{Site: site, Start: ps, End: pe, Satisfied: b.satisfied})
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
