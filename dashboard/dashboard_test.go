@@ -44,7 +44,7 @@ type dashEnv struct {
 
 // newDashEnv starts Mosquitto, InfluxDB and a collector, and writes the
 // seeded dataset through them.
-func newDashEnv(t *testing.T) *dashEnv {
+func newDashEnv(t testing.TB) *dashEnv {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test")
@@ -140,7 +140,7 @@ push_interval: 50ms
 	return e
 }
 
-func (e *dashEnv) publisher(t *testing.T) *mqttpub.Publisher {
+func (e *dashEnv) publisher(t testing.TB) *mqttpub.Publisher {
 	cfg := mqttconn.Defaults()
 	cfg.Broker, cfg.ClientID = e.mq.URL(), "dash-test-pub"
 	pub, err := mqttpub.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -154,7 +154,7 @@ func (e *dashEnv) publisher(t *testing.T) *mqttpub.Publisher {
 	return pub
 }
 
-func (e *dashEnv) send(t *testing.T, pub *mqttpub.Publisher, topic string, ev any) {
+func (e *dashEnv) send(t testing.TB, pub *mqttpub.Publisher, topic string, ev any) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func (d *dash) stop() {
 }
 
 // login returns a client holding a session cookie for user.
-func login(t *testing.T, addr, user, pass string) (*http.Client, int) {
+func login(t testing.TB, addr, user, pass string) (*http.Client, int) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
