@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,14 +149,14 @@ func BenchmarkDrain(b *testing.B) {
 	start := time.Now()
 	p.start(t)
 	cpu0 := p.cpuSeconds(t)
-	mq0, db0 := cpuSeconds(t, e.mq.PID()), cpuSeconds(t, e.db.PID())
+	mq0, db0 := testenv.ProcCPUSeconds(t, e.mq.PID()), testenv.ProcCPUSeconds(t, e.db.PID())
 	waitUntil(b, 5*time.Minute, func() bool {
 		return metricValue(metrics(t, p.addr), "pscm_collector_points_written_total") >= drainN
 	})
 	el := time.Since(start)
 	cpu := p.cpuSeconds(t) - cpu0
-	b.ReportMetric((cpuSeconds(t, e.mq.PID())-mq0)/el.Seconds()*100, "mosquitto_cpu_%")
-	b.ReportMetric((cpuSeconds(t, e.db.PID())-db0)/el.Seconds()*100, "influxd_cpu_%")
+	b.ReportMetric((testenv.ProcCPUSeconds(t, e.mq.PID())-mq0)/el.Seconds()*100, "mosquitto_cpu_%")
+	b.ReportMetric((testenv.ProcCPUSeconds(t, e.db.PID())-db0)/el.Seconds()*100, "influxd_cpu_%")
 	rss := p.peakRSS(t)
 	b.StopTimer()
 	mf := metrics(t, p.addr)
@@ -227,7 +225,7 @@ func benchLag(b *testing.B, rate, n int) {
 		done <- pub.Flush(ctx)
 	}()
 	cpu0 := p.cpuSeconds(t)
-	mq0, db0 := cpuSeconds(t, e.mq.PID()), cpuSeconds(t, e.db.PID())
+	mq0, db0 := testenv.ProcCPUSeconds(t, e.mq.PID()), testenv.ProcCPUSeconds(t, e.db.PID())
 	runStart := time.Now()
 	// Events are published in order by one client and written in order by
 	// one collector, so "count >= i+1" means event i is visible.
@@ -268,8 +266,8 @@ func benchLag(b *testing.B, rate, n int) {
 	b.ReportMetric(lags[n-1], "lag_max_ms")
 	b.ReportMetric(float64(n)/el.Seconds(), "events/s")
 	b.ReportMetric((p.cpuSeconds(t)-cpu0)/el.Seconds()*100, "cpu_%")
-	b.ReportMetric((cpuSeconds(t, e.mq.PID())-mq0)/el.Seconds()*100, "mosquitto_cpu_%")
-	b.ReportMetric((cpuSeconds(t, e.db.PID())-db0)/el.Seconds()*100, "influxd_cpu_%")
+	b.ReportMetric((testenv.ProcCPUSeconds(t, e.mq.PID())-mq0)/el.Seconds()*100, "mosquitto_cpu_%")
+	b.ReportMetric((testenv.ProcCPUSeconds(t, e.db.PID())-db0)/el.Seconds()*100, "influxd_cpu_%")
 	b.ReportMetric(float64(p.peakRSS(t))/(1<<20), "peak_rss_MB")
 	b.ReportMetric(0, "ns/op")
 }
@@ -289,23 +287,12 @@ func waitUntil(b *testing.B, timeout time.Duration, cond func() bool) {
 	}
 }
 
-// cpuSeconds is user+system CPU time of the process from /proc/pid/stat.
-func (p *process) cpuSeconds(t testing.TB) float64 { return cpuSeconds(t, p.cmd.Process.Pid) }
-
-func cpuSeconds(t testing.TB, pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fields after the command name (which may hold spaces) start after ")".
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	var ut, st float64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
-	return (ut + st) / 100 // USER_HZ is 100 on Linux
+// cpuSeconds is the collector process's user+system CPU time.
+func (p *process) cpuSeconds(t testing.TB) float64 {
+	return testenv.ProcCPUSeconds(t, p.cmd.Process.Pid)
 }
 
 // peakRSS is VmHWM, the process's peak resident set.
 func (p *process) peakRSS(t testing.TB) int64 {
-	return p.statusKB(t, "VmHWM:") * 1024
+	return testenv.ProcStatusKB(t, p.cmd.Process.Pid, "VmHWM:") * 1024
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -224,23 +223,8 @@ func (p *process) stop(t testing.TB) {
 }
 
 // rssBytes reads the process's resident set from /proc.
-func (p *process) rssBytes(t testing.TB) int64 { return p.statusKB(t, "VmRSS:") * 1024 }
-
-// statusKB reads a "Name:   N kB" line of /proc/pid/status.
-func (p *process) statusKB(t testing.TB, key string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, key) {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, key)), "%d", &kb)
-			return kb
-		}
-	}
-	t.Fatalf("no %s in /proc/pid/status", key)
-	return 0
+func (p *process) rssBytes(t testing.TB) int64 {
+	return testenv.ProcStatusKB(t, p.cmd.Process.Pid, "VmRSS:") * 1024
 }
 
 // metrics scrapes addr/metrics.

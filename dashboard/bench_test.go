@@ -93,7 +93,7 @@ func BenchmarkPressToScreen1000(b *testing.B) {
 		}()
 	}
 	pub := e.publisher(b)
-	cpu0 := procCPU(b, cmd.Process.Pid)
+	cpu0 := testenv.ProcCPUSeconds(b, cmd.Process.Pid)
 	sent := make([]time.Time, n)
 	b.ResetTimer()
 	start := time.Now()
@@ -112,7 +112,7 @@ func BenchmarkPressToScreen1000(b *testing.B) {
 	}, "not every client saw the last rating")
 	el := time.Since(start)
 	b.StopTimer()
-	cpu := procCPU(b, cmd.Process.Pid) - cpu0
+	cpu := testenv.ProcCPUSeconds(b, cmd.Process.Pid) - cpu0
 	var lat, steady []float64
 	mu.Lock()
 	for i := range n {
@@ -131,7 +131,7 @@ func BenchmarkPressToScreen1000(b *testing.B) {
 	b.ReportMetric(lat[len(lat)/2], "p50_ms")
 	b.ReportMetric(lat[len(lat)*99/100], "p99_ms")
 	b.ReportMetric(cpu/el.Seconds()*100, "dashboard_cpu_%")
-	b.ReportMetric(float64(procKB(b, cmd.Process.Pid, "VmHWM:"))/1024, "dashboard_peak_rss_MB")
+	b.ReportMetric(float64(testenv.ProcStatusKB(b, cmd.Process.Pid, "VmHWM:"))/1024, "dashboard_peak_rss_MB")
 	b.ReportMetric(0, "ns/op")
 	for _, ws := range conns {
 		ws.Close()
@@ -152,33 +152,4 @@ func listenAddr(t testing.TB, cfgPath string) string {
 	}
 	t.Fatal("no http.listen in the config")
 	return ""
-}
-
-// procCPU is a process's user+system CPU seconds from /proc/pid/stat.
-func procCPU(t testing.TB, pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	var ut, st float64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
-	return (ut + st) / 100
-}
-
-// procKB reads a "Key: N kB" line of /proc/pid/status.
-func procKB(t testing.TB, pid int, key string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(v), &kb)
-			return kb
-		}
-	}
-	return 0
 }
