@@ -107,6 +107,16 @@ func (o *Outbox) Emit(ctx context.Context, ev schema.Event) error {
 
 // Encode validates ev and returns its spool record.
 func (o *Outbox) Encode(ev schema.Event) ([]byte, error) {
+	payload, err := o.Payload(ev)
+	if err != nil {
+		return nil, err
+	}
+	return EncodeRecord(schema.TopicFor(o.site, ev.Kind(), o.agent), payload), nil
+}
+
+// Payload validates ev and returns its MQTT payload, for what is published
+// directly rather than spooled (the retained agent status).
+func (o *Outbox) Payload(ev schema.Event) ([]byte, error) {
 	if err := ev.Validate(o.now()); err != nil {
 		return nil, fmt.Errorf("outbox: invalid %s event: %w", ev.Kind(), err)
 	}
@@ -117,7 +127,7 @@ func (o *Outbox) Encode(ev schema.Event) ([]byte, error) {
 	if len(payload) > schema.MaxPayload {
 		return nil, fmt.Errorf("outbox: %s event of %d bytes exceeds %d", ev.Kind(), len(payload), schema.MaxPayload)
 	}
-	return EncodeRecord(schema.TopicFor(o.site, ev.Kind(), o.agent), payload), nil
+	return payload, nil
 }
 
 // marshal encodes without HTML escaping: escaping turns each < > & into six

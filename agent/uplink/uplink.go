@@ -110,12 +110,7 @@ func (u *Uplink) status(state string) ([]byte, error) {
 		SpoolDepth: int64(records),
 		UptimeS:    u.now().Sub(u.start).Seconds(),
 	}
-	rec, err := u.ob.Encode(ev)
-	if err != nil {
-		return nil, err
-	}
-	_, payload, err := outbox.DecodeRecord(rec)
-	return payload, err
+	return u.ob.Payload(ev)
 }
 
 func (u *Uplink) publishStatus() {
