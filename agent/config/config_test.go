@@ -1,9 +1,9 @@
 package config
 
 import (
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/pscm/pscm/internal/testenv"
 )
 
 func TestInvalidFiles(t *testing.T) {
@@ -18,19 +18,10 @@ func TestInvalidFiles(t *testing.T) {
 		"invalid-uplink-window.yml":  "uplink_window: 0 outside 1..20000",
 		"invalid-unknown-key.yml":    "field status_intervall not found",
 	}
-	files, _ := filepath.Glob("testdata/invalid-*.yml")
-	if len(files) != len(want) {
-		t.Fatalf("%d files, %d expectations", len(files), len(want))
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			_, err := Load(f)
-			w := want[filepath.Base(f)]
-			if w == "" || err == nil || !strings.Contains(err.Error(), w) {
-				t.Fatalf("error = %v, want it to contain %q", err, w)
-			}
-		})
-	}
+	testenv.InvalidConfigs(t, want, func(path string) error {
+		_, err := Load(path)
+		return err
+	})
 }
 
 func TestShippedConfig(t *testing.T) {

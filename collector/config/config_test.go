@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pscm/pscm/internal/testenv"
 )
 
 func TestInvalidFiles(t *testing.T) {
@@ -20,25 +22,10 @@ func TestInvalidFiles(t *testing.T) {
 		"invalid-secret-both.yml":        "mqtt.password: set either file or env, not both",
 		"invalid-client-id.yml":          "mqtt.client_id: required",
 	}
-	files, err := filepath.Glob("testdata/invalid-*.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != len(want) {
-		t.Fatalf("%d invalid files, %d expectations: keep them in step", len(files), len(want))
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			w, ok := want[filepath.Base(f)]
-			if !ok {
-				t.Fatal("no expectation for this file")
-			}
-			_, err := Load(f)
-			if err == nil || !strings.Contains(err.Error(), w) {
-				t.Fatalf("error = %v\nwant it to contain %q", err, w)
-			}
-		})
-	}
+	testenv.InvalidConfigs(t, want, func(path string) error {
+		_, err := Load(path)
+		return err
+	})
 }
 
 // TestShippedConfigs loads every collector config shipped in configs/.
