@@ -37,6 +37,7 @@ const (
 
 type dashEnv struct {
 	mq  *testenv.Mosquitto
+	pub *mqttpub.Publisher
 	db  *testenv.Influx
 	dir string
 	cfg string
@@ -135,12 +136,18 @@ auth:
   secure: false
 users_file: %s
 session_key: {file: %s}
-push_interval: 50ms
+push_interval: 100ms
 `, testenv.FreePort(t), e.db.URL(), e.db.Bucket(), e.mq.URL(), users, key)), 0o600)
 	return e
 }
 
 func (e *dashEnv) publisher(t testing.TB) *mqttpub.Publisher {
+	// One publisher per environment: a second client with the same ID would
+	// make Mosquitto drop the first, and the two would take turns
+	// reconnecting (seen as 1-2 s stalls in BenchmarkPressToScreen1000).
+	if e.pub != nil {
+		return e.pub
+	}
 	cfg := mqttconn.Defaults()
 	cfg.Broker, cfg.ClientID = e.mq.URL(), "dash-test-pub"
 	pub, err := mqttpub.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -151,6 +158,7 @@ func (e *dashEnv) publisher(t testing.TB) *mqttpub.Publisher {
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Close)
+	e.pub = pub
 	return pub
 }
 

@@ -37,6 +37,7 @@ type Counter struct {
 // Loader is the part of kpi.Source the board uses.
 type Loader interface {
 	Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
+	LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
 	Series(ctx context.Context, site string, start, end time.Time, step time.Duration) ([]kpi.Point, error)
 }
 
@@ -129,7 +130,11 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 	for i, p := range periods {
 		g.Go(func() error {
 			start, end := kpi.Bounds(p, now, b.loc)
-			overall, counters, err := b.src.Load(gctx, site, start, end)
+			load := b.src.LoadTotals // per-counter figures are shown for today only
+			if p == kpi.PeriodToday {
+				load = b.src.Load
+			}
+			overall, counters, err := load(gctx, site, start, end)
 			if err != nil {
 				return fmt.Errorf("board: load %s %s: %w", site, p, err)
 			}

@@ -27,6 +27,10 @@ func (fakeLoader) Load(_ context.Context, site string, start, end time.Time) (kp
 		Ratings: map[schema.Level]int64{schema.LevelSatisfied: 9, schema.LevelNeutral: 1}}}, nil
 }
 
+func (f fakeLoader) LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error) {
+	return f.Load(ctx, site, start, end)
+}
+
 // Series returns every bucket with one satisfied rating and one session,
 // as the board's Reload asks for them.
 func (fakeLoader) Series(_ context.Context, site string, start, end time.Time, step time.Duration) ([]kpi.Point, error) {

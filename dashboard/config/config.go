@@ -82,7 +82,7 @@ func Defaults() *Config {
 		Satisfied:      kpi.DefaultSatisfied(),
 		TimeZone:       kpi.DefaultZone,
 		ReloadInterval: 2 * time.Minute,
-		PushInterval:   250 * time.Millisecond,
+		PushInterval:   100 * time.Millisecond,
 		Auth:           auth.DefaultConfig(),
 		Log:            logging.Defaults(),
 	}

@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"bytes"
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -12,11 +13,13 @@ import (
 // BenchmarkLoadYear loads a year of one center (200,000 ratings, 50,000
 // dossiers, 300,000 sessions, 5,000 no-shows, written in batches through the
 // HTTP write API) and reports:
-//   - cold-year-ms: the first Load of the year right after influxd restarts,
-//     so nothing of the query is cached;
-//   - cold-page-ms: then the dashboard's first page, the four periods
-//     (today, month, half, year) loaded one after the other;
-//   - ns/op: a warm Load of the year;
+//   - cold-page-ms: the dashboard's first page right after influxd
+//     restarts (nothing of the query cached), loaded as the board does: the
+//     four periods (today, month, half, year) and the two series at once,
+//     per-counter percentiles for today only;
+//   - warm-year-full-ms and warm-year-totals-ms: the year with and without
+//     per-counter percentiles, one after the other in the same run;
+//   - ns/op: a warm LoadTotals of the year;
 //
 // for each query language. The target is a first page under 2 s.
 // Run with
@@ -57,45 +60,59 @@ func benchLoad(b *testing.B, i *testenv.Influx, lang Lang) {
 	src.Now = func() time.Time { return now }
 	ys, ye := Bounds(PeriodYear, now, nil)
 
+	// The first page right after influxd starts, loaded as the board's
+	// Reload does: the four periods and the two series at once, per-counter
+	// percentiles for today only.
 	began := time.Now()
-	st, _, err := src.Load(b.Context(), "anlao", ys, ye)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cold := time.Since(began)
-	if st.RatingsTotal != 200_000 || st.DossiersTotal != 50_000 || st.Sessions != 300_000 {
-		b.Fatalf("loaded %d ratings, %d dossiers, %d sessions", st.RatingsTotal, st.DossiersTotal, st.Sessions)
-	}
-
-	began = time.Now()
-	for _, p := range []Period{PeriodToday, PeriodMonth, PeriodHalf, PeriodYear} {
-		s, e := Bounds(p, now, nil)
-		if _, _, err := src.Load(b.Context(), "anlao", s, e); err != nil {
-			b.Fatal(err)
-		}
-	}
-	page := time.Since(began)
-
-	// The same four periods at once, as the dashboard's board loads them.
-	began = time.Now()
 	var wg sync.WaitGroup
 	for _, p := range []Period{PeriodToday, PeriodMonth, PeriodHalf, PeriodYear} {
 		wg.Go(func() {
 			s, e := Bounds(p, now, nil)
-			if _, _, err := src.Load(b.Context(), "anlao", s, e); err != nil {
+			load := src.LoadTotals
+			if p == PeriodToday {
+				load = src.Load
+			}
+			st, _, err := load(b.Context(), "anlao", s, e)
+			if err != nil {
 				b.Error(err)
+			}
+			if p == PeriodYear && (st.RatingsTotal != 200_000 || st.DossiersTotal != 50_000 || st.Sessions != 300_000) {
+				b.Errorf("loaded %d ratings, %d dossiers, %d sessions", st.RatingsTotal, st.DossiersTotal, st.Sessions)
 			}
 		})
 	}
+	wg.Go(func() {
+		s, e := Bounds(PeriodToday, now, nil)
+		if _, err := src.Series(b.Context(), "anlao", s, e, time.Hour); err != nil {
+			b.Error(err)
+		}
+	})
+	wg.Go(func() {
+		s, e := Last30Days(now, nil)
+		if _, err := src.Series(b.Context(), "anlao", s, e, 24*time.Hour); err != nil {
+			b.Error(err)
+		}
+	})
 	wg.Wait()
-	pageConcurrent := time.Since(began)
+	coldPage := time.Since(began)
+
+	// Warm, one after the other in the same run: the year with and without
+	// the per-counter percentiles.
+	warm := func(load func(context.Context, string, time.Time, time.Time) (Stats, map[string]Stats, error)) time.Duration {
+		began := time.Now()
+		if _, _, err := load(b.Context(), "anlao", ys, ye); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(began)
+	}
+	full, totals := warm(src.Load), warm(src.LoadTotals)
 
 	for b.Loop() {
-		if _, _, err := src.Load(b.Context(), "anlao", ys, ye); err != nil {
+		if _, _, err := src.LoadTotals(b.Context(), "anlao", ys, ye); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cold.Milliseconds()), "cold-year-ms")
-	b.ReportMetric(float64(page.Milliseconds()), "cold-page-ms")
-	b.ReportMetric(float64(pageConcurrent.Milliseconds()), "page-concurrent-ms")
+	b.ReportMetric(float64(coldPage.Milliseconds()), "cold-page-ms")
+	b.ReportMetric(float64(full.Milliseconds()), "warm-year-full-ms")
+	b.ReportMetric(float64(totals.Milliseconds()), "warm-year-totals-ms")
 }

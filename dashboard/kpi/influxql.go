@@ -79,7 +79,7 @@ func (s *Source) influxql(ctx context.Context, stmts []string) (*influxqlRespons
 	return &out, nil
 }
 
-func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.Time) (Stats, map[string]*Stats, map[string][]change, error) {
+func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.Time, perCounterPct bool) (Stats, map[string]*Stats, map[string][]change, error) {
 	where := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site,
 		start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
 	stmts := []string{
@@ -158,6 +158,9 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 	}
 	add(&overall, overall.Sessions, "")
 	for _, c := range sortedKeys(per) {
+		if !perCounterPct {
+			break
+		}
 		add(per[c], per[c].Sessions, fmt.Sprintf(` AND "counter" = '%s'`, strings.ReplaceAll(c, `'`, `\'`)))
 	}
 	if len(pstmts) > 0 {

@@ -41,6 +41,15 @@ func newWant() *want {
 	return &want{ratings: map[schema.Level]int64{}, dossiers: map[schema.Outcome]int64{}}
 }
 
+// total is the number of ratings w expects.
+func (w *want) total() int64 {
+	var n int64
+	for _, v := range w.ratings {
+		n += v
+	}
+	return n
+}
+
 func (w *want) check(t *testing.T, name string, got Stats) {
 	t.Helper()
 	var total, sat int64
@@ -265,6 +274,23 @@ func testLoad(t *testing.T, i *testenv.Influx, lang Lang) {
 	}
 	if gotPer["c03"].HasPresence {
 		t.Error("c03 has presence without any staff-zone data")
+	}
+
+	// LoadTotals: the same overall Stats and per-counter counts; only the
+	// per-counter percentiles are left out (InfluxQL; Flux computes them all).
+	tot, totPer, err := src.LoadTotals(ctx, "anlao", start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anlao.check(t, "anlao totals", tot)
+	for c, w := range anlaoPer {
+		g := totPer[c]
+		if g.RatingsTotal != w.total() || g.Sessions != int64(len(w.waits)) || g.WaitMeanS != gotPer[c].WaitMeanS || g.StaffPresencePct != gotPer[c].StaffPresencePct {
+			t.Errorf("anlao/%s totals: %d ratings, %d sessions, wait mean %v, presence %v %%", c, g.RatingsTotal, g.Sessions, g.WaitMeanS, g.StaffPresencePct)
+		}
+		if lang == LangInfluxQL && (g.WaitP90S != 0 || g.ServiceP50S != 0) {
+			t.Errorf("anlao/%s totals: per-counter percentiles %v %v computed", c, g.WaitP90S, g.ServiceP50S)
+		}
 	}
 
 	// The second site: its own numbers, nothing of anlao's.
