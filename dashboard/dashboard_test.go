@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/mqttpub"
 	"github.com/pscm/pscm/internal/schema"
@@ -397,5 +399,87 @@ func TestHashPasswordAndConfigCheck(t *testing.T) {
 	err := run(t.Context(), []string{"-config", "../configs/dashboard.example.yml", "-config.check"}, nil, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "dashboard-users.yml") {
 		t.Fatalf("example config check: %v", err)
+	}
+}
+
+// TestExpiredSessionRefused: a session cookie signed with the dashboard's own
+// key but past its life is refused on every route, HTTP and websocket. The
+// cookies are issued by the auth package's real login handler running with a
+// clock 13 h (one session life and an hour) in the past; a cookie issued the
+// same way with the present clock is accepted, so the refusal is the expiry,
+// not the signature.
+func TestExpiredSessionRefused(t *testing.T) {
+	e := newDashEnv(t)
+	d := e.start(t)
+	users, err := auth.LoadUsers(filepath.Join(e.dir, "users.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookieAt := func(at time.Time) *http.Cookie {
+		cfg := auth.DefaultConfig()
+		cfg.Secure = false
+		a, err := auth.New(cfg, users, []byte(strings.Repeat("k", 48)), slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return at })
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(a.LoginHandler())
+		defer srv.Close()
+		req, _ := http.NewRequest("POST", srv.URL+"/login", strings.NewReader(url.Values{"username": {"lan"}, "password": {"correct horse battery"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", srv.URL)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Value != "" {
+				return c
+			}
+		}
+		t.Fatalf("login at %v gave no session cookie (%d)", at, resp.StatusCode)
+		return nil
+	}
+	for _, tc := range []struct {
+		name       string
+		at         time.Time
+		api, ws    int
+		pageToForm bool
+	}{
+		{"fresh", time.Now(), 200, 101, false},
+		{"expired", time.Now().Add(-13 * time.Hour), 401, 401, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ck := cookieAt(tc.at)
+			req, _ := http.NewRequest("GET", "http://"+d.addr+"/api/snapshot?site=anlao", nil)
+			req.AddCookie(ck)
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.api {
+				t.Errorf("API: %d, want %d", resp.StatusCode, tc.api)
+			}
+			page, _ := http.NewRequest("GET", "http://"+d.addr+"/", nil)
+			page.Header.Set("Accept", "text/html")
+			page.AddCookie(ck)
+			resp, err = http.DefaultTransport.RoundTrip(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if toLogin := resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/login"); toLogin != tc.pageToForm {
+				t.Errorf("page: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			hdr := http.Header{"Origin": {"http://" + d.addr}, "Cookie": {ck.Name + "=" + ck.Value}}
+			ws, wresp, err := websocket.DefaultDialer.Dial("ws://"+d.addr+"/ws?site=anlao", hdr)
+			if ws != nil {
+				ws.Close()
+			}
+			if wresp == nil || wresp.StatusCode != tc.ws {
+				t.Errorf("websocket: %v %v, want %d", wresp, err, tc.ws)
+			}
+		})
 	}
 }

@@ -169,6 +169,12 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("GET /ws", a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.UserFrom(r.Context())
+		// The hub ends the connection when the login it was opened with does.
+		if ends, ok := auth.SessionEnds(r.Context()); ok {
+			ctx, cancel := context.WithDeadline(r.Context(), ends)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if r.URL.Query().Get("view") == "sites" {
 			// The province view: one row per site the user may see, pushed
 			// under a key naming exactly that set, so nobody receives a

@@ -430,6 +430,13 @@ func UserFrom(ctx context.Context) (User, bool) {
 	return s.user, ok
 }
 
+// SessionEnds returns when the session Require put in the context expires:
+// a long-lived connection (a websocket) opened with it must end then too.
+func SessionEnds(ctx context.Context) (time.Time, bool) {
+	s, ok := ctx.Value(ctxKey{}).(session)
+	return s.expires, ok
+}
+
 // Require lets through only requests with a valid session. A browser page
 // is sent to the login page; an API call or websocket upgrade gets a 401
 // JSON answer it can act on. Unsafe methods need the CSRF token, and a

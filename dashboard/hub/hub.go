@@ -8,6 +8,7 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,6 +122,11 @@ const (
 	reasonPongTimeout = "pong_timeout"
 	reasonLimit       = "limit"
 )
+
+// CloseSessionEnded is the close code (in the private range 4000-4999) of a
+// connection whose login session ended: the page goes to the login form
+// instead of reconnecting.
+const CloseSessionEnded = 4401
 
 // closeGrace bounds how long a closing connection waits for its close frame to
 // be written and echoed, so a stuck browser cannot hold up Close.
@@ -312,7 +318,13 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sites []string, hell
 		defer close(writerDone)
 		c.writeLoop(pm)
 	}()
+	// A websocket outlives the request that opened it; the request's
+	// context (whose deadline the server sets to the session's end) still
+	// bounds it, so a connection opened a minute before the login expires
+	// does not keep a manager's figures flowing for days.
+	stopAfter := context.AfterFunc(r.Context(), func() { c.stop(reasonEnded) })
 	c.readLoop()
+	stopAfter()
 	close(c.readerDone)
 	<-writerDone
 
@@ -322,7 +334,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sites []string, hell
 
 	reason := c.reason
 	switch reason {
-	case reasonPeerClosed, reasonGoingAway:
+	case reasonPeerClosed, reasonGoingAway, reasonEnded:
 		log.Debug("websocket client disconnected", "reason", reason)
 		return nil
 	case reasonSlow:
@@ -416,6 +428,9 @@ func (h *Hub) subscribeLocked(c *client, sites map[string]struct{}) {
 const (
 	reasonPeerClosed = "peer_closed"
 	reasonGoingAway  = "going_away"
+	// reasonEnded: the request's context ended, which the server uses for
+	// the end of the login session the connection was opened with.
+	reasonEnded = "session_ended"
 )
 
 // client is one websocket. Its writer goroutine is the only one that writes
@@ -569,6 +584,8 @@ func (c *client) closeConn() {
 		code, text = websocket.CloseTryAgainLater, "too slow"
 	case reasonGoingAway:
 		code, text = websocket.CloseGoingAway, "server closing"
+	case reasonEnded:
+		code, text = CloseSessionEnded, "session ended"
 	case reasonPeerClosed:
 		code = websocket.CloseNormalClosure
 	}

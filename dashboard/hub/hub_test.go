@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"bytes"
 	"errors"
 	"fmt"
@@ -54,6 +55,12 @@ func startHub(t testing.TB, cfg Config, tune func(*net.TCPConn)) *testHub {
 		var sites []string
 		if s := q.Get("sites"); s != "" {
 			sites = strings.Split(s, ",")
+		}
+		if d, err := time.ParseDuration(q.Get("for")); err == nil {
+			// As the dashboard does with the login session's end.
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			r = r.WithContext(ctx)
 		}
 		th.errs <- th.Serve(w, r, sites, []byte(q.Get("hello")), check)
 	}))
@@ -423,6 +430,31 @@ func TestBurstBeyondQueueDropsWithCloseCode(t *testing.T) {
 	if err := <-th.errs; !errors.Is(err, ErrTooSlow) {
 		t.Errorf("Serve returned %v, want ErrTooSlow", err)
 	}
+}
+
+// TestContextEndClosesWithSessionEnded: when the request's context ends
+// (the dashboard sets its deadline to the login's expiry) the client gets
+// close 4401 and Serve returns nil.
+func TestContextEndClosesWithSessionEnded(t *testing.T) {
+	th := startHub(t, Config{}, nil)
+	c, resp, err := websocket.DefaultDialer.Dial(th.url+"?sites=a&hello=hi&for=300ms", nil)
+	if err != nil {
+		t.Fatalf("dial: %v %s", err, status(resp))
+	}
+	defer c.Close()
+	if got := readText(t, c); got != "hi" {
+		t.Fatalf("hello %q", got)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err = c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != CloseSessionEnded || ce.Text != "session ended" {
+		t.Fatalf("client saw %v, want close 4401 session ended", err)
+	}
+	if err := <-th.errs; err != nil {
+		t.Errorf("Serve returned %v, want nil", err)
+	}
+	eventually(t, 5*time.Second, func() bool { return th.Clients() == 0 }, "client unregistered")
 }
 
 func TestPongTimeout(t *testing.T) {

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -345,6 +348,16 @@ func TestBrowser(t *testing.T) {
 	ws := &wsServer{t: t, conns: make(chan *wsConn, 4)}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", ws)
+	// The snapshot API the page asks, after a refused websocket, whether the
+	// login still holds.
+	var loggedOut atomic.Bool
+	mux.HandleFunc("/api/snapshot", func(w http.ResponseWriter, r *http.Request) {
+		if loggedOut.Load() {
+			http.Error(w, `{"error":"unauthenticated"}`, http.StatusUnauthorized)
+			return
+		}
+		http.Error(w, `{"error":"unknown site"}`, http.StatusNotFound)
+	})
 	mux.Handle("/", Handler())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -536,8 +549,61 @@ func TestBrowser(t *testing.T) {
 	if got := b.eval(`getComputedStyle(document.documentElement).backgroundColor`); got != "rgb(10, 17, 32)" {
 		t.Errorf("TV background %s, want the dark one", got)
 	}
+	tilesFit := `(() => { const p = document.getElementById('counters').getBoundingClientRect();
+		return String([...document.querySelectorAll('#counters > li')].every((li) => li.getBoundingClientRect().bottom <= p.bottom + 1)); })()`
+	if got := b.eval(tilesFit); got != "true" {
+		t.Error("TV mode cuts counter tiles off")
+	}
 	b.screenshot("tv-1920x1080", "")
+	// A bigger center: 16 counters still fit, in denser tiles.
+	big := snapshot(time.Now(), 960, 10, 1)
+	var many []obj
+	for i := range 16 {
+		c := maps.Clone(big["counters"].([]obj)[i%4])
+		c["id"] = fmt.Sprintf("c%02d", i+1)
+		c["name_vi"] = fmt.Sprintf("Quầy %d — Một cửa", i+1)
+		many = append(many, c)
+	}
+	big["counters"] = many
+	tvConn.send(t, big)
+	b.eventually("16 counter tiles", 5*time.Second, func() (bool, string) {
+		n := b.eval(`String(document.querySelectorAll('#counters > li').length)`)
+		return n == "16", n
+	})
+	if got := b.eval(tilesFit); got != "true" {
+		t.Errorf("TV mode cuts some of 16 counter tiles off (grid class %q)", b.attr("#counters", "class"))
+	}
+	b.screenshot("tv-16-counters", "")
 	tvConn.c.Close()
+
+	// The login session ends while the page is open: the server closes with
+	// 4401, and the page goes to the login form, coming back here after.
+	b.do("open the page again", chromedp.Navigate(srv.URL+"/?site=anlao&lang=vi"))
+	ec := ws.next(t, 10*time.Second)
+	ec.send(t, snapshot(time.Now(), 960, 10, 1))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %")
+	ec.mu.Lock()
+	ec.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4401, "session ended"), time.Now().Add(time.Second))
+	ec.mu.Unlock()
+	toLogin := func(what string) {
+		b.eventually(what, 10*time.Second, func() (bool, string) {
+			got := b.eval(`location.pathname + location.search`)
+			return got == "/login?next=%2F%3Fsite%3Danlao%26lang%3Dvi", got
+		})
+	}
+	toLogin("the login form after close 4401")
+	// The same when the session ends while disconnected: the handshake is
+	// refused and the snapshot API answers 401.
+	b.do("open the page once more", chromedp.Navigate(srv.URL+"/?site=anlao&lang=vi"))
+	ec = ws.next(t, 10*time.Second)
+	ec.send(t, snapshot(time.Now(), 960, 10, 1))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %")
+	loggedOut.Store(true)
+	ws.setDown(true)
+	ec.c.Close()
+	toLogin("the login form after a refused reconnect")
+	ws.setDown(false)
+	loggedOut.Store(false)
 
 	// The province overview.
 	b.do("laptop viewport again", chromedp.EmulateViewport(1366, 768))

@@ -242,6 +242,7 @@
 
     renderCharts(s.series || {}, targets);
     renderCounters(s.counters || []);
+    if (tv) fitCounters();
     renderAlerts(s.alerts || []);
   }
 
@@ -395,6 +396,18 @@
     return v;
   }
   function pad2(n) { return String(n).padStart(2, '0'); }
+
+  // fitCounters makes the wall TV's counter grid fit its panel: a center
+  // with many counters gets denser tiles (fewer lines, smaller type) rather
+  // than tiles cut off at the bottom of a screen nobody can scroll.
+  function fitCounters() {
+    const el = $('counters');
+    el.classList.remove('dense', 'denser');
+    for (const cls of ['dense', 'denser']) {
+      if (el.scrollHeight <= el.clientHeight + 1) return;
+      el.classList.add(cls);
+    }
+  }
 
   function renderCounters(counters) {
     const t = T[state.lang];
@@ -557,12 +570,25 @@
         renderSites();
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (state.ws !== ws) return;
       state.ws = null;
       setOnline(false);
-      scheduleReconnect();
+      // 4401: the login session ended. A refused handshake (1006) may be the
+      // same; the snapshot API answers 401 then. Either way: the login form,
+      // coming back here after.
+      if (ev.code === 4401) {
+        toLogin();
+        return;
+      }
+      fetch(new URL('api/snapshot?site=' + encodeURIComponent(params.get('site') || ''), location.href), { credentials: 'same-origin' })
+        .then((r) => { if (r.status === 401) toLogin(); else scheduleReconnect(); })
+        .catch(scheduleReconnect);
     };
+  }
+
+  function toLogin() {
+    location.assign(new URL('login', location.href).pathname + '?next=' + encodeURIComponent(location.pathname + location.search));
   }
 
   function scheduleReconnect() {
