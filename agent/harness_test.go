@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,20 +28,85 @@ type world struct {
 	db             *testenv.Influx
 	collector      *exec.Cmd
 	dir            string
+	// With security (newSecureWorld): the brokers' TLS URLs, and the YAML
+	// lines that give the agent's two connections their user and TLS.
+	centralURL, localURL  string
+	uplinkAuth, localAuth string
+	pki                   string
+	probeOpts             func(*mqtt.ClientOptions)
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return newWorldWith(t, false) }
+
+// newSecureWorld is newWorld with both brokers as in production: users
+// from password files, the ACL templates of configs/mosquitto as shipped,
+// and every client (collector, agent, probes) on the TLS listener; the
+// central broker also requires client certificates.
+func newSecureWorld(t testing.TB) *world { return newWorldWith(t, true) }
+
+func newWorldWith(t testing.TB, secure bool) *world {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs Mosquitto and InfluxDB")
 	}
 	w := &world{dir: t.TempDir()}
-	w.central = testenv.StartMosquitto(t)
-	w.local = testenv.StartMosquitto(t)
+	collectorAuth := ""
+	w.probeOpts = func(*mqtt.ClientOptions) {}
+	if secure {
+		w.pki = filepath.Join(w.dir, "pki")
+		certs := func(args ...string) {
+			if out, err := exec.Command("../scripts/certs.sh", append([]string{w.pki}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("certs.sh %v: %v\n%s", args, err, out)
+			}
+		}
+		certs("server", "broker", "127.0.0.1")
+		certs("client", "anlao-edge-1")
+		certs("client", "collector")
+		for name, pass := range securePasswords {
+			if err := os.WriteFile(filepath.Join(w.dir, name+".pass"), []byte(pass+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		central, local := filepath.Join(w.dir, "central.passwd"), filepath.Join(w.dir, "local.passwd")
+		testenv.MosquittoPasswd(t, central, map[string]string{"collector": securePasswords["collector"], "anlao-edge-1": securePasswords["anlao-edge-1"],
+			"phuoc-thanh-edge-1": securePasswords["phuoc-thanh-edge-1"], "motcua": securePasswords["motcua"]})
+		testenv.MosquittoPasswd(t, local, map[string]string{"anlao-edge-1": securePasswords["anlao-edge-1"], "anlao-k01": securePasswords["anlao-k01"],
+			"anlao-k02": securePasswords["anlao-k02"], "anlao-queue": securePasswords["anlao-queue"]})
+		sec := func(passwd, acl string, requireCert bool) testenv.MosquittoOption {
+			return testenv.WithSecurity(testenv.MosquittoSecurity{PasswordFile: passwd, ACLFile: acl,
+				CertFile: filepath.Join(w.pki, "broker.pem"), KeyFile: filepath.Join(w.pki, "broker.key"), CAFile: filepath.Join(w.pki, "ca.pem"),
+				RequireCertificate: requireCert})
+		}
+		w.central = testenv.StartMosquitto(t, sec(central, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl.example"), true))
+		w.local = testenv.StartMosquitto(t, sec(local, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl-center.example"), false))
+		w.centralURL, w.localURL = w.central.TLSURL(), w.local.TLSURL()
+		auth := func(user string, cert bool) string {
+			s := fmt.Sprintf("  username: %s\n  password: {file: %s}\n  tls:\n    ca_file: %s\n", user, filepath.Join(w.dir, user+".pass"), filepath.Join(w.pki, "ca.pem"))
+			if cert {
+				s += fmt.Sprintf("    cert_file: %s\n    key_file: %s\n", filepath.Join(w.pki, user+".pem"), filepath.Join(w.pki, user+".key"))
+			}
+			return s
+		}
+		collectorAuth = auth("collector", true)
+		w.uplinkAuth = auth("anlao-edge-1", true)
+		w.localAuth = strings.ReplaceAll(auth("anlao-edge-1", false), "\n  ", "\n    ")
+		w.localAuth = "  " + w.localAuth
+		// The probe below publishes a dossier as the one-stop-shop software.
+		w.probeOpts = func(o *mqtt.ClientOptions) {
+			o.Servers = nil
+			o.AddBroker(w.centralURL)
+			o.SetUsername("motcua").SetPassword(securePasswords["motcua"])
+			o.SetTLSConfig(w.clientTLS(t, "collector"))
+		}
+	} else {
+		w.central = testenv.StartMosquitto(t)
+		w.local = testenv.StartMosquitto(t)
+		w.centralURL, w.localURL = w.central.URL(), w.local.URL()
+	}
 	w.db = testenv.StartInflux(t, testenv.WithoutFlux())
 	bin := testenv.BuildProgram(t, "../collector")
-	cfg := fmt.Sprintf("mqtt:\n  broker: %s\n  client_id: test-collector\n  keepalive: 5s\n  max_reconnect_interval: 1s\ninfluxdb:\n  url: %s\n  bucket: %s\n  retry_initial: 50ms\n  retry_max: 1s\nbatch:\n  flush_interval: 5ms\nhttp:\n  listen: 127.0.0.1:%d\n",
-		w.central.URL(), w.db.URL(), w.db.Bucket(), testenv.FreePort(t))
+	cfg := fmt.Sprintf("mqtt:\n  broker: %s\n  client_id: test-collector\n  keepalive: 5s\n  max_reconnect_interval: 1s\n%sinfluxdb:\n  url: %s\n  bucket: %s\n  retry_initial: 50ms\n  retry_max: 1s\nbatch:\n  flush_interval: 5ms\nhttp:\n  listen: 127.0.0.1:%d\n",
+		w.centralURL, collectorAuth, w.db.URL(), w.db.Bucket(), testenv.FreePort(t))
 	cpath := filepath.Join(w.dir, "collector.yml")
 	if err := os.WriteFile(cpath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -59,7 +126,9 @@ func newWorld(t testing.TB) *world {
 	// The collector's session is new: what is published before it has
 	// subscribed is not queued for it. Wait until a probe event (a dossier
 	// of another site, which no test counts) has gone all the way through.
-	probe := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(w.central.URL()).SetClientID("probe"))
+	popts := mqtt.NewClientOptions().AddBroker(w.central.URL()).SetClientID("probe")
+	w.probeOpts(popts)
+	probe := mqtt.NewClient(popts)
 	if tok := probe.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
@@ -120,14 +189,14 @@ uplink:
   client_id: pscm-agent-test
   keepalive: 5s
   max_reconnect_interval: 1s
-local:
+%slocal:
   enabled: true
   mqtt:
     broker: %s
     client_id: pscm-agent-test-local
     keepalive: 5s
     max_reconnect_interval: 1s
-http:
+%shttp:
   listen: 127.0.0.1:0
 spool:
   dir: %s
@@ -138,7 +207,7 @@ kiosks:
 queue:
   webhook_token: {file: %s}
 status_interval: 2s
-`, w.central.URL(), w.local.URL(), filepath.Join(w.dir, "spool"), o.maxRecords, kiosks.String(), o.minInterval, wh)
+`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, filepath.Join(w.dir, "spool"), o.maxRecords, kiosks.String(), o.minInterval, wh)
 	p := filepath.Join(w.dir, "agent.yml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -238,4 +307,33 @@ func httpNewPress(addr, kiosk, level, token string) (*http.Request, error) {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	return req, nil
+}
+
+// securePasswords are the users of newSecureWorld's brokers. The security
+// test checks that none of them appears in any log.
+var securePasswords = map[string]string{
+	"collector":          "collector-pw-7Hq2",
+	"anlao-edge-1":       "edge-pw-9Kd4",
+	"phuoc-thanh-edge-1": "edge-pw-other-3Xa8",
+	"motcua":             "motcua-pw-5Rt1",
+	"anlao-k01":          "kiosk-pw-k01-2Lm6",
+	"anlao-k02":          "kiosk-pw-k02-8Pz3",
+	"anlao-queue":        "queue-pw-4Nv7",
+}
+
+// clientTLS trusts the world's CA and presents user's client certificate
+// when one was issued.
+func (w *world) clientTLS(t testing.TB, user string) *tls.Config {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(w.pki, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if cert, err := tls.LoadX509KeyPair(filepath.Join(w.pki, user+".pem"), filepath.Join(w.pki, user+".key")); err == nil {
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg
 }

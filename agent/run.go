@@ -151,7 +151,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	defer stopUplink()
 	g := new(errgroup.Group)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := cfg.HTTP.TLS.Serve(srv, ln); !errors.Is(err, http.ErrServerClosed) {
 			err = fmt.Errorf("http: %w", err)
 			fail(err)
 			return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -227,8 +229,14 @@ func login(t testing.TB, addr, user, pass string) (*http.Client, int) {
 	return c, resp.StatusCode
 }
 
+// snapshot GETs /api/snapshot of site; addr is host:port (HTTP) or an
+// https:// origin.
 func snapshot(t *testing.T, c *http.Client, addr, site string) (map[string]any, int) {
-	resp, err := c.Get("http://" + addr + "/api/snapshot?site=" + site)
+	base := addr
+	if !strings.HasPrefix(base, "https://") {
+		base = "http://" + addr
+	}
+	resp, err := c.Get(base + "/api/snapshot?site=" + site)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,5 +489,83 @@ func TestExpiredSessionRefused(t *testing.T) {
 				t.Errorf("websocket: %v %v, want %d", wresp, err, tc.ws)
 			}
 		})
+	}
+}
+
+// TestDashboardHTTPS: with http.tls the dashboard serves only HTTPS; the
+// login sets a Secure cookie, and the page's websocket works over wss with
+// the https origin.
+func TestDashboardHTTPS(t *testing.T) {
+	e := newDashEnv(t)
+	pki := filepath.Join(e.dir, "pki")
+	if out, err := exec.Command(filepath.Join(testenv.RepoRoot(t), "scripts/certs.sh"), pki, "server", "dashboard", "127.0.0.1").CombinedOutput(); err != nil {
+		t.Fatalf("certs.sh: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(e.cfg)
+	cfg := strings.Replace(string(b), "auth:\n  secure: false\n", "", 1)
+	cfg = strings.Replace(cfg, "http:\n", fmt.Sprintf("http:\n  tls: {cert_file: %s, key_file: %s}\n", filepath.Join(pki, "dashboard.pem"), filepath.Join(pki, "dashboard.key")), 1)
+	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := e.start(t)
+
+	pem, err := os.ReadFile(filepath.Join(pki, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tlsCfg := &tls.Config{RootCAs: pool}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	origin := "https://" + d.addr
+
+	// Plain HTTP gets nothing useful.
+	if resp, err := http.Get("http://" + d.addr + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("plain HTTP served /healthz")
+		}
+	}
+	req, _ := http.NewRequest("POST", origin+"/login", strings.NewReader(url.Values{"username": {"lan"}, "password": {"correct horse battery"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login over HTTPS: %d", resp.StatusCode)
+	}
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Value != "" {
+			session = ck
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly {
+		t.Fatalf("session cookie %+v: want Secure and HttpOnly", session)
+	}
+	s, code := snapshot(t, c, "https://"+d.addr, "anlao")
+	if code != 200 || num(s, "periods", "today", "ratings_total") != nRatings {
+		t.Fatalf("snapshot over HTTPS: %d", code)
+	}
+	dialer := websocket.Dialer{TLSClientConfig: tlsCfg, HandshakeTimeout: 10 * time.Second}
+	hdr := http.Header{"Origin": {origin}, "Cookie": {session.Name + "=" + session.Value}}
+	ws, _, err := dialer.Dial("wss://"+d.addr+"/ws?site=anlao", hdr)
+	if err != nil {
+		t.Fatalf("wss: %v", err)
+	}
+	defer ws.Close()
+	var hello map[string]any
+	if err := ws.ReadJSON(&hello); err != nil || num(hello, "periods", "today", "ratings_total") != nRatings {
+		t.Fatalf("wss hello: %v", err)
+	}
+	// The same page from an http origin is another origin.
+	hdr.Set("Origin", "http://"+d.addr)
+	if _, resp, err := dialer.Dial("wss://"+d.addr+"/ws?site=anlao", hdr); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("wss from an http origin accepted: %v", err)
 	}
 }

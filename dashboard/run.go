@@ -272,7 +272,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 	}()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- cfg.HTTP.TLS.Serve(srv, ln) }()
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -51,6 +51,8 @@ type LocalBroker struct {
 // HTTP serves the kiosk pages, the queue webhook, /metrics and /healthz.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS: tablets then need the deployment's CA installed.
+	TLS config.ServerTLS `yaml:"tls"`
 }
 
 // Kiosk is one tablet at a counter.
@@ -126,6 +128,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
+	}
+	if err := c.HTTP.TLS.Validate(); err != nil {
+		return fmt.Errorf("http.tls: %w", err)
 	}
 	if err := c.Spool.Validate(); err != nil {
 		return fmt.Errorf("spool.%w", err)

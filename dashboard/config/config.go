@@ -45,6 +45,9 @@ type Config struct {
 // HTTP is where the dashboard listens.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS; without it, put the dashboard behind a proxy that
+	// does (the session cookie is Secure unless auth.secure is false).
+	TLS config.ServerTLS `yaml:"tls"`
 }
 
 // InfluxDB is where the figures come from.
@@ -101,6 +104,9 @@ func Load(path string) (*Config, error) {
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
+	}
+	if err := c.HTTP.TLS.Validate(); err != nil {
+		return fmt.Errorf("http.tls: %w", err)
 	}
 	if u, err := url.Parse(c.InfluxDB.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
 		return fmt.Errorf("influxdb.url: %q is not an http(s) URL without credentials", c.InfluxDB.URL)

@@ -5,9 +5,12 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 
@@ -110,4 +113,42 @@ func (s Secret) String() string {
 		return "env:" + s.Env
 	}
 	return "unset"
+}
+
+// ServerTLS is an HTTP server's certificate and key (PEM files, for example
+// from scripts/certs.sh). Empty means plain HTTP: on loopback, or behind a
+// proxy that terminates TLS.
+type ServerTLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether the server serves HTTPS.
+func (t ServerTLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Validate checks that both files are given and form a pair, so a wrong
+// path fails -config.check rather than the first browser.
+func (t ServerTLS) Validate() error {
+	if !t.Enabled() {
+		return nil
+	}
+	if t.CertFile == "" || t.KeyFile == "" {
+		return errors.New("cert_file and key_file go together")
+	}
+	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		return fmt.Errorf("load certificate: %w", err)
+	}
+	return nil
+}
+
+// Serve serves srv on ln: HTTPS (TLS 1.2 or later) when t is enabled,
+// plain HTTP otherwise.
+func (t ServerTLS) Serve(srv *http.Server, ln net.Listener) error {
+	if !t.Enabled() {
+		return srv.Serve(ln)
+	}
+	if srv.TLSConfig == nil {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return srv.ServeTLS(ln, t.CertFile, t.KeyFile)
 }

@@ -24,13 +24,13 @@ func TestMosquittoConnectStopStart(t *testing.T) {
 	if !strings.HasPrefix(m.URL(), "tcp://127.0.0.1:") || m.URL() != "tcp://"+m.Addr() {
 		t.Fatalf("URL %q, Addr %q", m.URL(), m.Addr())
 	}
-	if err := mqttPing(ctx2s(t), m.Addr()); err != nil {
+	if err := mqttPing(ctx2s(t), m.Addr(), false); err != nil {
 		t.Fatalf("CONNECT/CONNACK: %v", err)
 	}
 
 	addr := m.Addr()
 	m.Stop(t)
-	if err := mqttPing(ctx2s(t), addr); err == nil {
+	if err := mqttPing(ctx2s(t), addr, false); err == nil {
 		t.Fatal("broker still answers after Stop")
 	}
 	m.Stop(t) // stopping a stopped broker does nothing
@@ -41,13 +41,13 @@ func TestMosquittoConnectStopStart(t *testing.T) {
 	if m.Addr() != addr {
 		t.Fatalf("restart moved the broker from %s to %s", addr, m.Addr())
 	}
-	if err := mqttPing(ctx2s(t), m.Addr()); err != nil {
+	if err := mqttPing(ctx2s(t), m.Addr(), false); err != nil {
 		t.Fatalf("CONNECT/CONNACK after restart: %v", err)
 	}
 
 	m.Kill(t)
 	m.Start(t)
-	if err := mqttPing(ctx2s(t), m.Addr()); err != nil {
+	if err := mqttPing(ctx2s(t), m.Addr(), false); err != nil {
 		t.Fatalf("CONNECT/CONNACK after kill and start: %v", err)
 	}
 
