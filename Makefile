@@ -7,9 +7,11 @@ BIN     := bin
 # The full suite, integration tests included, must stay well under 20 minutes
 # on a 2-core machine; the timeout is the backstop, not the budget.
 TEST_TIMEOUT ?= 25m
+# Each fuzz target's bounded run in `make test`.
+FUZZTIME ?= 5s
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test test-short demo bench lint fmt clean
+.PHONY: help deps build test test-short fuzz demo bench lint fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +31,10 @@ build: ## build the programs (pscm-collector, pscm-agent, pscm-dashboard, pscm-s
 test: deps ## set up, then run every test (unit, fuzz seeds, integration on real Mosquitto and InfluxDB) with -race
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 5s; make test does this too)
+	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 test-short: ## unit tests only (no real services)
 	$(GO) test -short -count=1 ./...
