@@ -43,6 +43,7 @@ demo: deps build ## set up and run the whole system on a simulated center (Ctrl-
 	@./scripts/demo.sh
 
 bench: deps ## run every benchmark (collector against its ceilings, agent, spool, dashboard); figures go in BENCHMARKS.md
+	@./scripts/deps.sh telegraf
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/schema/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./collector/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./agent/

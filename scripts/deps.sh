@@ -46,5 +46,13 @@ if ! go version -m "$TOOLS/influxd" 2>/dev/null | grep -Eq "^\s+mod\s+github.com
 	GOBIN="$TOOLS" GOFLAGS=-mod=mod go install github.com/influxdata/influxdb/cmd/influxd@v1.8.10
 fi
 
+# Telegraf, only for the benchmark that compares the collector with it
+# (`make bench`, or `scripts/deps.sh telegraf`): not needed to run or test pscm.
+if [ "${1:-}" = telegraf ] && ! go version -m "$TOOLS/telegraf" 2>/dev/null | grep -Eq "^\s+mod\s+github.com/influxdata/telegraf\s+v1.37.2"; then
+	echo "deps: building Telegraf 1.37.2 into .tools/bin (about 2 minutes, once)"
+	mkdir -p "$TOOLS"
+	GOBIN="$TOOLS" GOFLAGS=-mod=mod go install github.com/influxdata/telegraf/cmd/telegraf@v1.37.2
+fi
+
 go mod download
 echo "deps: ok"
