@@ -276,6 +276,7 @@ func TestMetricsLint(t *testing.T) {
 		"pscm_collector_rejected_total", "pscm_collector_batch_points", "pscm_collector_write_duration_seconds",
 		"pscm_collector_inflight_messages", "pscm_collector_inflight_limit_messages", "pscm_collector_mqtt_connected",
 		"pscm_collector_influxdb_up", "pscm_collector_last_write_timestamp_seconds", "pscm_collector_build_info",
+		"pscm_collector_ratings_total", "pscm_collector_event_series_overflow_total",
 	} {
 		if !bytes.Contains(body, []byte("\n"+name)) {
 			t.Errorf("metric %s missing", name)

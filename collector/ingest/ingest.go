@@ -84,6 +84,7 @@ type Metrics struct {
 	batchSize prometheus.Histogram
 	inflight  prometheus.Gauge
 	blocked   prometheus.Counter
+	events    *EventMetrics
 }
 
 // NewMetrics registers the pipeline's metrics with reg.
@@ -128,6 +129,7 @@ func NewMetrics(reg prometheus.Registerer, cfg Config) *Metrics {
 		m.rejected.WithLabelValues(string(r))
 	}
 	m.rejected.WithLabelValues(reasonInfluxRejected)
+	m.events = NewEventMetrics(reg, MaxEventSeries)
 	reg.MustRegister(m.received, m.written, m.rejected, m.batchSize, m.inflight, m.blocked, limit)
 	return m
 }
@@ -208,6 +210,12 @@ type batch struct {
 	msgs   []Message
 	points int
 	kinds  map[schema.Kind]int
+	// events are the batch's valid events, for the event metrics once the
+	// batch is acknowledged.
+	events []schema.Event
+	// partial: InfluxDB refused some points for good and which ones is
+	// unknown, so the batch's events stay out of the event metrics.
+	partial bool
 }
 
 func (b *batch) reset() {
@@ -217,6 +225,9 @@ func (b *batch) reset() {
 	b.points = 0
 	b.err = nil
 	clear(b.kinds)
+	clear(b.events)
+	b.events = b.events[:0]
+	b.partial = false
 }
 
 // Run batches and writes until ctx ends, then flushes what it holds (bounded
@@ -232,9 +243,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	free := make(chan *batch, p.cfg.Writers+1)
 	for range p.cfg.Writers + 1 {
 		free <- &batch{
-			lines: make([]byte, 0, p.cfg.BatchSize*256),
-			msgs:  make([]Message, 0, p.cfg.BatchSize),
-			kinds: make(map[schema.Kind]int, 8),
+			lines:  make([]byte, 0, p.cfg.BatchSize*256),
+			msgs:   make([]Message, 0, p.cfg.BatchSize),
+			kinds:  make(map[schema.Kind]int, 8),
+			events: make([]schema.Event, 0, p.cfg.BatchSize),
 		}
 	}
 	toWriter := make(chan *batch)
@@ -372,6 +384,7 @@ func (p *Pipeline) add(b *batch, m Message) {
 	b.lines = ev.AppendLine(b.lines)
 	b.points++
 	b.kinds[ev.Kind()]++
+	b.events = append(b.events, ev)
 }
 
 // write writes one batch; nil means done (written, or refused for good).
@@ -393,6 +406,7 @@ func (p *Pipeline) write(ctx context.Context, b *batch) error {
 			// InfluxDB wrote the good points and refused the others for good;
 			// retrying would block every later message forever.
 			dropped = min(max(dropped, 0), b.points)
+			b.partial = true
 			p.m.rejected.WithLabelValues(reasonInfluxRejected).Add(float64(dropped))
 			p.m.written.WithLabelValues("partial").Add(float64(b.points - dropped))
 			p.log.Error("influxdb refused points for good", "points", b.points, "dropped", dropped, "err", err)
@@ -426,6 +440,12 @@ func (p *Pipeline) ackLoop(written <-chan *batch, free chan<- *batch) error {
 					m.Ack()
 				}
 				p.m.inflight.Sub(float64(len(b.msgs)))
+				if !b.partial {
+					now := p.now()
+					for _, ev := range b.events {
+						p.m.events.Observe(ev, now)
+					}
+				}
 			}
 			b.reset()
 			free <- b
