@@ -60,3 +60,54 @@ fmt: ## format the code
 
 clean: ## remove build output (keeps .tools)
 	rm -rf $(BIN) .demo
+
+# Install layout: binaries in $(BINDIR); example configs in $(SYSCONFDIR)/pscm
+# (each also copied to <program>.yml unless that exists: an operator's config
+# is never overwritten); units and the sysusers entry under $(PREFIX)/lib,
+# which systemd reads for /usr/local too; Prometheus, Grafana, Mosquitto and
+# InfluxDB examples in $(DATADIR)/pscm. DESTDIR stages everything for a package.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SYSCONFDIR  ?= /etc
+DATADIR     ?= $(PREFIX)/share
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL     ?= install
+UNITS       := $(notdir $(wildcard systemd/*.service))
+EXAMPLES    := $(notdir $(wildcard configs/*.example.yml))
+SHARED      := prometheus grafana mosquitto influxdb
+
+.PHONY: install uninstall
+
+install: ## install bin/pscm-* (after make build), configs, systemd units; PREFIX=/usr/local DESTDIR=
+	@for p in $(PROGRAMS); do test -x $(BIN)/pscm-$$p || { echo "$(BIN)/pscm-$$p missing: run make build first"; exit 1; }; done
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/pscm $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DATADIR)/pscm
+	@for p in $(PROGRAMS); do $(INSTALL) -m 0755 $(BIN)/pscm-$$p $(DESTDIR)$(BINDIR)/pscm-$$p || exit 1; done
+	@for f in $(EXAMPLES); do \
+		$(INSTALL) -m 0644 configs/$$f $(DESTDIR)$(SYSCONFDIR)/pscm/$$f || exit 1; \
+		c=$(DESTDIR)$(SYSCONFDIR)/pscm/$${f%.example.yml}.yml; \
+		if [ -e $$c ]; then echo "keep $$c"; else $(INSTALL) -m 0644 configs/$$f $$c || exit 1; fi; \
+	done
+	@for u in $(UNITS); do \
+		sed -e 's#/usr/local/bin/#$(BINDIR)/#g' -e 's#/etc/pscm/#$(SYSCONFDIR)/pscm/#g' systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 systemd/pscm.sysusers $(DESTDIR)$(SYSUSERSDIR)/pscm.conf
+	@for d in $(SHARED); do \
+		[ -d configs/$$d ] || continue; \
+		(cd configs && find $$d -type f ! -name '*.go') | while read -r f; do \
+			$(INSTALL) -D -m 0644 configs/$$f $(DESTDIR)$(DATADIR)/pscm/$$f || exit 1; \
+		done || exit 1; \
+	done
+	@echo "installed; next: systemd-sysusers, edit $(SYSCONFDIR)/pscm/*.yml, systemctl daemon-reload, systemctl enable --now pscm-<program>"
+
+uninstall: ## remove what make install put in place, except edited configs (same PREFIX and DESTDIR)
+	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(BINDIR)/pscm-$(p))
+	rm -f $(foreach u,$(UNITS),$(DESTDIR)$(UNITDIR)/$(u)) $(DESTDIR)$(SYSUSERSDIR)/pscm.conf
+	rm -f $(foreach f,$(EXAMPLES),$(DESTDIR)$(SYSCONFDIR)/pscm/$(f))
+	@for f in $(EXAMPLES); do \
+		c=$(DESTDIR)$(SYSCONFDIR)/pscm/$${f%.example.yml}.yml; \
+		if cmp -s configs/$$f $$c; then rm -f $$c; elif [ -e $$c ]; then echo "kept $$c (edited)"; fi; \
+	done
+	-@rmdir $(DESTDIR)$(SYSCONFDIR)/pscm 2>/dev/null
+	rm -rf $(DESTDIR)$(DATADIR)/pscm
