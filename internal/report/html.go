@@ -1,0 +1,59 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+
+	"github.com/pscm/pscm/dashboard/kpi"
+)
+
+//go:embed report.html
+var pageSource string
+
+// page is parsed once per WriteHTML; the template is small, and a package
+// variable holding a parsed template would be state shared by every caller.
+func page() (*template.Template, error) {
+	return template.New("report").Funcs(template.FuncMap{
+		"int":  intVI,
+		"en":   intEN,
+		"dec":  decVI,
+		"pct":  pctVI,
+		"date": dateVI,
+		"mins": func(s float64) string { return decVI(s / 60) },
+		"share": func(n, total int64) string {
+			if total == 0 {
+				return "—"
+			}
+			return pctVI(pct(n, total))
+		},
+		"month": func(r *Report, m Month) string { return m.Start.In(r.Loc).Format("01/2006") },
+		"sat":   func(r *Report, st kpi.Stats) bool { return MetSatisfaction(st, r.Targets) },
+		"ontime": func(r *Report, st kpi.Stats) bool {
+			return MetOnTime(st, r.Targets)
+		},
+		"levels":   func() any { return levelNames },
+		"outcomes": func() any { return outcomeNames },
+	}).Parse(pageSource)
+}
+
+// WriteHTML writes the report as one self-contained printable page:
+// embedded CSS, no script, no outside asset, Vietnamese number and date
+// formats (1.234; 96,0 %; dd/mm/yyyy) with the English beside.
+func (r *Report) WriteHTML(w io.Writer) error {
+	t, err := page()
+	if err != nil {
+		return fmt.Errorf("report: html template: %w", err)
+	}
+	data := struct {
+		*Report
+		PeriodVI, PeriodEN string
+		Last               string
+		Province           bool
+	}{r, r.periodVI(), r.periodEN(), dateVI(r.To.AddDate(0, 0, -1)), len(r.Sites) > 1}
+	if err := t.Execute(w, data); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return nil
+}

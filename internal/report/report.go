@@ -1,0 +1,415 @@
+// Package report builds the semi-annual report a center (or a province)
+// sends before 10 June and 10 December: satisfaction against its target,
+// dossiers resolved on time or early against theirs, wait and service
+// times, staff presence per counter, trends by month and a short
+// plain-language summary, as an XLSX workbook and a printable HTML page.
+// It is shared by pscm-ctl and the dashboard's download button.
+//
+// The numbers come from dashboard/kpi (the same queries the dashboard
+// shows), so the report and the screen never disagree.
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// Loader is the part of kpi.Source a report needs.
+type Loader interface {
+	Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
+	LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
+}
+
+// Site is one center in a report.
+type Site struct {
+	ID   string
+	Name string
+	// Counters gives the counters' order and names; counters with data
+	// but not listed follow, named by their ID.
+	Counters []Counter
+}
+
+// Counter names one counter.
+type Counter struct {
+	ID   string
+	Name string
+}
+
+// Params say what to report on.
+type Params struct {
+	// Title heads the report: the province's or the center's name. Empty
+	// means the single site's name.
+	Title string
+	Sites []Site
+	// From and To bound the period [From, To); DefaultPeriod gives them.
+	From, To time.Time
+	// Label names the period, e.g. "2026H2" from DefaultPeriod; optional.
+	Label string
+	// Loc is the sites' time zone (Asia/Ho_Chi_Minh when nil).
+	Loc     *time.Location
+	Targets kpi.Targets
+	// Satisfied are the levels counted as satisfied, for the page's note
+	// (the Loader already counts with them); kpi.DefaultSatisfied when nil.
+	Satisfied []schema.Level
+	// Generated is when the report is made; time.Now when zero.
+	Generated time.Time
+}
+
+// Report is a built report. Stats percentages are 0 with their Has flag
+// false when there was nothing to count.
+type Report struct {
+	Title     string
+	From, To  time.Time // [From, To) in Loc
+	Label     string
+	Loc       *time.Location
+	Targets   kpi.Targets
+	Satisfied []schema.Level
+	Generated time.Time
+
+	// Total is every site summed. Its percentiles (p50, p90) are exact for
+	// one site; for several they cannot be summed and HasPercentiles is false.
+	Total          kpi.Stats
+	HasPercentiles bool
+	Sites          []SiteReport
+	// Months are the totals over all sites, one row per calendar month
+	// overlapping the period.
+	Months   []Month
+	Findings []Finding
+}
+
+// SiteReport is one site's part.
+type SiteReport struct {
+	Site     Site
+	Stats    kpi.Stats
+	Counters []CounterStats
+	Months   []Month
+}
+
+// CounterStats is one counter over the period (dossiers have no counter).
+type CounterStats struct {
+	Counter
+	Stats kpi.Stats
+}
+
+// Month is one calendar month, cut to the period. Its percentiles are not
+// filled (means are exact).
+type Month struct {
+	Start, End time.Time
+	Stats      kpi.Stats
+}
+
+// Finding is one line of the plain-language summary.
+type Finding struct {
+	// Key names what is judged: satisfaction, on_time, wait_p90,
+	// service_p90, presence.
+	Key string
+	// Known is false when there was no data to judge; Met is meaningful
+	// only when Known and the key has a target.
+	Known, Met, HasTarget bool
+	VI, EN                string
+}
+
+// maxMonths bounds a report's period; a half-year is 6 or 7 month rows.
+const maxMonths = 36
+
+// loadConcurrency bounds the sites loaded at once, so a province report
+// does not flood InfluxDB.
+const loadConcurrency = 4
+
+// Build loads the figures of every site over the period, by month, and
+// sums them.
+func Build(ctx context.Context, src Loader, p Params) (*Report, error) {
+	if len(p.Sites) == 0 {
+		return nil, errors.New("report: no site")
+	}
+	if !p.To.After(p.From) {
+		return nil, fmt.Errorf("report: period %v..%v is empty", p.From, p.To)
+	}
+	if p.Loc == nil {
+		p.Loc, _ = kpi.Location(kpi.DefaultZone)
+	}
+	if p.Satisfied == nil {
+		p.Satisfied = kpi.DefaultSatisfied()
+	}
+	if p.Generated.IsZero() {
+		p.Generated = time.Now()
+	}
+	months := monthBounds(p.From.In(p.Loc), p.To.In(p.Loc))
+	if len(months) > maxMonths {
+		return nil, fmt.Errorf("report: period of %d months, more than %d", len(months), maxMonths)
+	}
+	seen := map[string]bool{}
+	for _, s := range p.Sites {
+		if !schema.ValidID(s.ID) || seen[s.ID] {
+			return nil, fmt.Errorf("report: site %q is invalid or repeated", s.ID)
+		}
+		seen[s.ID] = true
+	}
+
+	r := &Report{
+		Title: p.Title, From: p.From.In(p.Loc), To: p.To.In(p.Loc), Label: p.Label, Loc: p.Loc,
+		Targets: p.Targets, Satisfied: p.Satisfied, Generated: p.Generated.In(p.Loc),
+		Sites: make([]SiteReport, len(p.Sites)), HasPercentiles: len(p.Sites) == 1,
+	}
+	if r.Title == "" {
+		r.Title = p.Sites[0].Name
+		if r.Title == "" {
+			r.Title = p.Sites[0].ID
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(loadConcurrency)
+	for i, s := range p.Sites {
+		g.Go(func() error {
+			sr, err := loadSite(gctx, src, s, r.From, r.To, months)
+			if err != nil {
+				return fmt.Errorf("report: %s: %w", s.ID, err)
+			}
+			r.Sites[i] = sr
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	r.Total = emptyStats()
+	r.Months = make([]Month, len(months))
+	for i, m := range months {
+		r.Months[i] = Month{Start: m[0], End: m[1], Stats: emptyStats()}
+	}
+	for _, sr := range r.Sites {
+		add(&r.Total, sr.Stats)
+		for i := range r.Months {
+			add(&r.Months[i].Stats, sr.Months[i].Stats)
+		}
+	}
+	if r.HasPercentiles {
+		r.Total = r.Sites[0].Stats
+	} else {
+		finish(&r.Total)
+	}
+	for i := range r.Months {
+		finish(&r.Months[i].Stats)
+	}
+	r.Findings = findings(r)
+	return r, nil
+}
+
+func loadSite(ctx context.Context, src Loader, s Site, from, to time.Time, months [][2]time.Time) (SiteReport, error) {
+	sr := SiteReport{Site: s}
+	overall, per, err := src.Load(ctx, s.ID, from, to)
+	if err != nil {
+		return sr, err
+	}
+	sr.Stats = overall
+	listed := map[string]bool{}
+	for _, c := range s.Counters {
+		listed[c.ID] = true
+		st, ok := per[c.ID]
+		if !ok {
+			st = emptyStats()
+		}
+		sr.Counters = append(sr.Counters, CounterStats{Counter: c, Stats: st})
+	}
+	var extra []string
+	for id := range per {
+		if !listed[id] {
+			extra = append(extra, id)
+		}
+	}
+	sort.Strings(extra)
+	for _, id := range extra {
+		sr.Counters = append(sr.Counters, CounterStats{Counter: Counter{ID: id, Name: id}, Stats: per[id]})
+	}
+	for _, m := range months {
+		st, _, err := src.LoadTotals(ctx, s.ID, m[0], m[1])
+		if err != nil {
+			return sr, err
+		}
+		st.WaitP50S, st.WaitP90S, st.ServiceP50S, st.ServiceP90S = 0, 0, 0, 0
+		sr.Months = append(sr.Months, Month{Start: m[0], End: m[1], Stats: st})
+	}
+	return sr, nil
+}
+
+// monthBounds cuts [from, to) at local month starts.
+func monthBounds(from, to time.Time) [][2]time.Time {
+	var out [][2]time.Time
+	for s := from; s.Before(to) && len(out) <= maxMonths; {
+		y, m, _ := s.Date()
+		e := time.Date(y, m+1, 1, 0, 0, 0, 0, s.Location())
+		if e.After(to) {
+			e = to
+		}
+		out = append(out, [2]time.Time{s, e})
+		s = e
+	}
+	return out
+}
+
+func emptyStats() kpi.Stats {
+	return kpi.Stats{Ratings: map[schema.Level]int64{}, Dossiers: map[schema.Outcome]int64{}}
+}
+
+// add sums the counts and sums of b into a; finish then derives the rest.
+func add(a *kpi.Stats, b kpi.Stats) {
+	for l, n := range b.Ratings {
+		a.Ratings[l] += n
+	}
+	for o, n := range b.Dossiers {
+		a.Dossiers[o] += n
+	}
+	a.RatingsTotal += b.RatingsTotal
+	a.Satisfied += b.Satisfied
+	a.DossiersTotal += b.DossiersTotal
+	a.OnTime += b.OnTime
+	a.Sessions += b.Sessions
+	a.WaitSumS += b.WaitSumS
+	a.ServiceSumS += b.ServiceSumS
+	a.NoShows += b.NoShows
+	a.StaffOccupiedS += b.StaffOccupiedS
+	a.StaffWorkS += b.StaffWorkS
+}
+
+// finish derives the shares and means of summed Stats, as kpi does for
+// one site; sums of several sites have no percentiles.
+func finish(s *kpi.Stats) {
+	share := func(n, total int64) float64 {
+		if total == 0 {
+			return 0
+		}
+		return float64(n) * 100 / float64(total)
+	}
+	s.HasRatings, s.SatisfiedPct = s.RatingsTotal > 0, share(s.Satisfied, s.RatingsTotal)
+	s.HasDossiers, s.OnTimePct = s.DossiersTotal > 0, share(s.OnTime, s.DossiersTotal)
+	s.WaitMeanS, s.ServiceMeanS = 0, 0
+	if s.Sessions > 0 {
+		s.WaitMeanS = s.WaitSumS / float64(s.Sessions)
+		s.ServiceMeanS = s.ServiceSumS / float64(s.Sessions)
+	}
+	s.HasPresence, s.StaffPresencePct = s.StaffWorkS > 0, 0
+	if s.HasPresence {
+		s.StaffPresencePct = s.StaffOccupiedS * 100 / s.StaffWorkS
+	}
+	s.WaitP50S, s.WaitP90S, s.ServiceP50S, s.ServiceP90S = 0, 0, 0, 0
+}
+
+// MetSatisfaction reports whether st meets the satisfaction target: a
+// share at or above it, as kpi.BudgetFor counts.
+func MetSatisfaction(st kpi.Stats, t kpi.Targets) bool {
+	return st.HasRatings && st.SatisfiedPct >= t.SatisfactionPct
+}
+
+// MetOnTime reports whether st meets the on-time-or-early target.
+func MetOnTime(st kpi.Stats, t kpi.Targets) bool {
+	return st.HasDossiers && st.OnTimePct >= t.OnTimePct
+}
+
+// findings writes the plain-language summary.
+func findings(r *Report) []Finding {
+	t, st := r.Targets, r.Total
+	var out []Finding
+	if st.HasRatings {
+		met := MetSatisfaction(st, t)
+		out = append(out, Finding{Key: "satisfaction", Known: true, Met: met, HasTarget: true,
+			VI: fmt.Sprintf("Tỷ lệ người dân hài lòng là %s trên %s lượt đánh giá: %s mục tiêu %s.",
+				pctVI(st.SatisfiedPct), intVI(st.RatingsTotal), metVI(met), pctVI(t.SatisfactionPct)),
+			EN: fmt.Sprintf("%s of %s ratings were satisfied: the %s target was %s.",
+				pctEN(st.SatisfiedPct), intEN(st.RatingsTotal), pctEN(t.SatisfactionPct), metEN(met))})
+	} else {
+		out = append(out, Finding{Key: "satisfaction", HasTarget: true,
+			VI: "Không có lượt đánh giá nào trong kỳ: chưa đánh giá được mục tiêu hài lòng.",
+			EN: "No ratings in the period: the satisfaction target cannot be judged."})
+	}
+	if st.HasDossiers {
+		met := MetOnTime(st, t)
+		out = append(out, Finding{Key: "on_time", Known: true, Met: met, HasTarget: true,
+			VI: fmt.Sprintf("Hồ sơ giải quyết đúng hạn và trước hạn đạt %s trên %s hồ sơ (%s trễ hạn): %s mục tiêu %s.",
+				pctVI(st.OnTimePct), intVI(st.DossiersTotal), intVI(st.Dossiers[schema.OutcomeLate]), metVI(met), pctVI(t.OnTimePct)),
+			EN: fmt.Sprintf("%s of %s dossiers were resolved on time or early (%s late): the %s target was %s.",
+				pctEN(st.OnTimePct), intEN(st.DossiersTotal), intEN(st.Dossiers[schema.OutcomeLate]), pctEN(t.OnTimePct), metEN(met))})
+	} else {
+		out = append(out, Finding{Key: "on_time", HasTarget: true,
+			VI: "Không có hồ sơ nào được trả kết quả trong kỳ: chưa đánh giá được mục tiêu đúng hạn.",
+			EN: "No dossiers resolved in the period: the on-time target cannot be judged."})
+	}
+	for _, tt := range []struct {
+		key, vi, en string
+		target, p90 float64
+	}{
+		{"wait_p90", "Thời gian chờ", "Wait time", t.WaitP90S, st.WaitP90S},
+		{"service_p90", "Thời gian phục vụ", "Service time", t.ServiceP90S, st.ServiceP90S},
+	} {
+		if tt.target <= 0 || st.Sessions == 0 || !r.HasPercentiles {
+			continue
+		}
+		met := tt.p90 <= tt.target
+		out = append(out, Finding{Key: tt.key, Known: true, Met: met, HasTarget: true,
+			VI: fmt.Sprintf("%s của 90 %% lượt phục vụ không quá %s phút: %s mục tiêu %s phút.", tt.vi, decVI(tt.p90/60), metVI(met), decVI(tt.target/60)),
+			EN: fmt.Sprintf("%s of 90 %% of sessions was at most %s min: the %s min target was %s.", tt.en, decEN(tt.p90/60), decEN(tt.target/60), metEN(met))})
+	}
+	if st.HasPresence {
+		out = append(out, Finding{Key: "presence", Known: true,
+			VI: fmt.Sprintf("Cán bộ có mặt tại quầy %s thời gian làm việc (theo camera).", pctVI(st.StaffPresencePct)),
+			EN: fmt.Sprintf("Staff were at their counters %s of working time (from cameras).", pctEN(st.StaffPresencePct))})
+	}
+	if len(r.Sites) > 1 {
+		var missS, missO []string
+		for _, s := range r.Sites {
+			if s.Stats.HasRatings && !MetSatisfaction(s.Stats, t) {
+				missS = append(missS, siteName(s.Site))
+			}
+			if s.Stats.HasDossiers && !MetOnTime(s.Stats, t) {
+				missO = append(missO, siteName(s.Site))
+			}
+		}
+		if len(missS)+len(missO) > 0 {
+			out = append(out, Finding{Key: "sites", Known: true,
+				VI: "Trung tâm chưa đạt: " + listMisses(missS, missO, "hài lòng", "đúng hạn") + ".",
+				EN: "Centers below target: " + listMisses(missS, missO, "satisfaction", "on time") + "."})
+		}
+	}
+	return out
+}
+
+func siteName(s Site) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.ID
+}
+
+func listMisses(a, b []string, na, nb string) string {
+	var parts []string
+	if len(a) > 0 {
+		parts = append(parts, na+" — "+strings.Join(a, ", "))
+	}
+	if len(b) > 0 {
+		parts = append(parts, nb+" — "+strings.Join(b, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func metVI(met bool) string {
+	if met {
+		return "đạt"
+	}
+	return "chưa đạt"
+}
+
+func metEN(met bool) string {
+	if met {
+		return "met"
+	}
+	return "not met"
+}
