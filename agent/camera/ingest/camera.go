@@ -244,7 +244,8 @@ func (c *Camera) session(ctx context.Context) (played time.Duration, err error) 
 	if err != nil {
 		return 0, c.explain(g, err, password)
 	}
-	defer c.closeVDK(client, g)
+	stopped := false // vdk's reader goroutine said it ended
+	defer func() { c.closeVDK(client, g, stopped) }()
 
 	codec, sdpParams, declaredFPS, err := pickVideo(g.media())
 	if err != nil {
@@ -286,6 +287,7 @@ func (c *Camera) session(ctx context.Context) (played time.Duration, err error) 
 			stall.Reset(c.cfg.StallTimeout)
 		case sig := <-client.Signals:
 			if sig == rtspv2.SignalStreamRTPStop {
+				stopped = true
 				return since(), c.explain(g, errors.New("vdk: stream stopped"), password)
 			}
 			// SignalCodecUpdate: the guard already holds the new parameter
@@ -504,12 +506,12 @@ func (c *Camera) explain(g *guard, err error, password string) error {
 // guard closes vdk's socket from the other side, the goroutine ends and
 // says so on Signals, and only then does Close (which writes a TEARDOWN
 // and shares state with that goroutine) run.
-func (c *Camera) closeVDK(client *rtspv2.RTSPClient, g *guard) {
+func (c *Camera) closeVDK(client *rtspv2.RTSPClient, g *guard, stopped bool) {
 	g.Close()
 	t := time.NewTimer(closeWait)
 	defer t.Stop()
 wait:
-	for {
+	for !stopped {
 		select {
 		case sig := <-client.Signals:
 			if sig == rtspv2.SignalStreamRTPStop {

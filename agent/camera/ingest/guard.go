@@ -160,10 +160,8 @@ func (g *guard) serve() {
 	}
 	g.mu.Unlock()
 	if err != nil {
-		down.Close()
-		if up != nil {
-			up.Close()
-		}
+		// fail records the reason before it closes down: vdk must not see
+		// the close before the reason is there to explain it.
 		g.fail(fmt.Errorf("connect to camera %s: %w", g.upstream, err))
 		return
 	}
