@@ -19,7 +19,7 @@ help: ## list the targets
 deps: ## install what is missing: Debian packages, InfluxDB 1.8.10 into .tools/bin, Go modules
 	@./scripts/deps.sh
 
-PROGRAMS := $(foreach p,collector agent dashboard sim,$(if $(wildcard $(p)/main.go),$(p)))
+PROGRAMS := $(foreach p,collector agent dashboard sim ctl,$(if $(wildcard $(p)/main.go),$(p)))
 
 build: ## build the programs (pscm-collector, pscm-agent, pscm-dashboard, pscm-sim) into bin/
 	@mkdir -p $(BIN)

@@ -13,7 +13,7 @@ import (
 
 var ict = time.FixedZone("ICT", 7*3600)
 
-// now is the clock of every test: after the fixtures' dates, before 2036.
+// now is the clock of every test: after the fixtures' dates, long before 2099.
 var now = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 func parseFile(t *testing.T, name string, o Options) *Result {
@@ -59,10 +59,10 @@ func TestVietnameseSemicolonBOM(t *testing.T) {
 		outcome                 schema.Outcome
 		computed                bool
 	}{
-		{2, "000.00.12.H10-261120-0001", "1.001234", local(2026, 11, 20, 8, 0, 0), local(2026, 11, 27, 17, 0, 0), local(2026, 11, 25, 10, 0, 0), schema.OutcomeEarly, true},
-		{3, "000.00.12.H10-261120-0002", "1.001234", local(2026, 11, 20, 0, 0, 0), local(2026, 11, 27, 0, 0, 0), local(2026, 11, 27, 16, 30, 15), schema.OutcomeOnTime, true},
-		{4, "000.00.12.H10-261120-0003", "2.000 ; đất đai", time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC), local(2026, 11, 27, 0, 0, 0), local(2026, 11, 28, 9, 0, 0), schema.OutcomeLate, true},
-		{5, "000.00.12.H10-261120-0004", "1.001234", local(2026, 11, 5, 7, 30, 0), local(2026, 11, 6, 0, 0, 0), local(2026, 11, 7, 0, 0, 0), schema.OutcomeOnTime, false},
+		{2, "000.00.12.H10-261120-0001", "1.001234", local(2025, 11, 20, 8, 0, 0), local(2025, 11, 27, 17, 0, 0), local(2025, 11, 25, 10, 0, 0), schema.OutcomeEarly, true},
+		{3, "000.00.12.H10-261120-0002", "1.001234", local(2025, 11, 20, 0, 0, 0), local(2025, 11, 27, 0, 0, 0), local(2025, 11, 27, 16, 30, 15), schema.OutcomeOnTime, true},
+		{4, "000.00.12.H10-261120-0003", "2.000 ; đất đai", time.Date(2025, 11, 20, 2, 0, 0, 0, time.UTC), local(2025, 11, 27, 0, 0, 0), local(2025, 11, 28, 9, 0, 0), schema.OutcomeLate, true},
+		{5, "000.00.12.H10-261120-0004", "1.001234", local(2025, 11, 5, 7, 30, 0), local(2025, 11, 6, 0, 0, 0), local(2025, 11, 7, 0, 0, 0), schema.OutcomeOnTime, false},
 	}
 	if len(res.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d", len(res.Rows), len(want))
@@ -102,7 +102,7 @@ func TestBadRows(t *testing.T) {
 		{6, resv, "is before received (invalid_value)"},
 		{7, outc, `"maybe" is not early/on_time/late (trước hạn/đúng hạn/quá hạn)`},
 		{8, "", "has 3 fields, the header has 6"},
-		{9, resv, "05/06/2036 00:00:00 is before 2020 or more than 24 h after now (ts_out_of_range)"},
+		{9, resv, "05/06/2099 00:00:00 is before 2020 or more than 24 h after now (ts_out_of_range)"},
 		{10, due, "required"},
 		{10, resv, `"yesterday" is not a date dd/mm/yyyy [HH:MM[:SS]] or RFC 3339`},
 	}

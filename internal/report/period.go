@@ -44,26 +44,26 @@ func DefaultPeriod(now time.Time, loc *time.Location) (from, to time.Time, label
 	default:
 		y++
 	}
-	label = fmt.Sprintf("%dH%d", y, half)
-	from, to, _ = ParsePeriod(label, loc)
+	from, to, label, _ = ParsePeriod(fmt.Sprintf("%dH%d", y, half), loc)
 	return from, to, label
 }
 
 // ParsePeriod returns [from, to) in loc of a label such as "2026H2" (also
 // "2026-H2", "2026h2"), and the label in its canonical form.
-func ParsePeriod(label string, loc *time.Location) (from, to time.Time, err error) {
+func ParsePeriod(label string, loc *time.Location) (from, to time.Time, canonical string, err error) {
 	if loc == nil {
 		loc, _ = kpi.Location(kpi.DefaultZone)
 	}
 	m := labelRe.FindStringSubmatch(strings.TrimSpace(label))
 	if m == nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("report: period %q is not YYYYH1 or YYYYH2", label)
+		return time.Time{}, time.Time{}, "", fmt.Errorf("report: period %q is not YYYYH1 or YYYYH2", label)
 	}
 	y, _ := strconv.Atoi(m[1])
+	canonical = m[1] + "H" + m[2]
 	if m[2] == "1" {
-		return time.Date(y-1, time.December, 1, 0, 0, 0, 0, loc), time.Date(y, time.June, 1, 0, 0, 0, 0, loc), nil
+		return time.Date(y-1, time.December, 1, 0, 0, 0, 0, loc), time.Date(y, time.June, 1, 0, 0, 0, 0, loc), canonical, nil
 	}
-	return time.Date(y, time.June, 1, 0, 0, 0, 0, loc), time.Date(y, time.December, 1, 0, 0, 0, 0, loc), nil
+	return time.Date(y, time.June, 1, 0, 0, 0, 0, loc), time.Date(y, time.December, 1, 0, 0, 0, 0, loc), canonical, nil
 }
 
 // Deadline returns the day a labelled period's report is due, in loc.

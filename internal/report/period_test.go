@@ -39,13 +39,13 @@ func TestDefaultPeriod(t *testing.T) {
 
 func TestParsePeriod(t *testing.T) {
 	for _, l := range []string{"2026H1", "2026-H1", "2026h1", " 2026H1 "} {
-		from, to, err := ParsePeriod(l, ict)
-		if err != nil || !from.Equal(day(2025, 12, 1)) || !to.Equal(day(2026, 6, 1)) {
+		from, to, canon, err := ParsePeriod(l, ict)
+		if err != nil || !from.Equal(day(2025, 12, 1)) || !to.Equal(day(2026, 6, 1)) || canon != "2026H1" {
 			t.Errorf("ParsePeriod(%q) = %v..%v, %v", l, from, to, err)
 		}
 	}
 	for _, l := range []string{"2026H3", "H1", "26H1", "2026", "2026Q1", ""} {
-		if _, _, err := ParsePeriod(l, ict); err == nil {
+		if _, _, _, err := ParsePeriod(l, ict); err == nil {
 			t.Errorf("ParsePeriod(%q): no error", l)
 		}
 	}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pscm/pscm/ctl/config"
+	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/report"
+)
+
+const reportHelp = `usage: pscm-ctl report -config ctl.yml (-site SITE | -province) [-period 2026H2 | -from DD/MM/YYYY -to DD/MM/YYYY] [-o report.xlsx] [-html report.html]
+
+Writes the semi-annual report (báo cáo kết quả 6 tháng): satisfaction against
+its target, dossiers on time or early against theirs, wait and service times,
+staff presence per counter, trends by month and a summary of the targets met.
+
+Period: by default the one the next deadline reports on. Results are due
+before 10 June and 10 December, so a period is the six whole months before
+the deadline's month: 2026H1 (due 10/06/2026) is 01/12/2025-31/05/2026 and
+2026H2 (due 10/12/2026) is 01/06/2026-30/11/2026. -from and -to (inclusive
+days, in the configured time zone) give any other, e.g. a calendar half-year.
+See docs/report.md.
+
+Flags:
+`
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pscm-ctl report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, reportHelp); fs.PrintDefaults() }
+	cf := commonFlags(fs)
+	site := fs.String("site", "", "report on this configured site")
+	province := fs.Bool("province", false, "report on every configured site: summed, and each one")
+	period := fs.String("period", "", "the half-year by its label, e.g. 2026H2 (default: the next deadline's)")
+	fromS := fs.String("from", "", "first day, DD/MM/YYYY or YYYY-MM-DD (with -to)")
+	toS := fs.String("to", "", "last day, inclusive (with -from)")
+	xlsxPath := fs.String("o", "", "write the XLSX workbook here")
+	htmlPath := fs.String("html", "", "write the printable HTML page here")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, log, done, err := cf.load(stdout, stderr)
+	if err != nil || done {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("report: unexpected arguments: %v", fs.Args())
+	}
+	if *xlsxPath == "" && *htmlPath == "" {
+		return errors.New("report: nothing to write: give -o FILE.xlsx and/or -html FILE.html")
+	}
+	loc, _ := kpi.Location(cfg.TimeZone)
+	from, to, label, err := reportPeriod(*period, *fromS, *toS, loc, time.Now())
+	if err != nil {
+		return err
+	}
+	p := report.Params{From: from, To: to, Label: label, Loc: loc, Targets: cfg.Targets.KPI(), Satisfied: cfg.Satisfied}
+	switch {
+	case *province && *site != "":
+		return errors.New("report: give -site or -province, not both")
+	case *province:
+		p.Title = cfg.Province
+		for _, s := range cfg.Sites {
+			p.Sites = append(p.Sites, config.ReportSite(s))
+		}
+	case *site != "":
+		s, ok := cfg.Site(*site)
+		if !ok {
+			return fmt.Errorf("report: -site %q is not a configured site", *site)
+		}
+		p.Sites = []report.Site{config.ReportSite(s)}
+	default:
+		return errors.New("report: give -site SITE or -province")
+	}
+
+	token, err := cfg.InfluxDB.Token.Value()
+	if err != nil {
+		return fmt.Errorf("influxdb token: %w", err)
+	}
+	src := kpi.NewSource(cfg.InfluxDB.URL, token, cfg.InfluxDB.Org, cfg.InfluxDB.Bucket, cfg.Satisfied, loc)
+	defer src.Close()
+	rctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	start := time.Now()
+	r, err := report.Build(rctx, src, p)
+	if err != nil {
+		return err
+	}
+	if *xlsxPath != "" {
+		if err := writeAtomic(*xlsxPath, r.WriteXLSX); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", *xlsxPath)
+	}
+	if *htmlPath != "" {
+		if err := writeAtomic(*htmlPath, r.WriteHTML); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", *htmlPath)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintln(stdout, f.VI)
+	}
+	log.Info("report written", "sites", len(p.Sites), "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly),
+		"label", label, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// reportPeriod resolves the period flags into [from, to) in loc.
+func reportPeriod(period, fromS, toS string, loc *time.Location, now time.Time) (from, to time.Time, label string, err error) {
+	switch {
+	case period != "" && (fromS != "" || toS != ""):
+		return from, to, "", errors.New("report: give -period or -from/-to, not both")
+	case period != "":
+		return report.ParsePeriod(period, loc)
+	case fromS != "" || toS != "":
+		if fromS == "" || toS == "" {
+			return from, to, "", errors.New("report: -from and -to go together")
+		}
+		if from, err = parseDay(fromS, loc); err != nil {
+			return from, to, "", fmt.Errorf("report: -from: %w", err)
+		}
+		last, err := parseDay(toS, loc)
+		if err != nil {
+			return from, to, "", fmt.Errorf("report: -to: %w", err)
+		}
+		to = last.AddDate(0, 0, 1)
+		if !to.After(from) {
+			return from, to, "", errors.New("report: -to is before -from")
+		}
+		return from, to, "", nil
+	}
+	from, to, label = report.DefaultPeriod(now, loc)
+	return from, to, label, nil
+}
+
+func parseDay(s string, loc *time.Location) (time.Time, error) {
+	for _, l := range []string{"2/1/2006", "2006-01-02"} {
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not DD/MM/YYYY or YYYY-MM-DD", s)
+}
+
+// writeAtomic writes through a temporary file renamed into place, so a
+// failed report never leaves half a file where the last good one was.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
