@@ -274,7 +274,8 @@ func TestMakeInstall(t *testing.T) {
 		want = append(want, file{"/etc/pscm/" + n, 0o644}, file{"/etc/pscm/" + strings.TrimSuffix(n, ".example.yml") + ".yml", 0o644})
 	}
 	for _, f := range []string{"prometheus/alerts.yml", "prometheus/recording.yml", "prometheus/prometheus.yml",
-		"mosquitto/mosquitto.conf", "influxdb/setup.iql"} {
+		"mosquitto/mosquitto.conf", "influxdb/setup.iql", "grafana/dashboards/center.json",
+		"grafana/dashboards/province.json", "grafana/provisioning/datasources/pscm.yml"} {
 		want = append(want, file{prefix + "/share/pscm/" + f, 0o644})
 	}
 	for _, f := range want {
