@@ -59,6 +59,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	batch := fs.Int("batch", 5000, "points per InfluxDB write")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up writing after this long (InfluxDB down)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h printed the help, as asked
+		}
 		return err
 	}
 	cfg, log, done, err := cf.load(stdout, stderr)

@@ -45,6 +45,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	htmlPath := fs.String("html", "", "write the printable HTML page here")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h printed the help, as asked
+		}
 		return err
 	}
 	cfg, log, done, err := cf.load(stdout, stderr)
