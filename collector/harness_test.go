@@ -118,6 +118,7 @@ func (e *env) startCollector(t testing.TB, o collectorOpts) *inproc {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("collector not ready\n%s", c.logs.String())
 	}
+	waitSubscribed(t, c.addr)
 	t.Cleanup(func() {
 		c.stop(t)
 		if t.Failed() {
@@ -198,6 +199,17 @@ func (p *process) start(t testing.TB) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	}, "collector process did not serve /healthz")
+	waitSubscribed(t, p.addr)
+}
+
+// waitSubscribed waits until the collector at addr holds every subscription:
+// the first SUBACK comes after the CONNACK, and what a test publishes before
+// it is not delivered to a session that did not exist yet.
+func waitSubscribed(t testing.TB, addr string) {
+	t.Helper()
+	testenv.Eventually(t, 15*time.Second, 10*time.Millisecond, func() bool {
+		return metricValue(metrics(t, addr), "pscm_collector_mqtt_subscribed") == 1
+	}, "collector at %s not subscribed", addr)
 }
 
 // kill sends SIGKILL to the process this test started, by PID.
