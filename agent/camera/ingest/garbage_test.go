@@ -30,7 +30,7 @@ type badCamera struct {
 	wg       sync.WaitGroup
 }
 
-func startBadCamera(t *testing.T, describe func(cseq string) string, afterPlay []byte) *badCamera {
+func startBadCamera(t testing.TB, describe func(cseq string) string, afterPlay []byte) *badCamera {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -116,7 +116,7 @@ func sdpResponse(sdp string) func(string) string {
 	}
 }
 
-func h264SDP(t *testing.T) string {
+func h264SDP(t testing.TB) string {
 	clip := testclip.H264(t)
 	return "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=control:trackID=0\r\n" +
 		"a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets=" +
