@@ -121,7 +121,7 @@ func systemdAnalyze(t *testing.T) string {
 func programs(t *testing.T) []string {
 	t.Helper()
 	cmd := exec.Command("make", "-s", "--no-print-directory", "--eval", "pscm-test-programs: ; @echo $(PROGRAMS)", "pscm-test-programs")
-	cmd.Dir = ".."
+	cmd.Dir, cmd.Env = "..", makeEnv()
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("make: %v (install make: sudo apt-get install make)", err)
@@ -131,6 +131,20 @@ func programs(t *testing.T) []string {
 		t.Fatalf("PROGRAMS = %q", ps)
 	}
 	return ps
+}
+
+// makeEnv is the environment without the variables of an enclosing make
+// (the test may run under `make test`), so the child make starts clean.
+func makeEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
 
 // binDir builds the given programs (once per test binary) and returns a
@@ -244,7 +258,7 @@ func TestMakeInstall(t *testing.T) {
 	make := func(target string) string {
 		t.Helper()
 		cmd := exec.Command("make", "-s", "--no-print-directory", target, "DESTDIR="+dest, "BIN="+bin, "PREFIX="+prefix)
-		cmd.Dir = ".."
+		cmd.Dir, cmd.Env = "..", makeEnv()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("make %s: %v\n%s", target, err, out)
