@@ -44,12 +44,19 @@ func passwordFile(t *testing.T, pw string) config.Secret {
 
 // collected gathers what a Camera delivers.
 type collected struct {
+	block     chan struct{} // if set, consume waits for it to close: a slow consumer
 	mu        sync.Mutex
 	keyframes []Keyframe
 	windows   []health.Snapshot
 }
 
 func (c *collected) consume(k Keyframe) {
+	c.mu.Lock()
+	block := c.block
+	c.mu.Unlock()
+	if block != nil {
+		<-block
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.keyframes = append(c.keyframes, k)
@@ -261,12 +268,26 @@ func TestWrongPasswordBacksOff(t *testing.T) {
 	noLeak(t, before)
 }
 
-func TestBasicAuth(t *testing.T) {
+func TestBasicAuthAndSlowConsumer(t *testing.T) {
 	srv := simServer(t, testclip.H264(t), rtspsim.AuthBasic)
 	r := startCamera(t, camConfig("cam2", srv.URL("cam2"), passwordFile(t, testPassword)), nil)
 	testenv.Eventually(t, 20*time.Second, 100*time.Millisecond, func() bool { return r.got.count() >= 1 }, "a keyframe through Basic auth")
 	k, _ := r.got.last()
 	checkKeyframe(t, k, "h264")
+
+	// A consumer stuck on one keyframe: the queue (2) fills, the oldest
+	// are dropped and counted, and video keeps flowing meanwhile.
+	block := make(chan struct{})
+	r.got.mu.Lock()
+	r.got.block = block
+	r.got.mu.Unlock()
+	testenv.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool { return r.cam.Health().KeyframesDropped >= 2 }, "dropped keyframes counted")
+	if h := r.cam.Health(); !h.Up || h.Stalls != 0 {
+		t.Fatalf("a slow consumer disturbed the stream: %+v", h)
+	}
+	close(block)
+	n := r.got.count()
+	testenv.Eventually(t, 10*time.Second, 100*time.Millisecond, func() bool { return r.got.count() > n+2 }, "keyframes again once the consumer is back")
 }
 
 // TestServerAwayAndStall: the server goes away for 20 s and comes back;
