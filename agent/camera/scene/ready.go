@@ -11,9 +11,9 @@ const (
 	seatTopV     = 0.30 // top of a seated figure
 	personW      = 0.17 // figure size, fraction of the picture
 	personH      = 0.52
-	bagW         = 0.10
-	bagH         = 0.13
-	bagTopV      = 0.60
+	bagW         = 0.13 // a bulky bag: it fills much of the seat
+	bagH         = 0.22
+	bagTopV      = 0.49
 )
 
 // Zones are the counter's three zones in every ready scene: the
@@ -76,7 +76,7 @@ func Day() Scene {
 func PassersBy() Scene {
 	s := base("passersby", 90)
 	s.Actors = []Actor{
-		staff("official", 3, 88),
+		staff("official", 3, 80),
 		{Name: "passerby-1", Kind: Passerby, In: 15, Out: 19, Side: Right, Look: 1},
 		{Name: "passerby-2", Kind: Passerby, In: 35, Out: 40, Side: Left, Look: 5},
 		{Name: "passerby-3", Kind: Passerby, In: 55, Out: 61, Side: Right, Look: 3},
@@ -91,7 +91,7 @@ func Lighting() Scene {
 	s := base("lighting", 150)
 	s.GOP = 20
 	s.Actors = []Actor{
-		staff("official", 3, 147),
+		staff("official", 3, 140),
 		citizen("citizen-1", 40, 100, 2),
 	}
 	s.Lights = []Light{
@@ -108,7 +108,7 @@ func LeftObject() Scene {
 	s := base("leftobject", 280)
 	s.Actors = []Actor{
 		{Name: "bag", Kind: Bag, Zone: ZoneCitizen, In: 14, Out: 0},
-		staff("official", 3, 277),
+		staff("official", 3, 270),
 		citizen("citizen-1", 10, 40, 1),
 		citizen("citizen-2", 220, 262, 3),
 	}

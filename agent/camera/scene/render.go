@@ -172,7 +172,7 @@ func (c canvas) sprite(a Actor, name string) job {
 		pick := func(bodyC, flapC, handleC int) string {
 			return fmt.Sprintf("if(%s,%d,if(%s,%d,%d))", handle, handleC, flap, flapC, bodyC)
 		}
-		r, g, b = pick(130, 80, 60), pick(80, 50, 40), pick(40, 25, 20)
+		r, g, b = pick(200, 150, 90), pick(170, 120, 60), pick(120, 80, 30)
 		alpha = fmt.Sprintf("255*gt(%s+%s,0)", body, handle)
 	} else {
 		ls := looks()

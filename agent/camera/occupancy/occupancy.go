@@ -1,0 +1,586 @@
+// Package occupancy tells, from one camera's decoded keyframes, whether each
+// zone of the picture (an official's seat, a citizen's seat, a waiting area)
+// is occupied, and whether the camera has been tampered with. It sees small
+// grayscale frames every 1-4 s (agent/camera/keyframe), never video.
+//
+// How a frame is judged:
+//
+//   - Contrast normalisation: each frame is blurred 3x3 and mapped into the
+//     reference's lighting by a gain and offset fitted robustly (least
+//     squares, refitted without the worst-fitting pixels). Lights switched
+//     on or off or dimming scale and offset the whole picture, which the
+//     mapping undoes; people and objects are a minority of pixels the refit
+//     leaves out, so they neither bias the fit nor vanish in it. (Per-frame
+//     statistics such as mean and deviation, or even percentiles, move when
+//     a brightly dressed person enters, and then whole walls "change".)
+//   - A learned empty-scene reference (the first frame, then adapting) is
+//     compared pixel by pixel; a pixel is changed when it differs by more
+//     than PixelThreshold. A zone's changed-area ratio is the fraction of its
+//     pixels that changed.
+//   - Hysteresis: a vacant zone needs EnterRatio to turn occupied, an
+//     occupied zone stays so down to LeaveRatio; and minimum durations: the
+//     new state must hold for MinOn (MinOff) before it is reported, so a
+//     passer-by crossing a seat in 1-2 s never turns it on. A Change is
+//     backdated to the first keyframe that showed it.
+//   - The reference adapts slowly (AdaptRate per keyframe) only where
+//     nothing changed and never inside an occupied zone, so a person sitting
+//     still is not learned into the background.
+//   - Global change: when more than GlobalChangeRatio of the picture
+//     changes at once and the picture has not merely shifted, the lighting
+//     changed in a way normalisation did not undo: zone states are held and
+//     the reference is re-learned outside occupied zones over the next
+//     RelearnFrames keyframes.
+//   - Tamper: the view is covered when the frame is near uniform (standard
+//     deviation under CoverStdDev grey levels); moved when more than
+//     ShiftCheckRatio of the picture changed and the reference matches it
+//     far better at an offset of a few pixels (the camera was knocked), or when after re-learning the
+//     view no longer matches the last verified one (pointed elsewhere).
+//     While tampered, zone states are held; a covered view clears as soon as
+//     the picture is back, a shifted one when the view returns, a changed
+//     view when Reanchor accepts it.
+//
+// The left-object rule: a change in a zone with no motion at all for
+// AbsorbAfter (default 120 s) is an object, not a person, and is absorbed
+// into the reference; the zone turns vacant. A person always moves a little
+// between keyframes (breathing, writing, turning), which resets the clock;
+// motion is MotionRatio of the zone's pixels changing by more than
+// MotionThreshold from one keyframe to the next. So a bag left on the
+// citizen's seat keeps it occupied for AbsorbAfter after the last movement,
+// then the seat is vacant, and the next citizen to sit on it is seen as
+// usual. The same rule lets the detector recover when it starts with
+// someone in a zone (they are learned as background; when they leave, the
+// empty seat is the change, and it does not move).
+package occupancy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/pscm/pscm/agent/camera/keyframe"
+)
+
+// Config holds the detector's thresholds. Ratios are fractions of a zone's
+// (or the picture's) pixels; pixel thresholds are grey levels (0-255) of
+// the reference's lighting.
+type Config struct {
+	// PixelThreshold: a pixel differing from the reference by more than
+	// this is changed.
+	PixelThreshold float64 `yaml:"pixel_threshold"`
+	// EnterRatio turns a vacant zone occupied, LeaveRatio lets an
+	// occupied one go vacant.
+	EnterRatio float64 `yaml:"enter_ratio"`
+	LeaveRatio float64 `yaml:"leave_ratio"`
+	// MinOn and MinOff: how long a new state must hold before it counts.
+	MinOn  time.Duration `yaml:"min_on"`
+	MinOff time.Duration `yaml:"min_off"`
+	// AdaptRate is the reference's learning rate per keyframe where
+	// nothing changed.
+	AdaptRate float64 `yaml:"adapt_rate"`
+	// AbsorbAfter: a change that does not move for this long is absorbed
+	// into the reference (the left-object rule). 0 disables absorption.
+	AbsorbAfter time.Duration `yaml:"absorb_after"`
+	// MotionThreshold and MotionRatio define motion between keyframes.
+	MotionThreshold float64 `yaml:"motion_threshold"`
+	MotionRatio     float64 `yaml:"motion_ratio"`
+	// GlobalChangeRatio of the picture changing at once means lighting or
+	// tampering, not people.
+	GlobalChangeRatio float64 `yaml:"global_change_ratio"`
+	// ShiftCheckRatio of the picture changing at once is checked for a
+	// knocked camera: a shifted view changes only near edges, so less of
+	// the picture than a lighting change does.
+	ShiftCheckRatio float64 `yaml:"shift_check_ratio"`
+	// RelearnFrames keyframes re-learn the reference after a global
+	// change; zone states are held meanwhile.
+	RelearnFrames int `yaml:"relearn_frames"`
+	// CoverStdDev: a frame whose standard deviation (grey levels) is below
+	// this is a covered lens.
+	CoverStdDev float64 `yaml:"cover_stddev"`
+	// MaxShift is the largest camera displacement searched, as a fraction
+	// of the frame width.
+	MaxShift float64 `yaml:"max_shift"`
+}
+
+// Defaults are tuned on the generated counter clips (agent/camera/scene)
+// at 160x90 with a keyframe every 1-2 s.
+func Defaults() Config {
+	return Config{
+		PixelThreshold:    12,
+		EnterRatio:        0.15,
+		LeaveRatio:        0.07,
+		MinOn:             3 * time.Second,
+		MinOff:            3 * time.Second,
+		AdaptRate:         0.02,
+		AbsorbAfter:       120 * time.Second,
+		MotionThreshold:   12,
+		MotionRatio:       0.01,
+		GlobalChangeRatio: 0.45,
+		ShiftCheckRatio:   0.25,
+		RelearnFrames:     3,
+		CoverStdDev:       8,
+		MaxShift:          0.1,
+	}
+}
+
+// Validate checks the thresholds and how they relate.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, a ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, a...))
+		}
+	}
+	check(c.PixelThreshold >= 2 && c.PixelThreshold <= 128, "pixel_threshold %g: want 2 to 128 grey levels", c.PixelThreshold)
+	check(c.LeaveRatio > 0 && c.LeaveRatio < c.EnterRatio && c.EnterRatio < 1,
+		"leave_ratio %g and enter_ratio %g: want 0 < leave < enter < 1", c.LeaveRatio, c.EnterRatio)
+	check(c.MinOn >= 0 && c.MinOn <= 10*time.Minute, "min_on %s: want 0 to 10m", c.MinOn)
+	check(c.MinOff >= 0 && c.MinOff <= 10*time.Minute, "min_off %s: want 0 to 10m", c.MinOff)
+	check(c.AdaptRate >= 0 && c.AdaptRate <= 0.5, "adapt_rate %g: want 0 to 0.5", c.AdaptRate)
+	check(c.AbsorbAfter == 0 || (c.AbsorbAfter >= 10*time.Second && c.AbsorbAfter <= 24*time.Hour),
+		"absorb_after %s: want 0 (off) or 10s to 24h", c.AbsorbAfter)
+	check(c.MotionThreshold >= 2 && c.MotionThreshold <= 128, "motion_threshold %g: want 2 to 128 grey levels", c.MotionThreshold)
+	check(c.MotionRatio > 0 && c.MotionRatio < 1, "motion_ratio %g: want (0, 1)", c.MotionRatio)
+	check(c.GlobalChangeRatio > c.EnterRatio && c.GlobalChangeRatio < 1,
+		"global_change_ratio %g: want above enter_ratio and below 1", c.GlobalChangeRatio)
+	check(c.ShiftCheckRatio > 0 && c.ShiftCheckRatio <= c.GlobalChangeRatio,
+		"shift_check_ratio %g: want above 0 and at most global_change_ratio", c.ShiftCheckRatio)
+	check(c.RelearnFrames >= 1 && c.RelearnFrames <= 100, "relearn_frames %d: want 1 to 100", c.RelearnFrames)
+	check(c.CoverStdDev >= 0 && c.CoverStdDev < 64, "cover_stddev %g: want 0 to 64", c.CoverStdDev)
+	check(c.MaxShift >= 0 && c.MaxShift <= 0.25, "max_shift %g: want 0 to 0.25", c.MaxShift)
+	if len(errs) > 0 {
+		return fmt.Errorf("occupancy: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Tamper kinds.
+const (
+	tamperCovered = "covered"
+	tamperMoved   = "moved"
+	tamperChanged = "changed"
+)
+
+// Change is a zone's reported state change.
+type Change struct {
+	Zone       Zone
+	Occupied   bool
+	Confidence float64
+	// At is when the change really began: the first keyframe that showed
+	// it, before MinOn/MinOff confirmed it (or the absorption time).
+	At time.Time
+}
+
+// ZoneState is a zone's current state and the figures behind it.
+type ZoneState struct {
+	Zone     Zone
+	Occupied bool
+	// Since is when the current state began (zero before the first
+	// change).
+	Since time.Time
+	// Ratio is the changed-area ratio of the last frame, Motion the
+	// fraction of the zone's pixels that moved since the keyframe before.
+	Ratio, Motion float64
+	Confidence    float64
+}
+
+type zoneState struct {
+	ZoneState
+	pix []int32
+	// candSince is when the frames started to disagree with the state;
+	// zero while they agree.
+	candSince time.Time
+	// lastMotion is the last keyframe with motion in the zone.
+	lastMotion time.Time
+}
+
+// Detector judges one camera's zones. It is not safe for concurrent use:
+// one goroutine per camera feeds it.
+type Detector struct {
+	cfg   Config
+	zones []zoneState
+
+	w, h      int
+	ref, prev []float32
+	// anchor is the last verified view (normalised), for telling a
+	// relit scene from a camera pointed elsewhere.
+	anchor  []float32
+	inZone  []bool
+	last    time.Time
+	relearn int
+
+	// tamper is "" or what is wrong: tamperCovered, tamperMoved,
+	// tamperChanged; reason says it for people.
+	tamper string
+	reason string
+
+	// cur is the frame being judged, blurred and relit; a buffer reused
+	// per frame.
+	cur []float32
+}
+
+// New returns a detector of zones with cfg's thresholds.
+func New(cfg Config, zones []Zone) (*Detector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := validateZones(zones); err != nil {
+		return nil, err
+	}
+	d := &Detector{cfg: cfg}
+	for _, z := range zones {
+		z.Polygon = slices.Clone(z.Polygon)
+		d.zones = append(d.zones, zoneState{ZoneState: ZoneState{Zone: z, Confidence: 1}})
+	}
+	return d, nil
+}
+
+// Observe judges one keyframe taken at at and returns the zones whose
+// state changed. Frames must come in time order; an older or equal time,
+// or a malformed frame, is ignored. A frame of a new size restarts
+// learning (states are kept until the new reference judges otherwise).
+func (d *Detector) Observe(f keyframe.Frame, at time.Time) []Change {
+	if f.W < 8 || f.H < 8 || len(f.Pix) != f.W*f.H || (!d.last.IsZero() && !at.After(d.last)) {
+		return nil
+	}
+	d.last = at
+	if f.W != d.w || f.H != d.h {
+		d.resize(f.W, f.H)
+	}
+	std := d.blurFrame(f)
+	if std < d.cfg.CoverStdDev {
+		d.tamper, d.reason = tamperCovered, fmt.Sprintf("covered: the view is uniform (standard deviation %.1f grey levels)", std)
+		return nil
+	}
+	if d.ref == nil {
+		d.ref, d.prev, d.anchor = slices.Clone(d.cur), slices.Clone(d.cur), slices.Clone(d.cur)
+		d.tamper, d.reason = "", ""
+		return nil
+	}
+	defer copy(d.prev, d.cur)
+
+	_, lit := d.relight()
+	changed := d.changedRatio(d.ref, 0, 0, 1)
+	if changed > d.cfg.ShiftCheckRatio {
+		if dx, dy, ok := d.shifted(changed); ok {
+			d.tamper, d.reason = tamperMoved, fmt.Sprintf("moved: the view shifted by %d,%d pixels of %dx%d", dx, dy, d.w, d.h)
+			return nil
+		}
+	}
+	if changed > d.cfg.GlobalChangeRatio || !lit {
+		// Relit unevenly, or pointed elsewhere: hold states, re-learn.
+		d.relearn = d.cfg.RelearnFrames
+	}
+	if d.tamper == tamperCovered || d.tamper == tamperMoved { // the view is back
+		d.tamper, d.reason = "", ""
+	}
+	if d.relearn > 0 {
+		d.relearnStep()
+		return nil
+	}
+	if d.tamper != "" {
+		return nil
+	}
+	return d.judge(at)
+}
+
+// relearnStep copies the frame into the reference outside occupied zones;
+// after the last relearning frame it checks the new view against the
+// anchor.
+func (d *Detector) relearnStep() {
+	occ := d.occupiedMask()
+	for i := range d.ref {
+		if !occ[i] {
+			d.ref[i] = d.cur[i]
+		}
+	}
+	d.relearn--
+	if d.relearn > 0 {
+		return
+	}
+	if d.changedRatio(d.anchor, 0, 0, 1) > d.cfg.GlobalChangeRatio {
+		d.tamper, d.reason = tamperChanged, "changed: the view no longer matches the calibrated one"
+		return
+	}
+	copy(d.anchor, d.ref)
+	if d.tamper == tamperChanged { // aimed back
+		d.tamper, d.reason = "", ""
+	}
+}
+
+// Reanchor accepts the current view as the calibrated one, after an
+// installer checked a "changed" tamper (the camera was re-aimed on
+// purpose), and clears the tamper.
+func (d *Detector) Reanchor() {
+	if d.ref != nil {
+		copy(d.anchor, d.ref)
+	}
+	d.tamper, d.reason = "", ""
+}
+
+// judge updates every zone from the current frame.
+func (d *Detector) judge(at time.Time) []Change {
+	var out []Change
+	thr := float32(d.cfg.PixelThreshold)
+	mthr := float32(d.cfg.MotionThreshold)
+	for zi := range d.zones {
+		z := &d.zones[zi]
+		var nch, nmov int
+		for _, p := range z.pix {
+			if abs32(d.cur[p]-d.ref[p]) > thr {
+				nch++
+			}
+			if abs32(d.cur[p]-d.prev[p]) > mthr {
+				nmov++
+			}
+		}
+		n := float64(len(z.pix))
+		z.Ratio, z.Motion = float64(nch)/n, float64(nmov)/n
+		if z.Motion >= d.cfg.MotionRatio || z.lastMotion.IsZero() || z.Ratio < d.cfg.LeaveRatio {
+			// Vacant-looking zones restart the clock too: only a change
+			// that stays still is absorbed.
+			z.lastMotion = at
+		}
+		if d.cfg.AbsorbAfter > 0 && at.Sub(z.lastMotion) >= d.cfg.AbsorbAfter {
+			for _, p := range z.pix {
+				d.ref[p] = d.cur[p]
+			}
+			z.Ratio, z.lastMotion, z.candSince = 0, at, time.Time{}
+			if z.Occupied {
+				z.Occupied, z.Since = false, at
+				z.Confidence = d.confidence(z)
+				out = append(out, Change{Zone: z.Zone, Occupied: false, Confidence: z.Confidence, At: at})
+			}
+			continue
+		}
+		raw := z.Ratio >= d.cfg.EnterRatio
+		if z.Occupied {
+			raw = z.Ratio >= d.cfg.LeaveRatio
+		}
+		z.Confidence = d.confidence(z)
+		if raw == z.Occupied {
+			z.candSince = time.Time{}
+			continue
+		}
+		if z.candSince.IsZero() {
+			z.candSince = at
+		}
+		need := d.cfg.MinOn
+		if !raw {
+			need = d.cfg.MinOff
+		}
+		if at.Sub(z.candSince) >= need {
+			z.Occupied, z.Since, z.candSince = raw, z.candSince, time.Time{}
+			z.Confidence = d.confidence(z)
+			out = append(out, Change{Zone: z.Zone, Occupied: raw, Confidence: z.Confidence, At: z.Since})
+		}
+	}
+	d.adapt()
+	return out
+}
+
+// adapt moves the reference towards the frame where nothing changed,
+// outside occupied zones; changed pixels outside every zone adapt too, a
+// quarter as fast, so a chair moved in the corridor is learned in time.
+func (d *Detector) adapt() {
+	a := float32(d.cfg.AdaptRate)
+	if a == 0 {
+		return
+	}
+	occ := d.occupiedMask()
+	thr := float32(d.cfg.PixelThreshold)
+	for i := range d.ref {
+		if occ[i] {
+			continue
+		}
+		diff := d.cur[i] - d.ref[i]
+		switch {
+		case abs32(diff) <= thr:
+			d.ref[i] += a * diff
+		case !d.inZone[i]:
+			d.ref[i] += a / 4 * diff
+		}
+	}
+}
+
+// occupiedMask marks the pixels of occupied zones; it reuses no buffer
+// since it is needed only on adaptation and relearning.
+func (d *Detector) occupiedMask() []bool {
+	occ := make([]bool, d.w*d.h)
+	for _, z := range d.zones {
+		if z.Occupied {
+			for _, p := range z.pix {
+				occ[p] = true
+			}
+		}
+	}
+	return occ
+}
+
+func (d *Detector) confidence(z *zoneState) float64 {
+	mid := (d.cfg.EnterRatio + d.cfg.LeaveRatio) / 2
+	return math.Min(1, 0.5+math.Abs(z.Ratio-mid)/(2*mid))
+}
+
+// resize restarts learning for frames of a new size.
+func (d *Detector) resize(w, h int) {
+	d.w, d.h = w, h
+	d.ref, d.prev, d.anchor = nil, nil, nil
+	d.relearn = 0
+	d.cur = make([]float32, w*h)
+	d.inZone = make([]bool, w*h)
+	for i := range d.zones {
+		z := &d.zones[i]
+		z.pix = mask(z.Zone.Polygon, w, h)
+		if len(z.pix) == 0 { // a sliver between pixel centres
+			cx, cy := centroid(z.Zone.Polygon)
+			z.pix = []int32{int32(min(int(cy*float64(h)), h-1)*w + min(int(cx*float64(w)), w-1))}
+		}
+		for _, p := range z.pix {
+			d.inZone[p] = true
+		}
+		z.candSince, z.lastMotion = time.Time{}, time.Time{}
+	}
+}
+
+func centroid(p [][2]float64) (x, y float64) {
+	for _, q := range p {
+		x += q[0]
+		y += q[1]
+	}
+	return x / float64(len(p)), y / float64(len(p))
+}
+
+// blur writes f blurred 3x3 into d.cur (grey levels) and returns f's
+// standard deviation in grey levels.
+func (d *Detector) blurFrame(f keyframe.Frame) float64 {
+	w, h := f.W, f.H
+	var sum, sum2 float64
+	for y := range h {
+		y0, y1 := max(y-1, 0), min(y+1, h-1)
+		for x := range w {
+			x0, x1 := max(x-1, 0), min(x+1, w-1)
+			var s, n int
+			for yy := y0; yy <= y1; yy++ {
+				row := f.Pix[yy*w:]
+				s += int(row[x0]) + int(row[x]) + int(row[x1])
+				n += 3
+			}
+			d.cur[y*w+x] = float32(s) / float32(n)
+			v := float64(f.Pix[y*w+x])
+			sum += v
+			sum2 += v * v
+		}
+	}
+	n := float64(w * h)
+	mean := sum / n
+	return math.Sqrt(math.Max(0, sum2/n-mean*mean))
+}
+
+// relight maps d.cur into the reference's lighting: it fits cur = a*ref + b
+// by least squares, refitted twice without the pixels that fit worst
+// (people, objects), and replaces cur by (cur - b) / a. Lights switched or
+// dimmed scale and offset the whole picture; after the mapping they are
+// gone, while what really changed stands out. It returns the gain a; ok is
+// false when no sane fit exists (a change too large to be lighting).
+func (d *Detector) relight() (gain float64, ok bool) {
+	a, b := 1.0, 0.0
+	limit := math.Inf(1)
+	res := make([]float64, 0, len(d.cur)/4+1)
+	for range 3 {
+		var n, sr, sc, srr, src float64
+		for i, c := range d.cur {
+			r, cv := float64(d.ref[i]), float64(c)
+			if math.Abs(cv-(a*r+b)) > limit {
+				continue
+			}
+			n++
+			sr += r
+			sc += cv
+			srr += r * r
+			src += r * cv
+		}
+		vr := srr/n - (sr/n)*(sr/n)
+		if n < 16 || vr < 1 {
+			return 1, false
+		}
+		a = (src/n - (sr/n)*(sc/n)) / vr
+		b = sc/n - a*sr/n
+		// The next pass keeps pixels within 3 median residuals of this
+		// fit (at least 6 grey levels), sampled every 4th pixel.
+		res = res[:0]
+		for i := 0; i < len(d.cur); i += 4 {
+			res = append(res, math.Abs(float64(d.cur[i])-(a*float64(d.ref[i])+b)))
+		}
+		slices.Sort(res)
+		limit = math.Max(3*res[len(res)/2], 6)
+	}
+	if a < 0.2 || a > 5 {
+		return a, false
+	}
+	ia, fb := float32(1/a), float32(b)
+	for i, c := range d.cur {
+		d.cur[i] = (c - fb) * ia
+	}
+	return a, true
+}
+
+// changedRatio is the fraction of pixels of d.cur, displaced by (dx, dy),
+// that differ from ref by more than the pixel threshold, sampling every
+// step-th pixel in each direction.
+func (d *Detector) changedRatio(ref []float32, dx, dy, step int) float64 {
+	thr := float32(d.cfg.PixelThreshold)
+	var n, ch int
+	for y := max(0, -dy); y < d.h && y+dy < d.h; y += step {
+		for x := max(0, -dx); x < d.w && x+dx < d.w; x += step {
+			n++
+			if abs32(d.cur[(y+dy)*d.w+x+dx]-ref[y*d.w+x]) > thr {
+				ch++
+			}
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return float64(ch) / float64(n)
+}
+
+// shifted searches displacements up to MaxShift for one under which the
+// frame matches the reference far better than in place: the camera moved.
+func (d *Detector) shifted(inPlace float64) (dx, dy int, ok bool) {
+	s := int(d.cfg.MaxShift * float64(d.w))
+	best := inPlace
+	for y := -s; y <= s; y++ {
+		for x := -s; x <= s; x++ {
+			if x == 0 && y == 0 {
+				continue
+			}
+			if r := d.changedRatio(d.ref, x, y, 2); r < best {
+				best, dx, dy = r, x, y
+			}
+		}
+	}
+	return dx, dy, (dx != 0 || dy != 0) && best < inPlace/2 && best < d.cfg.GlobalChangeRatio/2
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// State returns every zone's current state, in the order New was given.
+func (d *Detector) State() []ZoneState {
+	out := make([]ZoneState, len(d.zones))
+	for i, z := range d.zones {
+		out[i] = z.ZoneState
+	}
+	return out
+}
+
+// Tamper reports whether the camera looks tampered with, and why.
+func (d *Detector) Tamper() (bool, string) {
+	return d.tamper != "", d.reason
+}
