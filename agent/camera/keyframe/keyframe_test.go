@@ -22,13 +22,9 @@ import (
 // its keyframe access units.
 func clip(t testing.TB, s scene.Scene) (scene.Clip, [][]byte) {
 	t.Helper()
-	dir, err := scene.CacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := scene.Generate(ctx, dir, s)
+	c, err := scene.Cached(ctx, s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,13 +41,9 @@ func decode(t *testing.T, s scene.Scene) *decoded {
 	if d, ok := cache.m[s.Name]; ok {
 		return d
 	}
-	dir, err := scene.CacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := scene.Generate(ctx, dir, s)
+	c, err := scene.Cached(ctx, s)
 	if err != nil {
 		t.Fatal(err)
 	}

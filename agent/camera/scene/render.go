@@ -487,6 +487,15 @@ func tail(s string) string {
 	return s
 }
 
+// Cached is Generate into CacheDir: what tests and benchmarks call.
+func Cached(ctx context.Context, s Scene) (Clip, error) {
+	dir, err := CacheDir()
+	if err != nil {
+		return Clip{}, err
+	}
+	return Generate(ctx, dir, s)
+}
+
 // LoadTruth reads a truth file Generate wrote.
 func LoadTruth(path string) (Truth, error) {
 	b, err := os.ReadFile(path)
