@@ -39,6 +39,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 5s; make test does thi
 test-short: ## unit tests only (no real services)
 	$(GO) test -short -count=1 ./...
 
+.PHONY: test-faults
+
+test-faults: deps ## the whole-system fault suite alone (about 10 minutes; make test runs it too)
+	$(GO) test -race -count=1 -v -timeout 30m -run '^TestFaults$$' ./internal/faultsuite/
+
 demo: deps build ## set up and run the whole system on a simulated center (Ctrl-C stops it)
 	@./scripts/demo.sh
 
