@@ -68,6 +68,16 @@ func diff(want, got map[key]int64) map[key]int64 {
 	return d
 }
 
+// formatCarried lists differences left by earlier scenarios.
+func formatCarried(d map[key]int64) string {
+	keys := make([]string, 0, len(d))
+	for k, v := range d {
+		keys = append(keys, fmt.Sprintf("\n  %-45s %+d", k, v))
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, "")
+}
+
 func formatDiff(d map[key]int64, want map[key]int64) string {
 	keys := make([]key, 0, len(d))
 	for k := range d {
