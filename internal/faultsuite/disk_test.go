@@ -32,11 +32,16 @@ func diskNearFull(t *testing.T, s *system, _ *driver) {
 		filler = testenv.FillFS(t, s.spoolTmpfs, diskLeave)
 		t.Logf("spool filesystem filled: %d bytes free", testenv.FreeBytes(t, s.spoolTmpfs))
 	} else {
-		s.restartAgentWith(t, 64<<10+16<<10)
+		// The least spool.max_bytes allows: one largest record (64 KiB)
+		// and its header, about 200 events.
+		s.restartAgentWith(t, 64<<10+28)
 	}
 	time.Sleep(3 * time.Second)
 	s.uplink.Cut()
 	time.Sleep(20 * time.Second)
+	if refusals(t, s) == 0 {
+		t.Errorf("no press was refused in 20 s without uplink: the spool never ran out of room, so this scenario proved nothing")
+	}
 	s.uplink.Restore()
 	testenv.Eventually(t, 10*time.Second, 100*time.Millisecond, func() bool { return spoolDepth(t, s) == 0 },
 		"the spool did not drain within 10 s of the uplink's return")
