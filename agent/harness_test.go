@@ -80,17 +80,19 @@ func newWorldWith(t testing.TB, secure bool) *world {
 		w.central = testenv.StartMosquitto(t, sec(central, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl.example"), true))
 		w.local = testenv.StartMosquitto(t, sec(local, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl-center.example"), false))
 		w.centralURL, w.localURL = w.central.TLSURL(), w.local.TLSURL()
-		auth := func(user string, cert bool) string {
-			s := fmt.Sprintf("  username: %s\n  password: {file: %s}\n  tls:\n    ca_file: %s\n", user, filepath.Join(w.dir, user+".pass"), filepath.Join(w.pki, "ca.pem"))
+		// auth is the YAML of one connection's user and TLS, indented by
+		// pad (the local broker's keys sit one level deeper, under mqtt:).
+		auth := func(user string, cert bool, pad string) string {
+			s := fmt.Sprintf("%[1]susername: %[2]s\n%[1]spassword: {file: %[3]s}\n%[1]stls:\n%[1]s  ca_file: %[4]s\n",
+				pad, user, filepath.Join(w.dir, user+".pass"), filepath.Join(w.pki, "ca.pem"))
 			if cert {
-				s += fmt.Sprintf("    cert_file: %s\n    key_file: %s\n", filepath.Join(w.pki, user+".pem"), filepath.Join(w.pki, user+".key"))
+				s += fmt.Sprintf("%[1]s  cert_file: %[2]s\n%[1]s  key_file: %[3]s\n", pad, filepath.Join(w.pki, user+".pem"), filepath.Join(w.pki, user+".key"))
 			}
 			return s
 		}
-		collectorAuth = auth("collector", true)
-		w.uplinkAuth = auth("anlao-edge-1", true)
-		w.localAuth = strings.ReplaceAll(auth("anlao-edge-1", false), "\n  ", "\n    ")
-		w.localAuth = "  " + w.localAuth
+		collectorAuth = auth("collector", true, "  ")
+		w.uplinkAuth = auth("anlao-edge-1", true, "  ")
+		w.localAuth = auth("anlao-edge-1", false, "    ")
 		// The probe below publishes a dossier as the one-stop-shop software.
 		w.probeOpts = func(o *mqtt.ClientOptions) {
 			o.Servers = nil

@@ -6,7 +6,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/pscm/pscm/collector/store"
@@ -59,38 +58,8 @@ func (c *Config) Validate() error {
 	if err := c.InfluxDB.Validate(); err != nil {
 		return fmt.Errorf("influxdb.%w", err)
 	}
-	if len(c.Sites) == 0 {
-		return errors.New("sites: at least one")
-	}
-	seen := map[string]bool{}
-	for i, s := range c.Sites {
-		if !schema.ValidID(s.ID) || seen[s.ID] {
-			return fmt.Errorf("sites[%d].id: %q is invalid or repeated", i, s.ID)
-		}
-		seen[s.ID] = true
-		if s.Name == "" {
-			return fmt.Errorf("sites[%d].name: required", i)
-		}
-		for j, ct := range s.Counters {
-			if !schema.ValidID(ct.ID) || ct.NameVI == "" {
-				return fmt.Errorf("sites[%d].counters[%d]: id must be a valid ID and name_vi is required", i, j)
-			}
-		}
-	}
-	t := c.Targets
-	if t.SatisfactionPct <= 0 || t.SatisfactionPct > 100 || t.OnTimePct <= 0 || t.OnTimePct > 100 || t.WaitP90S < 0 || t.ServiceP90S < 0 {
-		return errors.New("targets: satisfaction_pct and on_time_pct must be in (0, 100], wait_p90_s and service_p90_s at least 0")
-	}
-	if len(c.Satisfied) == 0 {
-		return errors.New("satisfied: at least one level")
-	}
-	for _, l := range c.Satisfied {
-		if !l.Valid() {
-			return fmt.Errorf("satisfied: %q is not a rating level", l)
-		}
-	}
-	if _, err := kpi.Location(c.TimeZone); err != nil {
-		return fmt.Errorf("time_zone: %w", err)
+	if err := dconfig.ValidateFigures(c.Sites, c.Targets, c.Satisfied, c.TimeZone); err != nil {
+		return err
 	}
 	return c.Log.Validate()
 }

@@ -120,37 +120,8 @@ func (c *Config) Validate() error {
 	if err := c.MQTT.Validate(); err != nil {
 		return fmt.Errorf("mqtt.%w", err)
 	}
-	if len(c.Sites) == 0 {
-		return errors.New("sites: at least one")
-	}
-	seen := map[string]bool{}
-	for i, s := range c.Sites {
-		if !schema.ValidID(s.ID) || seen[s.ID] {
-			return fmt.Errorf("sites[%d].id: %q is invalid or repeated", i, s.ID)
-		}
-		seen[s.ID] = true
-		if s.Name == "" {
-			return fmt.Errorf("sites[%d].name: required", i)
-		}
-		for j, ct := range s.Counters {
-			if !schema.ValidID(ct.ID) || ct.NameVI == "" {
-				return fmt.Errorf("sites[%d].counters[%d]: id must be a valid ID and name_vi is required", i, j)
-			}
-		}
-	}
-	if c.Targets.SatisfactionPct <= 0 || c.Targets.SatisfactionPct > 100 || c.Targets.OnTimePct <= 0 || c.Targets.OnTimePct > 100 {
-		return errors.New("targets: satisfaction_pct and on_time_pct must be in (0, 100]")
-	}
-	if len(c.Satisfied) == 0 {
-		return errors.New("satisfied: at least one level")
-	}
-	for _, l := range c.Satisfied {
-		if !l.Valid() {
-			return fmt.Errorf("satisfied: %q is not a rating level", l)
-		}
-	}
-	if _, err := kpi.Location(c.TimeZone); err != nil {
-		return fmt.Errorf("time_zone: %w", err)
+	if err := ValidateFigures(c.Sites, c.Targets, c.Satisfied, c.TimeZone); err != nil {
+		return err
 	}
 	if c.ReloadInterval < 10*time.Second || c.PushInterval < 10*time.Millisecond || c.PushInterval > 10*time.Second {
 		return errors.New("reload_interval at least 10s; push_interval within 10ms..10s")
@@ -165,4 +136,43 @@ func (c *Config) Validate() error {
 		return errors.New("session_key: required (file or env, at least 32 bytes)")
 	}
 	return c.Log.Validate()
+}
+
+// ValidateFigures checks what every reader of the figures configures
+// alike (the dashboard and pscm-ctl): the sites and their counters, the
+// targets, the levels that count as satisfied and the time zone.
+func ValidateFigures(sites []board.Site, t Targets, satisfied []schema.Level, zone string) error {
+	if len(sites) == 0 {
+		return errors.New("sites: at least one")
+	}
+	seen := map[string]bool{}
+	for i, s := range sites {
+		if !schema.ValidID(s.ID) || seen[s.ID] {
+			return fmt.Errorf("sites[%d].id: %q is invalid or repeated", i, s.ID)
+		}
+		seen[s.ID] = true
+		if s.Name == "" {
+			return fmt.Errorf("sites[%d].name: required", i)
+		}
+		for j, ct := range s.Counters {
+			if !schema.ValidID(ct.ID) || ct.NameVI == "" {
+				return fmt.Errorf("sites[%d].counters[%d]: id must be a valid ID and name_vi is required", i, j)
+			}
+		}
+	}
+	if t.SatisfactionPct <= 0 || t.SatisfactionPct > 100 || t.OnTimePct <= 0 || t.OnTimePct > 100 || t.WaitP90S < 0 || t.ServiceP90S < 0 {
+		return errors.New("targets: satisfaction_pct and on_time_pct must be in (0, 100], wait_p90_s and service_p90_s at least 0")
+	}
+	if len(satisfied) == 0 {
+		return errors.New("satisfied: at least one level")
+	}
+	for _, l := range satisfied {
+		if !l.Valid() {
+			return fmt.Errorf("satisfied: %q is not a rating level", l)
+		}
+	}
+	if _, err := kpi.Location(zone); err != nil {
+		return fmt.Errorf("time_zone: %w", err)
+	}
+	return nil
 }

@@ -336,9 +336,9 @@ func (m *Mosquitto) PID() int { return m.srv.pid() }
 // password) with mosquitto_passwd, which hashes them as the broker expects.
 func MosquittoPasswd(t testing.TB, path string, users map[string]string) {
 	t.Helper()
-	bin, err := findMosquitto(func(string) (string, error) { return exec.LookPath("mosquitto_passwd") }, "/usr/bin/mosquitto_passwd")
+	bin, err := exec.LookPath("mosquitto_passwd")
 	if err != nil {
-		t.Fatalf("testenv: mosquitto_passwd: %v", err)
+		t.Fatalf("testenv: mosquitto_passwd not found in PATH: install it with `%s` (or run `make deps`)", mosquittoInstall)
 	}
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatalf("testenv: %v", err)
