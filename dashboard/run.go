@@ -28,6 +28,7 @@ import (
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/config"
+	"github.com/pscm/pscm/dashboard/download"
 	"github.com/pscm/pscm/dashboard/hub"
 	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/dashboard/web"
@@ -114,6 +115,11 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Help: "Time to reload one site's figures from InfluxDB.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 	})
 	reg.MustRegister(queryLatency)
+	reports, err := download.New(download.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets.KPI(), Satisfied: cfg.Satisfied},
+		src, log.With("component", "report"), reg)
+	if err != nil {
+		return err
+	}
 	h := hub.New(hub.Config{}.WithDefaults(), log.With("component", "hub"), reg)
 	defer h.Close()
 
@@ -220,6 +226,8 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(body)
 	})))
+	mux.Handle("GET /api/report", a.Require(reports))
+	mux.Handle("GET /api/report/periods", a.Require(reports.PeriodsHandler()))
 	mux.Handle("/", a.Require(withCSRFMeta(a, web.Handler())))
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
