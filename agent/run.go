@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pscm/pscm/agent/camera/watch"
 	"github.com/pscm/pscm/agent/config"
 	"github.com/pscm/pscm/agent/kiosk"
 	"github.com/pscm/pscm/agent/outbox"
@@ -78,7 +79,18 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	defer sp.Close()
 	ob := outbox.New(cfg.Site, cfg.Agent, sp, time.Now)
-	tracker := queue.New(cfg.Queue.Config, cfg.Site, ob, log.With("component", "queue"), reg, time.Now)
+	// Queue sessions at counters a camera watches pass through the camera
+	// pipeline, which fuses them with the camera's own.
+	var queueOut queue.Emitter = ob
+	var cams *watch.Watch
+	if len(cfg.Cameras) > 0 {
+		cams, err = watch.New(cfg.Camera, cfg.Cameras, ob, log.With("component", "cameras"), reg, time.Now)
+		if err != nil {
+			return err
+		}
+		queueOut = cams.Queue(ob)
+	}
+	tracker := queue.New(cfg.Queue.Config, cfg.Site, queueOut, log.With("component", "queue"), reg, time.Now)
 
 	var levels []schema.Level
 	for _, b := range cfg.Kiosk.Buttons {
@@ -122,6 +134,16 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	mux := http.NewServeMux()
 	mux.Handle("/kiosk/", kh)
 	mux.Handle("POST /queue", queueWebhook(tracker, webhookToken, log))
+	if cams != nil && cfg.Camera.Calibration.Enabled {
+		password, err := cfg.Camera.Calibration.Password.Value()
+		if err != nil {
+			return fmt.Errorf("camera.calibration.password: %w", err)
+		}
+		if len(password) < 12 {
+			return errors.New("camera.calibration.password: shorter than 12 characters")
+		}
+		mux.Handle("/calibration/", cams.Calibration(password))
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
@@ -140,7 +162,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 
 	log.Info("starting", "version", version, "http", ln.Addr().String(), "uplink", cfg.Uplink.Broker,
-		"local", cfg.Local.Enabled, "kiosks", len(cfg.Kiosks))
+		"local", cfg.Local.Enabled, "kiosks", len(cfg.Kiosks), "cameras", len(cfg.Cameras))
 
 	// A failing component (the uplink unable to read the spool, the HTTP
 	// server) stops the whole agent with its error, so systemd restarts it
@@ -165,6 +187,9 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		}
 		return err
 	})
+	if cams != nil {
+		g.Go(func() error { return cams.Run(upCtx) })
+	}
 	if local != nil {
 		local.Connect() // retries in the background
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/pscm/pscm/agent/camera/watch"
 	"github.com/pscm/pscm/agent/kiosk"
 	"github.com/pscm/pscm/agent/queue"
 	"github.com/pscm/pscm/agent/ratings"
@@ -37,6 +38,11 @@ type Config struct {
 	Kiosks  []Kiosk        `yaml:"kiosks"`
 	Ratings ratings.Config `yaml:"anti_abuse"`
 	Queue   Queue          `yaml:"queue"`
+	// Cameras are the center's IP cameras, each with the zones drawn on
+	// its picture; Camera holds what they share (detector, sessions,
+	// working hours, the calibration page).
+	Cameras []watch.Camera `yaml:"cameras"`
+	Camera  watch.Settings `yaml:"camera"`
 	// StatusInterval is how often the retained agent status is refreshed.
 	StatusInterval time.Duration  `yaml:"status_interval"`
 	Log            logging.Config `yaml:"log"`
@@ -87,6 +93,7 @@ func Defaults() *Config {
 		Kiosk:          kiosk.Defaults(),
 		Ratings:        ratings.Defaults(),
 		Queue:          Queue{Config: queue.Defaults()},
+		Camera:         watch.Defaults(),
 		StatusInterval: 30 * time.Second,
 		Log:            logging.Defaults(),
 	}
@@ -168,6 +175,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Queue.WebhookToken.Validate(); err != nil {
 		return fmt.Errorf("queue.webhook_token: %w", err)
+	}
+	if err := watch.ValidateCameras(c.Cameras); err != nil {
+		return fmt.Errorf("cameras%w", err)
+	}
+	if err := c.Camera.Validate(); err != nil {
+		return fmt.Errorf("camera.%w", err)
 	}
 	if c.StatusInterval < time.Second || c.StatusInterval > time.Hour {
 		return fmt.Errorf("status_interval: %v outside 1s..1h", c.StatusInterval)

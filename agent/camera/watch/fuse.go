@@ -1,0 +1,154 @@
+package watch
+
+import (
+	"time"
+
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// maxHeld bounds the sessions waiting for fusion at one counter and
+// source: a counter serves a citizen every few minutes, so more than this
+// within FuseWindow means the other source is not coming, and the oldest
+// goes out alone.
+const maxHeld = 16
+
+// fuseSlack lets a queue session and a camera session that do not quite
+// overlap still match: the official may press "finished" a little before
+// the citizen stands up, or call the next ticket a moment after.
+const fuseSlack = 30 * time.Second
+
+// held is a session waiting for its other half since at.
+type held struct {
+	s  schema.Session
+	at time.Time
+}
+
+// fuser pairs camera and queue sessions of the same counter. Not safe for
+// concurrent use (Watch.mu guards it).
+type fuser struct {
+	window time.Duration
+	cam    map[string][]held
+	que    map[string][]held
+}
+
+func newFuser(window time.Duration) *fuser {
+	return &fuser{window: window, cam: map[string][]held{}, que: map[string][]held{}}
+}
+
+func (f *fuser) len() int {
+	n := 0
+	for _, h := range f.cam {
+		n += len(h)
+	}
+	for _, h := range f.que {
+		n += len(h)
+	}
+	return n
+}
+
+// camera takes a camera session and returns what is ready to send: the
+// fused session when a waiting queue session matches, nothing while it
+// waits (with FuseWindow 0 it goes out alone at once).
+func (f *fuser) camera(s schema.Session, now time.Time) []schema.Session {
+	if i := match(f.que[s.Counter], s); i >= 0 {
+		q := f.que[s.Counter][i].s
+		f.que[s.Counter] = remove(f.que[s.Counter], i)
+		return []schema.Session{fused(s, q)}
+	}
+	return f.hold(f.cam, s, now)
+}
+
+// queue takes a queue session, as camera does.
+func (f *fuser) queue(s schema.Session, now time.Time) []schema.Session {
+	if i := match(f.cam[s.Counter], s); i >= 0 {
+		c := f.cam[s.Counter][i].s
+		f.cam[s.Counter] = remove(f.cam[s.Counter], i)
+		return []schema.Session{fused(c, s)}
+	}
+	return f.hold(f.que, s, now)
+}
+
+func (f *fuser) hold(m map[string][]held, s schema.Session, now time.Time) []schema.Session {
+	if f.window <= 0 {
+		return []schema.Session{s}
+	}
+	var out []schema.Session
+	list := append(m[s.Counter], held{s: s, at: now})
+	if len(list) > maxHeld {
+		out = append(out, list[0].s)
+		list = list[1:]
+	}
+	m[s.Counter] = list
+	return out
+}
+
+// flush returns the sessions that waited FuseWindow by now, to be sent
+// alone; a zero now returns all of them.
+func (f *fuser) flush(now time.Time) []schema.Session {
+	var out []schema.Session
+	for _, m := range []map[string][]held{f.cam, f.que} {
+		for counter, list := range m {
+			keep := list[:0]
+			for _, h := range list {
+				if now.IsZero() || now.Sub(h.at) >= f.window {
+					out = append(out, h.s)
+				} else {
+					keep = append(keep, h)
+				}
+			}
+			if len(keep) == 0 {
+				delete(m, counter)
+			} else {
+				m[counter] = keep
+			}
+		}
+	}
+	return out
+}
+
+// match returns the index of the waiting session overlapping s most, or -1.
+func match(list []held, s schema.Session) int {
+	best, bestOverlap := -1, -fuseSlack-1
+	for i, h := range list {
+		from, to := maxTime(h.s.Start, s.Start), minTime(h.s.End, s.End)
+		overlap := to.Sub(from)
+		if overlap < -fuseSlack {
+			continue
+		}
+		if overlap > bestOverlap {
+			best, bestOverlap = i, overlap
+		}
+	}
+	return best
+}
+
+// fused is the one session of a citizen both sources saw: the queue's ID
+// (ratings already carry it), ticket and wait; the camera's start, end and
+// service time, since the camera sees when the citizen actually sat down
+// and stood up.
+func fused(cam, q schema.Session) schema.Session {
+	s := cam
+	s.ID = q.ID
+	s.Ticket = q.Ticket
+	s.WaitS = q.WaitS
+	s.Source = schema.SourceFused
+	return s
+}
+
+func remove(list []held, i int) []held {
+	return append(list[:i:i], list[i+1:]...)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,464 @@
+// Package watch runs the agent's cameras end to end. Each camera's stream
+// (agent/camera/ingest) yields keyframes; each keyframe is decoded in memory
+// to a small grey picture (agent/camera/keyframe) and judged zone by zone
+// (agent/camera/occupancy); each counter's staff and citizen seats become
+// sessions and presence time (agent/camera/presence). What leaves is only
+// events (`occupancy` on every zone change, `session` when a citizen has
+// been served, `camera` health every 10 s) and metrics. The latest small
+// picture of each camera stays in memory for the calibration page alone.
+//
+// Sessions from cameras are fused with the queue system's: the queue
+// tracker's sessions at a counter a camera watches pass through the Queue
+// emitter, and a camera session and a queue session at the same counter
+// whose times overlap become one `fused` session (the queue's ID and ticket
+// and wait, the camera's start, end and service time). Either one alone is
+// sent after FuseWindow with its own source, so a citizen is counted once
+// whether the camera, the queue system or both saw them.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/agent/camera/health"
+	"github.com/pscm/pscm/agent/camera/ingest"
+	"github.com/pscm/pscm/agent/camera/keyframe"
+	"github.com/pscm/pscm/agent/camera/occupancy"
+	"github.com/pscm/pscm/agent/camera/presence"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// Emitter spools events (agent/outbox).
+type Emitter interface {
+	Header() schema.Header
+	Emit(ctx context.Context, ev schema.Event) error
+}
+
+// emitTimeout bounds one spool write from a camera goroutine: a spool that
+// cannot take an occupancy change within it has a problem the spool's own
+// metrics report; the camera goes on with the next keyframe.
+const emitTimeout = 10 * time.Second
+
+// tickEvery is how often sessions are closed, absences checked and the
+// gauges refreshed.
+const tickEvery = time.Second
+
+// Watch runs the cameras of one agent.
+type Watch struct {
+	set   Settings
+	hours presence.Hours
+	out   Emitter
+	log   *slog.Logger
+	now   func() time.Time
+	m     *metrics
+
+	cams []*camera
+
+	mu       sync.Mutex // guards counters, fuse and everything they hold
+	counters map[string]*counter
+	fuse     *fuser
+}
+
+// camera is one camera's pipeline.
+type camera struct {
+	cfg    Camera
+	stream *ingest.Camera
+	det    *occupancy.Detector // fed by the stream's consumer goroutine only
+	dec    *keyframe.Decoder   // idem
+	codec  string
+	// reanchor asks the consumer goroutine to accept the current view
+	// (set by the calibration page).
+	reanchor atomic.Bool
+
+	mu      sync.Mutex // guards latest and states, read by the calibration page
+	latest  keyframe.Frame
+	at      time.Time
+	states  []occupancy.ZoneState
+	tamper  string
+	decoded int64
+}
+
+// counter is one counter whose staff and/or citizen seat a camera watches.
+type counter struct {
+	id      string
+	p       *presence.Counter
+	seats   bool // both seats watched: sessions come from the camera
+	absent  bool // the current absence was already reported
+	watched map[schema.Zone]bool
+}
+
+// New builds the pipelines; nothing connects before Run.
+func New(set Settings, cams []Camera, out Emitter, log *slog.Logger, reg prometheus.Registerer, now func() time.Time, opts ...Option) (*Watch, error) {
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ValidateCameras(cams); err != nil {
+		return nil, fmt.Errorf("cameras%w", err)
+	}
+	hours, _ := set.WorkingHours.Presence() // validated above
+	w := &Watch{set: set, hours: hours, out: out, log: log, now: now, counters: map[string]*counter{},
+		m: newMetrics(reg)}
+	w.fuse = newFuser(set.FuseWindow)
+	healthEvery := health.Interval
+	for _, o := range opts {
+		o(&healthEvery)
+	}
+	for _, cc := range cams {
+		c := &camera{cfg: cc}
+		det, err := occupancy.New(set.Occupancy, cc.Zones)
+		if err != nil {
+			return nil, fmt.Errorf("camera %s: %w", cc.ID, err)
+		}
+		c.det = det
+		c.states = det.State()
+		for _, z := range cc.Zones {
+			if z.Kind != schema.ZoneStaff && z.Kind != schema.ZoneCitizen {
+				continue
+			}
+			k := w.counters[z.Counter]
+			if k == nil {
+				p, err := presence.NewCounter(z.Counter, set.Sessions, hours)
+				if err != nil {
+					return nil, err
+				}
+				k = &counter{id: z.Counter, p: p, watched: map[schema.Zone]bool{}}
+				w.counters[z.Counter] = k
+			}
+			k.watched[z.Kind] = true
+			k.seats = k.watched[schema.ZoneStaff] && k.watched[schema.ZoneCitizen]
+		}
+		stream, err := ingest.New(cc.Config, log, reg, func(kf ingest.Keyframe) { w.keyframe(c, kf) },
+			ingest.WithClock(now), ingest.WithHealth(healthEvery, func(s health.Snapshot) { w.health(c, s) }))
+		if err != nil {
+			return nil, err
+		}
+		c.stream = stream
+		w.cams = append(w.cams, c)
+	}
+	return w, nil
+}
+
+// Option changes a default of New, for tests.
+type Option func(healthEvery *time.Duration)
+
+// WithHealthInterval sets how often `camera` health events are sent
+// (health.Interval, 10 s, by default).
+func WithHealthInterval(d time.Duration) Option {
+	return func(h *time.Duration) { *h = d }
+}
+
+// Run runs every camera and the counters' clock until ctx ends; then the
+// sessions waiting for fusion are sent alone and Run returns nil.
+func (w *Watch) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, c := range w.cams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.stream.Run(ctx)
+		}()
+	}
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-t.C:
+			w.tick(ctx, w.now())
+		}
+	}
+	wg.Wait()
+	for _, c := range w.cams {
+		if c.dec != nil {
+			c.dec.Close()
+		}
+	}
+	// Whatever still waits for its other half goes out alone, so a stop
+	// loses no session the agent already knows of.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emitTimeout)
+	defer cancel()
+	w.mu.Lock()
+	left := w.fuse.flush(time.Time{})
+	w.mu.Unlock()
+	w.emitSessions(fctx, left)
+	return nil
+}
+
+// keyframe handles one keyframe of c, on c's consumer goroutine.
+func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
+	if c.dec == nil || c.codec != kf.Codec {
+		if c.dec != nil {
+			c.dec.Close()
+		}
+		dec, err := keyframe.New(kf.Codec, w.set.DecodeWidth)
+		if err != nil {
+			w.m.decodeErrors.WithLabelValues(c.cfg.ID).Inc()
+			w.log.Warn("no decoder for the camera's codec", "camera", c.cfg.ID, "codec", kf.Codec, "err", err)
+			c.dec = nil
+			return
+		}
+		c.dec, c.codec = dec, kf.Codec
+	}
+	start := time.Now()
+	f, err := c.dec.Decode(kf.AU)
+	w.m.decodeSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		// One bad keyframe costs one sample; the next comes in seconds.
+		w.m.decodeErrors.WithLabelValues(c.cfg.ID).Inc()
+		w.log.Debug("keyframe not decoded", "camera", c.cfg.ID, "err", err)
+		return
+	}
+	w.m.decoded.WithLabelValues(c.cfg.ID).Inc()
+	if c.reanchor.CompareAndSwap(true, false) {
+		c.det.Reanchor()
+	}
+	changes := c.det.Observe(f, kf.At)
+	tampered, why := c.det.Tamper()
+	states := c.det.State()
+
+	c.mu.Lock()
+	c.latest, c.at, c.states, c.decoded = f, kf.At, states, c.decoded+1
+	prevTamper := c.tamper
+	if tampered {
+		c.tamper = why
+	} else {
+		c.tamper = ""
+	}
+	c.mu.Unlock()
+	if c.tamper != prevTamper {
+		if tampered {
+			w.log.Warn("camera view tampered with: zone states held", "camera", c.cfg.ID, "why", why)
+		} else {
+			w.log.Info("camera view back to normal", "camera", c.cfg.ID)
+		}
+	}
+	w.m.tamper.WithLabelValues(c.cfg.ID).Set(b2f(tampered))
+	for _, s := range states {
+		w.m.occupied.WithLabelValues(c.cfg.ID, s.Zone.Counter, string(s.Zone.Kind)).Set(b2f(s.Occupied))
+	}
+	if len(changes) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), emitTimeout)
+	defer cancel()
+	for _, ch := range changes {
+		h := w.out.Header()
+		h.TS = ch.At.UTC()
+		ev := &schema.Occupancy{Header: h, Camera: c.cfg.ID, Counter: ch.Zone.Counter, Zone: ch.Zone.Kind,
+			Occupied: ch.Occupied, Confidence: clampConfidence(ch.Confidence)}
+		if err := w.out.Emit(ctx, ev); err != nil {
+			w.m.emitErrors.Inc()
+			w.log.Error("occupancy change not spooled", "camera", c.cfg.ID, "zone", ch.Zone.ID, "err", err)
+		}
+	}
+	w.mu.Lock()
+	var ended []schema.Session
+	for _, ch := range changes {
+		k := w.counters[ch.Zone.Counter]
+		if k == nil || (ch.Zone.Kind != schema.ZoneStaff && ch.Zone.Kind != schema.ZoneCitizen) {
+			continue
+		}
+		ss, err := k.p.Update(ch.Zone.Kind, ch.Occupied, ch.At)
+		if err != nil {
+			w.log.Warn("zone change out of order", "camera", c.cfg.ID, "zone", ch.Zone.ID, "err", err)
+			continue
+		}
+		ended = append(ended, w.cameraSessions(k, ss, w.now())...)
+	}
+	w.mu.Unlock()
+	w.emitSessions(ctx, ended)
+}
+
+// cameraSessions hands the sessions a counter's seats ended to the fuser and
+// returns what is ready to send. Called with w.mu held.
+func (w *Watch) cameraSessions(k *counter, ss []presence.Session, now time.Time) []schema.Session {
+	if !k.seats {
+		return nil
+	}
+	var out []schema.Session
+	for _, s := range ss {
+		h := w.out.Header()
+		h.ID = "c-" + h.ID
+		ev := schema.Session{Header: h, Counter: s.Counter, Start: s.Start.UTC(), End: s.End.UTC(),
+			ServiceS: s.End.Sub(s.Start).Seconds(), Source: schema.SourceCamera}
+		out = append(out, w.fuse.camera(ev, now)...)
+	}
+	return out
+}
+
+// tick closes sessions whose citizen left SessionGap ago, sends sessions
+// that waited FuseWindow for their other half, reports absences and
+// refreshes the gauges.
+func (w *Watch) tick(ctx context.Context, now time.Time) {
+	w.mu.Lock()
+	var ready []schema.Session
+	ids := make([]string, 0, len(w.counters))
+	for id := range w.counters {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		k := w.counters[id]
+		ready = append(ready, w.cameraSessions(k, k.p.Tick(now), now)...)
+		if !k.watched[schema.ZoneStaff] {
+			continue
+		}
+		absent := k.p.StaffAbsent(now)
+		w.m.absent.WithLabelValues(id).Set(absent.Seconds())
+		w.m.present.WithLabelValues(id).Set(k.p.StaffPresent(now).Seconds())
+		switch {
+		case absent >= w.set.AbsenceAfter && !k.absent:
+			k.absent = true
+			w.m.absences.WithLabelValues(id).Inc()
+			w.log.Warn("cán bộ vắng mặt tại quầy trong giờ làm việc / staff absent from the counter in working hours",
+				"counter", id, "absent", absent.Round(time.Second))
+		case absent == 0 && k.absent:
+			k.absent = false
+			w.log.Info("staff back at the counter", "counter", id)
+		}
+	}
+	ready = append(ready, w.fuse.flush(now)...)
+	w.m.waiting.Set(float64(w.fuse.len()))
+	w.mu.Unlock()
+	w.m.workingHours.Set(b2f(w.hours.Contains(now)))
+	ectx, cancel := context.WithTimeout(ctx, emitTimeout)
+	defer cancel()
+	w.emitSessions(ectx, ready)
+}
+
+func (w *Watch) emitSessions(ctx context.Context, ss []schema.Session) {
+	for i := range ss {
+		s := ss[i]
+		if err := w.out.Emit(ctx, &s); err != nil {
+			w.m.emitErrors.Inc()
+			w.log.Error("session not spooled", "counter", s.Counter, "source", s.Source, "err", err)
+			continue
+		}
+		w.m.sessions.WithLabelValues(s.Counter, string(s.Source)).Inc()
+	}
+}
+
+// health sends c's health window as a `camera` event.
+func (w *Watch) health(c *camera, s health.Snapshot) {
+	ev := s.Event()
+	ev.Header = w.out.Header()
+	ctx, cancel := context.WithTimeout(context.Background(), emitTimeout)
+	defer cancel()
+	if err := w.out.Emit(ctx, &ev); err != nil {
+		w.m.emitErrors.Inc()
+		w.log.Error("camera health not spooled", "camera", c.cfg.ID, "err", err)
+	}
+}
+
+// Queue wraps the queue tracker's emitter: sessions at counters whose two
+// seats a camera watches wait for the camera's session to fuse with;
+// everything else passes straight through.
+func (w *Watch) Queue(next Emitter) Emitter { return queueEmitter{w: w, next: next} }
+
+type queueEmitter struct {
+	w    *Watch
+	next Emitter
+}
+
+func (q queueEmitter) Header() schema.Header { return q.next.Header() }
+
+func (q queueEmitter) Emit(ctx context.Context, ev schema.Event) error {
+	s, ok := ev.(*schema.Session)
+	if !ok || s.Source != schema.SourceQueue {
+		return q.next.Emit(ctx, ev)
+	}
+	q.w.mu.Lock()
+	k := q.w.counters[s.Counter]
+	if k == nil || !k.seats {
+		q.w.mu.Unlock()
+		return q.next.Emit(ctx, ev)
+	}
+	ready := q.w.fuse.queue(*s, q.w.now())
+	q.w.mu.Unlock()
+	var errs []error
+	for i := range ready {
+		if err := q.next.Emit(ctx, &ready[i]); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		q.w.m.sessions.WithLabelValues(ready[i].Counter, string(ready[i].Source)).Inc()
+	}
+	return errors.Join(errs...)
+}
+
+func clampConfidence(c float64) float64 {
+	switch {
+	case c > 1:
+		return 1
+	case c > 0:
+		return c
+	}
+	return 0
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// metrics are the pipeline's own; each camera's health metrics are
+// registered by its ingest.
+type metrics struct {
+	occupied      *prometheus.GaugeVec
+	tamper        *prometheus.GaugeVec
+	absent        *prometheus.GaugeVec
+	present       *prometheus.GaugeVec
+	absences      *prometheus.CounterVec
+	sessions      *prometheus.CounterVec
+	decoded       *prometheus.CounterVec
+	decodeErrors  *prometheus.CounterVec
+	decodeSeconds prometheus.Histogram
+	workingHours  prometheus.Gauge
+	waiting       prometheus.Gauge
+	emitErrors    prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		occupied: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pscm_agent_zone_occupied",
+			Help: "1 if the zone is occupied, as the camera's detector judges it now."}, []string{"camera", "counter", "zone"}),
+		tamper: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pscm_agent_camera_tampered",
+			Help: "1 while the camera's view looks covered, moved or re-aimed; zone states are held meanwhile."}, []string{"camera"}),
+		absent: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pscm_agent_staff_absent_seconds",
+			Help: "How long, in working hours, the counter's staff seat has been vacant; 0 while occupied."}, []string{"counter"}),
+		present: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pscm_agent_staff_present_seconds",
+			Help: "Working-hours time the counter's staff seat was occupied since the agent started."}, []string{"counter"}),
+		absences: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pscm_agent_staff_absences_total",
+			Help: "Absences: the staff seat vacant for absence_after inside working hours."}, []string{"counter"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pscm_agent_camera_sessions_total",
+			Help: "Sessions at camera-watched counters spooled, by source (camera, queue, fused)."}, []string{"counter", "source"}),
+		decoded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pscm_agent_keyframes_decoded_total",
+			Help: "Keyframes decoded for occupancy."}, []string{"camera"}),
+		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pscm_agent_keyframe_decode_errors_total",
+			Help: "Keyframes that could not be decoded (corrupt, truncated, unsupported)."}, []string{"camera"}),
+		decodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pscm_agent_keyframe_decode_seconds",
+			Help: "Time to decode one keyframe to the small grey picture.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
+		workingHours: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pscm_agent_working_hours",
+			Help: "1 inside the configured working hours, else 0."}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pscm_agent_sessions_awaiting_fusion",
+			Help: "Camera or queue sessions waiting (at most fuse_window) for the other source's."}),
+		emitErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pscm_agent_camera_emit_errors_total",
+			Help: "Camera-derived events the spool refused (see the spool's metrics)."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.occupied, m.tamper, m.absent, m.present, m.absences, m.sessions, m.decoded,
+			m.decodeErrors, m.decodeSeconds, m.workingHours, m.waiting, m.emitErrors)
+	}
+	return m
+}
