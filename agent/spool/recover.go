@@ -17,7 +17,7 @@ import (
 
 const (
 	cursorName    = "ack"
-	cursorTmpName = "ack.tmp"
+	cursorTmpName = cursorName + ".tmp" // WriteFileAtomic's temporary
 	cursorMagic   = "PSCMACK1"
 	cursorSize    = len(cursorMagic) + 8 + 4 // magic, seq, CRC-32C of both
 	segSuffix     = ".seg"
@@ -382,18 +382,65 @@ func readCursor(dir string) (seq uint64, ok bool, err error) {
 }
 
 // writeCursor replaces the cursor file atomically: a crash leaves either the
-// old cursor or the new one, never a mix.
+// old cursor or the new one, never a mix. On a disk with no room for the
+// new file it overwrites the old one in place instead, which needs no new
+// block: that is what lets a spool on a full disk save the cursor and so
+// free acknowledged segments (reclaimActive). The 20 bytes sit at the start
+// of one sector, which disks write whole (PostgreSQL keeps pg_control
+// within 512 bytes on the same ground), and the checksum would catch a
+// device that tore it.
 func writeCursor(dir string, seq uint64) error {
 	b := make([]byte, 0, cursorSize)
 	b = append(b, cursorMagic...)
 	b = binary.LittleEndian.AppendUint64(b, seq)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	tmp := filepath.Join(dir, cursorTmpName)
+	err := WriteFileAtomic(dir, cursorName, b)
+	if err != nil && noSpace(err) {
+		if ierr := overwriteFile(filepath.Join(dir, cursorName), b); ierr == nil {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("spool: writing ack cursor: %w", err)
+	}
+	return nil
+}
+
+// overwriteFile writes b over the start of an existing file of the same
+// size and fsyncs it.
+func overwriteFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if st, serr := f.Stat(); serr != nil || st.Size() != int64(len(b)) {
+		_ = f.Close()
+		return fmt.Errorf("spool: %s is not %d bytes", path, len(b))
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// WriteFileAtomic replaces dir/name with data so that a crash leaves either
+// the old file or the new one, never a mix or nothing: it writes
+// name.tmp, fsyncs it, renames it over name and fsyncs dir. Only then is
+// the new content durable. On failure the temporary file is removed, so a
+// full disk keeps no half-written copy. The agent keeps its small state
+// files beside the spool this way (the ack cursor, the queue's open
+// tickets).
+func WriteFileAtomic(dir, name string, data []byte) error {
+	tmp := filepath.Join(dir, name+".tmp")
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	_, err = f.Write(b)
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -401,10 +448,11 @@ func writeCursor(dir string, seq uint64) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, cursorName))
+		err = os.Rename(tmp, filepath.Join(dir, name))
 	}
 	if err != nil {
-		return fmt.Errorf("spool: writing ack cursor: %w", err)
+		_ = os.Remove(tmp)
+		return fmt.Errorf("spool: writing %s: %w", filepath.Join(dir, name), err)
 	}
 	return syncDir(dir)
 }

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -89,8 +90,10 @@ func (c Config) Validate() error {
 }
 
 var (
-	// ErrFull means the limits of unacknowledged records are reached; nothing
-	// of the Append was written. It passes once the uplink catches up.
+	// ErrFull means the limits of unacknowledged records are reached, or the
+	// disk itself is full (ENOSPC, EDQUOT, wrapped alongside); nothing of the
+	// Append was written. It passes once the uplink catches up (or the
+	// operator frees the disk), so callers answer "retry later".
 	ErrFull = errors.New("spool: full")
 	// ErrTooLarge means the Append can never fit: a record above
 	// MaxRecordBytes, or more than the limits allow in total.
@@ -346,23 +349,25 @@ func (s *Spool) commit(batch []*unit) {
 
 	if s.wf == nil || s.wsize >= s.cfg.SegmentBytes {
 		if err := s.roll(s.nextSeq); err != nil {
-			s.fail(batch, err, false)
+			s.fail(batch, s.fullIfNoSpace(err), false)
 			return
 		}
 	}
-	if _, err := s.wf.Write(buf); err != nil {
-		err = fmt.Errorf("spool: writing %s: %w", s.wseg.path, err)
-		// Nothing of this batch was acknowledged, and the seqs are reused by
-		// the next batch, so a partial write must not stay in the file.
-		if rerr := s.rollback(); rerr != nil {
-			s.fail(batch, errors.Join(err, rerr), true)
-			return
+	sticky, err := s.writeActive(buf)
+	if err != nil && !sticky && noSpace(err) && s.reclaimActive() {
+		// The active segment held only acknowledged records and is gone:
+		// its space is back, so try once more in the fresh one.
+		sticky, err = s.writeActive(buf)
+	}
+	if err != nil {
+		if !sticky {
+			err = s.fullIfNoSpace(err)
 		}
-		s.fail(batch, err, false)
+		s.fail(batch, err, sticky)
 		return
 	}
 	t0 := time.Now()
-	err := s.wf.Sync()
+	err = s.wf.Sync()
 	s.m.observeFsync(time.Since(t0))
 	s.fsyncs.Add(1)
 	if err != nil {
@@ -427,6 +432,93 @@ func (s *Spool) fail(batch []*unit, err error, sticky bool) {
 	for _, u := range append(batch, rest...) {
 		u.done <- err
 	}
+}
+
+// writeActive appends buf to the active segment. Nothing of this batch was
+// acknowledged, and the seqs are reused by the next batch, so a failed
+// write is cut back off the file; sticky reports that even that failed.
+func (s *Spool) writeActive(buf []byte) (sticky bool, err error) {
+	if _, err := s.wf.Write(buf); err != nil {
+		err = fmt.Errorf("spool: writing %s: %w", s.wseg.path, err)
+		if rerr := s.rollback(); rerr != nil {
+			return true, errors.Join(err, rerr)
+		}
+		return false, err
+	}
+	return false, nil
+}
+
+// fullIfNoSpace makes a full disk an ErrFull, so callers answer it as the
+// limits' refusal ("retry later", HTTP 503) rather than an internal error:
+// it passes the same way, once the uplink catches up or space is freed.
+func (s *Spool) fullIfNoSpace(err error) error {
+	if !noSpace(err) {
+		return err
+	}
+	s.m.refuse(true)
+	return fmt.Errorf("%w: %w", ErrFull, err)
+}
+
+// noSpace reports a full filesystem or an exhausted quota.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// reclaimActive gives back the space of the active segment once every
+// record in it is acknowledged, for a disk that has run out: segments
+// otherwise go only when full (SegmentBytes), so a spool that just
+// drained after an outage would keep refusing on a nearly full disk. It
+// saves the cursor first (in place if the disk has no room for a new
+// cursor file, see writeCursor), because a segment may go only once a
+// saved cursor covers it; then it removes the segment and starts an empty
+// one. It runs in the writer goroutine and reports whether it did.
+func (s *Spool) reclaimActive() bool {
+	s.mu.Lock()
+	g := s.wseg
+	ok := g != nil && s.wListed && s.acked >= g.last()
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if err := s.saveCursor(false); err != nil {
+		s.log.Warn("spool: disk full, and the ack cursor could not be saved to free the acknowledged segment", "err", err)
+		return false
+	}
+	s.readMu.Lock()
+	s.mu.Lock()
+	covered := s.ackedSaved >= g.last() && len(s.segs) > 0 && s.segs[len(s.segs)-1] == g
+	if covered {
+		s.segs = s.segs[:len(s.segs)-1]
+		s.wListed = false
+	}
+	s.mu.Unlock()
+	if !covered {
+		s.readMu.Unlock()
+		return false
+	}
+	if s.rfSeg == g {
+		_ = s.rf.Close()
+		s.rf, s.rfSeg = nil, nil
+	}
+	if err := s.wf.Close(); err != nil {
+		s.log.Warn("spool: closing an acknowledged segment", "file", g.path, "err", err)
+	}
+	s.wf, s.wseg, s.wsize = nil, nil, 0
+	err := os.Remove(g.path)
+	if err == nil {
+		err = syncDir(s.cfg.Dir)
+	}
+	s.readMu.Unlock()
+	if err != nil {
+		s.log.Warn("spool: removing an acknowledged segment on a full disk", "file", g.path, "err", err)
+	} else {
+		s.log.Info("spool: disk full: removed the active segment, every record in it acknowledged", "file", g.path)
+	}
+	if err := s.roll(s.nextSeq); err != nil {
+		s.log.Warn("spool: starting a segment after freeing space", "err", err)
+		return false
+	}
+	return true
 }
 
 // rollback cuts a failed write back off the active segment.
