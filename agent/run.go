@@ -90,7 +90,11 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		}
 		queueOut = cams.Queue(ob)
 	}
-	tracker := queue.New(cfg.Queue.Config, cfg.Site, queueOut, log.With("component", "queue"), reg, time.Now)
+	// Open tickets are kept beside the spool, so a restart loses no session.
+	tracker, err := queue.Open(cfg.Queue.Config, cfg.Spool.Dir, cfg.Site, queueOut, log.With("component", "queue"), reg, time.Now)
+	if err != nil {
+		return err
+	}
 
 	var levels []schema.Level
 	for _, b := range cfg.Kiosk.Buttons {

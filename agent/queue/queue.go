@@ -4,6 +4,20 @@
 // wait_s = called - issued, service_s = finished - started. It remembers the
 // session that just ended at each counter so a rating pressed right after
 // can carry that session's ID.
+//
+// The open tickets survive a restart (Open): a ticket called before the
+// agent was killed and finished after it must still yield its session,
+// with the right wait. They are kept in one small state file beside the
+// spool, replaced atomically (write, fsync, rename, fsync the directory)
+// on every step before the step is spooled and acknowledged. The file is
+// bounded like the tickets it holds (max_open_tickets, ticket_ttl). A
+// finished ticket stays in it, with the session derived from it, until
+// that session is spooled: a retried finished step then spools the very
+// same session (same ID and time, so downstream it overwrites itself)
+// rather than a second one, and one that comes after the session is done
+// finds no ticket and derives none. Which session a counter ended last
+// (for linking ratings) is not kept: after a restart a rating pressed
+// within the rating window is spooled without a session ID.
 package queue
 
 import (
@@ -59,6 +73,8 @@ type ticket struct {
 	service, counter        string
 	issued, called, started time.Time
 	seen                    time.Time
+	// session is derived from the finished step and not yet spooled.
+	session *schema.Session
 }
 
 type lastSession struct {
@@ -75,6 +91,13 @@ type Tracker struct {
 	log  *slog.Logger
 	now  func() time.Time
 
+	// state is the file holding the open tickets; "" keeps them in memory.
+	state string
+	// stepMu serialises Step: a step's state save, spooling and undo are
+	// not interleaved with another's (the queue system sends a handful a
+	// minute per counter).
+	stepMu sync.Mutex
+
 	mu       sync.Mutex
 	tickets  map[string]*ticket
 	order    []string // ticket keys in arrival order, for eviction
@@ -86,7 +109,8 @@ type Tracker struct {
 	rejected      *prometheus.CounterVec
 }
 
-// New returns a tracker.
+// New returns a tracker that keeps its open tickets in memory only; Open
+// is the one that survives a restart.
 func New(cfg Config, site string, out Emitter, log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *Tracker {
 	t := &Tracker{
 		cfg: cfg, site: site, out: out, log: log, now: now,
@@ -118,7 +142,9 @@ func New(cfg Config, site string, out Emitter, log *slog.Logger, reg prometheus.
 
 // Step accepts one step from the queue system (MQTT or webhook payload in
 // the contract's queue format), spools it and, for a finished ticket, the
-// derived session. It returns once both are durable.
+// derived session. It returns once both are durable, and the open tickets
+// with them. On an error nothing of the step is owed: the queue system
+// retries it, and a retried step spools the same events again.
 func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 	ev, err := schema.Decode(schema.KindQueue, payload, t.now())
 	if err != nil {
@@ -131,33 +157,62 @@ func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 		t.rejected.WithLabelValues(string(err.Reason)).Inc()
 		return err
 	}
+	t.stepMu.Lock()
+	defer t.stepMu.Unlock()
+	key, prev, sess := t.apply(q)
+	// The ticket is saved before its step is spooled: a crash in between
+	// leaves a step that was never acknowledged, which the queue system
+	// sends again, and applying it again changes nothing.
+	if err := t.save(); err != nil {
+		t.restore(key, prev)
+		return err
+	}
 	// The queue system's own id and ts are kept: they are its identity, and
 	// a redelivered step then overwrites itself downstream.
 	if err := t.out.Emit(ctx, q); err != nil {
+		t.restore(key, prev)
 		return err
 	}
 	t.steps.WithLabelValues(string(q.Step)).Inc()
-	sess, undo := t.apply(q)
 	if sess == nil {
 		return nil
 	}
 	if err := t.out.Emit(ctx, sess); err != nil {
-		// Put the ticket back: the queue system will retry the step, and the
-		// session must come out of the retry.
-		undo()
+		// The ticket stays, with this session: the retry of the step
+		// spools this very session.
 		return fmt.Errorf("queue: session for ticket %s: %w", q.Ticket, err)
 	}
 	t.sessionsTotal.Inc()
+	t.mu.Lock()
+	if tk := t.tickets[key]; tk != nil && tk.session == sess {
+		delete(t.tickets, key)
+	}
+	t.sessions[sess.Counter] = &lastSession{id: sess.ID, end: t.now()}
+	t.mu.Unlock()
+	if err := t.save(); err != nil {
+		// The session is spooled; a ticket left in the file only makes a
+		// retried step spool the same session again, which is harmless.
+		t.log.Warn("queue: session spooled, but the open tickets were not saved", "ticket", q.Ticket, "err", err)
+	}
 	return nil
 }
 
-func (t *Tracker) apply(q *schema.Queue) (*schema.Session, func()) {
+// apply records q in the ticket it belongs to and returns the ticket's key,
+// a copy of the ticket before (nil if it was new) for restore, and the
+// session to spool for a finished ticket.
+func (t *Tracker) apply(q *schema.Queue) (key string, prev *ticket, sess *schema.Session) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.expire()
-	key := q.Service + "/" + q.Ticket
+	if len(t.order) > 2*len(t.tickets)+64 {
+		t.compact()
+	}
+	key = q.Service + "/" + q.Ticket
 	tk, ok := t.tickets[key]
-	if !ok {
+	if ok {
+		c := *tk
+		prev = &c
+	} else {
 		tk = &ticket{service: q.Service}
 		t.tickets[key] = tk
 		t.order = append(t.order, key)
@@ -179,52 +234,63 @@ func (t *Tracker) apply(q *schema.Queue) (*schema.Session, func()) {
 	case schema.StepNoShow:
 		delete(t.tickets, key)
 	case schema.StepFinished:
+		if s := tk.session; s != nil && s.End.Equal(q.TS) {
+			return key, prev, s // a retry: the same session again
+		}
+		if s := t.session(q, tk); s != nil {
+			tk.session = s // until it is spooled
+			return key, prev, s
+		}
 		delete(t.tickets, key)
-		if tk.counter == "" {
-			return nil, nil
-		}
-		start := tk.started
-		if start.IsZero() {
-			start = tk.called
-		}
-		if start.IsZero() || q.TS.Before(start) {
-			t.log.Warn("finished ticket without a usable start; no session", "ticket", q.Ticket)
-			return nil, nil
-		}
-		var wait float64
-		if !tk.issued.IsZero() && !tk.called.IsZero() && tk.called.After(tk.issued) {
-			wait = tk.called.Sub(tk.issued).Seconds()
-		}
-		h := t.out.Header()
-		h.ID = "s-" + h.ID
-		s := &schema.Session{
-			Header:   h,
-			Counter:  tk.counter,
-			Start:    start,
-			End:      q.TS,
-			WaitS:    wait,
-			ServiceS: q.TS.Sub(start).Seconds(),
-			Source:   schema.SourceQueue,
-			Ticket:   q.Ticket,
-		}
-		prev := t.sessions[tk.counter]
-		t.sessions[tk.counter] = &lastSession{id: s.ID, end: t.now()}
-		undo := func() {
-			t.mu.Lock()
-			defer t.mu.Unlock()
-			t.tickets[key] = tk
-			t.order = append(t.order, key)
-			if cur := t.sessions[tk.counter]; cur != nil && cur.id == s.ID {
-				if prev != nil {
-					t.sessions[tk.counter] = prev
-				} else {
-					delete(t.sessions, tk.counter)
-				}
-			}
-		}
-		return s, undo
 	}
-	return nil, nil
+	return key, prev, nil
+}
+
+// session derives the session of a finished ticket, or nil if its steps do
+// not make one. Called with mu held.
+func (t *Tracker) session(q *schema.Queue, tk *ticket) *schema.Session {
+	if tk.counter == "" {
+		return nil
+	}
+	start := tk.started
+	if start.IsZero() {
+		start = tk.called
+	}
+	if start.IsZero() || q.TS.Before(start) {
+		t.log.Warn("finished ticket without a usable start; no session", "ticket", q.Ticket)
+		return nil
+	}
+	var wait float64
+	if !tk.issued.IsZero() && !tk.called.IsZero() && tk.called.After(tk.issued) {
+		wait = tk.called.Sub(tk.issued).Seconds()
+	}
+	h := t.out.Header()
+	h.ID = "s-" + h.ID
+	return &schema.Session{
+		Header:   h,
+		Counter:  tk.counter,
+		Start:    start,
+		End:      q.TS,
+		WaitS:    wait,
+		ServiceS: q.TS.Sub(start).Seconds(),
+		Source:   schema.SourceQueue,
+		Ticket:   q.Ticket,
+	}
+}
+
+// restore puts a ticket back as it was before a step that was not
+// spooled: the step's retry must find what the step found.
+func (t *Tracker) restore(key string, prev *ticket) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if prev == nil {
+		delete(t.tickets, key)
+		return
+	}
+	if _, ok := t.tickets[key]; !ok {
+		t.order = append(t.order, key)
+	}
+	t.tickets[key] = prev
 }
 
 // expire drops tickets not seen for TicketTTL. Called with mu held.

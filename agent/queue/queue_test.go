@@ -19,6 +19,8 @@ type fakeOut struct {
 	evs []schema.Event
 	n   int
 	now func() time.Time
+	// fail, if set, decides whether an Emit fails (nothing spooled).
+	fail func(ev schema.Event) error
 }
 
 func (f *fakeOut) Header() schema.Header {
@@ -31,6 +33,11 @@ func (f *fakeOut) Header() schema.Header {
 func (f *fakeOut) Emit(_ context.Context, ev schema.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail != nil {
+		if err := f.fail(ev); err != nil {
+			return err
+		}
+	}
 	f.evs = append(f.evs, ev)
 	return nil
 }

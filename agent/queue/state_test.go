@@ -1,0 +1,282 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/internal/schema"
+)
+
+var clock = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+
+// restart opens a tracker on dir as a restarted agent would: a new
+// process, so a new registry and nothing in memory.
+func restart(t *testing.T, cfg Config, dir string, out *fakeOut) *Tracker {
+	t.Helper()
+	tr, err := Open(cfg, dir, "anlao", out, slog.New(slog.NewTextHandler(t.Output(), nil)), prometheus.NewRegistry(), func() time.Time { return clock })
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return tr
+}
+
+func mustStep(t *testing.T, tr *Tracker, p []byte) {
+	t.Helper()
+	if err := tr.Step(context.Background(), p); err != nil {
+		t.Fatalf("step %s: %v", p, err)
+	}
+}
+
+func sessionsOf(out *fakeOut) []*schema.Session {
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	var ss []*schema.Session
+	for _, ev := range out.evs {
+		if s, ok := ev.(*schema.Session); ok {
+			ss = append(ss, s)
+		}
+	}
+	return ss
+}
+
+// TestOpenTicketsSurviveRestart: the two cases the fault suite found — a
+// ticket started before the restart and finished after it, and one called
+// before and started after — give the sessions they would have without
+// the restart.
+func TestOpenTicketsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	out := &fakeOut{now: func() time.Time { return clock }}
+	tr := restart(t, Defaults(), dir, out)
+	mustStep(t, tr, step("a1", "2026-11-25T01:00:00Z", "A001", "", "issued"))
+	mustStep(t, tr, step("a2", "2026-11-25T01:05:00Z", "A001", "c01", "called"))
+	mustStep(t, tr, step("a3", "2026-11-25T01:06:00Z", "A001", "c01", "started"))
+	mustStep(t, tr, step("b1", "2026-11-25T01:01:00Z", "B001", "", "issued"))
+	mustStep(t, tr, step("b2", "2026-11-25T01:11:00Z", "B001", "c02", "called"))
+
+	tr = restart(t, Defaults(), dir, out) // SIGKILL: only the file remains
+	mustStep(t, tr, step("b3", "2026-11-25T01:12:00Z", "B001", "c02", "started"))
+	mustStep(t, tr, step("a4", "2026-11-25T01:16:00Z", "A001", "c01", "finished"))
+	tr = restart(t, Defaults(), dir, out)
+	mustStep(t, tr, step("b4", "2026-11-25T01:20:30Z", "B001", "c02", "finished"))
+
+	ss := sessionsOf(out)
+	if len(ss) != 2 {
+		t.Fatalf("%d sessions, want 2", len(ss))
+	}
+	for i, want := range []struct {
+		ticket, counter string
+		wait, service   float64
+	}{{"A001", "c01", 300, 600}, {"B001", "c02", 600, 510}} {
+		s := ss[i]
+		if s.Ticket != want.ticket || s.Counter != want.counter || s.WaitS != want.wait || s.ServiceS != want.service {
+			t.Errorf("session %d: %s at %s wait %v service %v; want %s at %s wait %v service %v", i,
+				s.Ticket, s.Counter, s.WaitS, s.ServiceS, want.ticket, want.counter, want.wait, want.service)
+		}
+		if err := s.Validate(clock); err != nil {
+			t.Errorf("session %d invalid: %v", i, err)
+		}
+	}
+	// Both finished: the file holds no ticket any more.
+	if doc := readState(t, dir); len(doc.Tickets) != 0 {
+		t.Fatalf("state file still holds %d tickets", len(doc.Tickets))
+	}
+}
+
+func readState(t *testing.T, dir string) stateDoc {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc stateDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("state file: %v", err)
+	}
+	return doc
+}
+
+// TestFinishedRetryNeitherLosesNorDuplicates: whatever moment a finished
+// step fails or the agent dies at, the retry of the step (the queue system
+// sends it again until acknowledged) spools the same session once more at
+// most — same ID and time, which downstream overwrite each other — and a
+// retry after the session is done spools none.
+func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
+	prefix := func(t *testing.T, tr *Tracker) {
+		mustStep(t, tr, step("q1", "2026-11-25T01:00:00Z", "A012", "", "issued"))
+		mustStep(t, tr, step("q2", "2026-11-25T01:10:00Z", "A012", "c03", "called"))
+		mustStep(t, tr, step("q3", "2026-11-25T01:11:00Z", "A012", "c03", "started"))
+	}
+	finished := step("q4", "2026-11-25T01:20:00Z", "A012", "c03", "finished")
+	full := errors.New("spool: full")
+
+	t.Run("session not spooled, then retried", func(t *testing.T) {
+		dir := t.TempDir()
+		out := &fakeOut{now: func() time.Time { return clock }}
+		tr := restart(t, Defaults(), dir, out)
+		prefix(t, tr)
+		out.fail = func(ev schema.Event) error {
+			if ev.Kind() == schema.KindSession {
+				return full
+			}
+			return nil
+		}
+		if err := tr.Step(context.Background(), finished); !errors.Is(err, full) {
+			t.Fatalf("finished with the session refused: %v, want the spool's error", err)
+		}
+		if _, _, ok := tr.ClaimSession("c03", clock); ok {
+			t.Fatal("a session that was not spooled can be rated")
+		}
+		out.fail = nil
+		tr = restart(t, Defaults(), dir, out) // and the agent died meanwhile
+		mustStep(t, tr, finished)
+		mustStep(t, tr, finished) // redelivered once more: no session
+		if ss := sessionsOf(out); len(ss) != 1 || ss[0].WaitS != 600 || ss[0].ServiceS != 540 {
+			t.Fatalf("sessions %+v, want one with wait 600 s, service 540 s", ss)
+		}
+	})
+
+	t.Run("killed after the session was spooled", func(t *testing.T) {
+		dir := t.TempDir()
+		out := &fakeOut{now: func() time.Time { return clock }}
+		tr := restart(t, Defaults(), dir, out)
+		prefix(t, tr)
+		// The file as it is when the session reaches the spool: a SIGKILL
+		// right then leaves this, and an unacknowledged finished step.
+		var atKill []byte
+		out.fail = func(ev schema.Event) error {
+			if ev.Kind() == schema.KindSession {
+				b, err := os.ReadFile(filepath.Join(dir, StateFile))
+				if err != nil {
+					t.Error(err)
+				}
+				atKill = b
+			}
+			return nil
+		}
+		mustStep(t, tr, finished)
+		out.fail = nil
+		if err := os.WriteFile(filepath.Join(dir, StateFile), atKill, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tr = restart(t, Defaults(), dir, out)
+		mustStep(t, tr, finished)
+		ss := sessionsOf(out)
+		if len(ss) != 2 || ss[0].ID != ss[1].ID || !ss[0].TS.Equal(ss[1].TS) || *ss[0] != *ss[1] {
+			t.Fatalf("sessions %+v: want the same session twice (one point downstream)", ss)
+		}
+	})
+
+	t.Run("queue step not spooled", func(t *testing.T) {
+		dir := t.TempDir()
+		out := &fakeOut{now: func() time.Time { return clock }}
+		tr := restart(t, Defaults(), dir, out)
+		prefix(t, tr)
+		out.fail = func(schema.Event) error { return full }
+		if err := tr.Step(context.Background(), finished); !errors.Is(err, full) {
+			t.Fatalf("finished with the spool full: %v", err)
+		}
+		out.fail = nil
+		mustStep(t, tr, finished)
+		if ss := sessionsOf(out); len(ss) != 1 {
+			t.Fatalf("%d sessions, want 1", len(ss))
+		}
+	})
+}
+
+// TestStateFileBounded: the file holds at most max_open_tickets tickets,
+// in arrival order, and forgets tickets past ticket_ttl on restart.
+func TestStateFileBounded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Defaults()
+	cfg.MaxOpenTickets = 3
+	out := &fakeOut{now: func() time.Time { return clock }}
+	tr := restart(t, cfg, dir, out)
+	for i := range 10 {
+		n := string(rune('0' + i))
+		mustStep(t, tr, step("i"+n, "2026-11-25T01:00:0"+n+"Z", "T00"+n, "", "issued"))
+		if i%2 == 0 {
+			mustStep(t, tr, step("x"+n, "2026-11-25T01:00:0"+n+".5Z", "T00"+n, "c01", "no_show"))
+		}
+	}
+	doc := readState(t, dir)
+	var got []string
+	for _, tk := range doc.Tickets {
+		got = append(got, tk.Ticket)
+	}
+	if strings.Join(got, ",") != "T005,T007,T009" {
+		t.Fatalf("state file tickets %v, want the last 3 open: T005,T007,T009", got)
+	}
+	if len(tr.order) > 2*len(tr.tickets)+64 {
+		t.Fatalf("order holds %d keys for %d tickets", len(tr.order), len(tr.tickets))
+	}
+	later := clock.Add(cfg.TicketTTL + time.Minute)
+	tr2, err := Open(cfg, dir, "anlao", out, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return later })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr2.tickets) != 0 {
+		t.Fatalf("%d tickets restored past their ttl", len(tr2.tickets))
+	}
+}
+
+// TestStateFileDamaged: a file that does not decode is set aside and the
+// tracker starts empty, logging why; the agent still takes steps.
+func TestStateFileDamaged(t *testing.T) {
+	for name, body := range map[string]string{
+		"not json":      `{"version":1,"tickets":[{"serv`,
+		"other version": `{"version":9,"tickets":[]}`,
+		"no service":    `{"version":1,"tickets":[{"ticket":"A1","seen":"2026-11-25T01:00:00Z"}]}`,
+		"bad session":   `{"version":1,"tickets":[{"service":"s","ticket":"A1","seen":"2026-11-25T01:00:00Z","session":{"id":"x"}}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, StateFile)
+			if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out := &fakeOut{now: func() time.Time { return clock }}
+			var logs strings.Builder
+			tr, err := Open(Defaults(), dir, "anlao", out, slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry(), func() time.Time { return clock })
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			if b, err := os.ReadFile(path + ".bad"); err != nil || string(b) != body {
+				t.Fatalf("damaged file not kept as %s.bad: %v", StateFile, err)
+			}
+			if !strings.Contains(logs.String(), "open tickets unreadable") {
+				t.Errorf("no log line about the damaged file: %s", logs.String())
+			}
+			mustStep(t, tr, step("q1", "2026-11-25T01:00:00Z", "A1", "", "issued"))
+			if doc := readState(t, dir); len(doc.Tickets) != 1 {
+				t.Fatalf("new state file holds %d tickets, want 1", len(doc.Tickets))
+			}
+		})
+	}
+}
+
+// TestStateSaveFailureRefusesStep: a step whose ticket cannot be saved
+// is refused before anything is spooled, so the queue system retries it.
+func TestStateSaveFailureRefusesStep(t *testing.T) {
+	dir := t.TempDir()
+	out := &fakeOut{now: func() time.Time { return clock }}
+	tr := restart(t, Defaults(), dir, out)
+	// A directory where the temporary file goes makes every save fail.
+	if err := os.Mkdir(filepath.Join(dir, StateFile+".tmp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Step(context.Background(), step("q1", "2026-11-25T01:00:00Z", "A1", "", "issued")); err == nil {
+		t.Fatal("step accepted while its ticket could not be saved")
+	}
+	if len(out.evs) != 0 || len(tr.tickets) != 0 {
+		t.Fatalf("refused step left %d events, %d tickets", len(out.evs), len(tr.tickets))
+	}
+}
