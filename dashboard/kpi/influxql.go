@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -24,15 +23,18 @@ import (
 // influxqlResponse is /query's JSON answer.
 type influxqlResponse struct {
 	Results []struct {
-		Series []struct {
-			Name    string            `json:"name"`
-			Tags    map[string]string `json:"tags"`
-			Columns []string          `json:"columns"`
-			Values  [][]any           `json:"values"`
-		} `json:"series"`
-		Error string `json:"error"`
+		Series []influxqlSeries `json:"series"`
+		Error  string           `json:"error"`
 	} `json:"results"`
 	Error string `json:"error"`
+}
+
+// influxqlSeries is one series of a statement's result.
+type influxqlSeries struct {
+	Name    string            `json:"name"`
+	Tags    map[string]string `json:"tags"`
+	Columns []string          `json:"columns"`
+	Values  [][]any           `json:"values"`
 }
 
 // influxql runs statements (joined with ';') and returns one result each.
@@ -137,57 +139,18 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 		}
 	}
 
-	// Nearest-rank percentiles. InfluxQL's PERCENTILE(x, p) picks 1-based
-	// rank floor(n*p/100 + 0.5), a rounding rank; asking for
-	// p' = ceil(n*q)*100/n makes n*p'/100 the integer ceil(n*q) (up to a
-	// rounding error far below 0.5), so it picks exactly the nearest rank.
-	type target struct {
-		st *Stats
-		n  int64
-	}
-	var targets []target
-	var pstmts []string
-	add := func(st *Stats, n int64, cond string) {
-		if n == 0 {
-			return
-		}
-		p50, p90 := rankPct(n, 0.5), rankPct(n, 0.9)
-		pstmts = append(pstmts, fmt.Sprintf(`SELECT percentile("wait_s", %s), percentile("wait_s", %s), percentile("service_s", %s), percentile("service_s", %s) FROM "session" WHERE %s%s`,
-			p50, p90, p50, p90, where, cond))
-		targets = append(targets, target{st, n})
-	}
-	add(&overall, overall.Sessions, "")
+	// Nearest-rank percentiles, overall and, when asked, per counter.
+	targets := []pctTarget{{&overall, overall.Sessions, ""}}
 	for _, c := range sortedKeys(per) {
 		if !perCounterPct {
 			break
 		}
-		add(per[c], per[c].Sessions, fmt.Sprintf(` AND "counter" = '%s'`, strings.ReplaceAll(c, `'`, `\'`)))
+		targets = append(targets, pctTarget{per[c], per[c].Sessions, fmt.Sprintf(` AND "counter" = '%s'`, strings.ReplaceAll(c, `'`, `\'`))})
 	}
-	if len(pstmts) > 0 {
-		pres, err := s.influxql(ctx, pstmts)
-		if err != nil {
-			return Stats{}, nil, nil, err
-		}
-		for n, r := range pres.Results {
-			if len(r.Series) != 1 || len(r.Series[0].Values) != 1 {
-				return Stats{}, nil, nil, fmt.Errorf("percentiles: unexpected answer to %.120s", pstmts[n])
-			}
-			row, st := r.Series[0].Values[0], targets[n].st
-			st.WaitP50S, st.WaitP90S = jsonFloat(row[1]), jsonFloat(row[2])
-			st.ServiceP50S, st.ServiceP90S = jsonFloat(row[3]), jsonFloat(row[4])
-		}
+	if err := s.percentiles(ctx, where, targets); err != nil {
+		return Stats{}, nil, nil, err
 	}
 	return overall, per, changes, nil
-}
-
-// rankPct returns, as InfluxQL text, the percentile argument that makes
-// InfluxQL's rounding rank equal the nearest rank ceil(n*q).
-func rankPct(n int64, q float64) string {
-	k := int64(math.Ceil(q * float64(n)))
-	if k < 1 {
-		k = 1
-	}
-	return fmt.Sprintf("%.17g", float64(k)*100/float64(n))
 }
 
 func sortedKeys(m map[string]*Stats) []string {

@@ -28,10 +28,10 @@ const (
 // Source loads Stats from InfluxDB. With LangFlux it uses influxdb-client-go's
 // QueryAPI (against 1.8, /api/v2/query with bucket "db/rp"): one Flux script
 // whose pipelines share their reads. With LangInfluxQL, the default, two
-// requests to /query: counts and sums, then nearest-rank percentiles. Every
-// aggregate is computed by the server, so only a few hundred rows come back
-// whatever the period, except staff-zone occupancy changes, which come back
-// raw.
+// or three requests to /query: counts and sums, then nearest-rank
+// percentiles (rank.go). Every aggregate is computed by the server, so only
+// a few hundred rows come back whatever the period, except staff-zone
+// occupancy changes, which come back raw.
 type Source struct {
 	url, token string
 	http       *http.Client
@@ -50,6 +50,11 @@ type Source struct {
 	// Now is the clock that stops presence at the present; time.Now unless
 	// changed before the first Load.
 	Now func() time.Time
+
+	// selectMin is the number of sessions from which InfluxQL percentiles
+	// use TOP/BOTTOM instead of PERCENTILE() (rank.go); tests move it to
+	// run either path.
+	selectMin int64
 }
 
 // queryTimeout bounds one HTTP query; a year of one center takes seconds.
@@ -75,6 +80,7 @@ func NewSource(url, token, org, bucket string, satisfied []schema.Level, loc *ti
 		loc:       loc,
 		Hours:     DefaultWorkHours(),
 		Now:       time.Now,
+		selectMin: defaultSelectMin,
 	}
 }
 

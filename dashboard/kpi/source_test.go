@@ -28,6 +28,15 @@ func (l *lines) add(ev schema.Event) {
 	l.b = ev.AppendLine(l.b)
 }
 
+// write writes the lines to i in batches of 5,000, as the collector's
+// batches would be.
+func (l *lines) write(t testing.TB, i *testenv.Influx) {
+	all := strings.SplitAfter(string(l.b), "\n")
+	for n := 0; n < len(all); n += 5000 {
+		i.Write(t, strings.Join(all[n:min(n+5000, len(all))], ""))
+	}
+}
+
 // want is what the test expects for one site or counter, built in Go from
 // the same events that are seeded.
 type want struct {
@@ -181,8 +190,10 @@ func TestLoad(t *testing.T) {
 	i := testenv.StartInflux(t)
 	seedLoadData(t, i)
 	for _, lang := range []Lang{LangInfluxQL, LangFlux} {
-		t.Run(string(lang), func(t *testing.T) { testLoad(t, i, lang) })
+		t.Run(string(lang), func(t *testing.T) { testLoad(t, i, lang, defaultSelectMin) })
 	}
+	// Every InfluxQL percentile by TOP/BOTTOM, not only a large period's.
+	t.Run("influxql-topbottom", func(t *testing.T) { testLoad(t, i, LangInfluxQL, 1) })
 }
 
 func seedLoadData(t *testing.T, i *testenv.Influx) {
@@ -215,15 +226,11 @@ func seedLoadData(t *testing.T, i *testenv.Influx) {
 	occ("o6", "c02", "cam2", schema.ZoneStaff, "08:00", true)
 	occ("o7", "c02", "cam3", schema.ZoneStaff, "09:00", false) // another camera ends it
 
-	// Write in chunks, as the collector's batches would.
-	all := strings.SplitAfter(string(l.b), "\n")
-	for n := 0; n < len(all); n += 5000 {
-		i.Write(t, strings.Join(all[n:min(n+5000, len(all))], ""))
-	}
+	l.write(t, i)
 
 }
 
-func testLoad(t *testing.T, i *testenv.Influx, lang Lang) {
+func testLoad(t *testing.T, i *testenv.Influx, lang Lang, selectMin int64) {
 	l := &lines{t: t}
 	anlao, anlaoPer := seedCenter(t, l, "anlao", 1000, 40, 500, 9, 300, 12, 0)
 	bac, bacPer := seedCenter(t, l, "baclieu", 100, 50, 20, 20, 10, 3, 5000)
@@ -234,6 +241,7 @@ func testLoad(t *testing.T, i *testenv.Influx, lang Lang) {
 	src := NewSource(i.URL(), i.Token(), i.Org(), i.Bucket(), nil, nil)
 	t.Cleanup(src.Close)
 	src.Lang = lang
+	src.selectMin = selectMin
 	src.Now = func() time.Time { return utc("2027-06-01T00:00:00Z") }
 	ctx := t.Context()
 	start, end := Bounds(PeriodYear, utc("2026-06-01T00:00:00Z"), nil)
