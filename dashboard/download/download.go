@@ -164,11 +164,11 @@ type Period struct {
 func (h *Handler) Periods() (list []Period, def string) {
 	now := h.cfg.Now()
 	_, _, def = report.DefaultPeriod(now, h.cfg.Loc)
-	label := periodOf(now, h.cfg.Loc)
+	label := PeriodOf(now, h.cfg.Loc)
 	for range pastPeriods + 1 {
 		from, to, canonical, err := report.ParsePeriod(label, h.cfg.Loc)
 		if err != nil {
-			break // cannot happen: periodOf and previous make valid labels
+			break // cannot happen: PeriodOf and previous make valid labels
 		}
 		due, _ := report.Deadline(canonical, h.cfg.Loc)
 		list = append(list, Period{Label: canonical, From: from.Format(time.DateOnly),
@@ -178,9 +178,9 @@ func (h *Handler) Periods() (list []Period, def string) {
 	return list, def
 }
 
-// periodOf returns the label of the half-year holding t: December to May
-// is the next June's H1, June to November that year's H2.
-func periodOf(t time.Time, loc *time.Location) string {
+// PeriodOf returns the label of the half-year holding t (in loc): December
+// to May is the next June's H1, June to November that year's H2.
+func PeriodOf(t time.Time, loc *time.Location) string {
 	y, m, _ := t.In(loc).Date()
 	switch {
 	case m == time.December:

@@ -39,6 +39,9 @@
       ago: (s) => s < 60 ? 'vừa xong' : s < 3600 ? Math.floor(s / 60) + ' phút trước'
         : s < 86400 ? Math.floor(s / 3600) + ' giờ trước' : Math.floor(s / 86400) + ' ngày trước',
       role: { admin: 'Quản trị', manager: 'Lãnh đạo' },
+      reportPeriod: (p) => '6 tháng ' + (p.label.slice(-1) === '1' ? 'đầu' : 'cuối') + ' năm ' + p.label.slice(0, 4)
+        + ' · ' + dmy(p.from) + '–' + dmy(p.to) + ' · hạn nộp ' + dmy(p.due),
+      reportScope: 'Tổng hợp các trung tâm được xem',
     },
     en: {
       status: { ok: 'Met', warn: 'Close to target', bad: 'Below target', none: 'No data yet' },
@@ -58,6 +61,8 @@
       ago: (s) => s < 60 ? 'just now' : s < 3600 ? Math.floor(s / 60) + ' min ago'
         : s < 86400 ? Math.floor(s / 3600) + ' h ago' : Math.floor(s / 86400) + ' d ago',
       role: { admin: 'Administrator', manager: 'Manager' },
+      reportPeriod: (p) => p.label.slice(0, 4) + ' H' + p.label.slice(-1) + ' · ' + dmy(p.from) + '–' + dmy(p.to) + ' · due ' + dmy(p.due),
+      reportScope: 'All the centers you can see, summed',
     },
   };
 
@@ -72,6 +77,8 @@
     period: pick(params.get('period'), PERIODS) || load('period', PERIODS) || 'today',
     snap: null,   // the latest site snapshot
     sites: null,  // the latest sites frame
+    report: null, // {default, periods} from api/report/periods
+    reportLabel: '',
     ws: null,
     delay: RECONNECT_MIN_MS,
     retry: 0,
@@ -151,6 +158,9 @@
     if (e && e.textContent !== text) e.textContent = text;
   }
 
+  // dmy('2026-06-01') is "01/06/2026", the Vietnamese date order in both languages.
+  function dmy(iso) { const s = String(iso || ''); return s.slice(8, 10) + '/' + s.slice(5, 7) + '/' + s.slice(0, 4); }
+
   // ---- Drawing ----
 
   function render() {
@@ -162,6 +172,54 @@
     for (const b of document.querySelectorAll('[data-period]')) b.setAttribute('aria-pressed', String(b.dataset.period === state.period));
     setText('#period-label', t.period[state.period]);
     if (sitesView) renderSites(); else renderSite();
+  }
+
+  // renderReport fills the semi-annual report bar: for the site on screen,
+  // or in the overview for every center the user may see (site=province).
+  // The server decides the periods (the default is the one the next
+  // deadline, 10 June or 10 December, reports on) and checks the scope;
+  // the bar is only shown to admins and managers, never on the wall TV.
+  function renderReport() {
+    const bar = $('report');
+    const r = state.report;
+    const u = sitesView ? null : state.snap && state.snap.user;
+    const site = sitesView ? 'province' : state.snap && state.snap.site;
+    const allowed = sitesView ? !!state.sites : !!u && (u.role === 'admin' || u.role === 'manager');
+    if (tv || !r || !site || !allowed || !(r.periods || []).length) { bar.hidden = true; return; }
+    const t = T[state.lang];
+    const sel = $('report-period');
+    if (!r.periods.some((p) => p.label === state.reportLabel)) state.reportLabel = r.default;
+    // Options are rebuilt only when their text changes: snapshots arrive
+    // many times a minute, and rebuilding would close an open list.
+    if (sel.dataset.lang !== state.lang) {
+      sel.replaceChildren(...r.periods.map((p) => {
+        const o = el('option', '', t.reportPeriod(p));
+        o.value = p.label;
+        if (p.label === r.default) o.dataset.default = 'true';
+        return o;
+      }));
+      sel.dataset.lang = state.lang;
+    }
+    if (sel.value !== state.reportLabel) sel.value = state.reportLabel;
+    const href = (format) => 'api/report?' + new URLSearchParams({ site, period: state.reportLabel, format }).toString();
+    for (const [id, format] of [['report-xlsx', 'xlsx'], ['report-html', 'html']]) {
+      const a = $(id);
+      if (a.getAttribute('href') !== href(format)) a.setAttribute('href', href(format));
+    }
+    bar.dataset.site = site;
+    setText('#report-scope', sitesView ? t.reportScope : '');
+    bar.hidden = false;
+  }
+
+  function loadReportPeriods() {
+    fetch(new URL('api/report/periods', location.href), { credentials: 'same-origin' })
+      .then((resp) => (resp.ok ? resp.json() : null))
+      .then((r) => {
+        if (!r || typeof r.default !== 'string' || !Array.isArray(r.periods)) return;
+        state.report = r;
+        renderReport();
+      })
+      .catch(() => { /* no report bar: the rest of the page works without it */ });
   }
 
   function renderUser(u) {
@@ -244,6 +302,7 @@
     renderCounters(s.counters || []);
     if (tv) fitCounters();
     renderAlerts(s.alerts || []);
+    renderReport();
   }
 
   // ---- Charts ----
@@ -513,6 +572,7 @@
       return tr;
     });
     $('sites').replaceChildren(...rows);
+    renderReport();
   }
 
   // Once a second: serving timers and "n minutes ago", from the browser's
@@ -613,6 +673,8 @@
     for (const b of document.querySelectorAll('[data-period]')) {
       b.addEventListener('click', () => { state.period = b.dataset.period; save('period', state.period); render(); });
     }
+    $('report-period').addEventListener('change', (ev) => { state.reportLabel = ev.target.value; renderReport(); });
+    if (!tv) loadReportPeriods();
     render();
     let resized = 0;
     addEventListener('resize', () => { clearTimeout(resized); resized = setTimeout(render, 150); });
