@@ -359,6 +359,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.served.WithLabelValues(req.format, "error").Inc()
+		if r.Context().Err() != nil {
+			h.log.Info("report abandoned: the client went away", "user", u.Name, "site", req.scope, "period", req.label)
+			return
+		}
 		h.log.Error("report failed", "user", u.Name, "site", req.scope, "period", req.label, "err", err)
 		writeError(w, http.StatusInternalServerError, "không lập được báo cáo / the report could not be made")
 		return
