@@ -157,6 +157,7 @@ type agentOpts struct {
 	minInterval string // anti_abuse.min_interval
 	maxRecords  int    // spool.max_records
 	kiosks      int
+	extra       string // more top-level YAML (cameras:, camera:)
 }
 
 const tokenPrefix = "test-token-0123456789-"
@@ -209,7 +210,7 @@ kiosks:
 queue:
   webhook_token: {file: %s}
 status_interval: 2s
-`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, filepath.Join(w.dir, "spool"), o.maxRecords, kiosks.String(), o.minInterval, wh)
+%s`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, filepath.Join(w.dir, "spool"), o.maxRecords, kiosks.String(), o.minInterval, wh, o.extra)
 	p := filepath.Join(w.dir, "agent.yml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

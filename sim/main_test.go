@@ -178,7 +178,12 @@ func TestRunFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-mode", "replay"}, `-mode: "replay" is not center, load or presses`},
+		{[]string{"-mode", "replay"}, `-mode: "replay" is not center, load, presses or cameras`},
+		{[]string{"-mode", "cameras", "-cameras", "0"}, "-cameras: 0 outside 1..64"},
+		{[]string{"-mode", "cameras", "-scene", "night"}, `-scene: "night" is not day or brief`},
+		{[]string{"-mode", "cameras", "-rtsp-user", "u"}, "-rtsp-user and -rtsp-password-file go together"},
+		{[]string{"-mode", "cameras", "-first-counter", "99"}, "beyond c99"},
+		{[]string{"-mode", "cameras", "-rtsp-listen", "nowhere"}, "-rtsp-listen"},
 		{[]string{"-site", "An Lao"}, `-site: "An Lao" does not match`},
 		{[]string{"-speed", "0"}, "-speed: 0 is not positive"},
 		{[]string{"-start", "today"}, `-start: "today" is not an RFC 3339 time`},

@@ -46,6 +46,7 @@ type options struct {
 	n, dups  int
 	rate     float64
 	report   bool
+	cams     cameraOptions
 }
 
 // parseFlags parses and checks args; now gives the default -start.
@@ -64,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&o.site, "site", "anlao", "site ID, the {site} of every topic")
 	fs.IntVar(&o.counters, "counters", 8, "counters in the simulated center (center mode)")
 	fs.Int64Var(&o.seed, "seed", 1, "random seed; the same seed gives the same events")
-	fs.StringVar(&o.mode, "mode", "center", "center: a realistic day paced by the clock; load: -n events as fast as -rate allows")
+	fs.StringVar(&o.mode, "mode", "center", "center: a realistic day paced by the clock; load: -n events as fast as -rate allows; presses: hardware buttons; cameras: RTSP cameras (no MQTT)")
 	fs.Float64Var(&o.speed, "speed", 60, "simulated seconds per real second (center mode)")
 	start := fs.String("start", defStart.Format(time.RFC3339), "simulated start time, RFC 3339 (default the latest weekday 07:00 in Vietnam that has begun)")
 	fs.BoolVar(&o.catchUp, "catch-up", true, "center mode: run at -speed only until simulated time reaches the wall clock, then in real time (events are never stamped in the future)")
@@ -73,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.IntVar(&o.dups, "dups", 0, "extra exact redeliveries of earlier events, mixed in (load mode)")
 	fs.Float64Var(&o.rate, "rate", 0, "messages per second (load mode); 0 is as fast as possible")
 	fs.BoolVar(&o.report, "report", false, "print a JSON line with the counts of distinct events published, per kind, to stdout")
+	o.cams.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -85,8 +87,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	}
 	o.start = t.UTC()
 	switch {
-	case o.mode != "center" && o.mode != "load" && o.mode != "presses":
-		return o, fmt.Errorf("-mode: %q is not center, load or presses", o.mode)
+	case o.mode != "center" && o.mode != "load" && o.mode != "presses" && o.mode != "cameras":
+		return o, fmt.Errorf("-mode: %q is not center, load, presses or cameras", o.mode)
 	case !schema.ValidID(o.site):
 		return o, fmt.Errorf("-site: %q does not match %s", o.site, schema.IDPattern)
 	case o.counters < 1 || o.counters > 999:
@@ -105,6 +107,9 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 		return o, fmt.Errorf("-rate: %v is negative", o.rate)
 	case o.window < 1 || o.window > 60000:
 		return o, fmt.Errorf("-window: %d outside 1..60000", o.window)
+	}
+	if o.mode == "cameras" {
+		return o, o.cams.validate()
 	}
 	if o.mode == "load" && o.n == 0 {
 		o.n = defaultLoadEvents
@@ -146,6 +151,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if o.mode == "cameras" {
+		return runCameras(ctx, o.cams, stdout, log)
+	}
 	pub, err := mqttpub.New(o.mqtt, log.With("component", "publish"), mqttpub.WithWindow(o.window))
 	if err != nil {
 		return err

@@ -2,10 +2,13 @@ package rtspsim
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/pscm/pscm/agent/camera/scene"
 )
 
 // Codecs of a Clip.
@@ -191,4 +194,16 @@ func appendNAL(nals [][]byte, n []byte) [][]byte {
 		return nals
 	}
 	return append(nals, n)
+}
+
+// SceneClip returns a generated counter scene's clip (made with ffmpeg the
+// first time, then cached; see agent/camera/scene) loaded for serving, with
+// the generated clip and its ground truth.
+func SceneClip(ctx context.Context, s scene.Scene) (*Clip, scene.Clip, error) {
+	gen, err := scene.Cached(ctx, s)
+	if err != nil {
+		return nil, gen, fmt.Errorf("scene %s: %w", s.Name, err)
+	}
+	c, err := LoadClip(gen.Path, gen.Codec, float64(s.FPS))
+	return c, gen, err
 }

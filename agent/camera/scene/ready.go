@@ -152,3 +152,17 @@ func Bench1080p(seconds float64) Scene {
 func Ready() []Scene {
 	return []Scene{Day(), PassersBy(), Lighting(), LeftObject(), Tampered()}
 }
+
+// Brief is 40 s of a counter for end-to-end tests through RTSP, which run
+// in real time: the official sits from 2 s to 37 s and one citizen from 7 s
+// to 25 s. Sessions need 5 s together and end after 5 s vacant, so it makes
+// one session of 18 s that ends at about 30 s.
+func Brief() Scene {
+	s := base("brief", 40)
+	s.SessionMinS, s.SessionGapS = 5, 5
+	s.Actors = []Actor{
+		staff("official", 2, 37),
+		citizen("citizen", 7, 25, 2),
+	}
+	return s
+}

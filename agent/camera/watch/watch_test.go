@@ -69,20 +69,6 @@ func sessions(evs []schema.Event) []*schema.Session {
 	return out
 }
 
-// shortScene is a 40 s counter: the official sits from 2 s to 37 s, a
-// citizen from 7 s to 25 s; sessions need 5 s together and end after 5 s
-// vacant, so one session of 18 s ends at about 30 s.
-func shortScene() scene.Scene {
-	return scene.Scene{
-		Name: "watch-short", Codec: schema.CodecH264, W: 640, H: 360, FPS: 10, GOP: 10, Duration: 40,
-		Zones: scene.Zones(), SessionMinS: 5, SessionGapS: 5,
-		Actors: []scene.Actor{
-			{Name: "official", Kind: scene.Person, Zone: scene.ZoneStaff, In: 2, Out: 37, Side: scene.Left},
-			{Name: "citizen", Kind: scene.Person, Zone: scene.ZoneCitizen, In: 7, Out: 25, Side: scene.Right, Look: 2},
-		},
-	}
-}
-
 func zonesOf(s scene.Scene) []occupancy.Zone {
 	var out []occupancy.Zone
 	for _, z := range s.Zones {
@@ -105,12 +91,8 @@ func TestCameraThroughRTSP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: real RTSP, real H.264")
 	}
-	sc := shortScene()
-	clip, err := scene.Cached(context.Background(), sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := rtspsim.LoadClip(clip.Path, clip.Codec, float64(sc.FPS))
+	sc := scene.Brief()
+	rc, clip, err := rtspsim.SceneClip(context.Background(), sc)
 	if err != nil {
 		t.Fatal(err)
 	}
