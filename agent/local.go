@@ -22,9 +22,54 @@ func permanentInputError(err error) bool {
 		errors.Is(err, ratings.ErrUnknownButton) || errors.Is(err, ratings.ErrDuplicate)
 }
 
+// Backoff between attempts to spool a message from the center's broker.
+const (
+	retryFirst = 100 * time.Millisecond
+	retryMax   = 2 * time.Second
+)
+
+// spoolWithRetry runs once until it spools the message or refuses it for
+// good (logged), and reports true then: the message may be acknowledged.
+// A failure that passes (spool full, disk full, timeout) is retried with
+// capped backoff rather than left unacknowledged, because an MQTT 3.1.1
+// broker sends an unacknowledged message again only when the session
+// reconnects, which may be hours away; meanwhile the later messages wait,
+// in order, which is the right backpressure: the broker holds them. It
+// gives up, reporting false, only once connected says the message's
+// connection is gone (a reconnect, or the agent stopping), when the
+// broker will send it again anyway.
+func spoolWithRetry(once func() error, connected func() bool, log *slog.Logger) bool {
+	wait := retryFirst
+	for attempt := 1; ; attempt++ {
+		err := once()
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				log.Info("spooled after retrying", "attempts", attempt)
+			}
+			return true
+		case permanentInputError(err):
+			log.Warn("refused", "err", err)
+			return true
+		}
+		if attempt == 1 || attempt%30 == 0 {
+			log.Error("not spooled; retrying until it is", "attempt", attempt, "err", err)
+		}
+		for deadline := time.Now().Add(wait); time.Now().Before(deadline); {
+			if !connected() {
+				log.Warn("not spooled, and the connection is gone; the broker will send it again", "attempts", attempt, "err", err)
+				return false
+			}
+			time.Sleep(min(50*time.Millisecond, time.Until(deadline)))
+		}
+		wait = min(2*wait, retryMax)
+	}
+}
+
 // localClient subscribes on the center's broker to hardware presses and
 // queue steps. Messages are acknowledged after they are spooled (or
-// refused), so a press is not lost if the agent dies while handling it.
+// refused), so a press is not lost if the agent dies while handling it;
+// one the spool cannot take yet is retried in place (spoolWithRetry).
 func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log *slog.Logger) (mqtt.Client, error) {
 	opts, err := cfg.Local.MQTT.Options(false)
 	if err != nil {
@@ -32,28 +77,26 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 	}
 	pressFilter := schema.TopicPrefix + cfg.Site + "/kiosk/+/press"
 	queueTopic := schema.TopicPrefix + cfg.Site + "/queue"
-	handle := func(_ mqtt.Client, m mqtt.Message) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+	handle := func(c mqtt.Client, m mqtt.Message) {
 		t, err := schema.ParseTopic(m.Topic())
 		if err != nil || t.Site != cfg.Site {
 			log.Warn("message on an unexpected topic", "topic", m.Topic())
 			m.Ack()
 			return
 		}
-		if t.Press {
-			_, err = rs.HardwarePress(ctx, t.Source, m.Payload())
-		} else {
-			err = tr.Step(ctx, m.Payload())
+		once := func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if t.Press {
+				_, err := rs.HardwarePress(ctx, t.Source, m.Payload())
+				return err
+			}
+			return tr.Step(ctx, m.Payload())
 		}
-		if err != nil && !permanentInputError(err) {
-			// Not spooled (spool full, disk error, timeout): leave it
-			// unacknowledged so the broker sends it again after a reconnect.
-			log.Error("not spooled; the broker will redeliver", "topic", m.Topic(), "err", err)
+		if !spoolWithRetry(once, c.IsConnectionOpen, log.With("topic", m.Topic())) {
+			// The connection it came on is gone: unacknowledged, it is the
+			// broker's to send again on the session's next connection.
 			return
-		}
-		if err != nil {
-			log.Warn("refused", "topic", m.Topic(), "err", err)
 		}
 		m.Ack()
 	}
