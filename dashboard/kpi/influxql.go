@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -81,6 +83,42 @@ func (s *Source) influxql(ctx context.Context, stmts []string) (*influxqlRespons
 	return &out, nil
 }
 
+// maxParts bounds the concurrent requests of one step of a load. InfluxDB
+// runs the statements of one request one after the other, each on one core,
+// so a year's heavy statements split in two finish sooner while the server
+// has a core free: at the end of the first page, only the year is still
+// loading (BenchmarkLoadYear). Two keep a province's reloads from flooding
+// the server with requests.
+const maxParts = 2
+
+// influxqlSplit is influxql with stmts split into up to s.parts requests
+// of consecutive statements, run at once; the results keep stmts' order.
+func (s *Source) influxqlSplit(ctx context.Context, stmts []string) (*influxqlResponse, error) {
+	parts := min(s.parts, len(stmts))
+	if parts <= 1 {
+		return s.influxql(ctx, stmts)
+	}
+	size := (len(stmts) + parts - 1) / parts
+	out := make([]*influxqlResponse, parts)
+	g, gctx := errgroup.WithContext(ctx)
+	for p := range parts {
+		lo, hi := p*size, min((p+1)*size, len(stmts))
+		g.Go(func() error {
+			r, err := s.influxql(gctx, stmts[lo:hi])
+			out[p] = r
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	res := &influxqlResponse{}
+	for _, r := range out {
+		res.Results = append(res.Results, r.Results...)
+	}
+	return res, nil
+}
+
 func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.Time, perCounterPct bool) (Stats, map[string]*Stats, map[string][]change, error) {
 	where := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site,
 		start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
@@ -91,7 +129,7 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 		`SELECT count("wait_s"), sum("wait_s"), sum("service_s") FROM "session" WHERE ` + where + ` GROUP BY "counter"`,
 		`SELECT "occupied" FROM "occupancy" WHERE ` + where + ` AND "zone" = 'staff' GROUP BY "counter"`,
 	}
-	res, err := s.influxql(ctx, stmts)
+	res, err := s.influxqlSplit(ctx, stmts)
 	if err != nil {
 		return Stats{}, nil, nil, err
 	}

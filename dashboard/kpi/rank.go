@@ -73,9 +73,9 @@ type rankJob struct {
 }
 
 // percentiles fills WaitP50S, WaitP90S, ServiceP50S and ServiceP90S of each
-// target in at most two requests: PERCENTILE() statements, direct TOP/BOTTOM
+// target in at most two steps: PERCENTILE() statements, direct TOP/BOTTOM
 // statements and pivot counts in the first, the selections after a pivot
-// in the second.
+// in the second; each step's statements are split over maxParts requests.
 func (s *Source) percentiles(ctx context.Context, where string, targets []pctTarget) error {
 	var (
 		stmts []string
@@ -127,7 +127,7 @@ func (s *Source) percentiles(ctx context.Context, where string, targets []pctTar
 	if len(stmts) == 0 {
 		return nil
 	}
-	res, err := s.influxql(ctx, stmts)
+	res, err := s.influxqlSplit(ctx, stmts)
 	if err != nil {
 		return fmt.Errorf("percentiles: %w", err)
 	}
@@ -159,7 +159,7 @@ func (s *Source) percentiles(ctx context.Context, where string, targets []pctTar
 	if len(second) == 0 {
 		return nil
 	}
-	res, err = s.influxql(ctx, second)
+	res, err = s.influxqlSplit(ctx, second)
 	if err != nil {
 		return fmt.Errorf("percentiles: %w", err)
 	}

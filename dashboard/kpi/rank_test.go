@@ -154,20 +154,25 @@ func TestPercentilePaths(t *testing.T) {
 				}
 				var got [2]Stats
 				var gotPer [2]map[string]Stats
-				for n, selectMin := range []int64{math.MaxInt64, 1} {
-					src.selectMin = selectMin
+				// The old path exactly as it was (PERCENTILE(), one request
+				// per step), then every percentile by TOP/BOTTOM.
+				for n, path := range []struct {
+					selectMin int64
+					parts     int
+				}{{math.MaxInt64, 1}, {1, maxParts}} {
+					src.selectMin, src.parts = path.selectMin, path.parts
 					var err error
 					got[n], gotPer[n], err = src.Load(t.Context(), site, p.start, p.end)
 					if err != nil {
 						t.Fatal(err)
 					}
-					path := []string{"percentile", "top/bottom"}[n]
-					all.check(t, path, got[n])
+					name := []string{"percentile", "top/bottom"}[n]
+					all.check(t, name, got[n])
 					for c, w := range per {
-						w.check(t, path+"/"+c, gotPer[n][c])
+						w.check(t, name+"/"+c, gotPer[n][c])
 					}
 					if len(gotPer[n]) != len(per) {
-						t.Errorf("%s: counters %v, want %d", path, keys(gotPer[n]), len(per))
+						t.Errorf("%s: counters %v, want %d", name, keys(gotPer[n]), len(per))
 					}
 				}
 				if !reflect.DeepEqual(got[0], got[1]) || !reflect.DeepEqual(gotPer[0], gotPer[1]) {

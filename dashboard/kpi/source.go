@@ -55,6 +55,9 @@ type Source struct {
 	// use TOP/BOTTOM instead of PERCENTILE() (rank.go); tests move it to
 	// run either path.
 	selectMin int64
+	// parts is how many concurrent requests one step of a load may use;
+	// maxParts unless a test or benchmark changes it.
+	parts int
 }
 
 // queryTimeout bounds one HTTP query; a year of one center takes seconds.
@@ -81,6 +84,7 @@ func NewSource(url, token, org, bucket string, satisfied []schema.Level, loc *ti
 		Hours:     DefaultWorkHours(),
 		Now:       time.Now,
 		selectMin: defaultSelectMin,
+		parts:     maxParts,
 	}
 }
 
