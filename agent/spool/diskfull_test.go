@@ -76,6 +76,14 @@ func TestDiskFull(t *testing.T) {
 	if got := testutil.ToFloat64(m.refusedFull); got != 1 {
 		t.Errorf("spool_refused_total{reason=full} = %v, want 1", got)
 	}
+	// The agent's small state files (WriteFileAtomic) are refused alike,
+	// leaving no temporary file behind.
+	if err := WriteFileAtomic(cfg.Dir, "state", make([]byte, 8192)); !errors.Is(err, ErrFull) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("WriteFileAtomic on a full disk: %v, want ErrFull wrapping ENOSPC", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, "state.tmp")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed WriteFileAtomic left its temporary file: %v", err)
+	}
 	// Still full, still not sticky: a second Append is refused the same way.
 	if _, err := s.Append(context.Background(), rec); !errors.Is(err, ErrFull) {
 		t.Fatalf("second Append on a full disk: %v, want ErrFull", err)

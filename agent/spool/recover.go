@@ -431,9 +431,9 @@ func overwriteFile(path string, b []byte) error {
 // the old file or the new one, never a mix or nothing: it writes
 // name.tmp, fsyncs it, renames it over name and fsyncs dir. Only then is
 // the new content durable. On failure the temporary file is removed, so a
-// full disk keeps no half-written copy. The agent keeps its small state
-// files beside the spool this way (the ack cursor, the queue's open
-// tickets).
+// full disk keeps no half-written copy; a full disk is an ErrFull, as for
+// Append. The agent keeps its small state files beside the spool this way
+// (the ack cursor, the queue's open tickets).
 func WriteFileAtomic(dir, name string, data []byte) error {
 	tmp := filepath.Join(dir, name+".tmp")
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -452,7 +452,11 @@ func WriteFileAtomic(dir, name string, data []byte) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("spool: writing %s: %w", filepath.Join(dir, name), err)
+		err = fmt.Errorf("spool: writing %s: %w", filepath.Join(dir, name), err)
+		if noSpace(err) {
+			err = fmt.Errorf("%w: %w", ErrFull, err)
+		}
+		return err
 	}
 	return syncDir(dir)
 }
