@@ -37,7 +37,10 @@ const (
 // in order, which is the right backpressure: the broker holds them. It
 // gives up, reporting false, only once connected says the message's
 // connection is gone (a reconnect, or the agent stopping), when the
-// broker will send it again anyway.
+// broker will send it again anyway. While it waits paho reads nothing more
+// from the connection (order-matters delivery), keep-alive answers
+// included, so a wait past about 1.5 keep-alives ends in a reconnect:
+// harmless, the broker then resends from this message on.
 func spoolWithRetry(once func() error, connected func() bool, log *slog.Logger) bool {
 	wait := retryFirst
 	for attempt := 1; ; attempt++ {

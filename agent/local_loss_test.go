@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pscm/pscm/agent/ratings"
+	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/internal/testenv"
 )
 
@@ -221,5 +224,45 @@ func TestQueueSessionAcrossSIGKILL(t *testing.T) {
 		if got := fmt.Sprintf("%v %v %v", row[3], row[1], row[2]); got != want {
 			t.Errorf("session %d: ticket wait service %s, want %s", i, got, want)
 		}
+	}
+}
+
+// TestSpoolWithRetry: the retry rule alone — transient failures are
+// retried until they pass, a permanent one is acknowledged at once, and a
+// lost connection ends the retrying without an acknowledgement.
+func TestSpoolWithRetry(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	full := fmt.Errorf("outbox: %w", spool.ErrFull)
+	always := func() bool { return true }
+	for _, tc := range []struct {
+		name      string
+		errs      []error // what each call returns; nil after the list
+		connected func(calls int) bool
+		ack       bool
+		calls     int
+	}{
+		{"spooled at once", nil, nil, true, 1},
+		{"spooled on the fourth try", []error{full, full, full}, nil, true, 4},
+		{"bad input: acknowledged, never retried", []error{ratings.ErrUnknownButton}, nil, true, 1},
+		{"duplicate: acknowledged", []error{fmt.Errorf("x: %w", ratings.ErrDuplicate)}, nil, true, 1},
+		{"connection lost while retrying", []error{full, full, full, full}, func(calls int) bool { return calls < 2 }, false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			once := func() error {
+				calls++
+				if calls <= len(tc.errs) {
+					return tc.errs[calls-1]
+				}
+				return nil
+			}
+			connected := always
+			if tc.connected != nil {
+				connected = func() bool { return tc.connected(calls) }
+			}
+			if ack := spoolWithRetry(once, connected, log); ack != tc.ack || calls != tc.calls {
+				t.Fatalf("acknowledged %v after %d calls, want %v after %d", ack, calls, tc.ack, tc.calls)
+			}
+		})
 	}
 }
