@@ -15,10 +15,11 @@ COLLECTOR_PORT="${PSCM_DEMO_COLLECTOR_PORT:-19481}"
 LOCAL_MQTT_PORT="${PSCM_DEMO_LOCAL_MQTT_PORT:-11884}"
 AGENT_PORT="${PSCM_DEMO_AGENT_PORT:-18480}"
 DASHBOARD_PORT="${PSCM_DEMO_DASHBOARD_PORT:-18490}"
+RTSP_PORT="${PSCM_DEMO_RTSP_PORT:-18554}"
 SPEED="${PSCM_DEMO_SPEED:-300}"
 MOSQUITTO="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 
-for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT" "$LOCAL_MQTT_PORT" "$AGENT_PORT" "$DASHBOARD_PORT"; do
+for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT" "$LOCAL_MQTT_PORT" "$AGENT_PORT" "$DASHBOARD_PORT" "$RTSP_PORT"; do
 	if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "demo: port $port is in use; set PSCM_DEMO_*_PORT (see scripts/demo.sh)" >&2
 		exit 1
@@ -127,6 +128,27 @@ for i in 1 2 3 4 5 6 7 8; do
     counter_name_en: \"Counter $i\"
     token: {file: $tok}"
 done
+# Two IP cameras over RTSP (Digest auth) watching counters 9 and 10: real
+# H.264 of a generated counter scene, made with ffmpeg the first time.
+[ -s "$DEMO/secrets/camera.pass" ] || head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DEMO/secrets/camera.pass"
+[ -s "$DEMO/secrets/calibration.pass" ] || echo "calib-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$DEMO/secrets/calibration.pass"
+rm -f "$DEMO/cameras.yml"
+"$ROOT/bin/pscm-sim" -mode cameras -cameras 2 -first-counter 9 -rtsp-listen "127.0.0.1:$RTSP_PORT" \
+	-rtsp-user demo -rtsp-password-file "$DEMO/secrets/camera.pass" -agent-yaml "$DEMO/cameras.yml" \
+	>>"$DEMO/logs/sim-cameras.log" 2>&1 &
+CAMERAS_PID=$!
+PIDS="$PIDS $CAMERAS_PID"
+printf "demo: preparing the simulated cameras (the first run encodes the clip with ffmpeg, about a minute)"
+i=0
+until [ -s "$DEMO/cameras.yml" ]; do
+	i=$((i + 1))
+	if ! kill -0 "$CAMERAS_PID" 2>/dev/null || [ "$i" -gt 600 ]; then
+		echo; echo "demo: the simulated cameras did not start; see .demo/logs/sim-cameras.log" >&2; exit 1
+	fi
+	printf "."; sleep 0.5
+done
+echo
+
 cat > "$DEMO/agent.yml" <<CONF
 site: anlao
 agent: anlao-edge-1
@@ -141,6 +163,11 @@ http:
 spool:
   dir: $DEMO/spool
 kiosks:$KIOSKS
+$(cat "$DEMO/cameras.yml")
+camera:
+  calibration:
+    enabled: true
+    password: {file: $DEMO/secrets/calibration.pass}
 CONF
 "$ROOT/bin/pscm-agent" -config "$DEMO/agent.yml" >>"$DEMO/logs/agent.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -167,6 +194,10 @@ COUNTERS=""
 for i in 1 2 3 4 5 6 7 8; do
 	COUNTERS="$COUNTERS
       - {id: c0$i, name_vi: \"Quầy $i\", name_en: \"Counter $i\"}"
+done
+for i in 09 10; do
+	COUNTERS="$COUNTERS
+      - {id: c$i, name_vi: \"Quầy $((10#$i)) (camera)\", name_en: \"Counter $((10#$i)) (camera)\"}"
 done
 cat > "$DEMO/dashboard.yml" <<CONF
 http:
@@ -202,7 +233,10 @@ cat <<MSG
   Dashboard:           http://127.0.0.1:$DASHBOARD_PORT/   login: demo / $(cat "$DEMO/secrets/demo.pass")
                        wall TV: http://127.0.0.1:$DASHBOARD_PORT/?site=anlao&tv=1
   Kiosk page (tablet): http://127.0.0.1:$AGENT_PORT/kiosk/k01/   token: $(cat "$DEMO/secrets/k01.token")
-  Agent metrics:       http://127.0.0.1:$AGENT_PORT/metrics       (pscm_agent_presses_total, pscm_agent_spool_records)
+  Agent metrics:       http://127.0.0.1:$AGENT_PORT/metrics       (pscm_agent_presses_total, pscm_agent_spool_records,
+                                                                  pscm_agent_zone_occupied, pscm_agent_camera_up)
+  Cameras (RTSP):      rtsp://127.0.0.1:$RTSP_PORT/cam1 and /cam2 watch counters 9 and 10 (user demo, password in .demo/secrets/camera.pass)
+  Camera calibration:  http://127.0.0.1:$AGENT_PORT/calibration/   login: admin / $(cat "$DEMO/secrets/calibration.pass")
   Collector metrics:   http://127.0.0.1:$COLLECTOR_PORT/metrics   (pscm_collector_points_written_total)
   Readiness:           http://127.0.0.1:$COLLECTOR_PORT/readyz
   Events arriving:     curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=pscm \\

@@ -63,7 +63,10 @@ func (c cameraOptions) validate() error {
 // H.264 paced in real time, the cameras offset so they are not in step.
 // Each camera's zones are the scene's, renamed for its counter.
 func runCameras(ctx context.Context, o cameraOptions, stdout io.Writer, log *slog.Logger) error {
+	// A camera's substream bit rate: at constant quality the six-minute
+	// scene is larger than rtspsim holds in memory.
 	sc := scene.Day()
+	sc.Name, sc.KbitRate = "day-500k", 500
 	if o.scene == "brief" {
 		sc = scene.Brief()
 	}
