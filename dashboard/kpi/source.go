@@ -117,9 +117,9 @@ func (s *Source) Load(ctx context.Context, site string, start, end time.Time) (S
 
 // LoadTotals is Load for a caller that needs per-counter counts but not
 // per-counter wait and service percentiles: their Stats leave the p50 and
-// p90 at zero. Each percentile sorts every session of its counter again, so
-// skipping them roughly halves a year's load (BenchmarkLoadYear); the board
-// shows per-counter figures for today only.
+// p90 at zero. Each percentile reads every session of its counter again, so
+// skipping them more than halves a year's load (BenchmarkLoadYear); the
+// board shows per-counter figures for today only.
 func (s *Source) LoadTotals(ctx context.Context, site string, start, end time.Time) (Stats, map[string]Stats, error) {
 	return s.load(ctx, site, start, end, false)
 }
