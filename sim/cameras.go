@@ -19,6 +19,9 @@ import (
 	"github.com/pscm/pscm/sim/rtspsim"
 )
 
+// benchSceneSeconds is the length of the bench1080p scene's clip.
+const benchSceneSeconds = 20
+
 // cameraOptions are the flags of -mode cameras.
 type cameraOptions struct {
 	n            int
@@ -35,7 +38,7 @@ func (c *cameraOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.listen, "rtsp-listen", "127.0.0.1:8554", "cameras mode: RTSP address to serve on")
 	fs.StringVar(&c.user, "rtsp-user", "", "cameras mode: user the cameras require (Digest auth); empty serves without auth")
 	fs.StringVar(&c.passwordFile, "rtsp-password-file", "", "cameras mode: file holding the cameras' password")
-	fs.StringVar(&c.scene, "scene", "day", "cameras mode: what the cameras show: day (6 minutes of a counter, looped) or brief (40 s)")
+	fs.StringVar(&c.scene, "scene", "day", "cameras mode: what the cameras show: day (6 minutes of a counter, 640x360, looped), brief (40 s) or bench1080p (20 s at 1920x1080 25 fps 4 Mbit/s)")
 	fs.IntVar(&c.firstCounter, "first-counter", 1, "cameras mode: camera i watches counter c<first-counter+i-1>")
 	fs.StringVar(&c.agentYAML, "agent-yaml", "", "cameras mode: write the agent's cameras: section for these cameras to this file")
 }
@@ -44,8 +47,8 @@ func (c cameraOptions) validate() error {
 	switch {
 	case c.n < 1 || c.n > rtspsim.MaxPaths:
 		return fmt.Errorf("-cameras: %d outside 1..%d", c.n, rtspsim.MaxPaths)
-	case c.scene != "day" && c.scene != "brief":
-		return fmt.Errorf("-scene: %q is not day or brief", c.scene)
+	case c.scene != "day" && c.scene != "brief" && c.scene != "bench1080p":
+		return fmt.Errorf("-scene: %q is not day, brief or bench1080p", c.scene)
 	case c.firstCounter < 1 || c.firstCounter+c.n-1 > 99:
 		return fmt.Errorf("-first-counter: cameras would watch counters beyond c99")
 	case (c.user == "") != (c.passwordFile == ""):
@@ -67,8 +70,11 @@ func runCameras(ctx context.Context, o cameraOptions, stdout io.Writer, log *slo
 	// scene is larger than rtspsim holds in memory.
 	sc := scene.Day()
 	sc.Name, sc.KbitRate = "day-500k", 500
-	if o.scene == "brief" {
+	switch o.scene {
+	case "brief":
 		sc = scene.Brief()
+	case "bench1080p":
+		sc = scene.Bench1080p(benchSceneSeconds)
 	}
 	var password string
 	if o.passwordFile != "" {

@@ -180,7 +180,7 @@ func TestRunFlags(t *testing.T) {
 	}{
 		{[]string{"-mode", "replay"}, `-mode: "replay" is not center, load, presses or cameras`},
 		{[]string{"-mode", "cameras", "-cameras", "0"}, "-cameras: 0 outside 1..64"},
-		{[]string{"-mode", "cameras", "-scene", "night"}, `-scene: "night" is not day or brief`},
+		{[]string{"-mode", "cameras", "-scene", "night"}, `-scene: "night" is not day, brief or bench1080p`},
 		{[]string{"-mode", "cameras", "-rtsp-user", "u"}, "-rtsp-user and -rtsp-password-file go together"},
 		{[]string{"-mode", "cameras", "-first-counter", "99"}, "beyond c99"},
 		{[]string{"-mode", "cameras", "-rtsp-listen", "nowhere"}, "-rtsp-listen"},
