@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Nearest-rank percentiles of wait and service time, computed by InfluxDB.
@@ -113,7 +114,7 @@ func (s *Source) percentiles(ctx context.Context, where string, targets []pctTar
 			}{{0.5, f.p50}, {0.9, f.p90}} {
 				j := &rankJob{field: f.field, where: w, n: t.n, k: nearestRankK(t.n, q.q), dst: q.dst}
 				if min(j.k, j.n-j.k+1) > j.n/directMaxShare && !math.IsInf(f.mean, 0) && !math.IsNaN(f.mean) {
-					j.pivot = strconv.FormatFloat(f.mean, 'f', -1, 64)
+					j.pivot = pivotLiteral(f.mean)
 					stmts = append(stmts, fmt.Sprintf(`SELECT count(%q) FROM "session" WHERE %s AND %q <= %s`, j.field, j.where, j.field, j.pivot))
 					jobs = append(jobs, j)
 					parse = append(parse, nil) // read below: no row means a count of 0
@@ -171,6 +172,19 @@ func (s *Source) percentiles(ctx context.Context, where string, targets []pctTar
 		*secondJobs[n].dst = jsonFloat(row[1])
 	}
 	return nil
+}
+
+// pivotLiteral writes v as an InfluxQL float literal that parses back to
+// exactly v: shortest decimal digits, never an exponent (InfluxQL has
+// none), always a point (without one a large value would be read as an
+// integer and overflow). The count and the selection use the same text, so
+// the two sides of the pivot partition the points exactly.
+func pivotLiteral(v float64) string {
+	lit := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(lit, ".") {
+		lit += ".0"
+	}
+	return lit
 }
 
 // kthStmt is the statement whose one value is the k-th smallest of field

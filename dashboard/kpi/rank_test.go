@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,6 +40,28 @@ func TestNearestRankK(t *testing.T) {
 	}
 }
 
+func TestPivotLiteral(t *testing.T) {
+	for _, tt := range []struct {
+		v    float64
+		want string
+	}{
+		{450, "450.0"},
+		{449.75, "449.75"},
+		{0, "0.0"},
+		{1e21, "1000000000000000000000.0"},
+		{1.0 / 3, "0.3333333333333333"},
+		{1e-7, "0.0000001"},
+	} {
+		got := pivotLiteral(tt.v)
+		if got != tt.want {
+			t.Errorf("pivotLiteral(%v) = %s, want %s", tt.v, got, tt.want)
+		}
+		if back, err := strconv.ParseFloat(got, 64); err != nil || back != tt.v {
+			t.Errorf("pivotLiteral(%v) = %s reads back as %v, %v", tt.v, got, back, err)
+		}
+	}
+}
+
 func TestKthStmt(t *testing.T) {
 	const w = `"site" = 'a'`
 	tests := []struct {
@@ -66,7 +89,8 @@ func TestKthStmt(t *testing.T) {
 // TOP/BOTTOM path (right- and left-skewed times, so the mean pivot falls on
 // either side of the median; heavy ties; a value equal to the pivot; two
 // counters with a session at the same instant; one and two sessions; a
-// session exactly at the period's end, which must not count) and checks,
+// session exactly at the period's end, which must not count; waits so
+// large that the pivot has 22 digits) and checks,
 // for several periods, that both paths (PERCENTILE() and TOP/BOTTOM) give
 // exactly the Stats computed in Go, and therefore exactly each other's.
 func TestPercentilePaths(t *testing.T) {
@@ -115,6 +139,11 @@ func TestPercentilePaths(t *testing.T) {
 		add("same", session{"c02", ts, float64(j % 17), float64(j%11) + 0.5})
 	}
 	mid := utc("2026-06-01T00:00:00Z")
+	// Huge waits (multiples of 2^70, so sums stay exact): the pivot literal
+	// has 22 digits before its point.
+	for j := range 40 {
+		add("huge", session{counters[j%2], mid.Add(time.Duration(j) * time.Minute), math.Ldexp(float64(j%7), 70), float64(j)})
+	}
 	add("one", session{"c01", mid, 42.5, 17})
 	add("two", session{"c01", mid, 10, 20})
 	add("two", session{"c02", mid.Add(time.Hour), 30, 10})
@@ -137,7 +166,7 @@ func TestPercentilePaths(t *testing.T) {
 		{"half", hs, he},
 		{"month", ms, me},
 	}
-	for _, site := range []string{"right", "left", "ties", "same", "one", "two"} {
+	for _, site := range []string{"right", "left", "ties", "same", "huge", "one", "two"} {
 		for _, p := range periods {
 			t.Run(site+"/"+p.name, func(t *testing.T) {
 				all, per := newWant(), map[string]*want{}
