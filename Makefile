@@ -28,12 +28,8 @@ build: ## build the programs (pscm-collector, pscm-agent, pscm-dashboard, pscm-s
 		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pscm-$$p ./$$p || exit 1; \
 	done
 
-test: deps ## set up, then run every test (unit, fuzz seeds, integration on real Mosquitto and InfluxDB) with -race
-	$(GO) vet ./...
-	@# The fault suite runs alone (make test-faults): it fails on two known
-	@# agent bugs (issue 7 notes) and takes about 10 minutes.
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /internal/faultsuite)
-	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+test: deps ## set up, then vet, every test with -race (unit, fuzz seeds, integration on real Mosquitto, InfluxDB, RTSP, Chromium), bounded fuzzing, and the secrets check over every log
+	@TEST_TIMEOUT=$(TEST_TIMEOUT) FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/test.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 5s; make test does this too)
 	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh

@@ -46,7 +46,7 @@ func TestCamerasEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	for name, secret := range map[string]string{"cam1.pass": camPassword, "calibration.pass": calPassword} {
-		if err := os.WriteFile(filepath.Join(w.dir, name), []byte(secret+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(w.dir, name), []byte(testenv.Secret(t, secret)+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

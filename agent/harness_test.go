@@ -63,7 +63,7 @@ func newWorldWith(t testing.TB, secure bool) *world {
 		certs("client", "anlao-edge-1")
 		certs("client", "collector")
 		for name, pass := range securePasswords {
-			if err := os.WriteFile(filepath.Join(w.dir, name+".pass"), []byte(pass+"\n"), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(w.dir, name+".pass"), []byte(testenv.Secret(t, pass)+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -117,6 +117,7 @@ func newWorldWith(t testing.TB, secure bool) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testenv.KeepFile(t, "collector", logf.Name())
 	cmd := exec.Command(bin, "-config", cpath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -176,13 +177,13 @@ func (w *world) agentConfig(t testing.TB, o agentOpts) string {
 	var kiosks strings.Builder
 	for i := 1; i <= o.kiosks; i++ {
 		tok := filepath.Join(w.dir, fmt.Sprintf("k%02d.token", i))
-		if err := os.WriteFile(tok, []byte(fmt.Sprintf("%sk%02d\n", tokenPrefix, i)), 0o600); err != nil {
+		if err := os.WriteFile(tok, []byte(testenv.Secret(t, fmt.Sprintf("%sk%02d", tokenPrefix, i))+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&kiosks, "  - id: k%02d\n    counter: c%02d\n    counter_name_vi: \"Quầy %d — Hộ tịch\"\n    counter_name_en: \"Counter %d — Civil status\"\n    officer_name: \"Nguyễn Thị Lan\"\n    token: {file: %s}\n", i, i, i, i, tok)
 	}
 	wh := filepath.Join(w.dir, "webhook.token")
-	if err := os.WriteFile(wh, []byte("webhook-secret-token-42"), 0o600); err != nil {
+	if err := os.WriteFile(wh, []byte(testenv.Secret(t, "webhook-secret-token-42")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fmt.Sprintf(`site: anlao
@@ -232,6 +233,7 @@ func (w *world) startAgent(t testing.TB, o agentOpts) *agentProc {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &agentProc{cancel: cancel, done: make(chan error, 1), logs: &testenv.SyncBuffer{}}
 	ready := make(chan string, 1)
+	testenv.Keep(t, "agent", a.logs)
 	go func() { a.done <- runReady(ctx, []string{"-config", path}, a.logs, a.logs, ready) }()
 	select {
 	case a.addr = <-ready:

@@ -110,6 +110,7 @@ func (e *env) startCollector(t testing.TB, o collectorOpts) *inproc {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &inproc{cancel: cancel, done: make(chan error, 1), logs: &testenv.SyncBuffer{}}
 	ready := make(chan string, 1)
+	testenv.Keep(t, "collector", c.logs)
 	go func() { c.done <- runReady(ctx, []string{"-config", path}, c.logs, c.logs, ready) }()
 	select {
 	case c.addr = <-ready:
@@ -163,6 +164,7 @@ func (e *env) startProcess(t testing.TB, o collectorOpts) *process {
 	}
 	p := &process{bin: bin, config: path, logPath: filepath.Join(t.TempDir(), "collector.log"),
 		addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	testenv.KeepFile(t, "collector", p.logPath)
 	p.start(t)
 	t.Cleanup(func() {
 		if p.cmd != nil {

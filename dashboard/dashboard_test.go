@@ -62,6 +62,7 @@ func newDashEnv(t testing.TB) *dashEnv {
 	os.WriteFile(ccfg, []byte(fmt.Sprintf("mqtt:\n  broker: %s\n  client_id: dash-test-collector\ninfluxdb:\n  url: %s\n  bucket: %s\nbatch:\n  flush_interval: 5ms\nhttp:\n  listen: 127.0.0.1:%d\n",
 		e.mq.URL(), e.db.URL(), e.db.Bucket(), testenv.FreePort(t))), 0o600)
 	logf, _ := os.Create(filepath.Join(e.dir, "collector.log"))
+	testenv.KeepFile(t, "collector", logf.Name())
 	cmd := exec.Command(bin, "-config", ccfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -116,7 +117,8 @@ func newDashEnv(t testing.TB) *dashEnv {
 	}
 	os.WriteFile(users, b, 0o600)
 	key := filepath.Join(e.dir, "session.key")
-	os.WriteFile(key, []byte(strings.Repeat("k", 48)), 0o600)
+	os.WriteFile(key, []byte(testenv.Secret(t, strings.Repeat("k", 48))), 0o600)
+	testenv.Secret(t, "correct horse battery") // lan's password in auth/testdata/users.yml
 	e.cfg = filepath.Join(e.dir, "dashboard.yml")
 	os.WriteFile(e.cfg, []byte(fmt.Sprintf(`http:
   listen: 127.0.0.1:%d
@@ -188,6 +190,7 @@ func (e *dashEnv) start(t *testing.T) *dash {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &dash{cancel: cancel, done: make(chan error, 1), logs: &testenv.SyncBuffer{}}
 	ready := make(chan string, 1)
+	testenv.Keep(t, "dashboard", d.logs)
 	go func() { d.done <- runReady(ctx, []string{"-config", e.cfg}, nil, d.logs, d.logs, ready) }()
 	select {
 	case d.addr = <-ready:

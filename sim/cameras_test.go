@@ -29,7 +29,7 @@ func TestRunCameras(t *testing.T) {
 	}
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "cam.pass")
-	if err := os.WriteFile(pw, []byte("sim-camera-pw-31\n"), 0o600); err != nil {
+	if err := os.WriteFile(pw, []byte(testenv.Secret(t, "sim-camera-pw-31")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	yamlPath := filepath.Join(dir, "cameras.yml")

@@ -257,6 +257,7 @@ func (s *server) cleanup(t testing.TB) {
 	if t.Failed() {
 		t.Logf("testenv: %s log\n%s", s.name, s.tail(0))
 	}
+	keepFile(t, s.name, s.logPath)
 }
 
 // pid returns the running process's PID, 0 while stopped.

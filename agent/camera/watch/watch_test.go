@@ -97,7 +97,7 @@ func TestCameraThroughRTSP(t *testing.T) {
 		t.Fatal(err)
 	}
 	pwFile := filepath.Join(t.TempDir(), "cam1.pw")
-	if err := os.WriteFile(pwFile, []byte(camPassword+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(pwFile, []byte(testenv.Secret(t, camPassword)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
