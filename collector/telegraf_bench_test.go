@@ -185,9 +185,9 @@ func BenchmarkDrainVsTelegraf(b *testing.B) {
 	msgs := center.Load("anlao", 11, n, 0, time.Now().UTC().Add(-2*time.Hour))
 	want := center.Count(msgs)
 
-	// The first drain of a run came out slower in trial runs whichever
-	// consumer it was, so a warm-up drain goes first; it is shown, not
-	// counted.
+	// In two trial runs the first drain (the collector's) came out much
+	// slower than the collector's second, so a warm-up drain goes first; it
+	// is shown, not counted.
 	plan := []struct {
 		name string
 		mk   func() drainConsumer
