@@ -28,6 +28,7 @@ import (
 	"github.com/pscm/pscm/agent/ratings"
 	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/agent/uplink"
+	iconfig "github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -111,8 +112,8 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		if err != nil {
 			return fmt.Errorf("kiosk %s token: %w", k.ID, err)
 		}
-		if len(token) < 16 {
-			return fmt.Errorf("kiosk %s token: shorter than 16 characters", k.ID)
+		if err := iconfig.WeakSecret(token, 16); err != nil {
+			return fmt.Errorf("kiosk %s token: %w", k.ID, err)
 		}
 		rkiosks = append(rkiosks, ratings.Kiosk{ID: k.ID, Counter: k.Counter})
 		kkiosks = append(kkiosks, kiosk.Kiosk{ID: k.ID, Counter: k.Counter, CounterNameVI: k.CounterNameVI,
@@ -127,6 +128,11 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	webhookToken, err := cfg.Queue.WebhookToken.Value()
 	if err != nil {
 		return fmt.Errorf("queue webhook token: %w", err)
+	}
+	if webhookToken != "" {
+		if err := iconfig.WeakSecret(webhookToken, 16); err != nil {
+			return fmt.Errorf("queue webhook token: %w", err)
+		}
 	}
 
 	up, err := uplink.New(uplink.Config{Site: cfg.Site, Agent: cfg.Agent, Version: version, Window: cfg.UplinkWindow,
@@ -143,8 +149,8 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		if err != nil {
 			return fmt.Errorf("camera.calibration.password: %w", err)
 		}
-		if len(password) < 12 {
-			return errors.New("camera.calibration.password: shorter than 12 characters")
+		if err := iconfig.WeakSecret(password, 12); err != nil {
+			return fmt.Errorf("camera.calibration.password: %w", err)
 		}
 		mux.Handle("/calibration/", cams.Calibration(password))
 	}

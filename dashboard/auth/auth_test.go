@@ -223,7 +223,12 @@ func TestLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := append(cheapUsers(), User{Name: "long", Hash: string(longHash), Role: RoleAdmin})
+	weakHash, err := bcrypt.GenerateFromPassword([]byte("Admin@123"), testMinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := append(cheapUsers(), User{Name: "long", Hash: string(longHash), Role: RoleAdmin},
+		User{Name: "weak", Hash: string(weakHash), Role: RoleAdmin})
 	f := newFixtureUsers(t, DefaultConfig(), users, &fakeClock{t: time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)})
 	tests := []struct {
 		name, user, pw string
@@ -240,6 +245,8 @@ func TestLogin(t *testing.T) {
 		{"long password", "long", longPW, http.StatusSeeOther, true},
 		// bcrypt compares only the first 72 bytes and would let this in.
 		{"over 72 bytes", "long", longPW + "!", http.StatusUnauthorized, false},
+		// The right password, but a well-known default: no session.
+		{"default password", "weak", "Admin@123", http.StatusForbidden, false},
 	}
 	var failBody string
 	for _, tt := range tests {
@@ -259,6 +266,12 @@ func TestLogin(t *testing.T) {
 				return
 			}
 			body := w.Body.String()
+			if tt.wantCode == http.StatusForbidden {
+				if !strings.Contains(body, "mật khẩu mặc định hoặc quá yếu") {
+					t.Errorf("weak-password page lacks its message:\n%s", body)
+				}
+				return
+			}
 			if !strings.Contains(body, "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password") {
 				t.Errorf("failure page lacks the generic error:\n%s", body)
 			}

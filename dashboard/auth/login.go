@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pscm/pscm/internal/config"
 )
 
 //go:embed login.html
@@ -28,6 +30,7 @@ const (
 	msgWrong    = "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password"
 	msgTooMany  = "Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau / Too many failed attempts, try again later"
 	msgBadInput = "Yêu cầu không hợp lệ / Invalid request"
+	msgWeak     = "Mật khẩu này là mật khẩu mặc định hoặc quá yếu nên không được dùng. Đề nghị quản trị viên đặt mật khẩu mới / This password is a default or too weak and is not accepted: ask the administrator to set a new one"
 )
 
 const (
@@ -166,6 +169,14 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	if !known || err != nil || len(pw) > maxPasswordBytes {
 		a.log.Warn("login failed", "user", logName, "remote", ip)
 		a.renderLogin(w, http.StatusUnauthorized, pageData{Error: msgWrong, Next: next})
+		return
+	}
+	if err := config.WeakSecret(pw, config.MinPasswordLen); err != nil {
+		// The right password, but one an attacker would try first: no
+		// session until the admin sets a real one (issue 7: no default
+		// password accepted).
+		a.log.Warn("login refused: weak or default password", "user", user.Name, "remote", ip, "why", err)
+		a.renderLogin(w, http.StatusForbidden, pageData{Error: msgWeak, Next: next})
 		return
 	}
 	a.limiter.succeed(key)

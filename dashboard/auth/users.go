@@ -185,8 +185,10 @@ func validateUser(u User, minCost int) error {
 // ignores bytes past 72, so a longer password is refused rather than
 // silently shortened.
 func HashPassword(pw string) (string, error) {
-	if pw == "" {
-		return "", errors.New("auth: empty password")
+	if err := config.WeakSecret(pw, config.MinPasswordLen); err != nil {
+		// Refused here too, so the admin learns it now, not at the
+		// manager's first login.
+		return "", fmt.Errorf("auth: password not accepted: %w", err)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), HashCost)
 	if err != nil {

@@ -204,7 +204,7 @@ func TestHashPassword(t *testing.T) {
 	if err := validateUser(User{Name: "a", Hash: h, Role: RoleAdmin}, MinCost); err != nil {
 		t.Errorf("LoadUsers would refuse HashPassword's output: %v", err)
 	}
-	for _, pw := range []string{"", strings.Repeat("x", 73)} {
+	for _, pw := range []string{"", "admin", "matkhau123", "12345", strings.Repeat("xy", 37)} {
 		if _, err := HashPassword(pw); err == nil {
 			t.Errorf("HashPassword(%d bytes) accepted", len(pw))
 		}

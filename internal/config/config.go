@@ -152,3 +152,41 @@ func (t ServerTLS) Serve(srv *http.Server, ln net.Listener) error {
 	}
 	return srv.ServeTLS(ln, t.CertFile, t.KeyFile)
 }
+
+// MinPasswordLen is the shortest password or token WeakSecret accepts by
+// default.
+const MinPasswordLen = 10
+
+// wellKnown are passwords that come with devices, tutorials and vendor
+// manuals, or that people type first; compared case-insensitively.
+var wellKnown = []string{
+	"admin", "administrator", "root", "password", "passw0rd", "password1", "password123", "123456", "1234567",
+	"12345678", "123456789", "1234567890", "12345", "qwerty", "qwerty123", "abc123", "111111", "000000",
+	"letmein", "welcome", "secret", "default", "changeme", "change-me", "test", "test123", "demo", "guest",
+	"pscm", "pscm123", "admin123", "admin@123", "matkhau", "matkhau123", "motcua", "123456a", "hcc123",
+}
+
+// WeakSecret says why v must not be used as a password or token outside a
+// demo: shorter than min characters, a well-known default, one character
+// repeated, or a placeholder from an example file. It never includes v in
+// its message.
+func WeakSecret(v string, min int) error {
+	if len([]rune(v)) < min {
+		return fmt.Errorf("shorter than %d characters", min)
+	}
+	lower := strings.ToLower(v)
+	for _, w := range wellKnown {
+		if lower == w {
+			return errors.New("a well-known default password")
+		}
+	}
+	for _, p := range []string{"changeme", "change-me", "change_me", "example", "replace-me", "your-password", "xxxxxxxx"} {
+		if strings.Contains(lower, p) {
+			return errors.New("a placeholder from an example, not a real secret")
+		}
+	}
+	if strings.Count(v, v[:1]) == len(v) {
+		return errors.New("one character repeated")
+	}
+	return nil
+}

@@ -177,3 +177,28 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
+
+func TestWeakSecret(t *testing.T) {
+	for _, tc := range []struct {
+		v, want string
+	}{
+		{"k3y-9", "shorter than 10"},
+		{"Password123", "well-known default"},
+		{"ADMINISTRATOR", "well-known default"},
+		{"1234567890", "well-known default"},
+		{"please-changeme-now", "placeholder"},
+		{"kkkkkkkkkkkkkkkkkkkk", "one character repeated"},
+		{"correct horse battery", ""},
+		{"mật-khẩu-an-lão-2026", ""},
+	} {
+		err := WeakSecret(tc.v, MinPasswordLen)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q refused: %v", tc.v, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: %v, want %q", tc.v, err, tc.want)
+		case err != nil && strings.Contains(err.Error(), tc.v):
+			t.Errorf("the message shows the secret: %v", err)
+		}
+	}
+}

@@ -127,6 +127,13 @@ func (c Config) Options(cleanSession bool) (*mqtt.ClientOptions, error) {
 	o.AddBroker(c.Broker)
 	o.SetClientID(c.ClientID)
 	o.SetUsername(c.Username)
+	if pass != "" {
+		// A broker user's password is what stands between the internet
+		// and the center's events: no default or short one.
+		if err := config.WeakSecret(pass, config.MinPasswordLen); err != nil {
+			return nil, fmt.Errorf("mqtt password: %w", err)
+		}
+	}
 	o.SetPassword(pass)
 	o.SetCleanSession(cleanSession)
 	o.SetProtocolVersion(4) // MQTT 3.1.1; never fall back to 3.1 silently
