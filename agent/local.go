@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -83,7 +84,8 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 	handle := func(c mqtt.Client, m mqtt.Message) {
 		t, err := schema.ParseTopic(m.Topic())
 		if err != nil || t.Site != cfg.Site {
-			log.Warn("message on an unexpected topic", "topic", m.Topic())
+			// Clipped: a hostile topic must not become a 64 KiB log line.
+			log.Warn("message on an unexpected topic", "topic", clip(m.Topic(), 160))
 			m.Ack()
 			return
 		}
@@ -124,4 +126,15 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 		log.Warn("connection to the center's broker lost", "err", err)
 	})
 	return mqtt.NewClient(opts), nil
+}
+
+// clip shortens s to at most n bytes (on a rune boundary) for a log line.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -72,6 +72,33 @@ type Secret struct {
 	Env  string `yaml:"env"`
 }
 
+// UnmarshalYAML refuses a secret written inline, without quoting it (a YAML
+// type error would print its first characters), and accepts only the file
+// and env keys: this decoder is called outside the strict decoder's
+// known-fields check, so it does that check itself.
+func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a secret is never written in the file: use {file: /path/to/secret} or {env: VARIABLE}", n.Line)
+	}
+	var out Secret
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: %s: want a path or a variable name", v.Line, k.Value)
+		}
+		switch k.Value {
+		case "file":
+			out.File = v.Value
+		case "env":
+			out.Env = v.Value
+		default:
+			return fmt.Errorf("line %d: field %s not found in a secret (file or env)", k.Line, k.Value)
+		}
+	}
+	*s = out
+	return nil
+}
+
 // IsSet reports whether a source is configured.
 func (s Secret) IsSet() bool { return s.File != "" || s.Env != "" }
 

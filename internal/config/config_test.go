@@ -202,3 +202,33 @@ func TestWeakSecret(t *testing.T) {
 		}
 	}
 }
+
+type secretFile struct {
+	Token Secret `yaml:"token"`
+}
+
+func (secretFile) Validate() error { return nil }
+
+func TestSecretYAML(t *testing.T) {
+	var f secretFile
+	if err := Decode([]byte("token: {file: /etc/pscm/t, }\n"), &f); err != nil || f.Token.File != "/etc/pscm/t" {
+		t.Fatalf("file form: %v %+v", err, f)
+	}
+	if err := Decode([]byte("token:\n  env: PSCM_TOKEN\n"), &f); err != nil || f.Token.Env != "PSCM_TOKEN" {
+		t.Fatalf("env form: %v %+v", err, f)
+	}
+	for y, want := range map[string]string{
+		"token: inline-secret-0123456789\n":      "line 1: a secret is never written in the file: use {file:",
+		"token: [inline-secret-0123456789]\n":    "line 1: a secret is never written",
+		"token: {fil: /etc/pscm/t}\n":            "field fil not found in a secret",
+		"token: {file: [inline-secret-01234]}\n": "file: want a path",
+	} {
+		err := Decode([]byte(y), &f)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", y, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "inline") {
+			t.Errorf("%q: the error quotes the secret: %v", y, err)
+		}
+	}
+}
