@@ -39,7 +39,7 @@ test-short: ## unit tests only (no real services)
 
 .PHONY: test-faults
 
-test-faults: deps ## the whole-system fault suite (about 10 minutes; fails today on two known agent bugs)
+test-faults: deps ## the whole-system fault suite alone (about 10 minutes; make test runs it beside the other tests)
 	$(GO) test -race -count=1 -v -timeout 30m -run '^TestFaults$$' ./internal/faultsuite/
 
 demo: deps build ## set up and run the whole system on a simulated center (Ctrl-C stops it)

@@ -155,7 +155,7 @@ func TestCamerasEndToEnd(t *testing.T) {
 
 	metrics := get(t, "http://"+a.addr+"/metrics")
 	testenv.CheckMetrics(t, []byte(metrics))
-	for _, m := range []string{`pscm_agent_zone_occupied{camera="cam1",counter="c01",zone="staff"}`, "pscm_agent_working_hours 1",
+	for _, m := range []string{`pscm_agent_zone_occupied{camera="cam1",counter="c01",zone="staff"}`, "pscm_agent_shift_open 1",
 		`pscm_agent_camera_up{camera="cam1"} 1`, `pscm_agent_staff_absent_seconds{counter="c01"}`} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("metrics lack %s", m)

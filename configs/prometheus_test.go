@@ -152,7 +152,7 @@ func TestEveryAlertFiresAndStaysSilent(t *testing.T) {
 var pendingAgentMetrics = []string{
 	"pscm_agent_camera_up", "pscm_agent_camera_grade", "pscm_agent_camera_stalls_total",
 	"pscm_agent_camera_reconnects_total", "pscm_agent_zone_occupied",
-	"pscm_agent_staff_absent_seconds", "pscm_agent_working_hours",
+	"pscm_agent_staff_absent_seconds", "pscm_agent_shift_open",
 }
 
 // TestAlertMetricsExist: every pscm_ metric a rule reads is made by the

@@ -117,7 +117,7 @@ func newDashEnv(t testing.TB) *dashEnv {
 	}
 	os.WriteFile(users, b, 0o600)
 	key := filepath.Join(e.dir, "session.key")
-	os.WriteFile(key, []byte(testenv.Secret(t, strings.Repeat("k", 48))), 0o600)
+	os.WriteFile(key, []byte(testenv.Secret(t, "9c1f3e7a-session-key-of-the-dashboard-tests-4b8d")), 0o600)
 	testenv.Secret(t, "correct horse battery") // lan's password in auth/testdata/users.yml
 	e.cfg = filepath.Join(e.dir, "dashboard.yml")
 	os.WriteFile(e.cfg, []byte(fmt.Sprintf(`http:

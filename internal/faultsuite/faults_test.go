@@ -35,9 +35,7 @@ var scenarios = []scenario{
 		drv.midService(t)
 		s.agent.Kill(t)
 		s.agent.Start(t) // systemd's Restart=always
-	}, known: "agent/queue keeps open tickets in memory only: a ticket started before the restart and finished after it " +
-		"yields no session (agent log: \"finished ticket without a usable start; no session\"); one called before and started after " +
-		"gets wait_s 0"},
+	}},
 	{name: "collector SIGKILL", d: 30 * time.Second, settle: time.Minute, fault: func(t *testing.T, s *system, drv *driver) {
 		time.Sleep(12 * time.Second)
 		s.collector.Kill(t)
@@ -68,10 +66,7 @@ var scenarios = []scenario{
 		time.Sleep(5 * time.Minute)
 		s.uplink.Restore()
 	}},
-	{name: "spool disk near full", d: 45 * time.Second, settle: time.Minute, fault: diskNearFull,
-		known: "a button press or queue step from the center's broker that the spool cannot store (ENOSPC) is left " +
-			"unacknowledged (agent log: \"not spooled; the broker will redeliver\"), but an MQTT 3.1.1 broker resends " +
-			"an unacknowledged message only when the session reconnects: it stays missing while the agent's connection lasts"},
+	{name: "spool disk near full", d: 45 * time.Second, settle: time.Minute, fault: diskNearFull},
 }
 
 // TestFaults runs every scenario against one system. One system rather

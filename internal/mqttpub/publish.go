@@ -403,8 +403,17 @@ func (s *ackStore) Put(key string, pkt packets.ControlPacket) {
 	defer s.mu.Unlock()
 	s.seq++
 	e := &entry{pkt: pkt, seq: s.seq}
-	if _, ok := pkt.(*packets.PublishPacket); ok && strings.HasPrefix(key, "o.") {
-		e.m = s.next
+	if p, ok := pkt.(*packets.PublishPacket); ok {
+		// Kept as a copy: a Publish made while paho connects is both sent
+		// by its writer and found by its resume, which sets the DUP flag
+		// on what Get returns; on the same packet that is a data race
+		// (eclipse-paho/paho.mqtt.golang#703). The payload is shared,
+		// read only.
+		cp := *p
+		e.pkt = &cp
+		if strings.HasPrefix(key, "o.") {
+			e.m = s.next
+		}
 	}
 	s.entries[key] = e
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -32,6 +33,10 @@ func Secret(t testing.TB, v string) string {
 	t.Helper()
 	if len(v) < MinSecretLen {
 		t.Fatalf("testenv: secret %q shorter than %d characters: too likely to appear by chance", v, MinSecretLen)
+	}
+	if strings.Count(v, v[:1]) == len(v) {
+		// "kkkk..." turns up in hostile-input tests' logs.
+		t.Fatalf("testenv: secret %q is one character repeated: too likely to appear by chance", v)
 	}
 	path := os.Getenv(SecretsEnv)
 	if path == "" {

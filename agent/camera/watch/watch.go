@@ -449,7 +449,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Keyframes that could not be decoded (corrupt, truncated, unsupported)."}, []string{"camera"}),
 		decodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pscm_agent_keyframe_decode_seconds",
 			Help: "Time to decode one keyframe to the small grey picture.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
-		workingHours: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pscm_agent_working_hours",
+		workingHours: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pscm_agent_shift_open",
 			Help: "1 inside the configured working hours, else 0."}),
 		waiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pscm_agent_sessions_awaiting_fusion",
 			Help: "Camera or queue sessions waiting (at most fuse_window) for the other source's."}),

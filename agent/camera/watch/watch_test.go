@@ -267,7 +267,7 @@ func TestCameraThroughRTSP(t *testing.T) {
 	if v := testutil.ToFloat64(w.m.sessions.WithLabelValues(scene.Counter, "fused")); v != 1 {
 		t.Errorf("fused sessions metric %v", v)
 	}
-	if err := testutil.GatherAndCompare(reg, strings.NewReader("# HELP pscm_agent_working_hours 1 inside the configured working hours, else 0.\n# TYPE pscm_agent_working_hours gauge\npscm_agent_working_hours 1\n"), "pscm_agent_working_hours"); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader("# HELP pscm_agent_shift_open 1 inside the configured working hours, else 0.\n# TYPE pscm_agent_shift_open gauge\npscm_agent_shift_open 1\n"), "pscm_agent_shift_open"); err != nil {
 		t.Error(err)
 	}
 	for _, e := range rec.all() {
