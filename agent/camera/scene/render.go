@@ -392,9 +392,17 @@ func (s Scene) Hash() string {
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
 
-// CacheDir is <repo>/.cache/clips, the repository found by walking up from
-// the working directory to go.mod.
+// CacheEnv names a directory that overrides where clips are cached.
+const CacheEnv = "PSCM_CLIP_CACHE"
+
+// CacheDir is where clips are cached: $PSCM_CLIP_CACHE if set, else
+// <repo>/.cache/clips for the repository found by walking up from the
+// working directory to go.mod, else (an installed pscm-sim run elsewhere)
+// the user's cache directory, pscm/clips.
 func CacheDir() (string, error) {
+	if d := os.Getenv(CacheEnv); d != "" {
+		return d, nil
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -405,10 +413,15 @@ func CacheDir() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("scene: no go.mod above the working directory")
+			break
 		}
 		dir = parent
 	}
+	user, err := os.UserCacheDir()
+	if err != nil {
+		return "", errors.New("scene: no go.mod above the working directory and no user cache directory")
+	}
+	return filepath.Join(user, "pscm", "clips"), nil
 }
 
 // Generate makes s's clip under dir/<hash>/ unless it is there already,
