@@ -45,7 +45,7 @@ test-faults: deps ## the whole-system fault suite alone (about 10 minutes; make 
 demo: deps build ## set up and run the whole system on a simulated center (Ctrl-C stops it)
 	@./scripts/demo.sh
 
-bench: deps ## run every benchmark (collector against its ceilings, agent, spool, dashboard); figures go in BENCHMARKS.md
+bench: deps ## run every benchmark (collector against its ceilings and Telegraf, agent, spool, cameras, dashboard); figures go in BENCHMARKS.md
 	@./scripts/deps.sh telegraf
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/schema/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./collector/
@@ -53,6 +53,9 @@ bench: deps ## run every benchmark (collector against its ceilings, agent, spool
 	$(GO) test -run '^$$' -bench . -benchmem ./agent/spool/
 	$(GO) test -run '^$$' -bench Fanout1000 -benchtime 1x ./dashboard/hub/
 	$(GO) test -run '^$$' -bench LoadYear -benchtime 1x -timeout 30m ./dashboard/kpi/
+	$(GO) test -run '^$$' -bench PressToScreen -benchtime 1x -timeout 30m ./dashboard/
+	$(GO) test -run '^$$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/watch/
+	$(GO) test -run '^$$' -bench DecodeKeyframe1080p ./agent/camera/keyframe/
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
