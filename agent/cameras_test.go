@@ -66,7 +66,7 @@ func TestCamerasEndToEnd(t *testing.T) {
     zones:
 %scamera:
   sessions: {session_min: 5s, session_gap: 5s}
-  fuse_window: 0s
+  fuse_window: 5s
   working_hours: {days: [mon, tue, wed, thu, fri, sat, sun], spans: ["00:00-24:00"]}
   calibration: {enabled: true, password: {file: %s}}
 `, srv.URL("cam1"), camUser, filepath.Join(w.dir, "cam1.pass"), zones.String(), filepath.Join(w.dir, "calibration.pass"))

@@ -115,8 +115,10 @@ func (s Settings) Validate() error {
 	if _, err := s.WorkingHours.Presence(); err != nil {
 		return fmt.Errorf("working_hours: %w", err)
 	}
-	if s.FuseWindow < 0 || s.FuseWindow > time.Hour {
-		return fmt.Errorf("fuse_window: %v outside 0..1h", s.FuseWindow)
+	if s.FuseWindow < 5*time.Second || s.FuseWindow > time.Hour {
+		// Without a window a citizen seen by both the camera and the queue
+		// system would be counted twice.
+		return fmt.Errorf("fuse_window: %v outside 5s..1h", s.FuseWindow)
 	}
 	if err := s.Calibration.Password.Validate(); err != nil {
 		return fmt.Errorf("calibration.password: %w", err)

@@ -78,6 +78,7 @@ func TestConfigErrors(t *testing.T) {
 		{"cameras:\n  - id: cam1\n    url: rtsp://10.0.0.5/\n    zones: [{id: z, counter: c01, kind: staff, polygon: [[0,0],[2,0],[1,1]]}]", "[0].zones[0]"},
 		{"camera:\n  decode_width: 4000", "decode_width: 4000 outside 64..640"},
 		{"camera:\n  absence_after: 5s", "absence_after"},
+		{"camera:\n  fuse_window: 0s", "fuse_window: 0s outside 5s..1h"},
 		{"camera:\n  working_hours: {days: [mon, funday]}", `"funday" is not one of`},
 		{"camera:\n  working_hours: {spans: [\"13:30-11:30\"]}", "working_hours"},
 		{"camera:\n  working_hours: {spans: [\"7:30-11:30\"]}", `"7:30-11:30" is not HH:MM-HH:MM`},
