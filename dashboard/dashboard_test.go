@@ -117,7 +117,7 @@ func newDashEnv(t testing.TB) *dashEnv {
 	}
 	os.WriteFile(users, b, 0o600)
 	key := filepath.Join(e.dir, "session.key")
-	os.WriteFile(key, []byte(testenv.Secret(t, "9c1f3e7a-session-key-of-the-dashboard-tests-4b8d")), 0o600)
+	os.WriteFile(key, []byte(testenv.Secret(t, testSessionKey)), 0o600)
 	testenv.Secret(t, "correct horse battery") // lan's password in auth/testdata/users.yml
 	e.cfg = filepath.Join(e.dir, "dashboard.yml")
 	os.WriteFile(e.cfg, []byte(fmt.Sprintf(`http:
@@ -177,6 +177,9 @@ func (e *dashEnv) send(t testing.TB, pub *mqttpub.Publisher, topic string, ev an
 		t.Fatal(err)
 	}
 }
+
+// testSessionKey signs the dashboard's session cookies in these tests.
+const testSessionKey = "9c1f3e7a-session-key-of-the-dashboard-tests-4b8d"
 
 type dash struct {
 	addr   string
@@ -429,7 +432,7 @@ func TestExpiredSessionRefused(t *testing.T) {
 	cookieAt := func(at time.Time) *http.Cookie {
 		cfg := auth.DefaultConfig()
 		cfg.Secure = false
-		a, err := auth.New(cfg, users, []byte(strings.Repeat("k", 48)), slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return at })
+		a, err := auth.New(cfg, users, []byte(testSessionKey), slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return at })
 		if err != nil {
 			t.Fatal(err)
 		}
