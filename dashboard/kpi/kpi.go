@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // Targets are the plan's targets, from configuration.
@@ -46,24 +47,11 @@ const (
 )
 
 // DefaultZone is the time zone of Vietnamese centers.
-const DefaultZone = "Asia/Ho_Chi_Minh"
+const DefaultZone = timezone.Default
 
 // Location returns the named zone, or for DefaultZone a fixed UTC+7 when
-// the system has no tzdata (Vietnam has kept UTC+7 without daylight saving
-// since 1975, so the fallback is exact for any date pscm handles).
-func Location(name string) (*time.Location, error) {
-	if name == "" {
-		name = DefaultZone
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		if name == DefaultZone {
-			return time.FixedZone("ICT", 7*3600), nil
-		}
-		return nil, err
-	}
-	return loc, nil
-}
+// the system has no tzdata (see internal/timezone).
+func Location(name string) (*time.Location, error) { return timezone.Location(name) }
 
 // defaultLocation is Location(DefaultZone), which cannot fail.
 func defaultLocation() *time.Location {
