@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/pscm/pscm/ctl/config"
 	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/internal/report"
 )
@@ -72,14 +71,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case *province:
 		p.Title = cfg.Province
 		for _, s := range cfg.Sites {
-			p.Sites = append(p.Sites, config.ReportSite(s))
+			p.Sites = append(p.Sites, report.SiteOf(s))
 		}
 	case *site != "":
 		s, ok := cfg.Site(*site)
 		if !ok {
 			return fmt.Errorf("report: -site %q is not a configured site", *site)
 		}
-		p.Sites = []report.Site{config.ReportSite(s)}
+		p.Sites = []report.Site{report.SiteOf(s)}
 	default:
 		return errors.New("report: give -site SITE or -province")
 	}

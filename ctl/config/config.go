@@ -14,7 +14,6 @@ import (
 	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/logging"
-	"github.com/pscm/pscm/internal/report"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -72,13 +71,4 @@ func (c *Config) Site(id string) (board.Site, bool) {
 		}
 	}
 	return board.Site{}, false
-}
-
-// ReportSite converts a configured site for the report.
-func ReportSite(s board.Site) report.Site {
-	rs := report.Site{ID: s.ID, Name: s.Name}
-	for _, c := range s.Counters {
-		rs.Counters = append(rs.Counters, report.Counter{ID: c.ID, Name: c.NameVI})
-	}
-	return rs
 }

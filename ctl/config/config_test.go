@@ -3,6 +3,7 @@ package config
 import (
 	"testing"
 
+	"github.com/pscm/pscm/internal/report"
 	"github.com/pscm/pscm/internal/testenv"
 )
 
@@ -31,7 +32,7 @@ func TestShippedConfig(t *testing.T) {
 	if !ok || len(s.Counters) == 0 || c.Targets.SatisfactionPct != 95 || c.Targets.OnTimePct != 98 || c.Province == "" {
 		t.Fatalf("implausible example: %+v", c)
 	}
-	if rs := ReportSite(s); rs.Name != s.Name || rs.Counters[0].Name != s.Counters[0].NameVI {
-		t.Errorf("ReportSite: %+v", rs)
+	if rs := report.SiteOf(s); rs.Name != s.Name || rs.Counters[0].Name != s.Counters[0].NameVI {
+		t.Errorf("report.SiteOf: %+v", rs)
 	}
 }

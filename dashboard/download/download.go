@@ -399,7 +399,7 @@ func (h *Handler) build(ctx context.Context, u auth.User, req request) ([]byte, 
 	p := report.Params{From: req.from, To: req.to, Label: req.label, Loc: h.cfg.Loc,
 		Targets: h.cfg.Targets, Satisfied: h.cfg.Satisfied, Generated: h.cfg.Now()}
 	for _, s := range req.sites {
-		p.Sites = append(p.Sites, reportSite(s))
+		p.Sites = append(p.Sites, report.SiteOf(s))
 	}
 	if req.scope == Province {
 		p.Title = provinceTitle(u, len(req.sites), len(h.cfg.Sites))
@@ -424,16 +424,6 @@ func provinceTitle(u auth.User, n, all int) string {
 		return fmt.Sprintf("Toàn tỉnh (%d trung tâm)", n)
 	}
 	return fmt.Sprintf("Tổng hợp %d trung tâm được phân công", n)
-}
-
-// reportSite is a configured site as the report names it (as pscm-ctl's
-// config.ReportSite does; the dashboard does not import pscm-ctl).
-func reportSite(s board.Site) report.Site {
-	rs := report.Site{ID: s.ID, Name: s.Name}
-	for _, c := range s.Counters {
-		rs.Counters = append(rs.Counters, report.Counter{ID: c.ID, Name: c.NameVI})
-	}
-	return rs
 }
 
 // claim marks user as building a report; false if they already are.

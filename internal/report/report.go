@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -36,6 +37,17 @@ type Site struct {
 	// Counters gives the counters' order and names; counters with data
 	// but not listed follow, named by their ID.
 	Counters []Counter
+}
+
+// SiteOf is a configured site (the dashboard's and pscm-ctl's sites:) as
+// the report names it: counters in their configured order, by their
+// Vietnamese names.
+func SiteOf(s board.Site) Site {
+	rs := Site{ID: s.ID, Name: s.Name}
+	for _, c := range s.Counters {
+		rs.Counters = append(rs.Counters, Counter{ID: c.ID, Name: c.NameVI})
+	}
+	return rs
 }
 
 // Counter names one counter.

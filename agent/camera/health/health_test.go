@@ -2,7 +2,6 @@ package health
 
 import (
 	"bytes"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/testenv"
 )
 
 func TestRate(t *testing.T) {
@@ -223,20 +223,5 @@ pscm_agent_camera_fps{camera="cam2"} 0
 			t.Errorf("metric pscm_agent_camera_%s missing", n)
 		}
 	}
-	promtoolCheck(t, text.Bytes())
-}
-
-// promtoolCheck runs `promtool check metrics` over an exposition, as
-// node_exporter's checkmetrics target does.
-func promtoolCheck(t *testing.T, exposition []byte) {
-	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool not found: run `make deps` (Debian package prometheus: sudo apt-get install -y prometheus)")
-	}
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(exposition)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool check metrics: %v\n%s\n%s", err, out, exposition)
-	}
+	testenv.CheckMetrics(t, text.Bytes())
 }

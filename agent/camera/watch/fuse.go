@@ -50,22 +50,22 @@ func (f *fuser) len() int {
 // fused session when a waiting queue session matches, nothing while it
 // waits (with FuseWindow 0 it goes out alone at once).
 func (f *fuser) camera(s schema.Session, now time.Time) []schema.Session {
-	if i := match(f.que[s.Counter], s); i >= 0 {
-		q := f.que[s.Counter][i].s
-		f.que[s.Counter] = remove(f.que[s.Counter], i)
-		return []schema.Session{fused(s, q)}
-	}
-	return f.hold(f.cam, s, now)
+	return f.pair(s, f.que, f.cam, now, func(q schema.Session) schema.Session { return fused(s, q) })
 }
 
 // queue takes a queue session, as camera does.
 func (f *fuser) queue(s schema.Session, now time.Time) []schema.Session {
-	if i := match(f.cam[s.Counter], s); i >= 0 {
-		c := f.cam[s.Counter][i].s
-		f.cam[s.Counter] = remove(f.cam[s.Counter], i)
-		return []schema.Session{fused(c, s)}
+	return f.pair(s, f.cam, f.que, now, func(c schema.Session) schema.Session { return fused(c, s) })
+}
+
+// pair fuses s with the best match waiting in other, or holds it in mine.
+func (f *fuser) pair(s schema.Session, other, mine map[string][]held, now time.Time, fuse func(schema.Session) schema.Session) []schema.Session {
+	if i := match(other[s.Counter], s); i >= 0 {
+		o := other[s.Counter][i].s
+		other[s.Counter] = remove(other[s.Counter], i)
+		return []schema.Session{fuse(o)}
 	}
-	return f.hold(f.que, s, now)
+	return f.hold(mine, s, now)
 }
 
 func (f *fuser) hold(m map[string][]held, s schema.Session, now time.Time) []schema.Session {

@@ -64,6 +64,7 @@ type Watch struct {
 
 	mu       sync.Mutex // guards counters, fuse and everything they hold
 	counters map[string]*counter
+	ids      []string // the counters' IDs, sorted: the order tick visits them
 	fuse     *fuser
 }
 
@@ -143,6 +144,10 @@ func New(set Settings, cams []Camera, out Emitter, log *slog.Logger, reg prometh
 		c.stream = stream
 		w.cams = append(w.cams, c)
 	}
+	for id := range w.counters {
+		w.ids = append(w.ids, id)
+	}
+	sort.Strings(w.ids)
 	return w, nil
 }
 
@@ -301,12 +306,7 @@ func (w *Watch) cameraSessions(k *counter, ss []presence.Session, now time.Time)
 func (w *Watch) tick(ctx context.Context, now time.Time) {
 	w.mu.Lock()
 	var ready []schema.Session
-	ids := make([]string, 0, len(w.counters))
-	for id := range w.counters {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range w.ids {
 		k := w.counters[id]
 		ready = append(ready, w.cameraSessions(k, k.p.Tick(now), now)...)
 		if !k.watched[schema.ZoneStaff] {
