@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pscm/pscm/agent/camera/scene"
+	"github.com/pscm/pscm/internal/rtspsim"
+	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/rtspsim"
 )
 
 const (

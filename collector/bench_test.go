@@ -22,8 +22,8 @@ import (
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/mqttpub"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/center"
 )
 
 const drainN = 200000
@@ -41,7 +41,7 @@ func benchEnv(b *testing.B) *env {
 // alone, paho on both ends, nothing written anywhere.
 func BenchmarkCeilingMosquitto(b *testing.B) {
 	e := benchEnv(b)
-	msgs := center.Load("anlao", 7, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
+	msgs := simcenter.Load("anlao", 7, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
 	var got atomic.Int64
 	o := mqtt.NewClientOptions().AddBroker(e.mq.URL()).SetClientID("ceiling-sub").SetCleanSession(false)
 	o.SetDefaultPublishHandler(func(mqtt.Client, mqtt.Message) { got.Add(1) })
@@ -69,7 +69,7 @@ func BenchmarkCeilingMosquitto(b *testing.B) {
 // else to do: the broker's delivery ceiling that BenchmarkDrain runs under.
 func BenchmarkCeilingMosquittoDrain(b *testing.B) {
 	e := benchEnv(b)
-	msgs := center.Load("anlao", 7, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
+	msgs := simcenter.Load("anlao", 7, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
 	var got atomic.Int64
 	cfg := mqttconn.Defaults()
 	cfg.Broker = e.mq.URL()
@@ -105,7 +105,7 @@ func BenchmarkCeilingMosquittoDrain(b *testing.B) {
 // 5,000 with the blocking write API, one writer: InfluxDB alone.
 func BenchmarkCeilingInflux(b *testing.B) {
 	e := benchEnv(b)
-	msgs := center.Load("anlao", 7, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
+	msgs := simcenter.Load("anlao", 7, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
 	var batches []string
 	var buf []byte
 	for i, m := range msgs {
@@ -142,7 +142,7 @@ func BenchmarkDrain(b *testing.B) {
 	t := b
 	p := e.startProcess(t, collectorOpts{clientID: "pscm-collector-drain", logLevel: "warn"})
 	p.stop(t) // session created; the broker now queues for it
-	msgs := center.Load("anlao", 11, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
+	msgs := simcenter.Load("anlao", 11, drainN, 0, time.Now().UTC().Add(-2*time.Hour))
 	publishAllB(b, e.mq.URL(), msgs)()
 
 	b.ResetTimer()
@@ -272,7 +272,7 @@ func benchLag(b *testing.B, rate, n int) {
 	b.ReportMetric(0, "ns/op")
 }
 
-func publishAllB(b *testing.B, url string, msgs []center.Message) func() {
+func publishAllB(b *testing.B, url string, msgs []simcenter.Message) func() {
 	return publishAll(b, url, msgs, 0)
 }
 

@@ -13,19 +13,19 @@ import (
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/mqttpub"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/center"
 )
 
 // load returns n distinct events plus dups redeliveries, all valid now.
-func load(n, dups int) []center.Message {
-	return center.Load("anlao", 42, n, dups, time.Now().UTC().Add(-2*time.Hour))
+func load(n, dups int) []simcenter.Message {
+	return simcenter.Load("anlao", 42, n, dups, time.Now().UTC().Add(-2*time.Hour))
 }
 
 // publishAll publishes msgs at about rate per second (0: as fast as
 // possible) from a background goroutine and returns a wait function that
 // fails the test if publishing did not complete.
-func publishAll(t testing.TB, brokerURL string, msgs []center.Message, rate int) (wait func()) {
+func publishAll(t testing.TB, brokerURL string, msgs []simcenter.Message, rate int) (wait func()) {
 	t.Helper()
 	cfg := mqttconn.Defaults()
 	cfg.Broker = brokerURL
@@ -86,9 +86,9 @@ func total(t testing.TB, db *testenv.Influx) int64 {
 
 // assertExact waits until InfluxDB holds exactly the distinct events of msgs
 // per kind, then checks that it stays so (nothing counted twice).
-func assertExact(t testing.TB, db *testenv.Influx, msgs []center.Message, timeout time.Duration) {
+func assertExact(t testing.TB, db *testenv.Influx, msgs []simcenter.Message, timeout time.Duration) {
 	t.Helper()
-	want := center.Count(msgs)
+	want := simcenter.Count(msgs)
 	var wantTotal int64
 	for _, n := range want {
 		wantTotal += int64(n)

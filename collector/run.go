@@ -19,7 +19,7 @@ import (
 
 	"github.com/pscm/pscm/collector/config"
 	"github.com/pscm/pscm/collector/ingest"
-	"github.com/pscm/pscm/collector/store"
+	"github.com/pscm/pscm/internal/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -23,8 +23,8 @@ import (
 
 	"github.com/pscm/pscm/collector/ingest"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/center"
 )
 
 // telegrafInstall is what a developer runs when Telegraf is missing.
@@ -182,8 +182,8 @@ func BenchmarkDrainVsTelegraf(b *testing.B) {
 		}
 	}
 	bin := findTelegraf(b)
-	msgs := center.Load("anlao", 11, n, 0, time.Now().UTC().Add(-2*time.Hour))
-	want := center.Count(msgs)
+	msgs := simcenter.Load("anlao", 11, n, 0, time.Now().UTC().Add(-2*time.Hour))
+	want := simcenter.Count(msgs)
 
 	// In two trial runs the first drain (the collector's) came out much
 	// slower than the collector's second, so a warm-up drain goes first; it
@@ -254,7 +254,7 @@ func BenchmarkDrainVsTelegraf(b *testing.B) {
 }
 
 // drainOnce runs one consumer over a fresh broker and database.
-func drainOnce(b *testing.B, name string, c drainConsumer, msgs []center.Message, want map[schema.Kind]int) drainResult {
+func drainOnce(b *testing.B, name string, c drainConsumer, msgs []simcenter.Message, want map[schema.Kind]int) drainResult {
 	b.Helper()
 	n := int64(len(msgs))
 	e := &env{

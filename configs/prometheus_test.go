@@ -177,10 +177,12 @@ func TestAlertMetricsExist(t *testing.T) {
 	if len(used) < 10 {
 		t.Fatalf("only %d metrics found in the rules: %v", len(used), used)
 	}
-	sources := map[string]string{} // subsystem -> all non-test Go source of that program
+	// subsystem -> all non-test Go source of that program and of internal/,
+	// whose shared components (the InfluxDB writer) take the subsystem.
+	sources := map[string]string{}
 	for _, sub := range []string{"agent", "collector", "dashboard"} {
 		var b strings.Builder
-		err := filepath.WalkDir(filepath.Join("..", sub), func(p string, d os.DirEntry, err error) error {
+		walk := func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
@@ -192,9 +194,11 @@ func TestAlertMetricsExist(t *testing.T) {
 				b.Write(src)
 			}
 			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+		}
+		for _, dir := range []string{sub, "internal"} {
+			if err := filepath.WalkDir(filepath.Join("..", dir), walk); err != nil {
+				t.Fatal(err)
+			}
 		}
 		sources[sub] = b.String()
 	}

@@ -15,9 +15,10 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpidb"
 	"github.com/pscm/pscm/internal/report"
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // env is a real InfluxDB and a pscm-ctl configuration pointing at it.
@@ -106,8 +107,8 @@ func TestImportExactlyAndIdempotent(t *testing.T) {
 	}
 
 	// The dashboard's figures count them, in the month they were resolved.
-	ict, _ := kpi.Location(kpi.DefaultZone)
-	src := kpi.NewSource(e.in.URL(), "", "", e.in.Bucket(), nil, ict)
+	ict := timezone.Vietnam()
+	src := kpidb.NewSource(kpidb.Config{URL: e.in.URL(), Bucket: e.in.Bucket(), Loc: ict})
 	defer src.Close()
 	st, _, err := src.Load(context.Background(), "anlao", time.Date(2026, 6, 1, 0, 0, 0, 0, ict), time.Date(2026, 7, 1, 0, 0, 0, 0, ict))
 	if err != nil {

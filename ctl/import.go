@@ -13,10 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pscm/pscm/collector/store"
 	"github.com/pscm/pscm/ctl/dossiercsv"
-	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/store"
 )
 
 const importHelp = `usage: pscm-ctl import-dossiers -config ctl.yml -site SITE [flags] FILE.csv
@@ -83,7 +82,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("import-dossiers: %w", err)
 	}
 	defer f.Close()
-	loc, _ := kpi.Location(cfg.TimeZone) // validated with the configuration
+	loc, err := cfg.Location()
+	if err != nil {
+		return err
+	}
 	res, err := dossiercsv.Parse(f, dossiercsv.Options{Site: *site, Loc: loc, Now: time.Now(), MaxBytes: *maxBytes, MaxRows: *maxRows})
 	if err != nil {
 		return fmt.Errorf("import-dossiers: %s: %w", path, err)

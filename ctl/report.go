@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/kpidb"
 	"github.com/pscm/pscm/internal/report"
 )
 
@@ -59,12 +60,15 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *xlsxPath == "" && *htmlPath == "" {
 		return errors.New("report: nothing to write: give -o FILE.xlsx and/or -html FILE.html")
 	}
-	loc, _ := kpi.Location(cfg.TimeZone)
+	loc, err := cfg.Location()
+	if err != nil {
+		return err
+	}
 	from, to, label, err := reportPeriod(*period, *fromS, *toS, loc, time.Now())
 	if err != nil {
 		return err
 	}
-	p := report.Params{From: from, To: to, Label: label, Loc: loc, Targets: cfg.Targets.KPI(), Satisfied: cfg.Satisfied}
+	p := report.Params{From: from, To: to, Label: label, Loc: loc, Targets: cfg.Targets, Satisfied: cfg.Satisfied}
 	switch {
 	case *province && *site != "":
 		return errors.New("report: give -site or -province, not both")
@@ -87,7 +91,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("influxdb token: %w", err)
 	}
-	src := kpi.NewSource(cfg.InfluxDB.URL, token, cfg.InfluxDB.Org, cfg.InfluxDB.Bucket, cfg.Satisfied, loc)
+	src := kpidb.NewSource(kpidb.Config{URL: cfg.InfluxDB.URL, Token: token, Bucket: cfg.InfluxDB.Bucket, Satisfied: cfg.Satisfied, Loc: loc})
 	defer src.Close()
 	rctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -122,7 +126,7 @@ func reportPeriod(period, fromS, toS string, loc *time.Location, now time.Time) 
 	case period != "" && (fromS != "" || toS != ""):
 		return from, to, "", errors.New("report: give -period or -from/-to, not both")
 	case period != "":
-		return report.ParsePeriod(period, loc)
+		return kpi.ParseReportPeriod(period, loc)
 	case fromS != "" || toS != "":
 		if fromS == "" || toS == "" {
 			return from, to, "", errors.New("report: -from and -to go together")
@@ -140,7 +144,7 @@ func reportPeriod(period, fromS, toS string, loc *time.Location, now time.Time) 
 		}
 		return from, to, "", nil
 	}
-	from, to, label = report.DefaultPeriod(now, loc)
+	from, to, label = kpi.ReportPeriod(now, loc)
 	return from, to, label, nil
 }
 

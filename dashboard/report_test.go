@@ -18,9 +18,10 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/pscm/pscm/dashboard/download"
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/report"
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -105,12 +106,12 @@ func checkSeededWorkbook(t *testing.T, data []byte) {
 func TestReportDownload(t *testing.T) {
 	e := newDashEnv(t)
 	d := e.start(t)
-	loc, _ := kpi.Location(kpi.DefaultZone)
+	loc := timezone.Vietnam()
 	// The half-year holding the seeded data (written an hour ago), and the
 	// one the next deadline reports on: the same except from 1 to 10 June
 	// and December.
 	label := download.PeriodOf(time.Now().Add(-time.Hour), loc)
-	_, _, def := report.DefaultPeriod(time.Now(), loc)
+	_, _, def := kpi.ReportPeriod(time.Now(), loc)
 	q := "/api/report?site=anlao&period=" + label
 
 	anon := &http.Client{Timeout: 10 * time.Second}

@@ -30,8 +30,8 @@ import (
 	"github.com/pscm/pscm/dashboard/config"
 	"github.com/pscm/pscm/dashboard/download"
 	"github.com/pscm/pscm/dashboard/hub"
-	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/dashboard/web"
+	"github.com/pscm/pscm/internal/kpidb"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -102,11 +102,17 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return fmt.Errorf("influxdb token: %w", err)
 	}
-	loc, _ := kpi.Location(cfg.TimeZone)
-	src := kpi.NewSource(cfg.InfluxDB.URL, token, cfg.InfluxDB.Org, cfg.InfluxDB.Bucket, cfg.Satisfied, loc)
-	src.Lang = kpi.Lang(cfg.InfluxDB.Lang)
+	loc, err := cfg.Location()
+	if err != nil {
+		return err
+	}
+	hours, err := cfg.Hours()
+	if err != nil {
+		return err
+	}
+	src := kpidb.NewSource(kpidb.Config{URL: cfg.InfluxDB.URL, Token: token, Bucket: cfg.InfluxDB.Bucket, Satisfied: cfg.Satisfied, Loc: loc, Hours: hours})
 	defer src.Close()
-	b := board.New(cfg.Sites, src, loc, cfg.Targets.KPI(), cfg.Satisfied, log.With("component", "board"), time.Now)
+	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -115,7 +121,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Help: "Time to reload one site's figures from InfluxDB.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 	})
 	reg.MustRegister(queryLatency)
-	reports, err := download.New(download.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets.KPI(), Satisfied: cfg.Satisfied},
+	reports, err := download.New(download.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets, Satisfied: cfg.Satisfied},
 		src, log.With("component", "report"), reg)
 	if err != nil {
 		return err
@@ -249,7 +255,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				for _, site := range b.Tick(kpi.DefaultWorkHours()) {
+				for _, site := range b.Tick(hours) {
 					d.mark(site)
 				}
 				changed := d.take()

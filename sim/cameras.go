@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pscm/pscm/agent/camera/scene"
 	"github.com/pscm/pscm/internal/config"
-	"github.com/pscm/pscm/sim/rtspsim"
+	"github.com/pscm/pscm/internal/rtspsim"
+	"github.com/pscm/pscm/internal/scene"
 )
 
 // benchSceneSeconds is the length of the bench1080p scene's clip.
@@ -61,7 +61,7 @@ func (c cameraOptions) validate() error {
 }
 
 // runCameras serves simulated IP cameras over RTSP until ctx ends: each
-// plays a generated counter scene (agent/camera/scene; made with Debian's
+// plays a generated counter scene (internal/scene; made with Debian's
 // ffmpeg the first time and cached under .cache/clips) in a loop, real
 // H.264 paced in real time, the cameras offset so they are not in step.
 // Each camera's zones are the scene's, renamed for its counter.

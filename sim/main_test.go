@@ -14,8 +14,8 @@ import (
 
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/center"
 )
 
 // collect subscribes to every kind of site's events with a persistent
@@ -89,7 +89,7 @@ func runReport(t *testing.T, args ...string) report {
 }
 
 // TestRunLoad runs the load mode against a real broker and checks the
-// report against what center.Load generates and what a subscriber got.
+// report against what simcenter.Load generates and what a subscriber got.
 func TestRunLoad(t *testing.T) {
 	t.Parallel()
 	m := testenv.StartMosquitto(t)
@@ -99,7 +99,7 @@ func TestRunLoad(t *testing.T) {
 		"-n", "1000", "-dups", "50", "-seed", "3", "-start", start, "-report")
 
 	st, _ := time.Parse(time.RFC3339, start)
-	want := center.Count(center.Load("anlao", 3, 1000, 50, st))
+	want := simcenter.Count(simcenter.Load("anlao", 3, 1000, 50, st))
 	if r.Distinct != 1000 || r.Messages != 1050 || r.Acked != 1050 || !r.Flushed {
 		t.Fatalf("report %+v: want 1000 distinct, 1050 messages all acknowledged", r)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/mqttpub"
 	"github.com/pscm/pscm/internal/schema"
-	"github.com/pscm/pscm/sim/center"
+	"github.com/pscm/pscm/internal/simcenter"
 )
 
 const (
@@ -171,9 +171,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("publishing", "mode", o.mode, "site", o.site, "seed", o.seed, "start", o.start, "n", o.n, "broker", o.mqtt.Broker)
 
-	var msgs []center.Message
+	var msgs []simcenter.Message
 	if o.mode == "load" {
-		msgs = center.Load(o.site, o.seed, o.n, o.dups, o.start) // before the clock starts: report publishing speed only
+		msgs = simcenter.Load(o.site, o.seed, o.n, o.dups, o.start) // before the clock starts: report publishing speed only
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -267,7 +267,7 @@ func runPresses(ctx context.Context, o options, pub *mqttpub.Publisher) (report,
 }
 
 // runLoad publishes msgs, paced at o.rate if set.
-func runLoad(ctx context.Context, o options, pub *mqttpub.Publisher, msgs []center.Message) (report, error) {
+func runLoad(ctx context.Context, o options, pub *mqttpub.Publisher, msgs []simcenter.Message) (report, error) {
 	began := time.Now()
 	sent := 0
 	var err error
@@ -283,7 +283,7 @@ func runLoad(ctx context.Context, o options, pub *mqttpub.Publisher, msgs []cent
 		}
 		sent++
 	}
-	rep := newReport(center.Count(msgs[:sent]))
+	rep := newReport(simcenter.Count(msgs[:sent]))
 	if sent > 0 {
 		rep.From, rep.To = msgs[0].At, latest(msgs[:sent])
 	}
@@ -293,7 +293,7 @@ func runLoad(ctx context.Context, o options, pub *mqttpub.Publisher, msgs []cent
 // runCenter publishes a center's events when their simulated time comes,
 // o.speed simulated seconds per real second.
 func runCenter(ctx context.Context, o options, pub *mqttpub.Publisher, log *slog.Logger) (report, error) {
-	g := center.New(center.Config{Site: o.site, Counters: o.counters, Seed: o.seed, Start: o.start})
+	g := simcenter.New(simcenter.Config{Site: o.site, Counters: o.counters, Seed: o.seed, Start: o.start})
 	counts := make(map[schema.Kind]int)
 	var from, to time.Time
 	began := time.Now()
@@ -335,7 +335,7 @@ func runCenter(ctx context.Context, o options, pub *mqttpub.Publisher, log *slog
 // lastWorkdayMorning is 07:00 in Vietnam of the latest Monday-to-Friday
 // whose 07:00 is not after now, so a demo starts with a day to fast-forward.
 func lastWorkdayMorning(now time.Time) time.Time {
-	loc := center.Location()
+	loc := simcenter.Location()
 	y, m, d := now.In(loc).Date()
 	t := time.Date(y, m, d, 7, 0, 0, 0, loc)
 	for t.After(now) || t.Weekday() == time.Saturday || t.Weekday() == time.Sunday {
@@ -353,7 +353,7 @@ func newReport(counts map[schema.Kind]int) report {
 	return r
 }
 
-func latest(msgs []center.Message) time.Time {
+func latest(msgs []simcenter.Message) time.Time {
 	var t time.Time
 	for _, m := range msgs {
 		if m.At.After(t) {

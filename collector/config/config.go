@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/collector/ingest"
-	"github.com/pscm/pscm/collector/store"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/store"
 )
 
 // Config is the whole collector configuration.

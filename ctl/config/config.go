@@ -1,45 +1,39 @@
 // Package config is pscm-ctl's configuration file: where InfluxDB is, the
-// sites with their names, their time zone and the plan's targets. It reuses
-// the collector's InfluxDB section (pscm-ctl writes imported dossiers the
-// way the collector writes events) and the dashboard's sites and targets
-// (so the report and the dashboard name and judge things alike).
+// sites with their names, their time zone and the plan's targets. Its
+// InfluxDB section is internal/store's, the collector's writer (pscm-ctl
+// writes imported dossiers the way the collector writes events), and its
+// figures are internal/kpi's, the dashboard's keys (so the report and the
+// dashboard name and judge things alike).
 package config
 
 import (
 	"fmt"
+	"time"
 
-	"github.com/pscm/pscm/collector/store"
-	"github.com/pscm/pscm/dashboard/board"
-	dconfig "github.com/pscm/pscm/dashboard/config"
-	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/logging"
-	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/store"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // Config is the whole pscm-ctl configuration.
 type Config struct {
 	InfluxDB store.Config `yaml:"influxdb"`
 	// Province names a report over every site (-province).
-	Province string          `yaml:"province"`
-	Sites    []board.Site    `yaml:"sites"`
-	Targets  dconfig.Targets `yaml:"targets"`
-	// Satisfied lists the rating levels that count as satisfied.
-	Satisfied []schema.Level `yaml:"satisfied"`
-	// TimeZone reads local times in imported files and bounds report
-	// periods and months.
-	TimeZone string         `yaml:"time_zone"`
-	Log      logging.Config `yaml:"log"`
+	Province string `yaml:"province"`
+	// Figures are the sites, targets, satisfied levels and time zone; the
+	// zone also reads local times in imported files.
+	kpi.Figures `yaml:",inline"`
+	Log         logging.Config `yaml:"log"`
 }
 
 // Defaults returns a Config holding every default.
 func Defaults() *Config {
 	return &Config{
-		InfluxDB:  store.Defaults(),
-		Targets:   dconfig.Targets{SatisfactionPct: 95, OnTimePct: 98},
-		Satisfied: kpi.DefaultSatisfied(),
-		TimeZone:  kpi.DefaultZone,
-		Log:       logging.Defaults(),
+		InfluxDB: store.Defaults(),
+		Figures:  kpi.DefaultFigures(),
+		Log:      logging.Defaults(),
 	}
 }
 
@@ -57,18 +51,17 @@ func (c *Config) Validate() error {
 	if err := c.InfluxDB.Validate(); err != nil {
 		return fmt.Errorf("influxdb.%w", err)
 	}
-	if err := dconfig.ValidateFigures(c.Sites, c.Targets, c.Satisfied, c.TimeZone); err != nil {
+	if err := c.Figures.Validate(); err != nil {
 		return err
 	}
 	return c.Log.Validate()
 }
 
-// Site returns the configured site with id.
-func (c *Config) Site(id string) (board.Site, bool) {
-	for _, s := range c.Sites {
-		if s.ID == id {
-			return s, true
-		}
+// Location returns the configured time zone.
+func (c *Config) Location() (*time.Location, error) {
+	loc, err := timezone.Location(c.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time_zone: %w", err)
 	}
-	return board.Site{}, false
+	return loc, nil
 }

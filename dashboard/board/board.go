@@ -15,26 +15,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 
-// Site is a configured center.
-type Site struct {
-	ID   string `yaml:"id"`
-	Name string `yaml:"name"`
-	// Counters names the counters shown in the grid, in order.
-	Counters []Counter `yaml:"counters"`
-}
-
-// Counter is one counter of a site.
-type Counter struct {
-	ID     string `yaml:"id"`
-	NameVI string `yaml:"name_vi"`
-	NameEN string `yaml:"name_en"`
-}
-
-// Loader is the part of kpi.Source the board uses.
+// Loader is the part of kpidb.Source the board uses.
 type Loader interface {
 	Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
 	LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
@@ -69,7 +54,7 @@ type Alert struct {
 }
 
 type siteState struct {
-	site     Site
+	site     kpi.Site
 	live     map[kpi.Period]*kpi.Live
 	counters map[string]*counterState
 	alerts   []Alert
@@ -93,7 +78,7 @@ type Board struct {
 }
 
 // New returns a board for sites; call Reload before the first Snapshot.
-func New(sites []Site, src Loader, loc *time.Location, targets kpi.Targets, satisfied []schema.Level, log *slog.Logger, now func() time.Time) *Board {
+func New(sites []kpi.Site, src Loader, loc *time.Location, targets kpi.Targets, satisfied []schema.Level, log *slog.Logger, now func() time.Time) *Board {
 	b := &Board{src: src, loc: loc, targets: targets, satisfied: satisfied, log: log, now: now, sites: map[string]*siteState{}}
 	for _, s := range sites {
 		st := &siteState{site: s, live: map[kpi.Period]*kpi.Live{}, counters: map[string]*counterState{}}
@@ -348,7 +333,7 @@ const UnstaffedAfter = 10 * time.Minute
 // sites whose snapshot changed.
 func (b *Board) Tick(hours kpi.WorkHours) []string {
 	now := b.now()
-	if !hours.Contains(now, b.loc) {
+	if !hours.Contains(now) {
 		return nil
 	}
 	b.mu.Lock()

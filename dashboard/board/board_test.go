@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -47,7 +47,7 @@ func (fakeLoader) Series(_ context.Context, site string, start, end time.Time, s
 }
 
 func newBoard(now time.Time) *Board {
-	return New([]Site{{ID: "anlao", Name: "Trung tâm An Lão", Counters: []Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
+	return New([]kpi.Site{{ID: "anlao", Name: "Trung tâm An Lão", Counters: []kpi.Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
 		fakeLoader{}, time.FixedZone("ICT", 7*3600), kpi.DefaultTargets(), kpi.DefaultSatisfied(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
 }
@@ -136,7 +136,7 @@ func TestUnstaffedAlert(t *testing.T) {
 	loc := time.FixedZone("ICT", 7*3600)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, loc) // a Wednesday, 09:00
 	clock := now
-	b := New([]Site{{ID: "anlao", Name: "An Lão", Counters: []Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
+	b := New([]kpi.Site{{ID: "anlao", Name: "An Lão", Counters: []kpi.Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
 		fakeLoader{}, loc, kpi.DefaultTargets(), kpi.DefaultSatisfied(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
 	if err := b.Reload(context.Background(), "anlao"); err != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 

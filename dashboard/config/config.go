@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/dashboard/auth"
-	"github.com/pscm/pscm/dashboard/board"
-	"github.com/pscm/pscm/dashboard/kpi"
 	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/mqttconn"
-	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // Config is the whole dashboard configuration.
@@ -23,12 +22,12 @@ type Config struct {
 	HTTP     HTTP            `yaml:"http"`
 	InfluxDB InfluxDB        `yaml:"influxdb"`
 	MQTT     mqttconn.Config `yaml:"mqtt"`
-	Sites    []board.Site    `yaml:"sites"`
-	Targets  Targets         `yaml:"targets"`
-	// Satisfied lists the rating levels that count as satisfied.
-	Satisfied []schema.Level `yaml:"satisfied"`
-	// TimeZone bounds days, months, half-years and years.
-	TimeZone string `yaml:"time_zone"`
+	// Figures are the sites, targets, satisfied levels and time zone, the
+	// same keys as pscm-ctl's.
+	kpi.Figures `yaml:",inline"`
+	// WorkingHours count staff presence and gate the unstaffed alert: the
+	// same form, and the same hours, as the agent's camera.working_hours.
+	WorkingHours kpi.HoursConfig `yaml:"working_hours"`
 	// ReloadInterval is how often the figures are reloaded from InfluxDB,
 	// the source of truth; live events are applied in between.
 	ReloadInterval time.Duration `yaml:"reload_interval"`
@@ -56,21 +55,10 @@ type InfluxDB struct {
 	Bucket string        `yaml:"bucket"`
 	Org    string        `yaml:"org"`
 	Token  config.Secret `yaml:"token"`
-	// Lang is influxql (faster on 1.8) or flux.
+	// Lang is kept so that existing files that say "influxql" still load;
+	// InfluxQL is the only query language (a Flux path was removed: it was
+	// several times slower on 1.8 and no user needed it).
 	Lang string `yaml:"lang"`
-}
-
-// Targets are the plan's targets.
-type Targets struct {
-	SatisfactionPct float64 `yaml:"satisfaction_pct"`
-	OnTimePct       float64 `yaml:"on_time_pct"`
-	WaitP90S        float64 `yaml:"wait_p90_s"`
-	ServiceP90S     float64 `yaml:"service_p90_s"`
-}
-
-// KPI returns the targets in kpi's form.
-func (t Targets) KPI() kpi.Targets {
-	return kpi.Targets{SatisfactionPct: t.SatisfactionPct, OnTimePct: t.OnTimePct, WaitP90S: t.WaitP90S, ServiceP90S: t.ServiceP90S}
 }
 
 // Defaults returns a Config holding every default.
@@ -79,11 +67,10 @@ func Defaults() *Config {
 	m.ClientID = "pscm-dashboard"
 	return &Config{
 		HTTP:           HTTP{Listen: "127.0.0.1:8490"},
-		InfluxDB:       InfluxDB{URL: "http://127.0.0.1:8086", Bucket: "pscm/autogen", Lang: string(kpi.LangInfluxQL)},
+		InfluxDB:       InfluxDB{URL: "http://127.0.0.1:8086", Bucket: "pscm/autogen"},
 		MQTT:           m,
-		Targets:        Targets{SatisfactionPct: 95, OnTimePct: 98},
-		Satisfied:      kpi.DefaultSatisfied(),
-		TimeZone:       kpi.DefaultZone,
+		Figures:        kpi.DefaultFigures(),
+		WorkingHours:   kpi.DefaultHoursConfig(),
 		ReloadInterval: 2 * time.Minute,
 		PushInterval:   100 * time.Millisecond,
 		Auth:           auth.DefaultConfig(),
@@ -114,13 +101,16 @@ func (c *Config) Validate() error {
 	if c.InfluxDB.Bucket == "" {
 		return errors.New("influxdb.bucket: required")
 	}
-	if c.InfluxDB.Lang != string(kpi.LangInfluxQL) && c.InfluxDB.Lang != string(kpi.LangFlux) {
-		return fmt.Errorf("influxdb.lang: %q is not influxql or flux", c.InfluxDB.Lang)
+	if c.InfluxDB.Lang != "" && c.InfluxDB.Lang != "influxql" {
+		return fmt.Errorf("influxdb.lang: %q: influxql is the only query language (remove the key)", c.InfluxDB.Lang)
 	}
 	if err := c.MQTT.Validate(); err != nil {
 		return fmt.Errorf("mqtt.%w", err)
 	}
-	if err := ValidateFigures(c.Sites, c.Targets, c.Satisfied, c.TimeZone); err != nil {
+	if err := c.Figures.Validate(); err != nil {
+		return err
+	}
+	if _, err := c.Hours(); err != nil {
 		return err
 	}
 	if c.ReloadInterval < 10*time.Second || c.PushInterval < 10*time.Millisecond || c.PushInterval > 10*time.Second {
@@ -138,41 +128,28 @@ func (c *Config) Validate() error {
 	return c.Log.Validate()
 }
 
-// ValidateFigures checks what every reader of the figures configures
-// alike (the dashboard and pscm-ctl): the sites and their counters, the
-// targets, the levels that count as satisfied and the time zone.
-func ValidateFigures(sites []board.Site, t Targets, satisfied []schema.Level, zone string) error {
-	if len(sites) == 0 {
-		return errors.New("sites: at least one")
+// Hours returns the working hours, which must be in the figures' zone
+// (a presence figure and its days must be counted in one zone).
+func (c *Config) Hours() (kpi.WorkHours, error) {
+	w, err := c.WorkingHours.WorkHours()
+	if err != nil {
+		return w, fmt.Errorf("working_hours.%w", err)
 	}
-	seen := map[string]bool{}
-	for i, s := range sites {
-		if !schema.ValidID(s.ID) || seen[s.ID] {
-			return fmt.Errorf("sites[%d].id: %q is invalid or repeated", i, s.ID)
-		}
-		seen[s.ID] = true
-		if s.Name == "" {
-			return fmt.Errorf("sites[%d].name: required", i)
-		}
-		for j, ct := range s.Counters {
-			if !schema.ValidID(ct.ID) || ct.NameVI == "" {
-				return fmt.Errorf("sites[%d].counters[%d]: id must be a valid ID and name_vi is required", i, j)
-			}
-		}
+	loc, err := c.Location()
+	if err != nil {
+		return w, err
 	}
-	if t.SatisfactionPct <= 0 || t.SatisfactionPct > 100 || t.OnTimePct <= 0 || t.OnTimePct > 100 || t.WaitP90S < 0 || t.ServiceP90S < 0 {
-		return errors.New("targets: satisfaction_pct and on_time_pct must be in (0, 100], wait_p90_s and service_p90_s at least 0")
+	if w.Loc.String() != loc.String() {
+		return w, fmt.Errorf("working_hours.time_zone: %q differs from time_zone %q", c.WorkingHours.TimeZone, c.TimeZone)
 	}
-	if len(satisfied) == 0 {
-		return errors.New("satisfied: at least one level")
+	return w, nil
+}
+
+// Location returns the figures' time zone.
+func (c *Config) Location() (*time.Location, error) {
+	loc, err := timezone.Location(c.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time_zone: %w", err)
 	}
-	for _, l := range satisfied {
-		if !l.Valid() {
-			return fmt.Errorf("satisfied: %q is not a rating level", l)
-		}
-	}
-	if _, err := kpi.Location(zone); err != nil {
-		return fmt.Errorf("time_zone: %w", err)
-	}
-	return nil
+	return loc, nil
 }

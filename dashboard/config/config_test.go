@@ -13,7 +13,7 @@ func TestInvalidFiles(t *testing.T) {
 		"invalid-target.yml":      "targets: satisfaction_pct and on_time_pct must be in (0, 100]",
 		"invalid-satisfied.yml":   `satisfied: "happy" is not a rating level`,
 		"invalid-time-zone.yml":   "time_zone:",
-		"invalid-lang.yml":        `influxdb.lang: "sql" is not influxql or flux`,
+		"invalid-lang.yml":        `influxdb.lang: "sql": influxql is the only query language`,
 		"invalid-no-users.yml":    "users_file: required",
 		"invalid-unknown-key.yml": "field reload_intervall not found",
 	}

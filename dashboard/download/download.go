@@ -32,10 +32,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/dashboard/auth"
-	"github.com/pscm/pscm/dashboard/board"
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/report"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // Province is the site value that asks for every site the user may see,
@@ -62,7 +62,7 @@ const (
 // Config says what the handler reports on and how much work it may do.
 type Config struct {
 	// Sites are the dashboard's configured sites, in order.
-	Sites []board.Site
+	Sites []kpi.Site
 	// Loc is the sites' time zone: it bounds periods and months.
 	Loc       *time.Location
 	Targets   kpi.Targets
@@ -106,7 +106,7 @@ func New(cfg Config, src report.Loader, log *slog.Logger, reg prometheus.Registe
 		}
 	}
 	if cfg.Loc == nil {
-		cfg.Loc, _ = kpi.Location(kpi.DefaultZone)
+		cfg.Loc = timezone.Vietnam()
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -163,14 +163,14 @@ type Period struct {
 // reports on (report.DefaultPeriod), which the list always holds.
 func (h *Handler) Periods() (list []Period, def string) {
 	now := h.cfg.Now()
-	_, _, def = report.DefaultPeriod(now, h.cfg.Loc)
+	_, _, def = kpi.ReportPeriod(now, h.cfg.Loc)
 	label := PeriodOf(now, h.cfg.Loc)
 	for range pastPeriods + 1 {
-		from, to, canonical, err := report.ParsePeriod(label, h.cfg.Loc)
+		from, to, canonical, err := kpi.ParseReportPeriod(label, h.cfg.Loc)
 		if err != nil {
 			break // cannot happen: PeriodOf and previous make valid labels
 		}
-		due, _ := report.Deadline(canonical, h.cfg.Loc)
+		due, _ := kpi.Deadline(canonical, h.cfg.Loc)
 		list = append(list, Period{Label: canonical, From: from.Format(time.DateOnly),
 			To: to.AddDate(0, 0, -1).Format(time.DateOnly), Due: due.Format(time.DateOnly)})
 		label = previous(canonical)
@@ -221,7 +221,7 @@ func (h *Handler) PeriodsHandler() http.Handler {
 // request is a checked report request.
 type request struct {
 	scope  string // a site ID or Province
-	sites  []board.Site
+	sites  []kpi.Site
 	label  string
 	from   time.Time
 	to     time.Time
@@ -265,11 +265,11 @@ func (h *Handler) parse(u auth.User, r *http.Request) (request, error) {
 		if !u.CanSee(req.scope) {
 			return req, &requestError{http.StatusForbidden, "không có quyền xem trung tâm này / this site is outside your scope"}
 		}
-		i := slices.IndexFunc(h.cfg.Sites, func(s board.Site) bool { return s.ID == req.scope })
+		i := slices.IndexFunc(h.cfg.Sites, func(s kpi.Site) bool { return s.ID == req.scope })
 		if i < 0 {
 			return req, &requestError{http.StatusBadRequest, fmt.Sprintf("trung tâm %q không có trong cấu hình / site %q is not configured", req.scope, req.scope)}
 		}
-		req.sites = []board.Site{h.cfg.Sites[i]}
+		req.sites = []kpi.Site{h.cfg.Sites[i]}
 	}
 
 	list, def := h.Periods()
@@ -277,7 +277,7 @@ func (h *Handler) parse(u auth.User, r *http.Request) (request, error) {
 	if label == "" {
 		label = def
 	}
-	from, to, canonical, err := report.ParsePeriod(label, h.cfg.Loc)
+	from, to, canonical, err := kpi.ParseReportPeriod(label, h.cfg.Loc)
 	if err != nil || !slices.ContainsFunc(list, func(p Period) bool { return p.Label == canonical }) {
 		return req, &requestError{http.StatusBadRequest, fmt.Sprintf("kỳ báo cáo %q không hợp lệ: chọn từ %s đến %s / period %q is not one of %s to %s",
 			label, list[len(list)-1].Label, list[0].Label, label, list[len(list)-1].Label, list[0].Label)}

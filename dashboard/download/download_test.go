@@ -22,8 +22,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/pscm/pscm/dashboard/auth"
-	"github.com/pscm/pscm/dashboard/board"
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/report"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -93,8 +92,8 @@ func (f *fakeLoader) sites() []string {
 	return out
 }
 
-var sites = []board.Site{
-	{ID: "anlao", Name: "Trung tâm xã An Lão", Counters: []board.Counter{{ID: "c01", NameVI: "Quầy 1"}}},
+var sites = []kpi.Site{
+	{ID: "anlao", Name: "Trung tâm xã An Lão", Counters: []kpi.Counter{{ID: "c01", NameVI: "Quầy 1"}}},
 	{ID: "anhoa", Name: "Trung tâm xã An Hòa"},
 	{ID: "phuoc-thanh", Name: "Trung tâm xã Phước Thành"},
 }
@@ -348,7 +347,7 @@ func TestNewRefuses(t *testing.T) {
 		want string
 	}{
 		{"no sites", Config{}, "no sites"},
-		{"a site named province", Config{Sites: []board.Site{{ID: "province", Name: "x"}}}, `may not be named "province"`},
+		{"a site named province", Config{Sites: []kpi.Site{{ID: "province", Name: "x"}}}, `may not be named "province"`},
 	} {
 		if _, err := New(tc.cfg, &fakeLoader{}, log, prometheus.NewRegistry()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)

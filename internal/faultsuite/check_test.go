@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 )

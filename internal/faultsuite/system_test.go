@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/center"
 )
 
 const (
@@ -302,7 +302,7 @@ func (s *system) startSim(t *testing.T, start time.Time, d time.Duration) *simRu
 // wait returns the run's report once it has exited, with the events it
 // published regenerated from its seed for what the report does not say
 // (each rating's kiosk and level).
-func (r *simRun) wait(t *testing.T, timeout time.Duration) (simReport, []center.Message) {
+func (r *simRun) wait(t *testing.T, timeout time.Duration) (simReport, []simcenter.Message) {
 	t.Helper()
 	select {
 	case <-r.done:
@@ -324,12 +324,12 @@ func (r *simRun) wait(t *testing.T, timeout time.Duration) (simReport, []center.
 	}
 	// The generator is deterministic: the first Distinct events of the
 	// same seed and start are exactly what was published.
-	g := center.New(center.Config{Site: simSite, Counters: simCounters, Seed: r.seed, Start: r.start})
-	msgs := make([]center.Message, rep.Distinct)
+	g := simcenter.New(simcenter.Config{Site: simSite, Counters: simCounters, Seed: r.seed, Start: r.start})
+	msgs := make([]simcenter.Message, rep.Distinct)
 	for i := range msgs {
 		msgs[i] = g.Next()
 	}
-	for k, n := range center.Count(msgs) {
+	for k, n := range simcenter.Count(msgs) {
 		if rep.Kinds[k] != n {
 			t.Errorf("pscm-sim reported %d %s events, its generator makes %d for seed %d: the ground truth itself is off", rep.Kinds[k], k, n, r.seed)
 		}
@@ -346,7 +346,7 @@ func (r *simRun) wait(t *testing.T, timeout time.Duration) (simReport, []center.
 // lies in the past and in working hours, so ratings, queues, sessions and
 // dossiers all happen.
 func simStart(now time.Time, span time.Duration) time.Time {
-	loc := center.Location()
+	loc := simcenter.Location()
 	y, m, d := now.In(loc).Date()
 	for day := time.Date(y, m, d, 7, 30, 0, 0, loc); ; day = day.AddDate(0, 0, -1) {
 		if day.Weekday() != time.Saturday && day.Weekday() != time.Sunday && !day.Add(span).After(now.Add(-10*time.Minute)) {

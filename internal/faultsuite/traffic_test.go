@@ -19,8 +19,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/center"
 )
 
 // key names one count the suite checks: a measurement of a site, or for
@@ -55,7 +55,7 @@ func newLedger() *ledger {
 }
 
 // addSim adds one simulator run: every event it published must be stored.
-func (l *ledger) addSim(rep simReport, msgs []center.Message) {
+func (l *ledger) addSim(rep simReport, msgs []simcenter.Message) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, n := range rep.Kinds {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 )
 
 // failing is a Loader whose every load fails.

@@ -6,7 +6,7 @@ import (
 	"html/template"
 	"io"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 )
 
 //go:embed report.html

@@ -5,8 +5,9 @@
 // plain-language summary, as an XLSX workbook and a printable HTML page.
 // It is shared by pscm-ctl and the dashboard's download button.
 //
-// The numbers come from dashboard/kpi (the same queries the dashboard
-// shows), so the report and the screen never disagree.
+// The numbers are internal/kpi's Stats, read by internal/kpidb (the same
+// queries the dashboard shows), and pass or fail by kpi's one rule, so the
+// report and the screen never disagree.
 package report
 
 import (
@@ -19,12 +20,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pscm/pscm/dashboard/board"
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
-// Loader is the part of kpi.Source a report needs.
+// Loader is the part of kpidb.Source a report needs.
 type Loader interface {
 	Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
 	LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
@@ -42,7 +43,7 @@ type Site struct {
 // SiteOf is a configured site (the dashboard's and pscm-ctl's sites:) as
 // the report names it: counters in their configured order, by their
 // Vietnamese names.
-func SiteOf(s board.Site) Site {
+func SiteOf(s kpi.Site) Site {
 	rs := Site{ID: s.ID, Name: s.Name}
 	for _, c := range s.Counters {
 		rs.Counters = append(rs.Counters, Counter{ID: c.ID, Name: c.NameVI})
@@ -66,7 +67,7 @@ type Params struct {
 	From, To time.Time
 	// Label names the period, e.g. "2026H2" from DefaultPeriod; optional.
 	Label string
-	// Loc is the sites' time zone (Asia/Ho_Chi_Minh when nil).
+	// Loc is the sites' time zone (Vietnam's when nil).
 	Loc     *time.Location
 	Targets kpi.Targets
 	// Satisfied are the levels counted as satisfied, for the page's note
@@ -147,7 +148,7 @@ func Build(ctx context.Context, src Loader, p Params) (*Report, error) {
 		return nil, fmt.Errorf("report: period %v..%v is empty", p.From, p.To)
 	}
 	if p.Loc == nil {
-		p.Loc, _ = kpi.Location(kpi.DefaultZone)
+		p.Loc = timezone.Vietnam()
 	}
 	if p.Satisfied == nil {
 		p.Satisfied = kpi.DefaultSatisfied()
@@ -199,19 +200,20 @@ func Build(ctx context.Context, src Loader, p Params) (*Report, error) {
 	for i, m := range months {
 		r.Months[i] = Month{Start: m[0], End: m[1], Stats: emptyStats()}
 	}
+	sat := kpi.SatisfactionOf(p.Satisfied)
 	for _, sr := range r.Sites {
-		add(&r.Total, sr.Stats)
+		r.Total.Add(sr.Stats)
 		for i := range r.Months {
-			add(&r.Months[i].Stats, sr.Months[i].Stats)
+			r.Months[i].Stats.Add(sr.Months[i].Stats)
 		}
 	}
 	if r.HasPercentiles {
 		r.Total = r.Sites[0].Stats
 	} else {
-		finish(&r.Total)
+		finish(&r.Total, sat)
 	}
 	for i := range r.Months {
-		finish(&r.Months[i].Stats)
+		finish(&r.Months[i].Stats, sat)
 	}
 	r.Findings = findings(r)
 	return r, nil
@@ -269,63 +271,21 @@ func monthBounds(from, to time.Time) [][2]time.Time {
 	return out
 }
 
-func emptyStats() kpi.Stats {
-	return kpi.Stats{Ratings: map[schema.Level]int64{}, Dossiers: map[schema.Outcome]int64{}}
-}
-
-// add sums the counts and sums of b into a; finish then derives the rest.
-func add(a *kpi.Stats, b kpi.Stats) {
-	for l, n := range b.Ratings {
-		a.Ratings[l] += n
-	}
-	for o, n := range b.Dossiers {
-		a.Dossiers[o] += n
-	}
-	a.RatingsTotal += b.RatingsTotal
-	a.Satisfied += b.Satisfied
-	a.DossiersTotal += b.DossiersTotal
-	a.OnTime += b.OnTime
-	a.Sessions += b.Sessions
-	a.WaitSumS += b.WaitSumS
-	a.ServiceSumS += b.ServiceSumS
-	a.NoShows += b.NoShows
-	a.StaffOccupiedS += b.StaffOccupiedS
-	a.StaffWorkS += b.StaffWorkS
-}
+func emptyStats() kpi.Stats { return kpi.NewStats() }
 
 // finish derives the shares and means of summed Stats, as kpi does for
 // one site; sums of several sites have no percentiles.
-func finish(s *kpi.Stats) {
-	share := func(n, total int64) float64 {
-		if total == 0 {
-			return 0
-		}
-		return float64(n) * 100 / float64(total)
-	}
-	s.HasRatings, s.SatisfiedPct = s.RatingsTotal > 0, share(s.Satisfied, s.RatingsTotal)
-	s.HasDossiers, s.OnTimePct = s.DossiersTotal > 0, share(s.OnTime, s.DossiersTotal)
-	s.WaitMeanS, s.ServiceMeanS = 0, 0
-	if s.Sessions > 0 {
-		s.WaitMeanS = s.WaitSumS / float64(s.Sessions)
-		s.ServiceMeanS = s.ServiceSumS / float64(s.Sessions)
-	}
-	s.HasPresence, s.StaffPresencePct = s.StaffWorkS > 0, 0
-	if s.HasPresence {
-		s.StaffPresencePct = s.StaffOccupiedS * 100 / s.StaffWorkS
-	}
+func finish(s *kpi.Stats, satisfied kpi.Satisfaction) {
+	s.Finish(satisfied)
 	s.WaitP50S, s.WaitP90S, s.ServiceP50S, s.ServiceP90S = 0, 0, 0, 0
 }
 
-// MetSatisfaction reports whether st meets the satisfaction target: a
-// share at or above it, as kpi.BudgetFor counts.
-func MetSatisfaction(st kpi.Stats, t kpi.Targets) bool {
-	return st.HasRatings && st.SatisfiedPct >= t.SatisfactionPct
-}
+// MetSatisfaction reports whether st passes the satisfaction target by
+// kpi's one rule (strictly above, as the plan says "trên 95 %").
+func MetSatisfaction(st kpi.Stats, t kpi.Targets) bool { return t.SatisfactionMet(st) }
 
-// MetOnTime reports whether st meets the on-time-or-early target.
-func MetOnTime(st kpi.Stats, t kpi.Targets) bool {
-	return st.HasDossiers && st.OnTimePct >= t.OnTimePct
-}
+// MetOnTime reports whether st passes the on-time-or-early target.
+func MetOnTime(st kpi.Stats, t kpi.Targets) bool { return t.OnTimeMet(st) }
 
 // findings writes the plain-language summary.
 func findings(r *Report) []Finding {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/pscm/pscm/dashboard/kpi"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 

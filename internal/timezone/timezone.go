@@ -1,6 +1,8 @@
-// Package timezone resolves the time zones pscm reports in. Centers are in
-// Vietnam, and edge boxes and containers often lack tzdata, so the default
-// zone never depends on it.
+// Package timezone resolves the time zones pscm reports in: the one loader
+// every program uses. Centers are in Vietnam, and edge boxes and containers
+// often lack tzdata, so Vietnam's zone never depends on it; any other name
+// that cannot be loaded is an error the caller must handle (configs check
+// it, so a program that started has a zone that loads).
 package timezone
 
 import "time"
@@ -19,9 +21,18 @@ func Location(name string) (*time.Location, error) {
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		if name == Default {
-			return time.FixedZone("ICT", 7*3600), nil
+			return Vietnam(), nil
 		}
 		return nil, err
 	}
 	return loc, nil
+}
+
+// Vietnam is Default's zone; it cannot fail. It is the system's
+// Asia/Ho_Chi_Minh when tzdata has it, else a fixed UTC+7 named ICT.
+func Vietnam() *time.Location {
+	if loc, err := time.LoadLocation(Default); err == nil {
+		return loc
+	}
+	return time.FixedZone("ICT", 7*3600)
 }

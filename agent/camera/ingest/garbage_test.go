@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/rtspsim/testclip"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/rtspsim/testclip"
 )
 
 // badCamera is a tiny raw RTSP responder: it answers OPTIONS, SETUP and

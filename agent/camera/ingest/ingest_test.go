@@ -16,9 +16,9 @@ import (
 
 	"github.com/pscm/pscm/agent/camera/health"
 	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/rtspsim"
+	"github.com/pscm/pscm/internal/rtspsim/testclip"
 	"github.com/pscm/pscm/internal/testenv"
-	"github.com/pscm/pscm/sim/rtspsim"
-	"github.com/pscm/pscm/sim/rtspsim/testclip"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pscm/pscm/internal/config"
-	"github.com/pscm/pscm/sim/rtspsim/testclip"
+	"github.com/pscm/pscm/internal/rtspsim/testclip"
 )
 
 func TestConfig(t *testing.T) {

@@ -3,7 +3,7 @@ package keyframe
 import (
 	"testing"
 
-	"github.com/pscm/pscm/agent/camera/scene"
+	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pscm/pscm/agent/camera/scene"
+	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 )

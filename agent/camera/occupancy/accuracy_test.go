@@ -7,7 +7,8 @@ import (
 
 	"github.com/pscm/pscm/agent/camera/occupancy"
 	"github.com/pscm/pscm/agent/camera/presence"
-	"github.com/pscm/pscm/agent/camera/scene"
+	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -208,7 +209,7 @@ func TestSessionsFromClips(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			d, ch, _ := run(t, s)
 			cfg := presence.Config{SessionMin: time.Duration(s.SessionMinS * float64(time.Second)), SessionGap: time.Duration(s.SessionGapS * float64(time.Second))}
-			c, err := presence.NewCounter(scene.Counter, cfg, presence.DefaultHours())
+			c, err := presence.NewCounter(scene.Counter, cfg, kpi.DefaultWorkHours())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/pscm/pscm/agent/camera/keyframe"
 	"github.com/pscm/pscm/agent/camera/occupancy"
-	"github.com/pscm/pscm/agent/camera/scene"
+	"github.com/pscm/pscm/internal/scene"
 )
 
 // t0 is the clips' start in wall time: 08:00 on a Wednesday in Hanoi, so

@@ -103,7 +103,7 @@ type Config struct {
 	MaxShift float64 `yaml:"max_shift"`
 }
 
-// Defaults are tuned on the generated counter clips (agent/camera/scene)
+// Defaults are tuned on the generated counter clips (internal/scene)
 // at 160x90 with a keyframe every 1-2 s.
 func Defaults() Config {
 	return Config{

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -60,7 +61,7 @@ type seat struct {
 type Counter struct {
 	id    string
 	cfg   Config
-	hours Hours
+	hours kpi.WorkHours
 
 	staff, citizen seat
 	open           bool
@@ -75,7 +76,7 @@ type Counter struct {
 
 // NewCounter returns the tracker of counter id; hours bound the presence
 // count.
-func NewCounter(id string, cfg Config, hours Hours) (*Counter, error) {
+func NewCounter(id string, cfg Config, hours kpi.WorkHours) (*Counter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -14,7 +15,7 @@ var base = time.Date(2026, 11, 25, 8, 0, 0, 0, time.FixedZone("ICT", 7*3600))
 func at(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
 
 func TestSessionRule(t *testing.T) {
-	c, err := NewCounter("c01", Defaults(), DefaultHours())
+	c, err := NewCounter("c01", Defaults(), kpi.DefaultWorkHours())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestSessionRule(t *testing.T) {
 // official has been there SessionMin, from the official's arrival; the
 // citizen's change may arrive after the official's (backdated changes).
 func TestSessionStartsAtOverlap(t *testing.T) {
-	c, _ := NewCounter("c01", Defaults(), DefaultHours())
+	c, _ := NewCounter("c01", Defaults(), kpi.DefaultWorkHours())
 	c.Update(schema.ZoneCitizen, true, at(0))
 	c.Update(schema.ZoneStaff, true, at(30))
 	c.Tick(at(41))
@@ -76,8 +77,8 @@ func TestSessionStartsAtOverlap(t *testing.T) {
 }
 
 func TestHours(t *testing.T) {
-	h := DefaultHours()
-	mon := time.Date(2026, 11, 23, 0, 0, 0, 0, h.Location)
+	h := kpi.DefaultWorkHours()
+	mon := time.Date(2026, 11, 23, 0, 0, 0, 0, h.Loc)
 	for _, tc := range []struct {
 		from, to time.Time
 		want     time.Duration
@@ -96,7 +97,7 @@ func TestHours(t *testing.T) {
 		t.Fatal("Contains")
 	}
 	bad := h
-	bad.Spans = []Span{{10 * time.Hour, 9 * time.Hour}}
+	bad.Shifts = []kpi.Shift{{From: 10 * time.Hour, To: 9 * time.Hour}}
 	if bad.Validate() == nil {
 		t.Fatal("backwards span accepted")
 	}

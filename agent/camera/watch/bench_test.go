@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pscm/pscm/agent/camera/ingest"
-	"github.com/pscm/pscm/agent/camera/scene"
+	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 )

@@ -3,15 +3,14 @@ package watch
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/ingest"
 	"github.com/pscm/pscm/agent/camera/occupancy"
 	"github.com/pscm/pscm/agent/camera/presence"
 	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
-	"github.com/pscm/pscm/internal/timezone"
 )
 
 // MaxCameras bounds the agent's `cameras:` list: one edge box decodes
@@ -56,7 +55,9 @@ type Settings struct {
 	// hours is an absence (logged once, counted, and on the
 	// pscm_agent_staff_absent_seconds gauge the alert rules watch).
 	AbsenceAfter time.Duration `yaml:"absence_after"`
-	WorkingHours Hours         `yaml:"working_hours"`
+	// WorkingHours are the same form, and should be the same hours, as the
+	// dashboard's working_hours: both count presence in them.
+	WorkingHours kpi.HoursConfig `yaml:"working_hours"`
 	// FuseWindow is how long a session from one source (camera or queue)
 	// waits for the other before it is sent alone.
 	FuseWindow  time.Duration `yaml:"fuse_window"`
@@ -71,16 +72,6 @@ type Calibration struct {
 	Password config.Secret `yaml:"password"`
 }
 
-// Hours are the working hours in the config file's form.
-type Hours struct {
-	// TimeZone is an IANA name; Asia/Ho_Chi_Minh works without tzdata.
-	TimeZone string `yaml:"time_zone"`
-	// Days are mon, tue, wed, thu, fri, sat, sun.
-	Days []string `yaml:"days"`
-	// Spans are "HH:MM-HH:MM" in local time, in order.
-	Spans []string `yaml:"spans"`
-}
-
 // Defaults returns the settings used where the file says nothing.
 func Defaults() Settings {
 	return Settings{
@@ -88,13 +79,9 @@ func Defaults() Settings {
 		Occupancy:    occupancy.Defaults(),
 		Sessions:     presence.Defaults(),
 		AbsenceAfter: 10 * time.Minute,
-		WorkingHours: Hours{
-			TimeZone: timezone.Default,
-			Days:     []string{"mon", "tue", "wed", "thu", "fri"},
-			Spans:    []string{"07:30-11:30", "13:30-17:00"},
-		},
-		FuseWindow:  2 * time.Minute,
-		Calibration: Calibration{},
+		WorkingHours: kpi.DefaultHoursConfig(),
+		FuseWindow:   2 * time.Minute,
+		Calibration:  Calibration{},
 	}
 }
 
@@ -112,7 +99,7 @@ func (s Settings) Validate() error {
 	if s.AbsenceAfter < time.Minute || s.AbsenceAfter > 8*time.Hour {
 		return fmt.Errorf("absence_after: %v outside 1m..8h", s.AbsenceAfter)
 	}
-	if _, err := s.WorkingHours.Presence(); err != nil {
+	if _, err := s.WorkingHours.WorkHours(); err != nil {
 		return fmt.Errorf("working_hours: %w", err)
 	}
 	if s.FuseWindow < 5*time.Second || s.FuseWindow > time.Hour {
@@ -127,54 +114,6 @@ func (s Settings) Validate() error {
 		return errors.New("calibration.password: required (file or env) while calibration.enabled is true")
 	}
 	return nil
-}
-
-var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
-	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
-
-// Presence returns the hours in presence's form.
-func (h Hours) Presence() (presence.Hours, error) {
-	var out presence.Hours
-	loc, err := timezone.Location(h.TimeZone)
-	if err != nil {
-		return out, fmt.Errorf("time_zone: %w", err)
-	}
-	out.Location = loc
-	seen := map[time.Weekday]bool{}
-	for _, d := range h.Days {
-		wd, ok := weekdays[strings.ToLower(d)]
-		if !ok {
-			return out, fmt.Errorf("days: %q is not one of mon tue wed thu fri sat sun", d)
-		}
-		if seen[wd] {
-			return out, fmt.Errorf("days: %q listed twice", d)
-		}
-		seen[wd] = true
-		out.Days = append(out.Days, wd)
-	}
-	for _, s := range h.Spans {
-		from, to, ok := strings.Cut(s, "-")
-		a, errA := clock(from)
-		b, errB := clock(to)
-		if !ok || errA != nil || errB != nil {
-			return out, fmt.Errorf("spans: %q is not HH:MM-HH:MM", s)
-		}
-		out.Spans = append(out.Spans, presence.Span{From: a, To: b})
-	}
-	if err := out.Validate(); err != nil {
-		return out, err
-	}
-	return out, nil
-}
-
-// clock parses HH:MM (24:00 allowed, as the end of a day).
-func clock(s string) (time.Duration, error) {
-	var h, m int
-	if n, err := fmt.Sscanf(strings.TrimSpace(s), "%d:%d", &h, &m); err != nil || n != 2 ||
-		h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0) || len(strings.TrimSpace(s)) != 5 {
-		return 0, fmt.Errorf("%q is not HH:MM", s)
-	}
-	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
 }
 
 // ValidateCameras checks the list: each camera, unique IDs, and zones that

@@ -55,11 +55,11 @@ camera:
 		s.Occupancy.EnterRatio == 0 || s.Calibration.Enabled {
 		t.Fatalf("settings: %+v", s)
 	}
-	h, err := s.WorkingHours.Presence()
-	if err != nil || len(h.Days) != 5 || len(h.Spans) != 1 || h.Spans[0].From != 8*time.Hour {
+	h, err := s.WorkingHours.WorkHours()
+	if err != nil || !h.Days[time.Friday] || h.Days[time.Saturday] || len(h.Shifts) != 1 || h.Shifts[0].From != 8*time.Hour {
 		t.Fatalf("hours %+v, %v", h, err)
 	}
-	if !h.Contains(time.Date(2026, 11, 25, 9, 0, 0, 0, h.Location)) || h.Contains(time.Date(2026, 11, 25, 13, 0, 0, 0, h.Location)) {
+	if !h.Contains(time.Date(2026, 11, 25, 9, 0, 0, 0, h.Loc)) || h.Contains(time.Date(2026, 11, 25, 13, 0, 0, 0, h.Loc)) {
 		t.Fatal("08:00-12:00 not applied")
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/pscm/pscm/agent/camera/keyframe"
 	"github.com/pscm/pscm/agent/camera/occupancy"
 	"github.com/pscm/pscm/agent/camera/presence"
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -54,7 +55,7 @@ const tickEvery = time.Second
 // Watch runs the cameras of one agent.
 type Watch struct {
 	set   Settings
-	hours presence.Hours
+	hours kpi.WorkHours
 	out   Emitter
 	log   *slog.Logger
 	now   func() time.Time
@@ -104,7 +105,10 @@ func New(set Settings, cams []Camera, out Emitter, log *slog.Logger, reg prometh
 	if err := ValidateCameras(cams); err != nil {
 		return nil, fmt.Errorf("cameras%w", err)
 	}
-	hours, _ := set.WorkingHours.Presence() // validated above
+	hours, err := set.WorkingHours.WorkHours()
+	if err != nil {
+		return nil, fmt.Errorf("working_hours: %w", err)
+	}
 	w := &Watch{set: set, hours: hours, out: out, log: log, now: now, counters: map[string]*counter{},
 		m: newMetrics(reg)}
 	w.fuse = newFuser(set.FuseWindow)

@@ -22,13 +22,14 @@ import (
 
 	"github.com/pscm/pscm/agent/camera/ingest"
 	"github.com/pscm/pscm/agent/camera/occupancy"
-	"github.com/pscm/pscm/agent/camera/scene"
 	"github.com/pscm/pscm/agent/outbox"
 	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/rtspsim"
+	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 	"github.com/pscm/pscm/internal/timezone"
-	"github.com/pscm/pscm/sim/rtspsim"
 )
 
 // recorder is the outbox for these tests: it validates every event as the
@@ -105,7 +106,7 @@ func TestCameraThroughRTSP(t *testing.T) {
 	set.Sessions.SessionMin, set.Sessions.SessionGap = 5*time.Second, 5*time.Second
 	set.FuseWindow = time.Minute
 	// Working every day all day, so presence counts whenever the test runs.
-	set.WorkingHours = Hours{TimeZone: timezone.Default, Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Spans: []string{"00:00-24:00"}}
+	set.WorkingHours = kpi.HoursConfig{TimeZone: timezone.Default, Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Spans: []string{"00:00-24:00"}}
 	set.Calibration = Calibration{Enabled: true, Password: config.Secret{Env: "UNUSED"}}
 	cam := Camera{Zones: zonesOf(sc)}
 	rec := &recorder{}

@@ -1,0 +1,43 @@
+package kpidb
+
+import (
+	"github.com/pscm/pscm/internal/schema"
+	"math"
+	"sort"
+	"time"
+)
+
+func utc(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// nearestRank is the nearest-rank q-quantile of values: the value at
+// 1-based rank ceil(q*n) once sorted. Tests compute the expected
+// percentiles with it, independently of InfluxDB.
+func nearestRank(values []float64, q float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), values...)
+	sort.Float64s(s)
+	r := int(math.Ceil(q * float64(len(s))))
+	if r < 1 {
+		r = 1
+	}
+	return s[r-1]
+}
+func rating(id, site, counter string, level schema.Level, ts time.Time) *schema.Rating {
+	return &schema.Rating{Header: schema.Header{ID: id, TS: ts, Site: site}, Counter: counter, Kiosk: "k" + counter, Level: level}
+}
+
+// pct is the share the tests expect, computed as kpi does.
+func pct(n, total int64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return float64(n) * 100 / float64(total)
+}

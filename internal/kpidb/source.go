@@ -1,0 +1,161 @@
+package kpidb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/timezone"
+)
+
+// Source loads kpi.Stats from InfluxDB with InfluxQL: two or three requests
+// to /query, counts and sums, then nearest-rank percentiles (rank.go).
+// Every aggregate is computed by the server, so only a few hundred rows come
+// back whatever the period, except staff-zone occupancy changes, which come
+// back raw. (A Flux path existed once; on 1.8 it was several times slower,
+// since its engine streams every point out of storage to count it, and no
+// user needed it.)
+type Source struct {
+	url, token string
+	http       *http.Client
+	bucket     string
+	satisfied  kpi.Satisfaction
+	loc        *time.Location
+	hours      kpi.WorkHours
+
+	// Now is the clock that stops presence at the present; time.Now unless
+	// changed before the first Load.
+	Now func() time.Time
+
+	// selectMin is the number of sessions from which InfluxQL percentiles
+	// use TOP/BOTTOM instead of PERCENTILE() (rank.go); tests move it to
+	// run either path.
+	selectMin int64
+	// parts is how many concurrent requests one step of a load may use;
+	// maxParts unless a test or benchmark changes it.
+	parts int
+}
+
+// queryTimeout bounds one HTTP query; a year of one center takes seconds.
+const queryTimeoutS = 60
+
+// Config says where the figures are and how to count them.
+type Config struct {
+	// URL is InfluxDB's base URL; Token its token (1.8: "user:password").
+	URL, Token string
+	// Bucket is "db/rp" (or "db" for the default retention policy).
+	Bucket string
+	// Satisfied are the levels that count as satisfied (DefaultSatisfied
+	// when nil).
+	Satisfied []schema.Level
+	// Loc is the sites' zone, for series buckets (Vietnam's when nil).
+	Loc *time.Location
+	// Hours are the working hours staff presence is counted in; the
+	// dashboard's working_hours, the same as the agent's. Zero means
+	// kpi.DefaultWorkHours.
+	Hours kpi.WorkHours
+}
+
+// NewSource returns a Source reading cfg.Bucket.
+func NewSource(cfg Config) *Source {
+	if cfg.Loc == nil {
+		cfg.Loc = timezone.Vietnam()
+	}
+	if cfg.Hours.Loc == nil {
+		cfg.Hours = kpi.DefaultWorkHours()
+	}
+	return &Source{
+		url:       cfg.URL,
+		token:     cfg.Token,
+		http:      &http.Client{Timeout: queryTimeoutS * time.Second},
+		bucket:    cfg.Bucket,
+		satisfied: kpi.SatisfactionOf(cfg.Satisfied),
+		loc:       cfg.Loc,
+		hours:     cfg.Hours,
+		Now:       time.Now,
+		selectMin: defaultSelectMin,
+		parts:     maxParts,
+	}
+}
+
+// Close releases the client's idle connections.
+func (s *Source) Close() {
+	s.http.CloseIdleConnections()
+}
+
+// Satisfied reports the levels counted as satisfied, for NewLive.
+func (s *Source) Satisfied() []schema.Level {
+	out := make([]schema.Level, 0, len(s.satisfied))
+	for l := range s.satisfied {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// ErrInvalidSite is returned for a site that is not a valid pscm ID; such a
+// site cannot exist in the database and is never put into a query.
+var ErrInvalidSite = errors.New("kpidb: invalid site ID")
+
+// Load computes the Stats of one site over [start, end): overall, and per
+// counter for everything that has a counter (dossiers have none, so
+// per-counter Stats never count dossiers).
+func (s *Source) Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error) {
+	return s.load(ctx, site, start, end, true)
+}
+
+// LoadTotals is Load for a caller that needs per-counter counts but not
+// per-counter wait and service percentiles: their Stats leave the p50 and
+// p90 at zero. Each percentile reads every session of its counter again, so
+// skipping them more than halves a year's load (BenchmarkLoadYear); the
+// board shows per-counter figures for today only.
+func (s *Source) LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error) {
+	return s.load(ctx, site, start, end, false)
+}
+
+func (s *Source) load(ctx context.Context, site string, start, end time.Time, perCounterPct bool) (kpi.Stats, map[string]kpi.Stats, error) {
+	if !schema.ValidID(site) {
+		return kpi.Stats{}, nil, fmt.Errorf("%w: %q", ErrInvalidSite, site)
+	}
+	overall, per, changes, err := s.loadInfluxQL(ctx, site, start, end, perCounterPct)
+	if err != nil {
+		return kpi.Stats{}, nil, fmt.Errorf("kpidb: load %s: %w", site, err)
+	}
+	counter := func(c string) *kpi.Stats {
+		st, ok := per[c]
+		if !ok {
+			ns := kpi.NewStats()
+			st = &ns
+			per[c] = st
+		}
+		return st
+	}
+	if len(changes) > 0 {
+		stop := end
+		if now := s.Now(); now.Before(stop) {
+			stop = now
+		}
+		wins := s.hours.Windows(start, stop)
+		for c, ch := range changes {
+			sort.SliceStable(ch, func(i, j int) bool { return ch[i].At.Before(ch[j].At) })
+			o, w := kpi.Presence(ch, wins, start, stop)
+			st := counter(c)
+			st.StaffOccupiedS, st.StaffWorkS = o, w
+			overall.StaffOccupiedS += o
+			overall.StaffWorkS += w
+		}
+	}
+
+	overall.Finish(s.satisfied)
+	out := make(map[string]kpi.Stats, len(per))
+	for c, st := range per {
+		st.Finish(s.satisfied)
+		out[c] = *st
+	}
+	return overall, out, nil
+}
