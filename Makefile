@@ -57,9 +57,8 @@ bench: deps ## run every benchmark (collector against its ceilings and Telegraf,
 	$(GO) test -run '^$$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/watch/
 	$(GO) test -run '^$$' -bench DecodeKeyframe1080p ./agent/camera/keyframe/
 
-lint: ## gofmt and go vet
-	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
-	$(GO) vet ./...
+lint: deps ## gofmt, go mod tidy (no diff), go vet and golangci-lint (.golangci.yml); make test runs it first
+	@GO=$(GO) ./scripts/lint.sh
 
 fmt: ## format the code
 	gofmt -w .

@@ -46,6 +46,14 @@ if ! go version -m "$TOOLS/influxd" 2>/dev/null | grep -Eq "^\s+mod\s+github.com
 	GOBIN="$TOOLS" GOFLAGS=-mod=mod go install github.com/influxdata/influxdb/cmd/influxd@v1.8.10
 fi
 
+# golangci-lint, pinned, for `make lint` (which `make test` runs).
+GOLANGCI_VERSION=v2.15.0
+if ! go version -m "$TOOLS/golangci-lint" 2>/dev/null | grep -Eq "^\s+mod\s+github.com/golangci/golangci-lint/v2\s+$GOLANGCI_VERSION"; then
+	echo "deps: building golangci-lint $GOLANGCI_VERSION into .tools/bin (a few minutes, once)"
+	mkdir -p "$TOOLS"
+	GOBIN="$TOOLS" GOFLAGS=-mod=mod go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_VERSION"
+fi
+
 # Telegraf, only for the benchmark that compares the collector with it
 # (`make bench`, or `scripts/deps.sh telegraf`): not needed to run or test pscm.
 if [ "${1:-}" = telegraf ] && ! go version -m "$TOOLS/telegraf" 2>/dev/null | grep -Eq "^\s+mod\s+github.com/influxdata/telegraf\s+v1.37.2"; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test.sh is `make test` after set-up: go vet, every test (unit, fuzz seeds,
+# test.sh is `make test` after set-up: the linters (scripts/lint.sh), every test (unit, fuzz seeds,
 # integration on real Mosquitto, InfluxDB, RTSP and Chromium) with -race,
 # the whole-system fault suite, bounded fuzzing, then the secrets check:
 # every password and token the tests registered (testenv.Secret) is looked
@@ -19,7 +19,7 @@ mkdir -p "$OUT/logs"
 export PSCM_TEST_SECRETS="$OUT/secrets" PSCM_TEST_LOGS="$OUT/logs"
 began=$SECONDS
 
-"$GO" vet ./...
+GO="$GO" ./scripts/lint.sh
 
 FAULTS_PID=""
 if [ "${PSCM_TEST_FAULTS:-1}" = 1 ]; then

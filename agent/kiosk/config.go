@@ -30,7 +30,7 @@ type Reason struct {
 
 // Config is the `kiosk:` section of the agent's configuration: what every
 // kiosk page of the center shows. Which buttons exist is configuration, not
-// code (DESIGN.md), because centers differ in how many levels they ask for.
+// code (docs/design.md), because centers differ in how many levels they ask for.
 type Config struct {
 	Buttons       []Button       `yaml:"buttons"`         // 3 or 4
 	Reasons       []Reason       `yaml:"reasons"`         // offered after a rating listed in AskReasonsFor

@@ -1,5 +1,6 @@
 // Package auth keeps the dashboard behind a login and each manager inside
-// their own sites (DESIGN.md rule 4). Sessions are stateless signed cookies,
+// their own sites (docs/design.md, "nobody in where they do not belong").
+// Sessions are stateless signed cookies,
 // so a dashboard restart does not log anyone out; CSRF tokens are derived
 // from the session, so pages need no server-side token store either.
 package auth
@@ -168,13 +169,22 @@ func New(cfg Config, users []User, key []byte, log *slog.Logger, now func() time
 	return newAuth(cfg, users, key, log, now, MinCost)
 }
 
+// CheckKey reports whether key may sign sessions: New's rule, for the
+// dashboard's -config.check.
+func CheckKey(key []byte) error {
+	if len(key) < MinKeySize {
+		return fmt.Errorf("session key is %d bytes, need at least %d", len(key), MinKeySize)
+	}
+	return nil
+}
+
 func newAuth(cfg Config, users []User, key []byte, log *slog.Logger, now func() time.Time, minCost int) (*Auth, error) {
 	cfg.fillDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	if len(key) < MinKeySize {
-		return nil, fmt.Errorf("auth: session key is %d bytes, need at least %d", len(key), MinKeySize)
+	if err := CheckKey(key); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	if err := validateUsers(users, minCost); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)

@@ -36,7 +36,7 @@ const HashCost = 12
 // not megabytes of them.
 const maxUsersFileSize = config.MaxFileSize
 
-// siteID is the ID rule from DESIGN.md, shared with every event's site.
+// siteID is the ID rule of docs/events.md, shared with every event's site.
 var siteID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // userName keeps login names plain ASCII so they are safe to log and to put
@@ -87,7 +87,7 @@ type usersFile struct {
 	Users []User `yaml:"users"`
 }
 
-func (f *usersFile) Validate() error { return validateUsers(f.Users, MinCost) }
+func (f usersFile) Validate() error { return validateUsers(f.Users, MinCost) }
 
 // LoadUsers reads and validates a users file. The file holds password
 // hashes, so it must be readable by its owner only: a world-readable file

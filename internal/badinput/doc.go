@@ -4,8 +4,8 @@
 // the dossier CSV import, the configuration file of each program and a
 // camera's RTSP stream — feeding each malformed, oversized, hostile and
 // out-of-range input to the real programs (built with testenv.BuildProgram)
-// running against a real Mosquitto and a real InfluxDB. DESIGN.md's rule 2
-// is what every case checks: the input gets a clear error (an HTTP status
+// running against a real Mosquitto and a real InfluxDB. The rule "bad input
+// changes nothing" (docs/design.md) is what every case checks: the input gets a clear error (an HTTP status
 // and reason, a non-zero exit naming the key or the line, a log line and a
 // rejected_total{reason} metric) and changes nothing (no point in InfluxDB,
 // no spool record). A valid sentinel sent after the bad input, on the same

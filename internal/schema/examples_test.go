@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// testNow is the receiver's clock for every test: an hour after the DESIGN.md
+// testNow is the receiver's clock for every test: an hour after the docs/events.md
 // examples happened.
 func testNow() time.Time { return time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC) }
 
-// example is one DESIGN.md example with the line protocol it must produce,
+// example is one docs/events.md example with the line protocol it must produce,
 // written out by hand rather than computed, so the test checks the mapping
 // instead of restating the code.
 type example struct {
@@ -19,7 +19,7 @@ type example struct {
 	line    string
 }
 
-// examples returns the seven DESIGN.md "Events (v1)" examples, verbatim.
+// examples returns the seven docs/events.md examples, verbatim.
 func examples() []example {
 	return []example{
 		{

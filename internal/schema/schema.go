@@ -53,7 +53,7 @@ const (
 // measurement.
 type Kind string
 
-// The seven event kinds of the v1 contract, in the order of DESIGN.md.
+// The seven event kinds of the v1 contract, in the order of docs/events.md.
 const (
 	KindRating    Kind = "rating"
 	KindQueue     Kind = "queue"
@@ -69,7 +69,7 @@ const (
 // an event the collector stores.
 const kioskSegment = "kiosk"
 
-// Kinds returns every event kind in the order of DESIGN.md. The slice is new
+// Kinds returns every event kind in the order of docs/events.md. The slice is new
 // on each call, so callers may keep or modify it.
 func Kinds() []Kind {
 	return []Kind{KindRating, KindQueue, KindOccupancy, KindSession, KindDossier, KindCamera, KindAgent}

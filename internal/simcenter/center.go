@@ -1,4 +1,4 @@
-// Package center simulates one public administrative service center ("một
+// Package simcenter simulates one public administrative service center ("một
 // cửa") as the stream of v1 events its edge agent would publish: queue
 // tickets, service sessions, kiosk ratings, camera zone occupancy, dossiers,
 // camera health and agent status.
@@ -101,7 +101,7 @@ type Message struct {
 }
 
 // Retained reports whether m is published retained: agent status is
-// (DESIGN.md), so a consumer that connects later sees each agent's last
+// (docs/events.md), so a consumer that connects later sees each agent's last
 // status at once.
 func (m Message) Retained() bool { return m.Kind == schema.KindAgent }
 

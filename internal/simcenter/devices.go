@@ -7,7 +7,7 @@ import (
 )
 
 const (
-	cameraPeriod = 10 * time.Second // camera health, as DESIGN.md fixes it
+	cameraPeriod = 10 * time.Second // camera health, as docs/events.md fixes it
 	agentPeriod  = time.Minute      // agent status
 	// cameraOutageP is the chance per report that a camera's stream drops
 	// for a while: a few outages a day across a center's cameras.

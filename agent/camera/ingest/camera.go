@@ -4,7 +4,7 @@
 // closes a stream that stalls, hands every keyframe (as an Annex B access
 // unit with its parameter sets) to a consumer, and feeds the camera's
 // health meter. No frame is ever stored or forwarded: the consumer decodes
-// keyframes in memory (DESIGN.md, privacy).
+// keyframes in memory (docs/design.md, privacy).
 package ingest
 
 import (
