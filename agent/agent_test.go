@@ -192,6 +192,9 @@ func TestSpoolFullRefusesNewPresses(t *testing.T) {
 	w := newWorld(t)
 	w.central.Stop(t)
 	a := w.startAgent(t, agentOpts{minInterval: "0s", maxRecords: 10})
+	// Not ready without the central broker, and /readyz says which
+	// dependency is missing.
+	readyz(t, a.addr, 503, "[+]spool ok", "[-]uplink failed: not connected to the central broker; presses wait in the spool")
 	accepted := 0
 	var last int
 	var lastBody map[string]any
@@ -208,6 +211,34 @@ func TestSpoolFullRefusesNewPresses(t *testing.T) {
 	w.central.Start(t)
 	testenv.Eventually(t, 30*time.Second, 50*time.Millisecond, func() bool { return count(t, w, "rating") == int64(accepted) },
 		"the %d accepted presses did not all arrive", accepted)
+	readyz(t, a.addr, 200, "[+]spool ok", "[+]uplink ok", "[+]local_mqtt ok")
+}
+
+// readyz waits until the agent's /readyz answers want with every one of
+// lines, and fails with its last answer otherwise.
+func readyz(t *testing.T, addr string, want int, lines ...string) {
+	t.Helper()
+	var code int
+	var body string
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := httpClient.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		code, body = resp.StatusCode, string(b)
+		ok := code == want
+		for _, l := range lines {
+			ok = ok && strings.Contains(body, l+"\n")
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("/readyz = %d %q, want %d with %q", code, body, want, lines)
+		}
+	}
 }
 
 func pressWithToken(t testing.TB, addr, kiosk, level, token string) int {
@@ -297,11 +328,12 @@ func testAgentSIGKILL(t *testing.T, uplinkUp bool) {
 
 func TestConfigCheck(t *testing.T) {
 	var out, errb testenv.SyncBuffer
-	if err := run(t.Context(), []string{"-config", "../configs/agent.example.yml", "-config.check"}, &out, &errb); err != nil {
-		t.Fatalf("example config: %v", err)
-	}
-	if !strings.Contains(out.String(), "configuration OK") {
-		t.Fatalf("stdout %q", out.String())
+	// The check means "this will start": the example names secret files
+	// that exist only on a server, so its check fails on the first of them,
+	// after the YAML itself was accepted (config.TestShippedConfig).
+	err := run(t.Context(), []string{"-config", "../configs/agent.example.yml", "-config.check"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "/etc/pscm/secrets/") || out.String() != "" {
+		t.Fatalf("example config check: %v, stdout %q", err, out.String())
 	}
 	if err := run(t.Context(), []string{"-config", "config/testdata/invalid-site.yml", "-config.check"}, &out, &errb); err == nil {
 		t.Fatal("invalid config passed the check")
@@ -328,7 +360,7 @@ func TestLocalQueueStepAndMetrics(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, name := range []string{"pscm_agent_spool_records", "pscm_agent_uplink_up", "pscm_agent_uplink_forwarded_total",
-		"pscm_agent_presses_total", "pscm_agent_queue_steps_total", "pscm_agent_spool_refused_total"} {
+		"pscm_agent_presses_total", "pscm_agent_queue_steps_total", "pscm_agent_spool_refused_total", "pscm_agent_build_info"} {
 		if !bytes.Contains(body, []byte("\n"+name)) {
 			t.Errorf("metric %s missing", name)
 		}
@@ -339,4 +371,12 @@ func TestLocalQueueStepAndMetrics(t *testing.T) {
 			t.Errorf("a secret appears in /metrics or the log")
 		}
 	}
+
+	// Ready with both brokers; the center's broker stopped makes it 503,
+	// naming that connection; back, ready again.
+	readyz(t, a.addr, 200, "[+]spool ok", "[+]uplink ok", "[+]local_mqtt ok", "readyz check passed")
+	w.local.Stop(t)
+	readyz(t, a.addr, 503, "[+]spool ok", "[+]uplink ok", "[-]local_mqtt failed: not connected to the center's broker, or not subscribed yet; hardware presses and queue steps wait there")
+	w.local.Start(t)
+	readyz(t, a.addr, 200, "[+]local_mqtt ok")
 }

@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/pscm/pscm/agent/config"
 	"github.com/pscm/pscm/agent/queue"
 	"github.com/pscm/pscm/agent/ratings"
+	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // permanentInputError is an error about the message itself, which a
@@ -70,22 +72,33 @@ func spoolWithRetry(once func() error, connected func() bool, log *slog.Logger) 
 	}
 }
 
+// localFeed is the agent's connection to the center's broker.
+type localFeed struct {
+	client     mqtt.Client
+	subscribed atomic.Bool
+}
+
+// Ready reports whether the connection is up with both subscriptions
+// granted: a connection without them looks healthy and takes nothing.
+func (l *localFeed) Ready() bool { return l.client.IsConnectionOpen() && l.subscribed.Load() }
+
 // localClient subscribes on the center's broker to hardware presses and
 // queue steps. Messages are acknowledged after they are spooled (or
 // refused), so a press is not lost if the agent dies while handling it;
 // one the spool cannot take yet is retried in place (spoolWithRetry).
-func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log *slog.Logger) (mqtt.Client, error) {
+func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log *slog.Logger) (*localFeed, error) {
 	opts, err := cfg.Local.MQTT.Options(false)
 	if err != nil {
 		return nil, err
 	}
-	pressFilter := schema.TopicPrefix + cfg.Site + "/kiosk/+/press"
-	queueTopic := schema.TopicPrefix + cfg.Site + "/queue"
+	l := &localFeed{}
+	pressFilter := schema.PressFilter(cfg.Site)
+	queueTopic := schema.TopicFor(cfg.Site, schema.KindQueue, "")
 	handle := func(c mqtt.Client, m mqtt.Message) {
 		t, err := schema.ParseTopic(m.Topic())
 		if err != nil || t.Site != cfg.Site {
 			// Clipped: a hostile topic must not become a 64 KiB log line.
-			log.Warn("message on an unexpected topic", "topic", clip(m.Topic(), 160))
+			log.Warn("message on an unexpected topic", "topic", textclip.Clip(m.Topic(), 160))
 			m.Ack()
 			return
 		}
@@ -115,26 +128,18 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 			// pscm/v1/{site}/queue/{agent}, and on a shared broker it must not
 			// take its own output back as input.
 			t := c.SubscribeMultiple(map[string]byte{pressFilter: 1, queueTopic: 1}, handle)
-			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
-				log.Error("subscribe on the center's broker failed", "err", t.Error())
+			if err := mqttconn.SubscribeResult(t, 30*time.Second); err != nil {
+				log.Error("subscribe on the center's broker failed", "err", err)
 				return
 			}
+			l.subscribed.Store(true)
 			log.Info("subscribed on the center's broker", "filters", 2)
 		}()
 	})
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		l.subscribed.Store(false)
 		log.Warn("connection to the center's broker lost", "err", err)
 	})
-	return mqtt.NewClient(opts), nil
-}
-
-// clip shortens s to at most n bytes (on a rune boundary) for a log line.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	l.client = mqtt.NewClient(opts)
+	return l, nil
 }

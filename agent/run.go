@@ -10,11 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,6 +29,7 @@ import (
 	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/agent/uplink"
 	iconfig "github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -61,6 +62,10 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err != nil {
 		return err
 	}
+	// The check and the start run the same Check: what it passes starts.
+	if err := cfg.Check(); err != nil {
+		return err
+	}
 	if *check {
 		fmt.Fprintf(stdout, "%s: configuration OK\n", *configPath)
 		return nil
@@ -73,6 +78,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	health.BuildInfo(reg, "agent", version)
 
 	sp, err := spool.Open(cfg.Spool, log.With("component", "spool"), spool.NewMetrics(reg))
 	if err != nil {
@@ -154,22 +160,31 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		}
 		mux.Handle("/calibration/", cams.Calibration(password))
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http listen: %w", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-
-	var local mqtt.Client
+	var local *localFeed
 	if cfg.Local.Enabled {
 		local, err = localClient(cfg, rs, tracker, log.With("component", "local"))
 		if err != nil {
 			return err
 		}
 	}
+
+	// Ready: a press can be spooled and leaves the center. While the uplink
+	// is down presses are still accepted, into the spool; /readyz says so.
+	readiness := health.NewReadiness(health.DefaultTimeout)
+	readiness.Add("spool", dirWritable(cfg.Spool.Dir))
+	readiness.Add("uplink", health.Condition(up.Connected, "not connected to the central broker; presses wait in the spool"))
+	if local != nil {
+		readiness.Add("local_mqtt", health.Condition(local.Ready,
+			"not connected to the center's broker, or not subscribed yet; hardware presses and queue steps wait there"))
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	health.Register(mux, readiness)
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	log.Info("starting", "version", version, "http", ln.Addr().String(), "uplink", cfg.Uplink.Broker,
 		"local", cfg.Local.Enabled, "kiosks", len(cfg.Kiosks), "cameras", len(cfg.Cameras))
@@ -201,7 +216,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		g.Go(func() error { return cams.Run(upCtx) })
 	}
 	if local != nil {
-		local.Connect() // retries in the background
+		local.client.Connect() // retries in the background
 	}
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -216,7 +231,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	defer cancel()
 	err = srv.Shutdown(sctx)
 	if local != nil {
-		local.Disconnect(250)
+		local.client.Disconnect(250)
 	}
 	stopUplink()
 	if gerr := g.Wait(); err == nil {
@@ -224,6 +239,24 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	log.Info("stopped", "err", err)
 	return err
+}
+
+// dirWritable checks that dir takes a new file: a disk remounted read-only
+// or a lost mount leaves the spool unable to accept a press. The probe file
+// is not a segment (no .seg suffix), so a crash between its creation and
+// its removal leaves nothing the spool would read.
+func dirWritable(dir string) health.Check {
+	return func(context.Context) error {
+		f, err := os.CreateTemp(dir, ".readyz-*")
+		if err != nil {
+			return err
+		}
+		err = f.Close()
+		if rerr := os.Remove(f.Name()); err == nil {
+			err = rerr
+		}
+		return err
+	}
 }
 
 // acceptor adapts ratings.Service to the kiosk page's interface.

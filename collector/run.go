@@ -19,6 +19,7 @@ import (
 
 	"github.com/pscm/pscm/collector/config"
 	"github.com/pscm/pscm/collector/ingest"
+	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/store"
 )
 
@@ -52,6 +53,10 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err != nil {
 		return err
 	}
+	// The check and the start run the same Check: what it passes starts.
+	if err := cfg.Check(); err != nil {
+		return err
+	}
 	if *check {
 		fmt.Fprintf(stdout, "%s: configuration OK\n", *configPath)
 		return nil
@@ -65,8 +70,8 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo(),
 	)
+	health.BuildInfo(reg, "collector", version)
 
 	writer, err := store.New(cfg.InfluxDB, log.With("component", "store"), store.NewMetrics(reg, "collector"))
 	if err != nil {
@@ -83,13 +88,16 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	sub := ingest.NewSubscriber(mopts, ingest.Filters(cfg.Subscribe.SharedGroup, cfg.Subscribe.SiteSegments()),
 		pipeline, log.With("component", "mqtt"), reg)
+	readiness := health.NewReadiness(health.DefaultTimeout)
+	readiness.Add("mqtt", health.Condition(sub.Connected, "not connected to the broker, or a subscription not granted yet"))
+	readiness.Add("influxdb", health.Condition(writer.Up, "the last request to InfluxDB got no answer"))
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           routes(reg, sub, writer),
+		Handler:           routes(reg, readiness),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -142,30 +150,9 @@ func isPermanent(err error) (int, bool) {
 	return 0, false
 }
 
-type readiness interface{ Connected() bool }
-type dbHealth interface{ Up() bool }
-
-func routes(reg *prometheus.Registry, mqtt readiness, db dbHealth) http.Handler {
+func routes(reg *prometheus.Registry, ready *health.Readiness) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		m, d := mqtt.Connected(), db.Up()
-		if !m || !d {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		fmt.Fprintf(w, "mqtt_connected %t\ninfluxdb_up %t\n", m, d)
-	})
+	health.Register(mux, ready)
 	return mux
-}
-
-func buildInfo() prometheus.Collector {
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: "pscm", Subsystem: "collector", Name: "build_info",
-		Help: "Always 1; labels give the version.",
-	}, []string{"version", "goversion"})
-	g.WithLabelValues(version, runtime.Version()).Set(1)
-	return g
 }

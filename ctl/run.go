@@ -71,6 +71,10 @@ func (c common) load(stdout, stderr io.Writer) (cfg *config.Config, log *slog.Lo
 	if err != nil {
 		return nil, nil, false, err
 	}
+	// The check and every command run the same Check.
+	if err := cfg.Check(); err != nil {
+		return nil, nil, false, err
+	}
 	if *c.check {
 		fmt.Fprintf(stdout, "%s: configuration OK\n", *c.configPath)
 		return cfg, nil, true, nil

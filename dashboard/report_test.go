@@ -221,7 +221,7 @@ func TestReportDownload(t *testing.T) {
 		testenv.CheckMetrics(t, body)
 		// 4 workbooks served above (site, default period, two provinces), 1 page.
 		for _, want := range []string{`pscm_dashboard_reports_total{format="xlsx",result="ok"} 4`, `pscm_dashboard_reports_total{format="html",result="ok"} 1`,
-			`pscm_dashboard_report_duration_seconds_count{format="xlsx"} 4`} {
+			`pscm_dashboard_report_duration_seconds_count{format="xlsx"} 4`, `pscm_dashboard_build_info{goversion="`} {
 			if !bytes.Contains(body, []byte(want)) {
 				t.Errorf("/metrics lacks %s", want)
 			}

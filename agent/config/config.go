@@ -99,25 +99,40 @@ func Defaults() *Config {
 	}
 }
 
-// Load reads and validates a file over the defaults.
+// Load reads a file over the defaults, derives the MQTT client IDs the file
+// leaves out from the agent's name, and validates the result.
 func Load(path string) (*Config, error) {
 	c := Defaults()
-	if err := config.Load(path, c); err != nil {
+	if err := config.Read(path, c); err != nil {
 		return nil, err
+	}
+	c.deriveClientIDs()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Validate checks the whole configuration, naming the key at fault.
-func (c *Config) Validate() error {
+// deriveClientIDs names the MQTT sessions the file leaves unnamed after the
+// agent: pscm-agent-{agent} on the central broker, pscm-agent-{agent}-local
+// on the center's. A stable ID is what makes a session persistent.
+func (c *Config) deriveClientIDs() {
+	if c.Uplink.ClientID == "" && c.Agent != "" {
+		c.Uplink.ClientID = "pscm-agent-" + c.Agent
+	}
+	if c.Local.MQTT.ClientID == "" && c.Agent != "" {
+		c.Local.MQTT.ClientID = "pscm-agent-" + c.Agent + "-local"
+	}
+}
+
+// Validate checks the whole configuration, naming the key at fault. It
+// changes nothing: defaults come from Defaults and Load.
+func (c Config) Validate() error {
 	if !schema.ValidID(c.Site) {
 		return fmt.Errorf("site: %q must match %s", c.Site, schema.IDPattern)
 	}
 	if !schema.ValidID(c.Agent) {
 		return fmt.Errorf("agent: %q must match %s", c.Agent, schema.IDPattern)
-	}
-	if c.Uplink.ClientID == "" {
-		c.Uplink.ClientID = "pscm-agent-" + c.Agent
 	}
 	if err := c.Uplink.Validate(); err != nil {
 		return fmt.Errorf("uplink.%w", err)
@@ -126,9 +141,6 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("uplink_window: %d outside 1..20000", c.UplinkWindow)
 	}
 	if c.Local.Enabled {
-		if c.Local.MQTT.ClientID == "" {
-			c.Local.MQTT.ClientID = "pscm-agent-" + c.Agent + "-local"
-		}
 		if err := c.Local.MQTT.Validate(); err != nil {
 			return fmt.Errorf("local.mqtt.%w", err)
 		}

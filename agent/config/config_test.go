@@ -1,6 +1,8 @@
 package config
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/pscm/pscm/internal/testenv"
@@ -31,5 +33,31 @@ func TestShippedConfig(t *testing.T) {
 	}
 	if len(c.Kiosks) == 0 || !c.Local.Enabled || c.Uplink.ClientID == "" {
 		t.Fatalf("implausible example: %+v", c)
+	}
+}
+
+// TestValidateChangesNothing: Validate only checks. The client IDs a file
+// leaves out are derived by Load before it, so -config.check and the start
+// judge the same configuration.
+func TestValidateChangesNothing(t *testing.T) {
+	for _, f := range []string{"../../configs/agent.example.yml", "testdata/minimal.yml"} {
+		testenv.ValidateKeeps(t, f, Load)
+	}
+	c, err := Load("testdata/minimal.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Uplink.ClientID != "pscm-agent-anlao-edge-1" || c.Local.MQTT.ClientID != "pscm-agent-anlao-edge-1-local" {
+		t.Errorf("derived client IDs %q, %q", c.Uplink.ClientID, c.Local.MQTT.ClientID)
+	}
+	// Not yet normalised: Validate says so and leaves it as it was.
+	raw, want := Defaults(), Defaults()
+	raw.Site, raw.Agent = "anlao", "anlao-edge-1"
+	want.Site, want.Agent = raw.Site, raw.Agent
+	if err := raw.Validate(); err == nil || !strings.Contains(err.Error(), "uplink.client_id: required") {
+		t.Errorf("Validate without client IDs: %v", err)
+	}
+	if !reflect.DeepEqual(raw, want) {
+		t.Errorf("Validate changed the configuration: %+v", raw.Uplink)
 	}
 }

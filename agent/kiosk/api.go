@@ -11,9 +11,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // Reasons in the JSON errors ({"error": "...", "reason": "..."}): a closed
@@ -159,7 +159,7 @@ func (h *handler) servePhoto(w http.ResponseWriter, r *http.Request, k *kioskSta
 	}
 	h.metrics.inc(k.ID, resultOK)
 	w.Header().Set("Cache-Control", "no-store")
-	k.photo.serve(w, r, "photo")
+	k.photo.Serve(w, r)
 }
 
 // pressRequest is the body of POST /kiosk/{id}/press.
@@ -178,7 +178,7 @@ func (h *handler) press(w http.ResponseWriter, r *http.Request, k *kioskState) {
 		return
 	}
 	if !h.levels[req.Level] {
-		h.fail(w, r, k, http.StatusBadRequest, reasonUnknownLevel, "level "+short(string(req.Level))+" has no button on this kiosk")
+		h.fail(w, r, k, http.StatusBadRequest, reasonUnknownLevel, "level "+textclip.Quote(string(req.Level), maxQuoted)+" has no button on this kiosk")
 		return
 	}
 	if !validToken(req.PressID, minPressID) {
@@ -200,7 +200,7 @@ func (h *handler) press(w http.ResponseWriter, r *http.Request, k *kioskState) {
 			// The event is spooled, so the citizen must hear it worked;
 			// only the follow-up, which needs the ID, is lost.
 			k.log.Error("kiosk: Acceptor returned an unusable rating ID; not asking for reasons",
-				"rating_id", short(acc.RatingID), "press_id", p.PressID)
+				"rating_id", textclip.Quote(acc.RatingID, maxQuoted), "press_id", p.PressID)
 			acc.AskReasons = false
 		} else {
 			acc.AskReasons = (acc.AskReasons || h.ask[p.Level]) && len(h.cfg.Reasons) > 0
@@ -208,7 +208,7 @@ func (h *handler) press(w http.ResponseWriter, r *http.Request, k *kioskState) {
 	case StatusIgnored:
 		acc.AskReasons = false
 	default:
-		h.acceptorFailed(w, r, k, errors.New("Acceptor returned status "+short(acc.Status)))
+		h.acceptorFailed(w, r, k, errors.New("Acceptor returned status "+textclip.Quote(acc.Status, maxQuoted)))
 		return
 	}
 	h.metrics.inc(k.ID, acc.Status)
@@ -243,7 +243,7 @@ func (h *handler) addReasons(w http.ResponseWriter, r *http.Request, k *kioskSta
 	seen := make(map[string]bool, len(req.Reasons))
 	for _, id := range req.Reasons {
 		if !h.reasons[id] {
-			h.fail(w, r, k, http.StatusBadRequest, reasonUnknownReason, "no reason "+short(id))
+			h.fail(w, r, k, http.StatusBadRequest, reasonUnknownReason, "no reason "+textclip.Quote(id, maxQuoted))
 			return
 		}
 		if seen[id] {
@@ -272,15 +272,15 @@ func (h *handler) acceptorFailed(w http.ResponseWriter, r *http.Request, k *kios
 	case errors.Is(err, ErrSpoolFull):
 		w.Header().Set("Retry-After", "10")
 		h.fail(w, r, k, http.StatusServiceUnavailable, reasonUnavailable, "the agent cannot record ratings right now")
-		k.log.Error("kiosk: rating not recorded: spool full", "path", cut(r.URL.Path, 80), "err", err)
+		k.log.Error("kiosk: rating not recorded: spool full", "path", textclip.Clip(r.URL.Path, 80), "err", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		h.fail(w, r, k, http.StatusServiceUnavailable, reasonUnavailable, "the agent did not record the rating in time")
-		k.log.Error("kiosk: rating not recorded in time", "path", cut(r.URL.Path, 80), "timeout", h.timeout, "err", err)
+		k.log.Error("kiosk: rating not recorded in time", "path", textclip.Clip(r.URL.Path, 80), "timeout", h.timeout, "err", err)
 	case errors.Is(err, ErrUnknownRating):
 		h.fail(w, r, k, http.StatusNotFound, reasonUnknownRating, "no such rating to add reasons to")
 	default:
 		h.fail(w, r, k, http.StatusInternalServerError, reasonInternal, "the agent failed to record the rating")
-		k.log.Error("kiosk: Acceptor failed", "path", cut(r.URL.Path, 80), "err", err)
+		k.log.Error("kiosk: Acceptor failed", "path", textclip.Clip(r.URL.Path, 80), "err", err)
 	}
 }
 
@@ -299,7 +299,7 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, k *kioskState, 
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		h.fail(w, r, k, http.StatusBadRequest, reasonMalformed, "body is not the expected JSON object: "+cut(err.Error(), 120))
+		h.fail(w, r, k, http.StatusBadRequest, reasonMalformed, "body is not the expected JSON object: "+textclip.Clip(err.Error(), 120))
 		return false
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -331,7 +331,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, k *kioskState, st
 	result := resultForStatus(status)
 	h.metrics.inc(k.ID, result)
 	if status < 500 {
-		k.log.Warn("kiosk request refused", "method", cut(r.Method, 16), "path", cut(r.URL.Path, 80), "status", status, "reason", reason, "remote", r.RemoteAddr)
+		k.log.Warn("kiosk request refused", "method", textclip.Clip(r.Method, 16), "path", textclip.Clip(r.URL.Path, 80), "status", status, "reason", reason, "remote", r.RemoteAddr)
 	}
 	writeError(w, status, reason, msg)
 }
@@ -365,15 +365,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v) // the tablet went away; nothing to do
-}
-
-// cut shortens s to at most n bytes for a message, at a rune boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

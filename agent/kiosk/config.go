@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // Button is one rating button of the page, in the order the page shows them.
@@ -89,7 +90,7 @@ func (c Config) Validate() error {
 	for i, b := range c.Buttons {
 		field := "buttons[" + strconv.Itoa(i) + "]"
 		if !b.Level.Valid() {
-			return fmt.Errorf("%s.level: %s is not one of very_satisfied, satisfied, neutral, dissatisfied", field, short(string(b.Level)))
+			return fmt.Errorf("%s.level: %s is not one of very_satisfied, satisfied, neutral, dissatisfied", field, textclip.Quote(string(b.Level), maxQuoted))
 		}
 		if j, dup := seen[b.Level]; dup {
 			return fmt.Errorf("%s.level: %s is already the level of buttons[%d]", field, b.Level, j)
@@ -118,7 +119,7 @@ func (c Config) Validate() error {
 	for i, r := range c.Reasons {
 		field := "reasons[" + strconv.Itoa(i) + "]"
 		if !schema.ValidID(r.ID) {
-			return fmt.Errorf("%s.id: %s does not match %s", field, short(r.ID), schema.IDPattern)
+			return fmt.Errorf("%s.id: %s does not match %s", field, textclip.Quote(r.ID, maxQuoted), schema.IDPattern)
 		}
 		if j, dup := ids[r.ID]; dup {
 			return fmt.Errorf("%s.id: %s is already the id of reasons[%d]", field, r.ID, j)
@@ -136,7 +137,7 @@ func (c Config) Validate() error {
 	for i, l := range c.AskReasonsFor {
 		field := "ask_reasons_for[" + strconv.Itoa(i) + "]"
 		if !l.Valid() {
-			return fmt.Errorf("%s: %s is not one of very_satisfied, satisfied, neutral, dissatisfied", field, short(string(l)))
+			return fmt.Errorf("%s: %s is not one of very_satisfied, satisfied, neutral, dissatisfied", field, textclip.Quote(string(l), maxQuoted))
 		}
 		if _, ok := seen[l]; !ok {
 			return fmt.Errorf("%s: no button has the level %s", field, l)
@@ -173,7 +174,7 @@ func checkLabel(field, s string, max int) error {
 	}
 	for _, r := range s {
 		if r < 0x20 || r >= 0x7f && r <= 0x9f {
-			return fmt.Errorf("%s: %s contains control character %U", field, short(s), r)
+			return fmt.Errorf("%s: %s contains control character %U", field, textclip.Quote(s, maxQuoted), r)
 		}
 	}
 	return nil
@@ -187,12 +188,12 @@ type rgb [3]uint8
 func parseColor(s string) (rgb, error) {
 	var c rgb
 	if len(s) != 7 || s[0] != '#' {
-		return c, fmt.Errorf("%s is not #rrggbb", short(s))
+		return c, fmt.Errorf("%s is not #rrggbb", textclip.Quote(s, maxQuoted))
 	}
 	for i := range c {
 		v, err := strconv.ParseUint(s[1+2*i:3+2*i], 16, 8)
 		if err != nil {
-			return c, fmt.Errorf("%s is not #rrggbb", short(s))
+			return c, fmt.Errorf("%s is not #rrggbb", textclip.Quote(s, maxQuoted))
 		}
 		c[i] = uint8(v)
 	}
@@ -233,18 +234,6 @@ func textColor(bg rgb) string {
 	return "#000000"
 }
 
-// maxQuoted is how much of an offending value an error message shows.
+// maxQuoted is how many bytes of an offending value an error message or a
+// log line shows, so hostile input is never replayed in full.
 const maxQuoted = 40
-
-// short quotes s for an error message or a log line, cut to maxQuoted bytes
-// so hostile input is never replayed in full.
-func short(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	n := maxQuoted
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return strconv.Quote(s[:n]) + "..."
-}

@@ -45,7 +45,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pscm/pscm/internal/assets"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // Kiosk is one tablet: the counter it rates and what its idle screen shows.
@@ -142,7 +144,7 @@ func NewHandler(cfg Config, kiosks []Kiosk, acc Acceptor, log *slog.Logger, reg 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	assets, err := loadAssets()
+	files, err := loadAssets()
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +152,7 @@ func NewHandler(cfg Config, kiosks []Kiosk, acc Acceptor, log *slog.Logger, reg 
 		cfg:     cfg,
 		acc:     acc,
 		log:     log,
-		assets:  assets,
+		assets:  files,
 		kiosks:  make(map[string]*kioskState, len(kiosks)),
 		levels:  make(map[schema.Level]bool, len(cfg.Buttons)),
 		ask:     make(map[schema.Level]bool, len(cfg.AskReasonsFor)),
@@ -200,21 +202,21 @@ func NewHandler(cfg Config, kiosks []Kiosk, acc Acceptor, log *slog.Logger, reg 
 type kioskState struct {
 	Kiosk
 	tokenHash [sha256.Size]byte
-	photo     *asset // nil without a photo
-	config    []byte // the JSON of GET config
-	version   string // changes when the page or the config does
+	photo     *assets.File // nil without a photo
+	config    []byte       // the JSON of GET config
+	version   string       // changes when the page or the config does
 	log       *slog.Logger
 }
 
 func (h *handler) newKioskState(k Kiosk) (*kioskState, error) {
 	if !schema.ValidID(k.ID) {
-		return nil, fmt.Errorf("id %s does not match %s", short(k.ID), schema.IDPattern)
+		return nil, fmt.Errorf("id %s does not match %s", textclip.Quote(k.ID, maxQuoted), schema.IDPattern)
 	}
 	if k.ID == staticPrefix {
 		return nil, fmt.Errorf("id %q is reserved for the page's files (/kiosk/static/)", k.ID)
 	}
 	if !schema.ValidID(k.Counter) {
-		return nil, fmt.Errorf("%s: counter %s does not match %s", k.ID, short(k.Counter), schema.IDPattern)
+		return nil, fmt.Errorf("%s: counter %s does not match %s", k.ID, textclip.Quote(k.Counter, maxQuoted), schema.IDPattern)
 	}
 	if err := checkLabel(k.ID+": counter_name_vi", k.CounterNameVI, maxNameLen); err != nil {
 		return nil, err
@@ -252,12 +254,12 @@ func (h *handler) newKioskState(k Kiosk) (*kioskState, error) {
 		return nil, fmt.Errorf("%s: %w", k.ID, err)
 	}
 	sum := sha256.New()
-	for _, name := range h.assets.names() {
-		sum.Write([]byte(h.assets[name].etag))
+	for _, name := range h.assets.Names() {
+		sum.Write([]byte(h.assets.File(name).ETag()))
 	}
 	sum.Write(unversioned)
 	if ks.photo != nil {
-		sum.Write([]byte(ks.photo.etag))
+		sum.Write([]byte(ks.photo.ETag()))
 	}
 	ks.version = hex.EncodeToString(sum.Sum(nil)[:8])
 	pc.Version = ks.version
@@ -287,7 +289,7 @@ func checkToken(tok string) error {
 // loadPhoto reads an officer's photo once, at start: the file is small and
 // rarely changes, and a missing or wrong file is a configuration error the
 // installer should see in the agent's start-up log, not a broken image.
-func loadPhoto(path string) (*asset, error) {
+func loadPhoto(path string) (*assets.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -304,7 +306,7 @@ func loadPhoto(path string) (*asset, error) {
 	if ct != "image/jpeg" && ct != "image/png" {
 		return nil, fmt.Errorf("%s is %s, not a JPEG or PNG image", path, ct)
 	}
-	return newAsset(b, ct), nil
+	return assets.NewFile(b, ct), nil
 }
 
 // handler is the http.Handler NewHandler returns. Nothing in it changes
@@ -313,7 +315,7 @@ type handler struct {
 	cfg     Config
 	acc     Acceptor
 	log     *slog.Logger
-	assets  assets
+	assets  *assets.Bundle
 	kiosks  map[string]*kioskState
 	levels  map[schema.Level]bool // levels that have a button
 	ask     map[schema.Level]bool // levels that get the follow-up
@@ -341,7 +343,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k := h.kiosks[id]
 	if k == nil {
 		h.metrics.unknown.Inc()
-		writeError(w, http.StatusNotFound, reasonUnknownKiosk, "no kiosk "+short(id)+" on this agent")
+		writeError(w, http.StatusNotFound, reasonUnknownKiosk, "no kiosk "+textclip.Quote(id, maxQuoted)+" on this agent")
 		return
 	}
 	if !slash {
@@ -353,9 +355,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch sub {
 	case "":
-		if h.allow(w, r, k, http.MethodGet) {
-			h.servePage(w, r)
-		}
+		h.servePage(w, r, k)
 	case "config":
 		if h.allow(w, r, k, http.MethodGet) && h.authorized(w, r, k) {
 			h.serveConfig(w, k)
@@ -377,7 +377,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.addReasons(w, r, k)
 		}
 	default:
-		h.fail(w, r, k, http.StatusNotFound, reasonNotFound, "no such kiosk resource "+short(sub))
+		h.fail(w, r, k, http.StatusNotFound, reasonNotFound, "no such kiosk resource "+textclip.Quote(sub, maxQuoted))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // Config is the anti-abuse policy.
@@ -155,7 +156,7 @@ func (s *Service) Press(ctx context.Context, kiosk string, level schema.Level, p
 
 func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, pressID, source string) (Result, error) {
 	if !level.Valid() {
-		return Result{}, &schema.Error{Reason: schema.ReasonInvalidValue, Field: "level", Msg: fmt.Sprintf("unknown level %q", clip(string(level)))}
+		return Result{}, &schema.Error{Reason: schema.ReasonInvalidValue, Field: "level", Msg: fmt.Sprintf("unknown level %q", textclip.Clip(string(level), maxQuoted))}
 	}
 	now := s.now()
 	s.mu.Lock()
@@ -279,7 +280,7 @@ func (s *Service) Reasons(ctx context.Context, kiosk, ratingID string, reasons [
 	}
 	for _, r := range reasons {
 		if !s.reasonIDs[r] {
-			return &schema.Error{Reason: schema.ReasonInvalidValue, Field: "reasons", Msg: fmt.Sprintf("unknown reason %q", clip(r))}
+			return &schema.Error{Reason: schema.ReasonInvalidValue, Field: "reasons", Msg: fmt.Sprintf("unknown reason %q", textclip.Clip(r, maxQuoted))}
 		}
 	}
 	s.mu.Lock()
@@ -345,9 +346,5 @@ func (s *Service) count(kiosk, source, result string) {
 	s.presses.WithLabelValues(kiosk, source, result).Inc()
 }
 
-func clip(v string) string {
-	if len(v) > 40 {
-		return v[:40] + "…"
-	}
-	return v
-}
+// maxQuoted is how many bytes of an unknown level or reason an error shows.
+const maxQuoted = 40

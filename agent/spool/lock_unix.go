@@ -35,3 +35,13 @@ func unlockDir(f *os.File) error {
 	}
 	return nil
 }
+
+// writable reports whether this process may create files in dir: access(2)
+// with W_OK|X_OK, which also says EROFS for a read-only file system.
+func writable(dir string) error {
+	const wOK, xOK = 2, 1
+	if err := syscall.Access(dir, wOK|xOK); err != nil {
+		return fmt.Errorf("not writable: %w", err)
+	}
+	return nil
+}

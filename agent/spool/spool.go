@@ -19,8 +19,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -87,6 +89,30 @@ func (c Config) Validate() error {
 		return fmt.Errorf("segment_bytes: %d outside %d..%d", c.SegmentBytes, minSegmentBytes, maxSegmentBytes)
 	}
 	return nil
+}
+
+// CheckDir reports what Open would refuse about Dir without creating,
+// locking or reading anything, so -config.check can run beside an agent
+// that holds the spool: Dir must be a directory the process may write, or
+// be creatable, its nearest existing parent such a directory.
+func (c Config) CheckDir() error {
+	for d := filepath.Clean(c.Dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		// Missing, or under a file (ENOTDIR): the parent says why.
+		if (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) && filepath.Dir(d) != d {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("dir: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("dir: %s is not a directory", d)
+		}
+		if err := writable(d); err != nil {
+			return fmt.Errorf("dir: %s: %w", d, err)
+		}
+		return nil
+	}
 }
 
 var (

@@ -94,6 +94,10 @@ func New(cfg Config, mq mqttconn.Config, sp Spool, ob *outbox.Outbox, log *slog.
 	return u, nil
 }
 
+// Connected reports whether the connection to the central broker is up, for
+// the agent's /readyz: while it is down presses are only spooled.
+func (u *Uplink) Connected() bool { return u.pub.Connected() }
+
 func (u *Uplink) statusTopic() string {
 	return schema.TopicFor(u.cfg.Site, schema.KindAgent, u.cfg.Agent)
 }

@@ -66,8 +66,9 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Validate checks the whole configuration, naming the key at fault.
-func (c *Config) Validate() error {
+// Validate checks the whole configuration, naming the key at fault. It
+// changes nothing: defaults come from Defaults.
+func (c Config) Validate() error {
 	if err := c.MQTT.Validate(); err != nil {
 		return fmt.Errorf("mqtt.%w", err)
 	}
@@ -100,6 +101,20 @@ func (c *Config) Validate() error {
 		return errors.New("shutdown_timeout: must be in 0s..5m")
 	}
 	return nil
+}
+
+// Check is everything the collector refuses at start, short of the
+// network: Validate, the MQTT password (present, not empty, not weak) and
+// TLS files, and the InfluxDB token. -config.check and the start both call
+// it, so a configuration the check passes starts.
+func (c Config) Check() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := c.MQTT.Check(); err != nil {
+		return err
+	}
+	return c.InfluxDB.Check()
 }
 
 // SiteSegments returns the site segments to subscribe to ("+" for all).

@@ -76,3 +76,11 @@ func TestMosquittoConfNeverDrops(t *testing.T) {
 			settings["max_inflight_messages"], c.Batch.MaxInflight)
 	}
 }
+
+// TestValidateChangesNothing: Validate only checks, so -config.check and the
+// start judge the same configuration.
+func TestValidateChangesNothing(t *testing.T) {
+	for _, f := range []string{"../../configs/collector.example.yml", "testdata/minimal.yml"} {
+		testenv.ValidateKeeps(t, f, Load)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // Config bounds the pipeline.
@@ -376,7 +377,7 @@ func (p *Pipeline) add(b *batch, m Message) {
 		reason := schema.ReasonOf(err)
 		p.m.rejected.WithLabelValues(string(reason)).Inc()
 		if ok, suppressed := p.rejectLog.allow(p.now()); ok {
-			p.log.Warn("rejected message", "topic", clip(m.Topic(), 160), "reason", reason, "err", err,
+			p.log.Warn("rejected message", "topic", textclip.Clip(m.Topic(), 160), "reason", reason, "err", err,
 				"suppressed_before", suppressed)
 		}
 		return
@@ -481,11 +482,4 @@ func (r *rateLimiter) allow(now time.Time) (bool, int) {
 	n := r.suppressed
 	r.suppressed = 0
 	return true, n
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

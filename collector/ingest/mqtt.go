@@ -10,21 +10,18 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/schema"
 )
 
 // Filters returns the subscription filters for the collector: every kind of
-// the contract, with and without a source segment, for the given sites ("+"
-// for all). With a shared group each filter becomes $share/<group>/..., so
-// several collectors split the stream. Never a bare "#": raw kiosk presses
-// and anything else on the broker are not ours.
+// the contract, with and without a source segment (schema.SiteFilters), for
+// the given sites ("+" for all). With a shared group each filter becomes
+// $share/<group>/..., so several collectors split the stream.
 func Filters(sharedGroup string, sites []string) []string {
 	var fs []string
 	for _, site := range sites {
-		for _, k := range schema.Kinds() {
-			base := schema.TopicPrefix + site + "/" + string(k)
-			fs = append(fs, base, base+"/+")
-		}
+		fs = append(fs, schema.SiteFilters(site)...)
 	}
 	if sharedGroup != "" {
 		for i, f := range fs {
@@ -101,22 +98,7 @@ func NewSubscriber(opts *mqtt.ClientOptions, filters []string, p *Pipeline, log 
 func (s *Subscriber) subscribe(c mqtt.Client, subs map[string]byte, handler mqtt.MessageHandler) {
 	delay := time.Second
 	for c.IsConnectionOpen() {
-		t := c.SubscribeMultiple(subs, handler)
-		var err error
-		switch {
-		case !t.WaitTimeout(30 * time.Second):
-			err = fmt.Errorf("no SUBACK within 30s")
-		case t.Error() != nil:
-			err = t.Error()
-		default:
-			if st, ok := t.(*mqtt.SubscribeToken); ok {
-				for f, q := range st.Result() {
-					if q == 0x80 {
-						err = fmt.Errorf("broker refused filter %q (ACL?)", f)
-					}
-				}
-			}
-		}
+		err := mqttconn.SubscribeResult(c.SubscribeMultiple(subs, handler), 30*time.Second)
 		if err == nil {
 			s.subOK.Store(true)
 			s.subscribed.Set(1)

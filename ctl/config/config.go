@@ -46,8 +46,9 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Validate checks the whole configuration, naming the key at fault.
-func (c *Config) Validate() error {
+// Validate checks the whole configuration, naming the key at fault. It
+// changes nothing: defaults come from Defaults.
+func (c Config) Validate() error {
 	if err := c.InfluxDB.Validate(); err != nil {
 		return fmt.Errorf("influxdb.%w", err)
 	}
@@ -57,8 +58,18 @@ func (c *Config) Validate() error {
 	return c.Log.Validate()
 }
 
+// Check is everything pscm-ctl refuses before it reads or writes, short of
+// the network: Validate (the time zone included) and the InfluxDB token
+// (present, not empty). -config.check and every command call it.
+func (c Config) Check() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return c.InfluxDB.Check()
+}
+
 // Location returns the configured time zone.
-func (c *Config) Location() (*time.Location, error) {
+func (c Config) Location() (*time.Location, error) {
 	loc, err := timezone.Location(c.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("time_zone: %w", err)

@@ -36,3 +36,11 @@ func TestShippedConfig(t *testing.T) {
 		t.Errorf("report.SiteOf: %+v", rs)
 	}
 }
+
+// TestValidateChangesNothing: Validate only checks, so -config.check and the
+// start judge the same configuration.
+func TestValidateChangesNothing(t *testing.T) {
+	for _, f := range []string{"../../configs/ctl.example.yml", "testdata/minimal.yml"} {
+		testenv.ValidateKeeps(t, f, Load)
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // Column is one of the columns the importer understands.
@@ -343,7 +344,7 @@ func (p *parser) row(res *Result, line int, rec []string) {
 	if v := cell(ColOutcome); v != "" {
 		o, ok := outcomes[normalize(v)]
 		if !ok {
-			fail(ColOutcome, fmt.Sprintf("%q is not early/on_time/late (trước hạn/đúng hạn/quá hạn)", clip(v)))
+			fail(ColOutcome, fmt.Sprintf("%q is not early/on_time/late (trước hạn/đúng hạn/quá hạn)", textclip.Clip(v, maxQuoted)))
 		}
 		d.Outcome = o
 	} else if len(errs) == 0 {
@@ -362,7 +363,7 @@ func (p *parser) row(res *Result, line int, rec []string) {
 	}
 	if first, dup := p.codes[d.Dossier]; dup {
 		res.Errors = append(res.Errors, RowError{Line: line, Column: p.names[ColDossier],
-			Reason: fmt.Sprintf("dossier %q already on line %d", clip(d.Dossier), first)})
+			Reason: fmt.Sprintf("dossier %q already on line %d", textclip.Clip(d.Dossier, maxQuoted), first)})
 		return
 	}
 	if first, dup := p.stamps[d.TS.UnixNano()]; dup {
@@ -434,7 +435,7 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date dd/mm/yyyy [HH:MM[:SS]] or RFC 3339", clip(s))
+	return time.Time{}, fmt.Errorf("%q is not a date dd/mm/yyyy [HH:MM[:SS]] or RFC 3339", textclip.Clip(s, maxQuoted))
 }
 
 // hash is FNV-1a 64 of site and code, separated by a byte neither can hold
@@ -466,13 +467,5 @@ func ID(site, code string) string {
 	return fmt.Sprintf("csv-%016x", hash(site, code))
 }
 
-// clip shortens a cell quoted in a message.
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	if r := []rune(s); len(r) > 40 {
-		return string(r[:40]) + "…"
-	}
-	return s
-}
+// maxQuoted is how many bytes of a cell a message quotes.
+const maxQuoted = 40

@@ -87,8 +87,9 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Validate checks the whole configuration, naming the key at fault.
-func (c *Config) Validate() error {
+// Validate checks the whole configuration, naming the key at fault. It
+// changes nothing: defaults come from Defaults.
+func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
@@ -128,9 +129,41 @@ func (c *Config) Validate() error {
 	return c.Log.Validate()
 }
 
+// Check is everything the dashboard refuses at start, short of the
+// network: Validate (time zones and working hours included), the users file
+// (owner-only, every user valid), the session key (present, long enough),
+// the InfluxDB token, the MQTT password (not weak) and TLS files, and the
+// HTTPS certificate. -config.check and the start both call it, so a
+// configuration the check passes starts.
+func (c Config) Check() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if _, err := auth.LoadUsers(c.UsersFile); err != nil {
+		return err
+	}
+	key, err := c.SessionKey.Value()
+	if err != nil {
+		return fmt.Errorf("session_key: %w", err)
+	}
+	if err := auth.CheckKey([]byte(key)); err != nil {
+		return fmt.Errorf("session_key: %w", err)
+	}
+	if _, err := c.InfluxDB.Token.Value(); err != nil {
+		return fmt.Errorf("influxdb token: %w", err)
+	}
+	if err := c.MQTT.Check(); err != nil {
+		return err
+	}
+	if err := c.HTTP.TLS.Check(); err != nil {
+		return fmt.Errorf("http.tls: %w", err)
+	}
+	return nil
+}
+
 // Hours returns the working hours, which must be in the figures' zone
 // (a presence figure and its days must be counted in one zone).
-func (c *Config) Hours() (kpi.WorkHours, error) {
+func (c Config) Hours() (kpi.WorkHours, error) {
 	w, err := c.WorkingHours.WorkHours()
 	if err != nil {
 		return w, fmt.Errorf("working_hours.%w", err)
@@ -146,7 +179,7 @@ func (c *Config) Hours() (kpi.WorkHours, error) {
 }
 
 // Location returns the figures' time zone.
-func (c *Config) Location() (*time.Location, error) {
+func (c Config) Location() (*time.Location, error) {
 	loc, err := timezone.Location(c.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("time_zone: %w", err)

@@ -32,3 +32,11 @@ func TestShippedConfig(t *testing.T) {
 		t.Fatalf("implausible example: %+v", c)
 	}
 }
+
+// TestValidateChangesNothing: Validate only checks, so -config.check and the
+// start judge the same configuration.
+func TestValidateChangesNothing(t *testing.T) {
+	for _, f := range []string{"../../configs/dashboard.example.yml", "testdata/minimal.yml"} {
+		testenv.ValidateKeeps(t, f, Load)
+	}
+}

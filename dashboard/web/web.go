@@ -26,15 +26,12 @@
 package web
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"fmt"
-	"io/fs"
+	"errors"
 	"net/http"
 	"path"
-	"time"
+
+	"github.com/pscm/pscm/internal/assets"
 )
 
 // staticFiles is the page. index.html is served at /, the rest under
@@ -51,73 +48,26 @@ const pageFile = "index.html"
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 
-// asset is one embedded file with its content type and ETag, so a browser
-// revalidating its copy costs a 304.
-type asset struct {
-	body        []byte
-	contentType string
-	etag        string
-}
-
-// contentType names the only kinds of file static/ may hold; an explicit
-// list rather than mime.TypeByExtension, whose answer depends on the host.
-func contentType(ext string) (string, bool) {
-	switch ext {
-	case ".html":
-		return "text/html; charset=utf-8", true
-	case ".css":
-		return "text/css; charset=utf-8", true
-	case ".js":
-		return "text/javascript; charset=utf-8", true
-	}
-	return "", false
-}
-
-func loadAssets(fsys fs.FS) (map[string]*asset, error) {
-	as := map[string]*asset{}
-	err := fs.WalkDir(fsys, "static", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		ct, ok := contentType(path.Ext(p))
-		if !ok {
-			return fmt.Errorf("web: %s: no content type for %q files", p, path.Ext(p))
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		as[path.Base(p)] = &asset{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if as[pageFile] == nil {
-		return nil, fmt.Errorf("web: static/%s is missing", pageFile)
-	}
-	return as, nil
-}
-
-// handler serves the assets; nothing in it changes after Handler returns.
+// handler serves the page and its files; nothing in it changes after
+// Handler returns.
 type handler struct {
-	assets map[string]*asset
+	files *assets.Bundle
 }
 
 // Handler serves GET / (the page) and /static/{name} (its script and
 // stylesheet), with a strict Content-Security-Policy, nosniff and
-// no-referrer on every answer. Everything is revalidated on each load
-// (no-cache with an ETag), so a dashboard upgrade reaches an open wall TV on
-// its next reload rather than when a cache expires. Any other path is 404.
+// same-origin referrers on every answer. Everything is revalidated on each
+// load (no-cache with an ETag), so a dashboard upgrade reaches an open wall
+// TV on its next reload rather than when a cache expires. Any other path is
+// 404.
 func Handler() http.Handler {
-	as, err := loadAssets(staticFiles)
+	files, err := assets.Load(staticFiles, "static", pageFile)
 	if err != nil {
 		// The files are embedded at build time and checked by the tests:
 		// a failure here is a broken build, not a runtime condition.
 		panic(err)
 	}
-	return &handler{assets: as}
+	return &handler{files: files}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -130,27 +80,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Frame-Options", "DENY")
 
-	var name string
+	err := assets.ErrNotFound
 	switch p := r.URL.Path; {
 	case p == "/" || p == "/"+pageFile:
-		name = pageFile
-	case path.Dir(p) == "/static" && path.Base(p) != pageFile:
-		name = path.Base(p)
+		err = h.files.ServePage(w, r)
+	case path.Dir(p) == "/static":
+		err = h.files.ServeFile(w, r, path.Base(p))
 	}
-	// name is looked up in a map, never joined to a path, so ../ cannot
-	// reach anything else.
-	a := h.assets[name]
-	if a == nil {
+	switch {
+	case errors.Is(err, assets.ErrNotFound):
 		http.Error(w, "404 page not found", http.StatusNotFound)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		hd.Set("Allow", "GET, HEAD")
+	case errors.Is(err, assets.ErrMethod):
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
 	}
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("Content-Type", a.contentType)
-	hd.Set("ETag", a.etag)
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
 }

@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"testing/fstest"
 )
 
 func TestHandlerServes(t *testing.T) {
@@ -126,25 +125,5 @@ func TestNoInline(t *testing.T) {
 		if name == "static/index.html" && strings.Count(s, "<script") != 1 {
 			t.Errorf("index.html has %d script tags, want the one external script", strings.Count(s, "<script"))
 		}
-	}
-}
-
-func TestLoadAssetsErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		fs   fstest.MapFS
-		want string
-	}{
-		{"no page", fstest.MapFS{"static/a.js": {Data: []byte("x")}}, "static/index.html is missing"},
-		{"unknown type", fstest.MapFS{"static/index.html": {Data: []byte("x")}, "static/logo.svg": {Data: []byte("x")}}, `no content type for ".svg" files`},
-		{"no folder", fstest.MapFS{}, "static"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadAssets(tt.fs)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err %v, want %q", err, tt.want)
-			}
-		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // The agent's spool counter: every event it accepts is appended there
@@ -118,19 +119,19 @@ func testAgentMQTT(t *testing.T, w *world) (sentinels int) {
 			if c.log == "" {
 				for _, line := range mark.since(t) {
 					if strings.Contains(line, `"refused"`) || strings.Contains(line, "unexpected topic") {
-						t.Errorf("the agent saw a message the broker should not have routed to it: %s", clip(line, 300))
+						t.Errorf("the agent saw a message the broker should not have routed to it: %s", textclip.Clip(line, 300))
 					}
 				}
 				return
 			}
 			for _, line := range mark.since(t) {
 				if len(line) > 2000 {
-					t.Errorf("log line of %d bytes: a hostile input must not blow up the log: %s", len(line), clip(line, 200))
+					t.Errorf("log line of %d bytes: a hostile input must not blow up the log: %s", len(line), textclip.Clip(line, 200))
 				}
 			}
 			if mark.logLine(t, c.log, "err", c.logErr) == "" {
 				t.Errorf("no log line %q with err containing %q; log since the case:\n%s", c.log, c.logErr,
-					clip(strings.Join(mark.since(t), "\n"), 4000))
+					textclip.Clip(strings.Join(mark.since(t), "\n"), 4000))
 			}
 		})
 	}
@@ -248,7 +249,7 @@ func testHTTP(t *testing.T, w *world, cases []httpCase) {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			if resp.StatusCode != c.status || !strings.Contains(string(body), c.reason) {
-				t.Errorf("%s %s: %d %q, want %d with %q", c.method, clip(c.path, 60), resp.StatusCode, clip(string(body), 300), c.status, c.reason)
+				t.Errorf("%s %s: %d %q, want %d with %q", c.method, textclip.Clip(c.path, 60), resp.StatusCode, textclip.Clip(string(body), 300), c.status, c.reason)
 			}
 			if len(body) > 1024 {
 				t.Errorf("error body of %d bytes: it must not echo the input", len(body))
@@ -262,11 +263,11 @@ func testHTTP(t *testing.T, w *world, cases []httpCase) {
 			}
 			if c.logsWrn && mark.logLine(t, "kiosk request refused", "reason", c.reason) == "" {
 				t.Errorf("no log line \"kiosk request refused\" with reason %s; log since the case:\n%s", c.reason,
-					clip(strings.Join(mark.since(t), "\n"), 3000))
+					textclip.Clip(strings.Join(mark.since(t), "\n"), 3000))
 			}
 			for _, line := range mark.since(t) {
 				if strings.Contains(line, "token-") {
-					t.Errorf("a token is in the agent's log: %s", clip(line, 300))
+					t.Errorf("a token is in the agent's log: %s", textclip.Clip(line, 300))
 				}
 			}
 		})

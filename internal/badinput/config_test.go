@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // configBases are a valid configuration of each program; {dir} is the
@@ -71,11 +72,46 @@ log: {level: info, format: text}
 `,
 }
 
+// configFiles are the secret and users files the bases name, written
+// owner-only into {dir}.
+var configFiles = map[string]string{
+	"k01.token": "kiosk-token-0123456789", "webhook.token": "webhook-token-0123456789",
+	"session.key": strings.Repeat("s", 48),
+	// The fault suite's manager; the hash is of a throwaway password.
+	"users.yml": "users:\n  - name: giamsat\n    hash: \"$2a$12$UIcS5PrJtlfbK0yw8v60JuRKv6TuL9I/KW3TKmnHU8G4j.Mhyabey\"\n    role: manager\n    sites: [anlao]\n",
+}
+
+// writeFiles writes each file into dir, mode 0600.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // configCase replaces from (which must be in the program's base) with to,
 // or appends to when from is "", and runs the program's -config.check:
 // it must exit non-zero and print want, which names the key at fault.
 type configCase struct {
 	prog, name, from, to, want string
+}
+
+// content is the program's base with the case applied, {dir} replaced.
+func (c configCase) content(t *testing.T, dir string) string {
+	t.Helper()
+	base := configBases[c.prog]
+	var content string
+	if c.from == "" {
+		content = base + c.to
+	} else {
+		if !strings.Contains(base, c.from) {
+			t.Fatalf("%q is not in the %s base: the case breaks nothing", c.from, c.prog)
+		}
+		content = strings.Replace(base, c.from, c.to, 1)
+	}
+	return strings.ReplaceAll(content, "{dir}", dir)
 }
 
 // secrets are the inline secrets the cases write: no message may show
@@ -158,16 +194,7 @@ func checkArgs(prog, path string) []string {
 // The unmodified base must pass, so each case breaks exactly one thing.
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"k01.token": "kiosk-token-0123456789", "webhook.token": "webhook-token-0123456789",
-		"session.key": strings.Repeat("s", 48),
-		// The fault suite's manager; the hash is of a throwaway password.
-		"users.yml": "users:\n  - name: giamsat\n    hash: \"$2a$12$UIcS5PrJtlfbK0yw8v60JuRKv6TuL9I/KW3TKmnHU8G4j.Mhyabey\"\n    role: manager\n    sites: [anlao]\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, configFiles)
 	bins := map[string]string{}
 	for prog := range configBases {
 		bins[prog] = testenv.BuildProgram(t, "../../"+prog)
@@ -182,35 +209,25 @@ func TestConfigCheck(t *testing.T) {
 	}
 	for i, c := range configCases {
 		t.Run(c.prog+"/"+c.name, func(t *testing.T) {
-			base := configBases[c.prog]
-			var content string
-			if c.from == "" {
-				content = base + c.to
-			} else {
-				if !strings.Contains(base, c.from) {
-					t.Fatalf("%q is not in the %s base: the case breaks nothing", c.from, c.prog)
-				}
-				content = strings.Replace(base, c.from, c.to, 1)
-			}
-			content = strings.ReplaceAll(content, "{dir}", dir)
+			content := c.content(t, dir)
 			path := filepath.Join(dir, fmt.Sprintf("%s-case-%d.yml", c.prog, i))
 			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			code, out := runBin(t, bins[c.prog], checkArgs(c.prog, path)...)
 			if code == 0 {
-				t.Fatalf("-config.check passed a broken configuration: %s", clip(out, 500))
+				t.Fatalf("-config.check passed a broken configuration: %s", textclip.Clip(out, 500))
 			}
 			if !strings.Contains(out, c.want) {
-				t.Errorf("exit %d, message lacks %q:\n%s", code, c.want, clip(out, 1000))
+				t.Errorf("exit %d, message lacks %q:\n%s", code, c.want, textclip.Clip(out, 1000))
 			}
-			t.Logf("exit %d: %s", code, clip(strings.TrimSpace(out), 300))
+			t.Logf("exit %d: %s", code, textclip.Clip(strings.TrimSpace(out), 300))
 			if len(out) > 4000 {
 				t.Errorf("message of %d bytes: it must not echo the file", len(out))
 			}
 			for _, secret := range secrets {
 				if strings.Contains(content, secret) && strings.Contains(out, secret[:7]) {
-					t.Errorf("the message shows (part of) a secret: %s", clip(out, 500))
+					t.Errorf("the message shows (part of) a secret: %s", textclip.Clip(out, 500))
 				}
 			}
 		})

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // csvCase is one file given to pscm-ctl import-dossiers: it must exit 1,
@@ -86,11 +88,11 @@ log: {level: info}
 			args := append([]string{"import-dossiers", "-config", cfg, "-site", eventSite, "-timeout", "20s"}, c.args...)
 			code, stderr := runBin(t, w.ctlBin, append(args, path)...)
 			if code != 1 {
-				t.Errorf("exit status %d, want 1; stderr:\n%s", code, clip(stderr, 3000))
+				t.Errorf("exit status %d, want 1; stderr:\n%s", code, textclip.Clip(stderr, 3000))
 			}
 			for _, want := range c.want {
 				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr lacks %q:\n%s", want, clip(stderr, 3000))
+					t.Errorf("stderr lacks %q:\n%s", want, textclip.Clip(stderr, 3000))
 				}
 			}
 			if len(stderr) > 8000 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // ev is a valid event payload as a JSON object, for cases to spoil one
@@ -200,7 +201,7 @@ func testCollectorMQTT(t *testing.T, w *world) {
 			if c.reason != "" {
 				if mark.logLine(t, "rejected message", "reason", c.reason) == "" {
 					t.Errorf("no log line \"rejected message\" with reason %s; log since the case:\n%s", c.reason,
-						clip(strings.Join(mark.since(t), "\n"), 4000))
+						textclip.Clip(strings.Join(mark.since(t), "\n"), 4000))
 				}
 				for _, line := range mark.since(t) {
 					if len(line) > 2000 {

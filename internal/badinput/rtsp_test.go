@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // garbageServer accepts TCP connections on 127.0.0.1 and answers each
@@ -124,7 +125,7 @@ log: {level: info, format: json}
 	if len(clear) == 0 {
 		t.Errorf("no \"camera session ended; retrying\" line naming cam1 in the agent's log:\n%s", testenv.Tail(log, 30))
 	} else {
-		t.Logf("e.g. %s", clip(clear[len(clear)-1], 400))
+		t.Logf("e.g. %s", textclip.Clip(clear[len(clear)-1], 400))
 	}
 	for _, line := range clear {
 		if len(line) > 2000 {

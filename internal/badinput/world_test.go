@@ -19,6 +19,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 const (
@@ -171,7 +172,7 @@ func publish(t *testing.T, c mqtt.Client, topic string, payload []byte) {
 	t.Helper()
 	tok := c.Publish(topic, 1, false, payload)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish to %s: %v", clip(topic, 80), tok.Error())
+		t.Fatalf("publish to %s: %v", textclip.Clip(topic, 80), tok.Error())
 	}
 }
 
@@ -344,11 +345,4 @@ func (w *world) pointFields(t *testing.T, m, id string) map[string]int64 {
 		}
 	}
 	return out
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -28,6 +28,19 @@ type Validator interface {
 // Load reads path into dst strictly and then calls dst.Validate. dst must
 // already hold the defaults: keys absent from the file keep them.
 func Load(path string, dst Validator) error {
+	if err := Read(path, dst); err != nil {
+		return err
+	}
+	if err := dst.Validate(); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// Read reads path into dst strictly, without validating: for a loader that
+// derives defaults from other keys (the agent's MQTT client IDs, from its
+// name) between decoding and Validate, so that Validate only checks.
+func Read(path string, dst any) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -40,7 +53,7 @@ func Load(path string, dst Validator) error {
 	if len(data) > MaxFileSize {
 		return fmt.Errorf("config: %s: larger than %d bytes", path, MaxFileSize)
 	}
-	if err := Decode(data, dst); err != nil {
+	if err := decode(data, dst); err != nil {
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	return nil
@@ -48,6 +61,13 @@ func Load(path string, dst Validator) error {
 
 // Decode decodes YAML bytes into dst strictly and validates the result.
 func Decode(data []byte, dst Validator) error {
+	if err := decode(data, dst); err != nil {
+		return err
+	}
+	return dst.Validate()
+}
+
+func decode(data []byte, dst any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(dst); err != nil {
@@ -61,7 +81,7 @@ func Decode(data []byte, dst Validator) error {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return errors.New("more than one YAML document")
 	}
-	return dst.Validate()
+	return nil
 }
 
 // Secret is a credential read from a file or an environment variable, never
@@ -111,7 +131,9 @@ func (s Secret) Validate() error {
 }
 
 // Value reads the secret. An unset Secret yields "". Trailing newlines from
-// `echo secret > file` are trimmed.
+// `echo secret > file` are trimmed. A set secret that reads as empty (an
+// empty file, a variable set to "") is an error: it is a step of the
+// installation forgotten, never a credential.
 func (s Secret) Value() (string, error) {
 	switch {
 	case s.File != "":
@@ -120,11 +142,18 @@ func (s Secret) Value() (string, error) {
 			// The path is not secret; the content is never printed.
 			return "", fmt.Errorf("read secret file: %w", err)
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("secret file %s is empty", s.File)
+		}
+		return v, nil
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
 			return "", fmt.Errorf("secret environment variable %s is not set", s.Env)
+		}
+		if v == "" {
+			return "", fmt.Errorf("secret environment variable %s is empty", s.Env)
 		}
 		return v, nil
 	}
@@ -153,14 +182,20 @@ type ServerTLS struct {
 // Enabled reports whether the server serves HTTPS.
 func (t ServerTLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
-// Validate checks that both files are given and form a pair, so a wrong
-// path fails -config.check rather than the first browser.
+// Validate checks that both files are given or neither. Check loads them.
 func (t ServerTLS) Validate() error {
-	if !t.Enabled() {
-		return nil
-	}
-	if t.CertFile == "" || t.KeyFile == "" {
+	if t.Enabled() && (t.CertFile == "" || t.KeyFile == "") {
 		return errors.New("cert_file and key_file go together")
+	}
+	return nil
+}
+
+// Check loads the certificate and key and checks that they form a pair, so
+// a wrong path or a key of another certificate fails -config.check and the
+// start, rather than the first browser.
+func (t ServerTLS) Check() error {
+	if err := t.Validate(); err != nil || !t.Enabled() {
+		return err
 	}
 	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
 		return fmt.Errorf("load certificate: %w", err)

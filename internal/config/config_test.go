@@ -93,6 +93,43 @@ func TestSecret(t *testing.T) {
 	if _, err := (Secret{File: filepath.Join(dir, "missing")}).Value(); err == nil {
 		t.Fatal("missing file accepted")
 	}
+	// Set but empty is a forgotten step, never a credential.
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Secret{File: empty}).Value(); err == nil || !strings.Contains(err.Error(), "secret file "+empty+" is empty") {
+		t.Fatalf("empty file: %v", err)
+	}
+	t.Setenv("PSCM_TEST_SECRET_EMPTY", "")
+	if _, err := (Secret{Env: "PSCM_TEST_SECRET_EMPTY"}).Value(); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("empty variable: %v", err)
+	}
+	if v, err := (Secret{}).Value(); v != "" || err != nil {
+		t.Fatalf("unset secret: %q, %v", v, err)
+	}
+}
+
+// TestReadDoesNotValidate: Read decodes strictly and leaves Validate to the
+// caller; Load does both.
+func TestReadDoesNotValidate(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yml")
+	if err := os.WriteFile(p, []byte("timeout: 5s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var s sample
+	if err := Read(p, &s); err != nil || s.Timeout != 5*time.Second {
+		t.Fatalf("Read: %v %+v", err, s)
+	}
+	if err := Load(p, &sample{}); err == nil || !strings.Contains(err.Error(), "c.yml: name: required") {
+		t.Fatalf("Load: %v", err)
+	}
+	if err := os.WriteFile(p, []byte("timout: 5s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Read(p, &s); err == nil || !strings.Contains(err.Error(), "field timout not found") {
+		t.Fatalf("Read of an unknown key: %v", err)
+	}
 }
 
 func TestLoadTooLarge(t *testing.T) {
@@ -124,9 +161,13 @@ func TestServerTLS(t *testing.T) {
 		{"missing file", ServerTLS{CertFile: cert, KeyFile: filepath.Join(dir, "nope")}, "no such file"},
 		{"not a key", ServerTLS{CertFile: cert, KeyFile: filepath.Join(dir, "junk.pem")}, "load certificate"},
 	} {
-		err := tc.tls.Validate()
+		err := tc.tls.Check()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+		// Validate reads no file: only the pairing rule is its.
+		if err := tc.tls.Validate(); (err != nil) != (tc.want == "go together") {
+			t.Errorf("%s: Validate %v", tc.name, err)
 		}
 	}
 

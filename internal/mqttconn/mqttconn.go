@@ -109,31 +109,49 @@ func (c Config) usesTLS() bool {
 	return false
 }
 
+// Check reads the password and loads the TLS files as Options does, without
+// building a client or touching the network: -config.check and the start
+// refuse a missing, empty or weak password, or a certificate that does not
+// load, with the same words.
+func (c Config) Check() error {
+	_, _, err := c.credentials()
+	return err
+}
+
+// credentials reads the password, refused if weak, and the TLS
+// configuration for a TLS broker.
+func (c Config) credentials() (pass string, tlsCfg *tls.Config, err error) {
+	pass, err = c.Password.Value()
+	if err != nil {
+		return "", nil, fmt.Errorf("mqtt password: %w", err)
+	}
+	if pass != "" {
+		// A broker user's password is what stands between the internet
+		// and the center's events: no default or short one.
+		if err := config.WeakSecret(pass, config.MinPasswordLen); err != nil {
+			return "", nil, fmt.Errorf("mqtt password: %w", err)
+		}
+	}
+	if c.usesTLS() {
+		if tlsCfg, err = c.TLS.load(); err != nil {
+			return "", nil, err
+		}
+	}
+	return pass, tlsCfg, nil
+}
+
 // Options returns paho client options for c: persistent session unless
 // cleanSession, automatic reconnect, QoS 1 friendly. The caller adds its
 // handlers (OnConnect must subscribe, so a reconnect resubscribes).
 func (c Config) Options(cleanSession bool) (*mqtt.ClientOptions, error) {
-	pass, err := c.Password.Value()
+	pass, tlsCfg, err := c.credentials()
 	if err != nil {
-		return nil, fmt.Errorf("mqtt password: %w", err)
-	}
-	var tlsCfg *tls.Config
-	if c.usesTLS() {
-		if tlsCfg, err = c.TLS.load(); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	o := mqtt.NewClientOptions()
 	o.AddBroker(c.Broker)
 	o.SetClientID(c.ClientID)
 	o.SetUsername(c.Username)
-	if pass != "" {
-		// A broker user's password is what stands between the internet
-		// and the center's events: no default or short one.
-		if err := config.WeakSecret(pass, config.MinPasswordLen); err != nil {
-			return nil, fmt.Errorf("mqtt password: %w", err)
-		}
-	}
 	o.SetPassword(pass)
 	o.SetCleanSession(cleanSession)
 	o.SetProtocolVersion(4) // MQTT 3.1.1; never fall back to 3.1 silently

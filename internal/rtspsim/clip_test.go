@@ -47,6 +47,24 @@ func TestParseClipGroupsAccessUnits(t *testing.T) {
 	}
 }
 
+// TestParseClipParameterSetsLead: parameter sets repeated before a later
+// keyframe (as x264 and cameras send them) travel with that keyframe, not
+// at the end of the picture before it.
+func TestParseClipParameterSetsLead(t *testing.T) {
+	var data []byte
+	for _, u := range [][]byte{{0x67, 0x42, 0x00, 0x1e}, {0x68, 0xce}, {0x65, 0x88, 0x01}, {0x41, 0x9a, 0x02},
+		{0x67, 0x42, 0x00, 0x1e}, {0x68, 0xce}, {0x65, 0x88, 0x03}} {
+		data = append(append(data, 0, 0, 0, 1), u...)
+	}
+	c, err := ParseClip(data, H264, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.AUs) != 3 || len(c.AUs[1]) != 1 || len(c.AUs[2]) != 3 || !isKey(H264, c.AUs[2]) || c.AUs[2][0][0] != 0x67 {
+		t.Fatalf("access units %x, want [SPS PPS IDR] [P] [SPS PPS IDR]", c.AUs)
+	}
+}
+
 // FuzzParseClip: clip files are outside bytes; parsing never panics and
 // every unit it returns is non-empty.
 func FuzzParseClip(f *testing.F) {

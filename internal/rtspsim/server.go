@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/pion/rtp"
+
+	"github.com/pscm/pscm/internal/annexb"
 )
 
 // Authentication methods of Config.Auth.
@@ -332,18 +335,10 @@ func newEncoder(f format.Format) (func(au [][]byte, ts uint32) ([]*rtp.Packet, e
 	return nil, fmt.Errorf("format %T", f)
 }
 
+// isKey reports whether an access unit holds a picture that decodes on its
+// own, where a camera's first frames start.
 func isKey(codec string, au [][]byte) bool {
-	for _, n := range au {
-		if codec == H264 && n[0]&0x1f == 5 {
-			return true
-		}
-		if codec == H265 && len(n) > 1 {
-			if t := n[0] >> 1 & 0x3f; t >= 16 && t <= 21 {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(au, func(u []byte) bool { return annexb.IsKeyUnit(codec, u) })
 }
 
 // handler answers gortsplib's callbacks.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pscm/pscm/agent/camera/keyframe"
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -96,16 +96,16 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aus := keyframe.SplitAccessUnits(c.Codec, b)
+	aus := annexb.SplitAccessUnits(c.Codec, b)
 	if want := int(s.Duration) * s.FPS; len(aus) != want {
 		t.Fatalf("%d access units, want %d", len(aus), want)
 	}
 	for i, au := range aus {
-		key := keyframe.IsKeyframe(c.Codec, au)
+		key := annexb.IsKeyframe(c.Codec, au)
 		if key != (i%s.GOP == 0) {
 			t.Fatalf("access unit %d: keyframe %v with a GOP of %d", i, key, s.GOP)
 		}
-		if n := keyframe.SplitAnnexB(au); key && (n[0][0]&0x1f != 7 && n[1][0]&0x1f != 7) {
+		if n := annexb.Split(au); key && annexb.Type(c.Codec, n[0]) != annexb.H264SPS && annexb.Type(c.Codec, n[1]) != annexb.H264SPS {
 			t.Fatalf("keyframe %d has no SPS in front", i)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // DecodeMessage decodes one MQTT message the way the collector must: it
@@ -360,22 +362,13 @@ func unmarshal(p []byte, v any) error {
 		if i := strings.LastIndexByte(field, '.'); i >= 0 {
 			field = field[i+1:]
 		}
-		return newError(ReasonWrongType, field, "JSON "+clip(te.Value)+" is not "+jsonType(te.Type))
+		return newError(ReasonWrongType, field, "JSON "+textclip.Clip(te.Value, maxQuoted)+" is not "+jsonType(te.Type))
 	}
 	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 		// The message names at most one offending character.
 		return newError(ReasonMalformed, "", se.Error()+" at byte "+strconv.FormatInt(se.Offset, 10))
 	}
 	return newError(ReasonMalformed, "", "cannot decode JSON")
-}
-
-// clip cuts a description from encoding/json ("number 1e999...") to
-// maxQuoted bytes; it is ASCII, as JSON numbers are.
-func clip(s string) string {
-	if len(s) <= maxQuoted {
-		return s
-	}
-	return s[:maxQuoted] + "..."
 }
 
 // jsonType names the JSON type a Go type accepts.

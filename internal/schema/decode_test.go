@@ -468,7 +468,7 @@ func TestErrorMessage(t *testing.T) {
 
 	long := strings.Repeat("é", 100) // 200 bytes, cut inside no rune
 	_, err = DecodeMessage("pscm/v1/anlao/rating", []byte(edit(KindRating, "counter", `"`+long+`"`)), testNow())
-	want = `schema: field "counter": invalid_id: "` + strings.Repeat("é", 20) + `"... (200 bytes) does not match ^[a-z0-9][a-z0-9_-]{0,62}$`
+	want = `schema: field "counter": invalid_id: "` + strings.Repeat("é", 18) + `…" (200 bytes) does not match ^[a-z0-9][a-z0-9_-]{0,62}$`
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
@@ -674,9 +674,10 @@ func TestQuote(t *testing.T) {
 	}{
 		{"short", "c 03", `"c 03"`},
 		{"exactly the limit", strings.Repeat("a", 40), `"` + strings.Repeat("a", 40) + `"`},
-		{"cut", strings.Repeat("a", 41), `"` + strings.Repeat("a", 40) + `"... (41 bytes)`},
-		{"cut before a straddling rune", strings.Repeat("a", 39) + "ầ", `"` + strings.Repeat("a", 39) + `"... (42 bytes)`},
-		{"invalid UTF-8 is escaped, not dropped", strings.Repeat("\x80", 50), `"` + strings.Repeat(`\x80`, 37) + `"... (50 bytes)`},
+		{"cut", strings.Repeat("a", 41), `"` + strings.Repeat("a", 37) + `…" (41 bytes)`},
+		{"cut before a straddling rune", strings.Repeat("a", 36) + "ầầ", `"` + strings.Repeat("a", 36) + `…" (42 bytes)`},
+		{"invalid UTF-8 is replaced, not dropped", "ab\xffc", `"ab` + "\uFFFD" + `c" (4 bytes)`},
+		{"invalid UTF-8 replaced, then cut", strings.Repeat("\x80", 50), `"` + strings.Repeat("\uFFFD", 12) + `…" (50 bytes)`},
 		{"control characters escaped", "a\nb", `"a\nb"`},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,8 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // MaxPayload is the largest payload, in bytes, that any decoder accepts.
@@ -185,19 +187,16 @@ func ReasonOf(err error) Reason {
 // maxQuoted is how many bytes of an offending value an error message shows.
 const maxQuoted = 40
 
-// quote returns s as a Go-quoted string cut to maxQuoted bytes, so that error
-// messages stay short and never replay a hostile payload into the logs.
+// quote returns s as a Go-quoted string clipped to maxQuoted bytes, so that
+// error messages stay short and never replay a hostile payload into the
+// logs. When it shows less than s (cut, or invalid UTF-8 replaced) it says
+// how long s was.
 func quote(s string) string {
-	if len(s) <= maxQuoted {
+	c := textclip.Clip(s, maxQuoted)
+	if c == s {
 		return strconv.Quote(s)
 	}
-	// Cut before a rune that straddles the limit; invalid UTF-8 has no
-	// rune starts to find, so look back no further than one rune.
-	n := maxQuoted
-	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(s[n]); i++ {
-		n--
-	}
-	return strconv.Quote(s[:n]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+	return strconv.Quote(c) + " (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 func newError(r Reason, field, msg string) *Error {

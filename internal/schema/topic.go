@@ -115,3 +115,43 @@ func TopicFor(site string, kind Kind, source string) string {
 	}
 	return Topic{Site: site, Kind: kind, Source: source}.String()
 }
+
+// AnySite is the site segment of a filter that matches every site.
+const AnySite = "+"
+
+// SiteFilters returns the subscription filters matching every event of the
+// given kinds (all seven when none are given) from site: each kind with and
+// without its publisher's source segment. site is an ID or AnySite. Every
+// program that subscribes builds its filters here, so the shapes ParseTopic
+// accepts and the shapes anyone listens on cannot drift apart. Never a bare
+// "#": raw kiosk presses (PressFilter) and anything else on the broker are
+// not events.
+//
+// It returns nil when site or a kind could not appear in a topic that
+// ParseTopic accepts, for the same reason TopicFor returns "".
+func SiteFilters(site string, kinds ...Kind) []string {
+	if site != AnySite && !ValidID(site) {
+		return nil
+	}
+	if len(kinds) == 0 {
+		kinds = Kinds()
+	}
+	fs := make([]string, 0, 2*len(kinds))
+	for _, k := range kinds {
+		if !k.Valid() {
+			return nil
+		}
+		base := TopicPrefix + site + "/" + string(k)
+		fs = append(fs, base, base+"/+")
+	}
+	return fs
+}
+
+// PressFilter returns the filter matching the raw hardware presses of every
+// kiosk of site (an ID or AnySite), or "" when site is neither.
+func PressFilter(site string) string {
+	if site != AnySite && !ValidID(site) {
+		return ""
+	}
+	return TopicPrefix + site + "/" + kioskSegment + "/+/press"
+}

@@ -136,3 +136,85 @@ func TestParseTopic(t *testing.T) {
 		})
 	}
 }
+
+func TestSiteFilters(t *testing.T) {
+	tests := []struct {
+		name  string
+		site  string
+		kinds []Kind
+		want  []string
+	}{
+		{"one kind", "anlao", []Kind{KindRating}, []string{"pscm/v1/anlao/rating", "pscm/v1/anlao/rating/+"}},
+		{"two kinds in order", "anlao", []Kind{KindQueue, KindAgent},
+			[]string{"pscm/v1/anlao/queue", "pscm/v1/anlao/queue/+", "pscm/v1/anlao/agent", "pscm/v1/anlao/agent/+"}},
+		{"any site", AnySite, []Kind{KindDossier}, []string{"pscm/v1/+/dossier", "pscm/v1/+/dossier/+"}},
+		{"invalid site", "An/lao", []Kind{KindRating}, nil},
+		{"multi-level wildcard site", "#", nil, nil},
+		{"empty site", "", nil, nil},
+		{"kiosk is not a kind", "anlao", []Kind{"kiosk"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := SiteFilters(tt.site, tt.kinds...)
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("SiteFilters(%q, %v) = %q, want %q", tt.site, tt.kinds, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSiteFiltersMatchTopicFor: with no kinds, the filters cover every kind
+// of the contract, and each topic TopicFor builds matches exactly one of them.
+func TestSiteFiltersMatchTopicFor(t *testing.T) {
+	fs := SiteFilters("anlao")
+	if len(fs) != 2*len(Kinds()) {
+		t.Fatalf("%d filters for %d kinds", len(fs), len(Kinds()))
+	}
+	for _, k := range Kinds() {
+		for _, src := range []string{"", "edge-1"} {
+			topic := TopicFor("anlao", k, src)
+			if topic == "" {
+				continue // an agent topic needs its source
+			}
+			n := 0
+			for _, f := range fs {
+				if filterMatches(f, topic) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s matches %d filters, want 1", topic, n)
+			}
+			if filterMatches(PressFilter("anlao"), topic) {
+				t.Errorf("press filter matches the event topic %s", topic)
+			}
+		}
+	}
+	press := Topic{Site: "anlao", Kind: kioskSegment, Source: "k03", Press: true}.String()
+	if !filterMatches(PressFilter("anlao"), press) || !filterMatches(PressFilter(AnySite), press) {
+		t.Errorf("press filter does not match %s", press)
+	}
+	for _, f := range fs {
+		if filterMatches(f, press) {
+			t.Errorf("event filter %s matches the press topic %s", f, press)
+		}
+	}
+	if PressFilter("an lao") != "" {
+		t.Error("PressFilter accepted an invalid site")
+	}
+}
+
+// filterMatches is MQTT's matching of a filter with single-level wildcards
+// against a topic name.
+func filterMatches(filter, topic string) bool {
+	f, tp := strings.Split(filter, "/"), strings.Split(topic, "/")
+	if len(f) != len(tp) {
+		return false
+	}
+	for i := range f {
+		if f[i] != "+" && f[i] != tp[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/internal/config"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // Config says where and how to write.
@@ -76,6 +77,21 @@ func (c Config) Validate() error {
 		return errors.New("retry_initial must be positive and retry_max at least retry_initial")
 	}
 	return nil
+}
+
+// Check reads the token as New does, so a missing or empty token file fails
+// -config.check and the start with the same words.
+func (c Config) Check() error {
+	_, err := c.token()
+	return err
+}
+
+func (c Config) token() (string, error) {
+	token, err := c.Token.Value()
+	if err != nil {
+		return "", fmt.Errorf("influxdb token: %w", err)
+	}
+	return token, nil
 }
 
 // Metrics are the writer's Prometheus metrics.
@@ -132,9 +148,9 @@ type Writer struct {
 
 // New returns a Writer. It does not contact InfluxDB.
 func New(cfg Config, log *slog.Logger, metrics *Metrics) (*Writer, error) {
-	token, err := cfg.Token.Value()
+	token, err := cfg.token()
 	if err != nil {
-		return nil, fmt.Errorf("influxdb token: %w", err)
+		return nil, err
 	}
 	opts := influxdb2.DefaultOptions().
 		SetPrecision(time.Nanosecond).
@@ -245,7 +261,7 @@ func (w *Writer) Write(ctx context.Context, lines []byte, n int) error {
 		if errors.As(err, &herr) && permanent(herr.StatusCode) {
 			w.setUp(true) // it answered
 			w.metrics.writeErrors.WithLabelValues("permanent").Inc()
-			pe := &PermanentError{StatusCode: herr.StatusCode, Msg: truncate(herr.Error(), 300)}
+			pe := &PermanentError{StatusCode: herr.StatusCode, Msg: textclip.Clip(herr.Error(), 300)}
 			if m := droppedRe.FindStringSubmatch(herr.Message); m != nil {
 				pe.Dropped, _ = strconv.Atoi(m[1])
 			} else {
@@ -284,11 +300,4 @@ func (w *Writer) Write(ctx context.Context, lines []byte, n int) error {
 // be a loss; 408, 429 and 5xx pass by themselves.
 func permanent(status int) bool {
 	return status == http.StatusBadRequest || status == http.StatusUnprocessableEntity
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

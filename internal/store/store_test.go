@@ -3,16 +3,22 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/pscm/pscm/internal/config"
 )
 
 func newWriter(t *testing.T, url string) (*Writer, *Metrics) {
@@ -113,6 +119,38 @@ func TestValidate(t *testing.T) {
 		bad(&c)
 		if c.Validate() == nil {
 			t.Errorf("accepted %+v", c)
+		}
+	}
+}
+
+// TestCheck: the token is read as New reads it, with the same words, so a
+// token file that is missing or empty fails -config.check too.
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.token")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		token config.Secret
+		want  string
+	}{
+		{config.Secret{}, ""},
+		{config.Secret{File: filepath.Join(dir, "missing.token")}, "influxdb token: read secret file"},
+		{config.Secret{File: empty}, "influxdb token: secret file " + empty + " is empty"},
+	} {
+		c := Defaults()
+		c.Token = tc.token
+		err := c.Check()
+		w, nerr := New(c, slog.New(slog.DiscardHandler), NewMetrics(prometheus.NewRegistry(), "test"))
+		if w != nil {
+			w.Close()
+		}
+		if fmt.Sprint(err) != fmt.Sprint(nerr) {
+			t.Errorf("%v: Check %v, New %v: they must agree", tc.token, err, nerr)
+		}
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: %v, want %q", tc.token, err, tc.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,25 @@ func InvalidConfigs(t *testing.T, want map[string]string, load func(path string)
 				t.Fatalf("error = %v\nwant it to contain %q", err, w)
 			}
 		})
+	}
+}
+
+// ValidateKeeps loads path twice with load, calls Validate on one copy and
+// checks that it still equals the other: a Validate that fills defaults or
+// normalises would let -config.check and the start judge different
+// configurations. Validate's answer is not this test's business.
+func ValidateKeeps[C interface{ Validate() error }](t *testing.T, path string, load func(path string) (C, error)) {
+	t.Helper()
+	got, err := load(path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	want, err := load(path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	_ = got.Validate()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: Validate changed the configuration:\n got %+v\nwant %+v", path, got, want)
 	}
 }

@@ -25,7 +25,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/agent/camera/health"
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // ErrStall means no video packet arrived for the stall timeout.
@@ -309,13 +311,13 @@ func (c *Camera) session(ctx context.Context) (played time.Duration, err error) 
 
 // packet handles one video packet from vdk: health, and keyframe assembly.
 func (c *Camera) packet(s *stream, au *assembly, pkt *av.Packet, g *guard) error {
-	nals, err := nalsOfAVCC(pkt.Data)
+	nals, err := annexb.SplitAVCC(pkt.Data, maxNAL)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
 	key := false
 	for _, n := range nals {
-		if isKeyNAL(s.codec, n) {
+		if annexb.IsKeyUnit(s.codec, n) {
 			key = true
 		}
 	}
@@ -335,7 +337,7 @@ func (c *Camera) packet(s *stream, au *assembly, pkt *av.Packet, g *guard) error
 			break
 		}
 		au.nals = append(au.nals, n)
-		au.size += len(n) + len(startCode)
+		au.size += len(annexb.StartCode) + len(n)
 	}
 	return nil
 }
@@ -364,17 +366,11 @@ func (c *Camera) flush(s *stream, au *assembly, g *guard) {
 		return // no SPS yet: nothing could decode it
 	}
 	buf := make([]byte, 0, au.size+64*len(params))
-	for _, p := range params {
-		buf = append(buf, startCode...)
-		buf = append(buf, p...)
-	}
+	buf = annexb.Append(buf, params...)
 	for _, n := range au.nals {
-		if t := nalType(s.codec, n); s.codec == schema.CodecH264 && (t == h264SPS || t == h264PPS) ||
-			s.codec == schema.CodecH265 && (t == h265VPS || t == h265SPS || t == h265PPS) {
-			continue
+		if !annexb.IsParameterSet(s.codec, n) {
+			buf = annexb.Append(buf, n)
 		}
-		buf = append(buf, startCode...)
-		buf = append(buf, n...)
 	}
 	pic, _ := s.picture()
 	k := Keyframe{Camera: c.cfg.ID, Codec: s.codec, AU: buf, PTS: au.pts, At: au.at, Width: pic.Width, Height: pic.Height}
@@ -449,7 +445,7 @@ func pickVideo(medias []sdp.Media) (codec string, params [3][]byte, fps float64,
 			params = [3][]byte{m.SpropVPS, m.SpropSPS, m.SpropPPS}
 			return schema.CodecH265, params, float64(max(m.FPS, 0)), nil
 		}
-		offered = append(offered, fmt.Sprintf("%s %s (payload %d)", short(m.AVType), codecName(m.Type), m.PayloadType))
+		offered = append(offered, fmt.Sprintf("%s %s (payload %d)", textclip.Clip(m.AVType, maxQuoted), codecName(m.Type), m.PayloadType))
 	}
 	if len(offered) == 0 {
 		return "", params, 0, fmt.Errorf("%w: the camera's SDP has no media", ErrNoVideo)

@@ -20,7 +20,9 @@ import (
 	"github.com/deepch/vdk/codec/h265parser"
 	"github.com/deepch/vdk/format/rtsp/sdp"
 
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 // The guard exists because vdk's rtspv2 client (v0.0.27) parses the
@@ -336,12 +338,12 @@ func (g *guard) checkRTP(content []byte, codec string) error {
 
 func (g *guard) checkH264NAL(nal []byte, payloadLen int) error {
 	switch nal[0] & 0x1f {
-	case h264SPS:
+	case annexb.H264SPS:
 		if err := vdkH264SPS(nal); err != nil {
 			return err
 		}
 		g.keep(schema.CodecH264, nal)
-	case h264PPS:
+	case annexb.H264PPS:
 		g.keep(schema.CodecH264, nal)
 	case 24: // STAP-A
 		p := nal[1:]
@@ -355,12 +357,12 @@ func (g *guard) checkH264NAL(nal []byte, payloadLen int) error {
 			}
 			unit := p[2 : size+2]
 			switch p[2] & 0x1f {
-			case h264SPS:
+			case annexb.H264SPS:
 				if err := vdkH264SPS(unit); err != nil {
 					return fmt.Errorf("STAP-A: %w", err)
 				}
 				g.keep(schema.CodecH264, unit)
-			case h264PPS:
+			case annexb.H264PPS:
 				if len(unit) > 0 {
 					g.keep(schema.CodecH264, unit)
 				}
@@ -374,7 +376,7 @@ func (g *guard) checkH264NAL(nal []byte, payloadLen int) error {
 		// vdk re-parses a reassembled SPS or access unit delimiter in its own
 		// goroutine; no camera fragments those small units, so refuse them.
 		if len(nal) >= 2 && nal[1]&0x80 != 0 {
-			if t := nal[1] & 0x1f; t == h264SPS || t == 9 {
+			if t := nal[1] & 0x1f; t == annexb.H264SPS || t == annexb.H264AUD {
 				return fmt.Errorf("fragmented NAL unit of type %d", t)
 			}
 		}
@@ -384,12 +386,12 @@ func (g *guard) checkH264NAL(nal []byte, payloadLen int) error {
 
 func (g *guard) checkH265NAL(nal []byte) error {
 	switch int(nal[0]>>1) & 0x3f {
-	case h265SPS:
+	case annexb.H265SPS:
 		if err := vdkH265SPS(nal); err != nil {
 			return err
 		}
 		g.keep(schema.CodecH265, nal)
-	case h265VPS, h265PPS:
+	case annexb.H265VPS, annexb.H265PPS:
 		g.keep(schema.CodecH265, nal)
 	case 49: // FU
 		if len(nal) < 3 {
@@ -435,12 +437,12 @@ func (g *guard) keep(codec string, nal []byte) {
 		return
 	}
 	c := bytes.Clone(nal)
-	switch {
-	case codec == schema.CodecH264 && nal[0]&0x1f == h264SPS, codec == schema.CodecH265 && nalType(codec, nal) == h265SPS:
+	switch t := annexb.Type(codec, nal); {
+	case codec == schema.CodecH264 && t == annexb.H264SPS, codec == schema.CodecH265 && t == annexb.H265SPS:
 		g.sps = c
-	case codec == schema.CodecH264 && nal[0]&0x1f == h264PPS, codec == schema.CodecH265 && nalType(codec, nal) == h265PPS:
+	case codec == schema.CodecH264 && t == annexb.H264PPS, codec == schema.CodecH265 && t == annexb.H265PPS:
 		g.pps = c
-	case codec == schema.CodecH265 && nalType(codec, nal) == h265VPS:
+	case codec == schema.CodecH265 && t == annexb.H265VPS:
 		g.vps = c
 	}
 }
@@ -483,10 +485,10 @@ func (g *guard) response(r *bufio.Reader) ([]byte, error) {
 			// RTSP/1.0 200 OK
 			f := strings.Fields(text)
 			if len(f) < 2 || !strings.HasPrefix(f[0], "RTSP/") {
-				return nil, fmt.Errorf("%w: %q is not an RTSP status line", ErrProtocol, short(text))
+				return nil, fmt.Errorf("%w: %q is not an RTSP status line", ErrProtocol, textclip.Clip(text, maxQuoted))
 			}
 			if status, err = strconv.Atoi(f[1]); err != nil || status < 100 || status > 999 {
-				return nil, fmt.Errorf("%w: %q is not an RTSP status line", ErrProtocol, short(text))
+				return nil, fmt.Errorf("%w: %q is not an RTSP status line", ErrProtocol, textclip.Clip(text, maxQuoted))
 			}
 			continue
 		}
@@ -502,7 +504,7 @@ func (g *guard) response(r *bufio.Reader) ([]byte, error) {
 		case "content-length":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 || n > maxBody {
-				return nil, fmt.Errorf("%w: Content-Length %q is not 0..%d", ErrProtocol, short(value), maxBody)
+				return nil, fmt.Errorf("%w: Content-Length %q is not 0..%d", ErrProtocol, textclip.Clip(value, maxQuoted), maxBody)
 			}
 			contentLength, hasBody = n, true
 		case "transport":
@@ -605,10 +607,5 @@ func interleavedChannel(transport string) (byte, bool) {
 	return 0, false
 }
 
-// short quotes at most 64 bytes of camera text in an error.
-func short(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
-}
+// maxQuoted is how many bytes of camera text an error shows.
+const maxQuoted = 64

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/agent/camera/health"
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/rtspsim"
 	"github.com/pscm/pscm/internal/rtspsim/testclip"
@@ -182,8 +182,8 @@ func checkKeyframe(t *testing.T, k Keyframe, codec string) {
 		t.Fatalf("keyframe %s %dx%d, want %s 640x360", k.Codec, k.Width, k.Height, codec)
 	}
 	var types []int
-	for _, n := range bytes.Split(k.AU, startCode)[1:] {
-		t := nalType(codec, n)
+	for _, n := range annexb.Split(k.AU) {
+		t := annexb.Type(codec, n)
 		if codec == "h264" && t == 6 || codec == "h265" && (t == 39 || t == 40) {
 			continue // SEI may sit before the slices (x265 writes one, large enough to be fragmented)
 		}
@@ -191,11 +191,11 @@ func checkKeyframe(t *testing.T, k Keyframe, codec string) {
 	}
 	switch codec {
 	case "h264":
-		if len(types) < 3 || types[0] != h264SPS || types[1] != h264PPS || types[2] != h264IDR {
+		if len(types) < 3 || types[0] != annexb.H264SPS || types[1] != annexb.H264PPS || types[2] != annexb.H264IDR {
 			t.Fatalf("H.264 keyframe NAL types %v, want SPS PPS IDR...", types)
 		}
 	case "h265":
-		if len(types) < 4 || types[0] != h265VPS || types[1] != h265SPS || types[2] != h265PPS || types[3] < h265IRAPFirst || types[3] > h265IRAPLast {
+		if len(types) < 4 || types[0] != annexb.H265VPS || types[1] != annexb.H265SPS || types[2] != annexb.H265PPS || types[3] < annexb.H265IRAPFirst || types[3] > annexb.H265IRAPLast {
 			t.Fatalf("H.265 keyframe NAL types %v, want VPS SPS PPS IRAP...", types)
 		}
 	}

@@ -3,7 +3,6 @@ package ingest
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"net/url"
 	"strings"
 	"testing"
@@ -119,22 +118,6 @@ func TestVDKURLEscapesForHTMLUnescape(t *testing.T) {
 	}
 }
 
-func TestAVCCToAnnexB(t *testing.T) {
-	data := []byte{0, 0, 0, 2, 0x65, 0x88, 0, 0, 0, 1, 0x06}
-	got, err := avccToAnnexB(nil, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []byte{0, 0, 0, 1, 0x65, 0x88, 0, 0, 0, 1, 0x06}; !bytes.Equal(got, want) {
-		t.Fatalf("got %x want %x", got, want)
-	}
-	for _, bad := range [][]byte{nil, {0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 5, 1}, {0, 0, 0, 1, 0x65, 0}, {0xff, 0xff, 0xff, 0xff, 1}} {
-		if _, err := avccToAnnexB(nil, bad); err == nil {
-			t.Errorf("avccToAnnexB(%x) accepted", bad)
-		}
-	}
-}
-
 func TestParseSPSRealBitstreams(t *testing.T) {
 	for _, clip := range []struct {
 		codec string
@@ -172,30 +155,6 @@ func TestQueueDropsOldest(t *testing.T) {
 	if _, ok := q.pop(); ok || a.PTS != 2 || b.PTS != 3 {
 		t.Fatalf("queue kept %v %v, want the newest two", a.PTS, b.PTS)
 	}
-}
-
-// FuzzAVCC: vdk's packets are converted to Annex B; any input gives an
-// error or units that round-trip.
-func FuzzAVCC(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 2, 0x65, 0x88, 0, 0, 0, 1, 0x06})
-	f.Add([]byte{0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		nals, err := nalsOfAVCC(data)
-		if err != nil {
-			return
-		}
-		var back []byte
-		for _, n := range nals {
-			if len(n) == 0 {
-				t.Fatal("empty unit")
-			}
-			back = binary.BigEndian.AppendUint32(back, uint32(len(n)))
-			back = append(back, n...)
-		}
-		if !bytes.Equal(back, data) {
-			t.Fatalf("round trip %x != %x", back, data)
-		}
-	})
 }
 
 // FuzzParseSPS: SPS bytes come from the camera.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -24,7 +25,7 @@ func FuzzDecode(f *testing.F) {
 		if tc.hevc {
 			codec = schema.CodecH265
 		}
-		for _, au := range SplitAccessUnits(codec, b) {
+		for _, au := range annexb.SplitAccessUnits(codec, b) {
 			f.Add(tc.hevc, au)
 			f.Add(tc.hevc, au[:len(au)*2/3])
 		}

@@ -153,6 +153,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -223,10 +224,10 @@ func (d *Decoder) Decode(au []byte) (Frame, error) {
 	if len(au) > MaxAccessUnit {
 		return Frame{}, fmt.Errorf("%w: %d bytes, limit %d", ErrAccessUnitTooBig, len(au), MaxAccessUnit)
 	}
-	if !IsKeyframe(d.codec, au) {
+	if !annexb.IsKeyframe(d.codec, au) {
 		return Frame{}, ErrNotKeyframe
 	}
-	if !hasParameterSets(d.codec, au) {
+	if !annexb.HasParameterSets(d.codec, au) {
 		return Frame{}, ErrNoParameterSets
 	}
 	d.mu.Lock()

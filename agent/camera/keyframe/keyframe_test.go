@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
@@ -33,8 +34,8 @@ func clip(t testing.TB, s scene.Scene) (scene.Clip, [][]byte) {
 		t.Fatal(err)
 	}
 	var keys [][]byte
-	for _, au := range SplitAccessUnits(c.Codec, b) {
-		if IsKeyframe(c.Codec, au) {
+	for _, au := range annexb.SplitAccessUnits(c.Codec, b) {
+		if annexb.IsKeyframe(c.Codec, au) {
 			keys = append(keys, au)
 		}
 	}
@@ -140,8 +141,8 @@ func TestDecodeRejects(t *testing.T) {
 	_, hkeys := clip(t, shortTamper(schema.CodecH265))
 	good := keys[5]
 	var withoutPPS [][]byte
-	for _, n := range SplitAnnexB(good) {
-		if nalType(schema.CodecH264, n) != h264PPS {
+	for _, n := range annexb.Split(good) {
+		if annexb.Type(schema.CodecH264, n) != annexb.H264PPS {
 			withoutPPS = append(withoutPPS, n)
 		}
 	}
@@ -154,7 +155,7 @@ func TestDecodeRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonKey := SplitAccessUnits(schema.CodecH264, tiny)[1]
+	nonKey := annexb.SplitAccessUnits(schema.CodecH264, tiny)[1]
 	d, err := New(schema.CodecH264, 160)
 	if err != nil {
 		t.Fatal(err)
@@ -167,9 +168,9 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"empty", nil, ErrNotKeyframe},
 		{"random bytes", random, ErrNotKeyframe},
-		{"random bytes behind an IDR header", append(JoinAnnexB(SplitAnnexB(good)[:2]...), append([]byte{0, 0, 1, 0x65}, random...)...), ErrNoPicture},
+		{"random bytes behind an IDR header", append(annexb.Join(annexb.Split(good)[:2]...), append([]byte{0, 0, 1, 0x65}, random...)...), ErrNoPicture},
 		{"non-keyframe", nonKey, ErrNotKeyframe},
-		{"no PPS", JoinAnnexB(withoutPPS...), ErrNoParameterSets},
+		{"no PPS", annexb.Join(withoutPPS...), ErrNoParameterSets},
 		{"truncated to a third", good[:len(good)/3], ErrNoPicture},
 		{"h265 keyframe to the h264 decoder", hkeys[0], ErrNotKeyframe},
 		{"too large", make([]byte, MaxAccessUnit+1), ErrAccessUnitTooBig},

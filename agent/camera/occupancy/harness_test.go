@@ -9,6 +9,7 @@ import (
 
 	"github.com/pscm/pscm/agent/camera/keyframe"
 	"github.com/pscm/pscm/agent/camera/occupancy"
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/scene"
 )
 
@@ -57,8 +58,8 @@ func decode(t *testing.T, s scene.Scene) *decoded {
 	}
 	defer dec.Close()
 	d := &decoded{clip: c}
-	for i, au := range keyframe.SplitAccessUnits(c.Codec, b) {
-		if !keyframe.IsKeyframe(c.Codec, au) {
+	for i, au := range annexb.SplitAccessUnits(c.Codec, b) {
+		if !annexb.IsKeyframe(c.Codec, au) {
 			continue
 		}
 		f, err := dec.Decode(au)

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/pscm/pscm/internal/textclip"
 )
 
 func main() {
@@ -125,10 +127,7 @@ func scan(file string, secrets [][]byte, out io.Writer) (lines int64, hits int, 
 		}
 		if found {
 			hits++
-			if len(masked) > 300 {
-				masked = append(masked[:300:300], "..."...)
-			}
-			fmt.Fprintf(out, "%s:%d: a secret in the log: %s\n", file, lines, masked)
+			fmt.Fprintf(out, "%s:%d: a secret in the log: %s\n", file, lines, textclip.Clip(string(masked), 300))
 		}
 	}
 	return lines, hits, sc.Err()

@@ -1,0 +1,206 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pscm/pscm/dashboard/auth"
+	"github.com/pscm/pscm/dashboard/board"
+	"github.com/pscm/pscm/dashboard/web"
+	"github.com/pscm/pscm/internal/health"
+)
+
+// routes are the dashboard's HTTP endpoints. Everything a manager sees is
+// behind the login; /metrics, /healthz and /readyz are for the operator
+// and carry no figures.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/login", s.auth.LoginHandler())
+	mux.Handle("POST /logout", s.auth.LogoutHandler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	health.Register(mux, s.readiness)
+	mux.Handle("GET /ws", s.auth.Require(http.HandlerFunc(s.serveWS)))
+	mux.Handle("GET /api/snapshot", s.auth.Require(http.HandlerFunc(s.serveSnapshot)))
+	mux.Handle("GET /api/report", s.auth.Require(s.reports))
+	mux.Handle("GET /api/report/periods", s.auth.Require(s.reports.PeriodsHandler()))
+	mux.Handle("/", s.auth.Require(withCSRFMeta(s.auth, web.Handler())))
+	return mux
+}
+
+// serveWS opens a websocket on one site (?site=, the user's first by
+// default) or on the province view (?view=sites), after the user's scope
+// is checked.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	// The hub ends the connection when the login it was opened with does.
+	if ends, ok := auth.SessionEnds(r.Context()); ok {
+		ctx, cancel := context.WithDeadline(r.Context(), ends)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	if r.URL.Query().Get("view") == "sites" {
+		// The province view: one row per site the user may see, pushed
+		// under a key naming exactly that set, so nobody receives a site
+		// outside their scope.
+		visible := visibleSites(u, s.board.Sites())
+		hello, err := s.board.SitesJSON(visible)
+		if err != nil || len(visible) == 0 {
+			http.Error(w, "no sites", http.StatusForbidden)
+			return
+		}
+		key := s.views.add(visible)
+		_ = s.hub.Serve(w, r, []string{key}, hello, auth.CheckOrigin)
+		return
+	}
+	site := r.URL.Query().Get("site")
+	if site == "" {
+		site = firstVisible(u, s.board.Sites())
+	}
+	if !u.CanSee(site) || !slices.Contains(s.board.Sites(), site) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	hello, err := s.board.SnapshotJSON(site, userJSON(u))
+	if err != nil {
+		http.Error(w, "unknown site", http.StatusNotFound)
+		return
+	}
+	_ = s.hub.Serve(w, r, []string{site}, hello, auth.CheckOrigin)
+}
+
+// serveSnapshot answers one site's snapshot as JSON, for a user who may see it.
+func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	site := r.URL.Query().Get("site")
+	if !u.CanSee(site) || !slices.Contains(s.board.Sites(), site) {
+		writeJSONError(w, http.StatusForbidden, "forbidden")
+		return
+	}
+	body, err := s.board.SnapshotJSON(site, userJSON(u))
+	if err != nil {
+		writeJSONError(w, http.StatusNotFound, "unknown site")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+// dirty collects sites whose snapshot changed since the last push.
+type dirty struct {
+	mu    sync.Mutex
+	sites map[string]bool
+}
+
+func (d *dirty) mark(site string) { d.mu.Lock(); d.sites[site] = true; d.mu.Unlock() }
+
+func (d *dirty) take() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for s := range d.sites {
+		out = append(out, s)
+	}
+	clear(d.sites)
+	return out
+}
+
+// siteViews remembers the site sets of open province views (one per
+// distinct scope of users: few), keyed by a name no site ID can take.
+type siteViews struct {
+	mu   sync.Mutex
+	sets map[string][]string
+}
+
+func (v *siteViews) add(sites []string) string {
+	key := "view:" + strings.Join(sites, ",")
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.sets) < 1000 {
+		v.sets[key] = sites
+	}
+	return key
+}
+
+// touching returns the views that include any of the changed sites.
+func (v *siteViews) touching(changed []string) map[string][]string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := map[string][]string{}
+	for key, sites := range v.sets {
+		for _, c := range changed {
+			if slices.Contains(sites, c) {
+				out[key] = sites
+				break
+			}
+		}
+	}
+	return out
+}
+
+func visibleSites(u auth.User, sites []string) []string {
+	var out []string
+	for _, s := range sites {
+		if u.CanSee(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func firstVisible(u auth.User, sites []string) string {
+	for _, s := range sites {
+		if u.CanSee(s) {
+			return s
+		}
+	}
+	return ""
+}
+
+func userJSON(u auth.User) *board.UserJSON {
+	return &board.UserJSON{Name: u.Name, DisplayName: u.DisplayName, Role: string(u.Role), Sites: u.Sites}
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// withCSRFMeta puts the session's CSRF token into the page as
+// <meta name="csrf-token">, where the page's logout form reads it. Only the
+// HTML page is rewritten; assets pass through.
+func withCSRFMeta(a *auth.Auth, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || (r.URL.Path != "/" && r.URL.Path != "/index.html") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		r2 := r.Clone(r.Context())
+		r2.Header.Del("If-None-Match") // the page differs per session: always the full body
+		next.ServeHTTP(rec, r2)
+		body := rec.Body.Bytes()
+		meta := `<meta name="csrf-token" content="` + html.EscapeString(a.CSRFToken(r)) + `">`
+		if i := bytes.Index(body, []byte("<head>")); rec.Code == http.StatusOK && i >= 0 {
+			body = slices.Concat(body[:i+len("<head>")], []byte(meta), body[i+len("<head>"):])
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("ETag")
+		w.Header().Del("Content-Length")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	})
+}
