@@ -54,7 +54,7 @@ bench: deps ## run every benchmark (collector against its ceilings and Telegraf,
 	$(GO) test -run '^$$' -bench Fanout1000 -benchtime 1x ./dashboard/hub/
 	$(GO) test -run '^$$' -bench LoadYear -benchtime 1x -timeout 30m ./internal/kpidb/
 	$(GO) test -run '^$$' -bench PressToScreen -benchtime 1x -timeout 30m ./dashboard/
-	$(GO) test -run '^$$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/watch/
+	$(GO) test -run '^$$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/pipeline/
 	$(GO) test -run '^$$' -bench DecodeKeyframe1080p ./agent/camera/keyframe/
 
 lint: deps ## gofmt, go mod tidy (no diff), go vet and golangci-lint (.golangci.yml); make test runs it first

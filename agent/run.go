@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pscm/pscm/agent/camera/watch"
+	"github.com/pscm/pscm/agent/camera/pipeline"
 	"github.com/pscm/pscm/agent/config"
 	"github.com/pscm/pscm/agent/kiosk"
 	"github.com/pscm/pscm/agent/outbox"
@@ -89,9 +89,9 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	// Queue sessions at counters a camera watches pass through the camera
 	// pipeline, which fuses them with the camera's own.
 	var queueOut queue.Emitter = ob
-	var cams *watch.Watch
+	var cams *pipeline.Watch
 	if len(cfg.Cameras) > 0 {
-		cams, err = watch.New(cfg.Camera, cfg.Cameras, ob, log.With("component", "cameras"), reg, time.Now)
+		cams, err = pipeline.New(cfg.Camera, cfg.Cameras, ob, log.With("component", "cameras"), reg, time.Now)
 		if err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/pscm/pscm/dashboard/download"
+	"github.com/pscm/pscm/dashboard/reports"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/report"
 	"github.com/pscm/pscm/internal/testenv"
@@ -110,7 +110,7 @@ func TestReportDownload(t *testing.T) {
 	// The half-year holding the seeded data (written an hour ago), and the
 	// one the next deadline reports on: the same except from 1 to 10 June
 	// and December.
-	label := download.PeriodOf(time.Now().Add(-time.Hour), loc)
+	label := reports.PeriodOf(time.Now().Add(-time.Hour), loc)
 	_, _, def := kpi.ReportPeriod(time.Now(), loc)
 	q := "/api/report?site=anlao&period=" + label
 
@@ -147,8 +147,8 @@ func TestReportDownload(t *testing.T) {
 		}
 		resp, body = get(t, lan, d.addr, "/api/report/periods")
 		var p struct {
-			Default string            `json:"default"`
-			Periods []download.Period `json:"periods"`
+			Default string           `json:"default"`
+			Periods []reports.Period `json:"periods"`
 		}
 		if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != 200 || p.Default != def || len(p.Periods) < 2 {
 			t.Fatalf("periods: %d %v %s", resp.StatusCode, err, body)

@@ -17,7 +17,7 @@ import (
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/config"
-	"github.com/pscm/pscm/dashboard/download"
+	"github.com/pscm/pscm/dashboard/reports"
 	"github.com/pscm/pscm/dashboard/server"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/kpidb"
@@ -110,7 +110,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	health.BuildInfo(reg, "dashboard", version)
-	reports, err := download.New(download.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets, Satisfied: cfg.Satisfied},
+	reports, err := reports.New(reports.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets, Satisfied: cfg.Satisfied},
 		src, log.With("component", "report"), reg)
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pscm/pscm/agent/camera/watch"
+	"github.com/pscm/pscm/agent/camera/pipeline"
 	"github.com/pscm/pscm/agent/kiosk"
 	"github.com/pscm/pscm/internal/config"
 )
@@ -43,9 +43,9 @@ func (c Config) Check() error {
 				return fmt.Errorf("cameras[%d].password: %w", i, err)
 			}
 		}
-		// Working hours, zones, detectors and sessions: what watch.New
+		// Working hours, zones, detectors and sessions: what pipeline.New
 		// refuses. Nothing connects before Run.
-		if _, err := watch.New(c.Camera, c.Cameras, nil, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now); err != nil {
+		if _, err := pipeline.New(c.Camera, c.Cameras, nil, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now); err != nil {
 			return err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/pscm/pscm/agent/camera/watch"
+	"github.com/pscm/pscm/agent/camera/pipeline"
 	"github.com/pscm/pscm/agent/kiosk"
 	"github.com/pscm/pscm/agent/queue"
 	"github.com/pscm/pscm/agent/ratings"
@@ -41,8 +41,8 @@ type Config struct {
 	// Cameras are the center's IP cameras, each with the zones drawn on
 	// its picture; Camera holds what they share (detector, sessions,
 	// working hours, the calibration page).
-	Cameras []watch.Camera `yaml:"cameras"`
-	Camera  watch.Settings `yaml:"camera"`
+	Cameras []pipeline.Camera `yaml:"cameras"`
+	Camera  pipeline.Settings `yaml:"camera"`
 	// StatusInterval is how often the retained agent status is refreshed.
 	StatusInterval time.Duration  `yaml:"status_interval"`
 	Log            logging.Config `yaml:"log"`
@@ -93,7 +93,7 @@ func Defaults() *Config {
 		Kiosk:          kiosk.Defaults(),
 		Ratings:        ratings.Defaults(),
 		Queue:          Queue{Config: queue.Defaults()},
-		Camera:         watch.Defaults(),
+		Camera:         pipeline.Defaults(),
 		StatusInterval: 30 * time.Second,
 		Log:            logging.Defaults(),
 	}
@@ -188,7 +188,7 @@ func (c Config) Validate() error {
 	if err := c.Queue.WebhookToken.Validate(); err != nil {
 		return fmt.Errorf("queue.webhook_token: %w", err)
 	}
-	if err := watch.ValidateCameras(c.Cameras); err != nil {
+	if err := pipeline.ValidateCameras(c.Cameras); err != nil {
 		return fmt.Errorf("cameras%w", err)
 	}
 	if err := c.Camera.Validate(); err != nil {

@@ -22,7 +22,7 @@ import (
 
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
-	"github.com/pscm/pscm/dashboard/download"
+	"github.com/pscm/pscm/dashboard/reports"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/kpidb"
@@ -80,7 +80,7 @@ func testDeps(t *testing.T, influxURL, bucket string, logs io.Writer) Deps {
 	t.Cleanup(src.Close)
 	reg := prometheus.NewRegistry()
 	health.BuildInfo(reg, "dashboard", "test")
-	reports, err := download.New(download.Config{Sites: sites, Loc: loc, Targets: fig.Targets, Satisfied: fig.Satisfied}, src, log, reg)
+	reports, err := reports.New(reports.Config{Sites: sites, Loc: loc, Targets: fig.Targets, Satisfied: fig.Satisfied}, src, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package watch runs the agent's cameras end to end. Each camera's stream
+// Package pipeline runs the agent's cameras end to end. Each camera's stream
 // (agent/camera/ingest) yields keyframes; each keyframe is decoded in memory
 // to a small grey picture (agent/camera/keyframe) and judged zone by zone
 // (agent/camera/occupancy); each counter's staff and citizen seats become
@@ -14,7 +14,7 @@
 // and wait, the camera's start, end and service time). Either one alone is
 // sent after FuseWindow with its own source, so a citizen is counted once
 // whether the camera, the queue system or both saw them.
-package watch
+package pipeline
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package watch
+package pipeline
 
 import (
 	"bufio"
@@ -45,7 +45,7 @@ const (
 // RSS summed from /proc. On 2 cores it cannot keep up beyond a few streams, so it runs
 // for N = 1 and 8 only; a figure near 200 % means it fell behind.
 //
-//	go test -run '^$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/watch/
+//	go test -run '^$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/pipeline/
 func BenchmarkCameras1080p(b *testing.B) {
 	sim := testenv.BuildProgram(b, filepath.Join(testenv.RepoRoot(b), "sim"))
 	// pscm-sim runs in a temporary directory: point it at this repository's

@@ -1,4 +1,4 @@
-// Package download serves the semi-annual report (internal/report) from
+// Package reports serves the semi-annual report (internal/report) from
 // the dashboard: the download button of issue 6. A manager gets the
 // report of a site they may see, or the sum of all their sites; an admin
 // any site, or the whole province. The report is built from the same
@@ -14,7 +14,7 @@
 // bounded: one report at a time per user (a second gets 429), a few at a
 // time overall (the rest wait their turn within the timeout, then get
 // 503), and each is abandoned after the timeout (504).
-package download
+package reports
 
 import (
 	"bytes"
