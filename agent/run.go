@@ -266,7 +266,7 @@ func (a acceptor) Press(ctx context.Context, p kiosk.Press) (kiosk.Accepted, err
 	r, err := a.rs.Press(ctx, p.Kiosk, p.Level, p.PressID)
 	switch {
 	case errors.Is(err, spool.ErrFull):
-		return kiosk.Accepted{}, fmt.Errorf("%w: %v", kiosk.ErrSpoolFull, err)
+		return kiosk.Accepted{}, fmt.Errorf("%w: %w", kiosk.ErrSpoolFull, err)
 	case err != nil:
 		return kiosk.Accepted{}, err
 	}
@@ -281,9 +281,9 @@ func (a acceptor) Reasons(ctx context.Context, kioskID, ratingID string, reasons
 	err := a.rs.Reasons(ctx, kioskID, ratingID, reasons)
 	switch {
 	case errors.Is(err, ratings.ErrUnknownRating):
-		return fmt.Errorf("%w: %v", kiosk.ErrUnknownRating, err)
+		return fmt.Errorf("%w: %w", kiosk.ErrUnknownRating, err)
 	case errors.Is(err, spool.ErrFull):
-		return fmt.Errorf("%w: %v", kiosk.ErrSpoolFull, err)
+		return fmt.Errorf("%w: %w", kiosk.ErrSpoolFull, err)
 	}
 	return err
 }

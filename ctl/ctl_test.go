@@ -46,15 +46,15 @@ log: {level: warn}
 	return &env{in: in, config: path}
 }
 
-// ctl runs pscm-ctl in-process and returns its error, stdout and stderr.
-func (e *env) ctl(t *testing.T, args ...string) (error, string, string) {
+// ctl runs pscm-ctl in-process and returns its stdout, stderr and error.
+func (e *env) ctl(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	args = append([]string{args[0], "-config", e.config}, args[1:]...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := run(ctx, args, &out, &errb)
-	return err, out.String(), errb.String()
+	return out.String(), errb.String(), err
 }
 
 func fixture(name string) string { return filepath.Join("dossiercsv", "testdata", name) }
@@ -82,7 +82,7 @@ func (e *env) points(t *testing.T) []testenv.Series {
 // it, and importing it again changes no point.
 func TestImportExactlyAndIdempotent(t *testing.T) {
 	e := newEnv(t)
-	err, out, stderr := e.ctl(t, "import-dossiers", "-site", "anlao", fixture("en-comma.csv"))
+	out, stderr, err := e.ctl(t, "import-dossiers", "-site", "anlao", fixture("en-comma.csv"))
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
@@ -95,7 +95,7 @@ func TestImportExactlyAndIdempotent(t *testing.T) {
 	}
 	before := e.points(t)
 
-	err, _, stderr = e.ctl(t, "import-dossiers", "-site", "anlao", fixture("en-comma.csv"))
+	_, stderr, err = e.ctl(t, "import-dossiers", "-site", "anlao", fixture("en-comma.csv"))
 	if err != nil {
 		t.Fatalf("re-import: %v\n%s", err, stderr)
 	}
@@ -140,7 +140,7 @@ func badRowsReport() string {
 // line number and reason, and nothing at all is written.
 func TestImportRefusesBadFile(t *testing.T) {
 	e := newEnv(t)
-	err, out, stderr := e.ctl(t, "import-dossiers", "-site", "anlao", fixture("bad-rows.csv"))
+	out, stderr, err := e.ctl(t, "import-dossiers", "-site", "anlao", fixture("bad-rows.csv"))
 	if err == nil || errors.Is(err, errPartial) {
 		t.Fatalf("err = %v, want a refusal", err)
 	}
@@ -162,7 +162,7 @@ func TestImportRefusesBadFile(t *testing.T) {
 // lists the bad ones, and ends with errPartial (exit status 2).
 func TestImportSkipInvalid(t *testing.T) {
 	e := newEnv(t)
-	err, out, stderr := e.ctl(t, "import-dossiers", "-site", "anlao", "-skip-invalid", fixture("bad-rows.csv"))
+	out, stderr, err := e.ctl(t, "import-dossiers", "-site", "anlao", "-skip-invalid", fixture("bad-rows.csv"))
 	if !errors.Is(err, errPartial) {
 		t.Fatalf("err = %v, want errPartial", err)
 	}
@@ -187,7 +187,7 @@ func TestImportSkipInvalid(t *testing.T) {
 // times in Vietnam's zone.
 func TestImportVietnameseFile(t *testing.T) {
 	e := newEnv(t)
-	err, _, stderr := e.ctl(t, "import-dossiers", "-site", "hoaiduc", fixture("vi-semicolon-bom.csv"))
+	_, stderr, err := e.ctl(t, "import-dossiers", "-site", "hoaiduc", fixture("vi-semicolon-bom.csv"))
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
@@ -220,12 +220,12 @@ func TestImportRefusals(t *testing.T) {
 		{[]string{"import-dossiers", "-site", "anlao", "missing.csv"}, "no such file"},
 	}
 	for _, c := range cases {
-		err, _, _ := e.ctl(t, c.args...)
+		_, _, err := e.ctl(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
 		}
 	}
-	err, out, _ := e.ctl(t, "import-dossiers", "-site", "anlao", "-dry-run", fixture("en-comma.csv"))
+	out, _, err := e.ctl(t, "import-dossiers", "-site", "anlao", "-dry-run", fixture("en-comma.csv"))
 	if err != nil || !strings.HasPrefix(out, "anlao: would import 4 dossiers") {
 		t.Errorf("dry run: %v %q", err, out)
 	}
@@ -238,15 +238,15 @@ func TestImportRefusals(t *testing.T) {
 // command writes, for a site and for the province.
 func TestReportCommand(t *testing.T) {
 	e := newEnv(t)
-	if err, _, stderr := e.ctl(t, "import-dossiers", "-site", "anlao", fixture("en-comma.csv")); err != nil {
+	if _, stderr, err := e.ctl(t, "import-dossiers", "-site", "anlao", fixture("en-comma.csv")); err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
-	if err, _, stderr := e.ctl(t, "import-dossiers", "-site", "hoaiduc", fixture("vi-semicolon-bom.csv")); err != nil {
+	if _, stderr, err := e.ctl(t, "import-dossiers", "-site", "hoaiduc", fixture("vi-semicolon-bom.csv")); err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
 	dir := t.TempDir()
 	xlsx, page := filepath.Join(dir, "r.xlsx"), filepath.Join(dir, "r.html")
-	err, out, stderr := e.ctl(t, "report", "-site", "anlao", "-period", "2026h2", "-o", xlsx, "-html", page)
+	out, stderr, err := e.ctl(t, "report", "-site", "anlao", "-period", "2026h2", "-o", xlsx, "-html", page)
 	if err != nil {
 		t.Fatalf("report: %v\n%s", err, stderr)
 	}
@@ -272,7 +272,7 @@ func TestReportCommand(t *testing.T) {
 	}
 
 	// Province from June 2025 to November 2026: 8 dossiers, 6 on time (75 %).
-	err, out, stderr = e.ctl(t, "report", "-province", "-from", "01/06/2025", "-to", "2026-11-30", "-html", page)
+	out, stderr, err = e.ctl(t, "report", "-province", "-from", "01/06/2025", "-to", "2026-11-30", "-html", page)
 	if err != nil || !strings.Contains(out, "75,0 % trên 8 hồ sơ (2 trễ hạn): chưa đạt mục tiêu 98,0 %") {
 		t.Errorf("province: %v %q\n%s", err, out, stderr)
 	}
@@ -289,7 +289,7 @@ func TestReportCommand(t *testing.T) {
 		{[]string{"report", "-site", "anlao", "-from", "31/12/2026", "-to", "01/01/2026", "-o", xlsx}, "-to is before -from"},
 		{[]string{"report", "-site", "anlao", "-from", "2026/01/01", "-to", "01/02/2026", "-o", xlsx}, `"2026/01/01" is not DD/MM/YYYY`},
 	} {
-		if err, _, _ := e.ctl(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, _, err := e.ctl(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
 		}
 	}

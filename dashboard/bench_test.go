@@ -56,7 +56,7 @@ func BenchmarkPressToScreen1000(b *testing.B) {
 	var wg sync.WaitGroup
 	conns := make([]*websocket.Conn, 0, clients)
 	for range clients {
-		ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws?site=anlao", hdr)
+		ws, _, err := dialWS(websocket.DefaultDialer, "ws://"+addr+"/ws?site=anlao", hdr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -27,7 +27,7 @@ import (
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // get GETs path from the dashboard with c (its cookies, if any).
-func get(t *testing.T, c *http.Client, addr, path string) (*http.Response, []byte) {
+func get(t *testing.T, c *http.Client, addr, path string) (reply, []byte) {
 	t.Helper()
 	resp, err := c.Get("http://" + addr + path)
 	if err != nil {
@@ -38,7 +38,13 @@ func get(t *testing.T, c *http.Client, addr, path string) (*http.Response, []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, body
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, body
+}
+
+// reply is what get keeps of a response whose body it has read and closed.
+type reply struct {
+	StatusCode int
+	Header     http.Header
 }
 
 // cells opens a workbook with excelize and returns the raw values at the

@@ -245,7 +245,7 @@ func runPresses(ctx context.Context, o options, pub *mqttpub.Publisher) (report,
 		}
 		k := rng.IntN(o.counters)
 		seq[k]++
-		button := 1
+		var button int
 		switch r := rng.Float64(); {
 		case r < 0.55:
 			button = 1

@@ -163,7 +163,7 @@ func DecodeRecord(rec []byte) (topic string, payload []byte, err error) {
 		return "", nil, ErrBadRecord
 	}
 	if _, err := schema.ParseTopic(string(rec[:i])); err != nil {
-		return "", nil, fmt.Errorf("%w: %v", ErrBadRecord, err)
+		return "", nil, fmt.Errorf("%w: %w", ErrBadRecord, err)
 	}
 	return string(rec[:i]), rec[i+1:], nil
 }

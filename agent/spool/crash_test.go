@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -160,7 +161,7 @@ func TestCrashSIGKILL(t *testing.T) {
 				kill() // keep reading what was printed before it died
 			}
 		}
-		if err := sc.Err(); err != nil && err != io.EOF {
+		if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
 			t.Errorf("reading the child: %v", err)
 		}
 		timer.Stop()

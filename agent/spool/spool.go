@@ -701,7 +701,7 @@ func (s *Spool) readStored(after uint64, max int) ([]Record, error) {
 		}
 		if err != nil {
 			// Verified at Open or written by this process: damage since.
-			return nil, fmt.Errorf("%w: %s at offset %d: %v", ErrCorrupt, g.path, begin+int64(p), err)
+			return nil, fmt.Errorf("%w: %s at offset %d: %w", ErrCorrupt, g.path, begin+int64(p), err)
 		}
 		recs = append(recs, rec)
 		p += n

@@ -395,8 +395,7 @@ func (p *Pipeline) write(ctx context.Context, b *batch) error {
 		return nil // only rejected messages: nothing to write, just acknowledge
 	}
 	err := p.w.Write(ctx, b.lines, b.points)
-	switch {
-	case err == nil:
+	if err == nil {
 		for k, n := range b.kinds {
 			p.m.written.WithLabelValues(string(k)).Add(float64(n))
 		}

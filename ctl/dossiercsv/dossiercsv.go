@@ -234,9 +234,9 @@ func separator(data []byte) rune {
 func csvError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%w: line %d: %v", ErrCSVSyntax, pe.Line, pe.Err)
+		return fmt.Errorf("%w: line %d: %w", ErrCSVSyntax, pe.Line, pe.Err)
 	}
-	return fmt.Errorf("%w: %v", ErrCSVSyntax, err)
+	return fmt.Errorf("%w: %w", ErrCSVSyntax, err)
 }
 
 // normalize lower-cases a header or value and collapses its spaces.

@@ -238,8 +238,9 @@ func TestIdentity(t *testing.T) {
 	if a.Equal(Timestamp("anlao", "X-2", r)) || a.Equal(Timestamp("hoaiduc", "X-1", r)) {
 		t.Error("different dossiers share a timestamp")
 	}
-	if ID("anlao", "X-1") != ID("anlao", "X-1") || ID("anlao", "X-1") == ID("anlao", "X-2") || len(ID("a", "b")) != 20 {
-		t.Errorf("ID %q", ID("anlao", "X-1"))
+	id := ID("anlao", "X-1")
+	if id != ID("anlao", "X-1") || id == ID("anlao", "X-2") || len(ID("a", "b")) != 20 {
+		t.Errorf("ID %q", id)
 	}
 }
 

@@ -456,7 +456,7 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := a.sessionFrom(r)
 		if err != nil {
-			if err != errNoCookie {
+			if !errors.Is(err, errNoCookie) {
 				a.log.Debug("session refused", "reason", err.Error(), "remote", a.cfg.ClientIP(r), "path", r.URL.Path)
 			}
 			if wantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
@@ -508,5 +508,6 @@ func writeJSONError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	// A map of strings always encodes; a failed write means the client left.
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }

@@ -179,10 +179,10 @@ func TestUserDoesNotLeakHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, s := range map[string]string{
-		"%v":   fmt.Sprintf("%v", u),
-		"%s":   fmt.Sprintf("%s", u),
-		"%+v":  fmt.Sprintf("%+v", u),
-		"json": string(j),
+		"%v":     fmt.Sprintf("%v", u),
+		"String": u.String(),
+		"%+v":    fmt.Sprintf("%+v", u),
+		"json":   string(j),
 	} {
 		if strings.Contains(s, "gEsuaiIec8U2") {
 			t.Errorf("%s shows the hash: %s", name, s)

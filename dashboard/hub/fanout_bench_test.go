@@ -165,7 +165,7 @@ func runFanoutClients(url string, n int, out io.Writer) error {
 	for range 16 {
 		dialers.Go(func() {
 			for i := range next {
-				c, _, err := websocket.DefaultDialer.Dial(url, nil)
+				c, _, err := dialWS(websocket.DefaultDialer, url, nil)
 				if err == nil {
 					_, _, err = c.ReadMessage() // hello
 				}

@@ -303,7 +303,9 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sites []string, hell
 	c := newClient(h, conn, sites)
 	if !h.register(c) {
 		h.release()
-		conn.WriteControl(websocket.CloseMessage,
+		// Best effort: the socket is closed next whether the browser hears
+		// why or not.
+		_ = conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing"),
 			time.Now().Add(min(h.cfg.WriteTimeout, closeGrace)))
 		conn.Close()
@@ -486,7 +488,10 @@ func (c *client) stopErr(reason string, err error) {
 func (c *client) readLoop() {
 	cfg := c.h.cfg
 	c.conn.SetReadLimit(cfg.MaxMessageBytes)
-	c.conn.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
+	if err := c.conn.SetReadDeadline(time.Now().Add(cfg.PongTimeout)); err != nil {
+		c.stopErr("read_error", err) // the socket is gone: the read would fail the same way
+		return
+	}
 	c.conn.SetPongHandler(func(string) error {
 		c.pongs.Add(1)
 		return c.conn.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
@@ -538,7 +543,10 @@ func (c *client) writeLoop(hello *websocket.PreparedMessage) {
 	defer ticker.Stop()
 
 	write := func(pm *websocket.PreparedMessage) bool {
-		c.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		if err := c.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)); err != nil {
+			c.stopErr(reasonWriteError, err)
+			return false
+		}
 		if err := c.conn.WritePreparedMessage(pm); err != nil {
 			c.stopErr(reasonWriteError, err)
 			return false

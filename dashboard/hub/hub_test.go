@@ -97,9 +97,9 @@ func (l tunedListener) Accept() (net.Conn, error) {
 
 func (th *testHub) dial(t testing.TB, sites, hello string) *websocket.Conn {
 	t.Helper()
-	c, resp, err := th.dialer(nil).Dial(th.url+"?sites="+sites+"&hello="+hello, nil)
+	c, code, err := dialWS(th.dialer(nil), th.url+"?sites="+sites+"&hello="+hello, nil)
 	if err != nil {
-		t.Fatalf("dial: %v (response %v)", err, status(resp))
+		t.Fatalf("dial: %v (response %d)", err, code)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -110,11 +110,17 @@ func (th *testHub) dialer(control func(network, address string, c syscall.RawCon
 	return &websocket.Dialer{NetDialContext: d.DialContext, HandshakeTimeout: 5 * time.Second}
 }
 
-func status(resp *http.Response) string {
-	if resp == nil {
-		return "none"
+// dialWS is d.Dial that closes the handshake response's body (gorilla has
+// already read what it keeps of it) and returns the response's status code,
+// 0 if no response came.
+func dialWS(d *websocket.Dialer, url string, h http.Header) (*websocket.Conn, int, error) {
+	c, resp, err := d.Dial(url, h)
+	code := 0
+	if resp != nil {
+		code = resp.StatusCode
+		resp.Body.Close()
 	}
-	return resp.Status
+	return c, code, err
 }
 
 func (th *testHub) dropped(reason string) float64 {
@@ -296,9 +302,9 @@ func TestSlowClientDropped(t *testing.T) {
 		})
 		return errors.Join(err, serr)
 	}
-	slow, resp, err := th.dialer(smallRcvBuf).Dial(th.url+"?sites=a&hello=hi", nil)
+	slow, code, err := dialWS(th.dialer(smallRcvBuf), th.url+"?sites=a&hello=hi", nil)
 	if err != nil {
-		t.Fatalf("dial slow client: %v %s", err, status(resp))
+		t.Fatalf("dial slow client: %v (response %d)", err, code)
 	}
 	defer slow.Close()
 
@@ -437,9 +443,9 @@ func TestBurstBeyondQueueDropsWithCloseCode(t *testing.T) {
 // close 4401 and Serve returns nil.
 func TestContextEndClosesWithSessionEnded(t *testing.T) {
 	th := startHub(t, Config{}, nil)
-	c, resp, err := websocket.DefaultDialer.Dial(th.url+"?sites=a&hello=hi&for=300ms", nil)
+	c, code, err := dialWS(websocket.DefaultDialer, th.url+"?sites=a&hello=hi&for=300ms", nil)
 	if err != nil {
-		t.Fatalf("dial: %v %s", err, status(resp))
+		t.Fatalf("dial: %v (response %d)", err, code)
 	}
 	defer c.Close()
 	if got := readText(t, c); got != "hi" {
@@ -513,9 +519,9 @@ func TestMaxClients(t *testing.T) {
 	first := th.dial(t, "a", "hi")
 	th.dial(t, "a", "hi")
 
-	_, resp, err := th.dialer(nil).Dial(th.url+"?sites=a", nil)
-	if !errors.Is(err, websocket.ErrBadHandshake) || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("third client: %v, response %s; want 503", err, status(resp))
+	_, code, err := dialWS(th.dialer(nil), th.url+"?sites=a", nil)
+	if !errors.Is(err, websocket.ErrBadHandshake) || code != http.StatusServiceUnavailable {
+		t.Fatalf("third client: %v, response %d; want 503", err, code)
 	}
 	if got := th.dropped(reasonLimit); got != 1 {
 		t.Errorf("dropped{reason=limit} = %v, want 1", got)
@@ -547,13 +553,13 @@ func TestOriginRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{"Origin": {tc.origin}}
-			c, resp, err := th.dialer(nil).Dial(th.url+"?sites=a"+tc.query, h)
+			c, code, err := dialWS(th.dialer(nil), th.url+"?sites=a"+tc.query, h)
 			if err == nil {
 				c.Close()
 				t.Fatal("upgraded")
 			}
-			if resp == nil || resp.StatusCode != tc.status {
-				t.Fatalf("response %s, want %d", status(resp), tc.status)
+			if code != tc.status {
+				t.Fatalf("response %d, want %d", code, tc.status)
 			}
 			if got := <-th.errs; !errors.Is(got, tc.err) {
 				t.Errorf("Serve returned %v, want %v", got, tc.err)
@@ -579,7 +585,7 @@ func TestCloseDisconnectsEveryoneWithoutLeaks(t *testing.T) {
 		const n = 20
 		codes := make(chan error, n)
 		for range n {
-			c, _, err := websocket.DefaultDialer.Dial(url, nil)
+			c, _, err := dialWS(websocket.DefaultDialer, url, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -605,9 +611,9 @@ func TestCloseDisconnectsEveryoneWithoutLeaks(t *testing.T) {
 			}
 		}
 		// A closed hub refuses new clients.
-		_, resp, err := websocket.DefaultDialer.Dial(url, nil)
-		if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
-			t.Errorf("dial after Close: %v %s, want 503", err, status(resp))
+		_, code, err := dialWS(websocket.DefaultDialer, url, nil)
+		if err == nil || code != http.StatusServiceUnavailable {
+			t.Errorf("dial after Close: %v (response %d), want 503", err, code)
 		}
 		h.Close() // idempotent
 	}()

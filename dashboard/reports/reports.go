@@ -211,7 +211,8 @@ func (h *Handler) PeriodsHandler() http.Handler {
 		list, def := h.Periods()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(struct {
+		// Only strings: it always encodes; a failed write means the client left.
+		_ = json.NewEncoder(w).Encode(struct {
 			Default string   `json:"default"`
 			Periods []Period `json:"periods"`
 		}{def, list})
@@ -448,5 +449,6 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	// A map of strings always encodes; a failed write means the client left.
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }

@@ -173,7 +173,8 @@ func userJSON(u auth.User) *board.UserJSON {
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	// A map of strings always encodes; a failed write means the client left.
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
 // withCSRFMeta puts the session's CSRF token into the page as

@@ -112,8 +112,10 @@ log: {level: info, format: json}
 	if !agent.Running() {
 		t.Fatal("the agent died on a garbage camera")
 	}
-	if _, err := w.http.Get(url + "/healthz"); err != nil {
+	if resp, err := w.http.Get(url + "/healthz"); err != nil {
 		t.Errorf("healthz: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 	log := readFile(t, agent.LogPath())
 	var clear []string

@@ -2,6 +2,7 @@ package mqttpub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -199,12 +200,12 @@ func TestPublishErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Publish(t.Context(), "t", nil, false); err != ErrNotStarted {
+	if err := p.Publish(t.Context(), "t", nil, false); !errors.Is(err, ErrNotStarted) {
 		t.Fatalf("Publish before Start: %v, want ErrNotStarted", err)
 	}
 	p.Close()
 	p.started.Store(true)
-	if err := p.Publish(t.Context(), "t", nil, false); err != ErrClosed {
+	if err := p.Publish(t.Context(), "t", nil, false); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Publish after Close: %v, want ErrClosed", err)
 	}
 	if _, err := New(testConfig("http://x:1", "x"), testLogger(t)); err == nil {
@@ -228,7 +229,7 @@ func TestPublishWindowBlocks(t *testing.T) {
 			break
 		}
 	}
-	if sent != 3 || err != context.DeadlineExceeded {
+	if sent != 3 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("published %d before %v; want 3 and context.DeadlineExceeded", sent, err)
 	}
 	fctx, fcancel := context.WithTimeout(t.Context(), 100*time.Millisecond)

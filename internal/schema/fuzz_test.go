@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -68,7 +69,7 @@ func FuzzDecodeMessage(f *testing.F) {
 // is in the closed set, with a short message that never replays the input.
 func checkRejection(t *testing.T, err error, input string) {
 	t.Helper()
-	if _, ok := err.(*Error); !ok {
+	if se := (*Error)(nil); !errors.As(err, &se) {
 		t.Fatalf("error %T is not an *Error: %v", err, err)
 	}
 	if r := ReasonOf(err); !slices.Contains(Reasons(), r) {

@@ -89,8 +89,8 @@ func Chromium(t testing.TB) context.Context {
 		}
 	case <-time.After(chromiumStartTimeout):
 		cancelCtx()
-		<-started
-		t.Fatalf("testenv: %s did not start within %v\n%s", bin, chromiumStartTimeout, Tail(out.String(), logTailLines))
+		err := <-started // what the cancelled start ended with
+		t.Fatalf("testenv: %s did not start within %v (%v)\n%s", bin, chromiumStartTimeout, err, Tail(out.String(), logTailLines))
 	}
 	t.Logf("testenv: chromium (%s) ready in %v", bin, time.Since(began).Round(time.Millisecond))
 	return ctx
@@ -101,7 +101,7 @@ func Chromium(t testing.TB) context.Context {
 func findChromium(override string, lookPath func(string) (string, error), fallback string) (string, error) {
 	if override != "" {
 		if err := isExecutable(override); err != nil {
-			return "", fmt.Errorf("PSCM_CHROMIUM=%s cannot be run (%v): point it at a Chromium binary, or unset it and install Chromium with `%s` (or run `make deps`)",
+			return "", fmt.Errorf("PSCM_CHROMIUM=%s cannot be run (%w): point it at a Chromium binary, or unset it and install Chromium with `%s` (or run `make deps`)",
 				override, err, chromiumInstall)
 		}
 		return override, nil

@@ -178,14 +178,14 @@ func influxConf(dir string, httpPort, rpcPort int, flux bool) string {
 func findInfluxd(override, root string) (string, error) {
 	if override != "" {
 		if err := isExecutable(override); err != nil {
-			return "", fmt.Errorf("PSCM_INFLUXD=%s cannot be run (%v): point it at an influxd 1.8.10 binary, or unset it and run `make deps` (which runs `%s`)",
+			return "", fmt.Errorf("PSCM_INFLUXD=%s cannot be run (%w): point it at an influxd 1.8.10 binary, or unset it and run `make deps` (which runs `%s`)",
 				override, err, influxdInstall)
 		}
 		return override, nil
 	}
 	p := filepath.Join(root, ".tools", "bin", "influxd")
 	if err := isExecutable(p); err != nil {
-		return "", fmt.Errorf("influxd 1.8.10 not found (%v): run `make deps` (which runs `%s`), or set PSCM_INFLUXD to an influxd 1.8.10 binary",
+		return "", fmt.Errorf("influxd 1.8.10 not found (%w): run `make deps` (which runs `%s`), or set PSCM_INFLUXD to an influxd 1.8.10 binary",
 			err, influxdInstall)
 	}
 	return p, nil

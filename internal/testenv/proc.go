@@ -18,8 +18,12 @@ func ProcCPUSeconds(t testing.TB, pid int) float64 {
 	// Fields after the command name (which may hold spaces) start after ")".
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 	var ut, st float64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
+	if _, err := fmt.Sscan(f[11], &ut); err != nil {
+		t.Fatalf("utime in /proc/%d/stat: %v", pid, err)
+	}
+	if _, err := fmt.Sscan(f[12], &st); err != nil {
+		t.Fatalf("stime in /proc/%d/stat: %v", pid, err)
+	}
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
 }
 
@@ -34,7 +38,9 @@ func ProcStatusKB(t testing.TB, pid int, key string) int64 {
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, key); ok {
 			var kb int64
-			fmt.Sscan(strings.TrimSpace(v), &kb)
+			if _, err := fmt.Sscan(strings.TrimSpace(v), &kb); err != nil {
+				t.Fatalf("%s in /proc/%d/status: %v", key, pid, err)
+			}
 			return kb
 		}
 	}

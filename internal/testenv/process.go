@@ -138,7 +138,7 @@ func (s *server) start(argv, env []string, timeout, tick time.Duration, ready fu
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-p.done
-			return fmt.Errorf("%s (pid %d) not ready within %v: %v\n%s",
+			return fmt.Errorf("%s (pid %d) not ready within %v: %w\n%s",
 				s.name, cmd.Process.Pid, timeout, err, s.tail(runStart))
 		}
 		select {

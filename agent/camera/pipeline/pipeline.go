@@ -172,7 +172,9 @@ func (w *Watch) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.stream.Run(ctx)
+			if err := c.stream.Run(ctx); err != nil {
+				w.log.Error("camera supervisor stopped", "camera", c.cfg.ID, "err", err)
+			}
 		}()
 	}
 	t := time.NewTicker(tickEvery)
