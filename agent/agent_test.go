@@ -188,6 +188,35 @@ func TestQueueSessionsAndRatingLink(t *testing.T) {
 	}
 }
 
+// TestEqualTimestampQueueSteps: a queue system that stamps whole seconds
+// sends three tickets issued in the same second for the same service (one
+// of them twice, as a retry). Each is its own point in InfluxDB: three
+// stored, none overwritten, none counted twice.
+func TestEqualTimestampQueueSteps(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(t, agentOpts{})
+	ts := time.Now().UTC().Truncate(time.Second).Add(-time.Minute).Format(time.RFC3339)
+	step := func(id, ticket string) string {
+		return `{"id":"` + id + `","ts":"` + ts + `","site":"anlao","ticket":"` + ticket + `","service":"ho-tich","step":"issued"}`
+	}
+	for _, s := range []string{step("eq1", "A101"), step("eq2", "A102"), step("eq3", "A103"), step("eq2", "A102")} {
+		if code := queueStep(t, a.addr, s); code != 204 {
+			t.Fatalf("step: HTTP %d", code)
+		}
+	}
+	testenv.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool {
+		return count(t, w, "queue") == 3
+	}, "three queue points in InfluxDB")
+	rows := w.db.Query(t, `SELECT id FROM queue`)
+	ids := map[string]bool{}
+	for _, r := range rows[0].Values {
+		ids[fmt.Sprint(r[1])] = true
+	}
+	if len(ids) != 3 || !ids["eq1"] || !ids["eq2"] || !ids["eq3"] {
+		t.Fatalf("queue points hold ids %v, want eq1, eq2, eq3", ids)
+	}
+}
+
 func TestSpoolFullRefusesNewPresses(t *testing.T) {
 	w := newWorld(t)
 	w.central.Stop(t)

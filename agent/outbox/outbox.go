@@ -29,13 +29,15 @@ type Outbox struct {
 	spool       Appender
 	now         func() time.Time
 
+	points *points
+
 	mu   sync.Mutex
 	last time.Time
 }
 
 // New returns an outbox for the agent's site and ID.
 func New(site, agent string, spool Appender, now func() time.Time) *Outbox {
-	return &Outbox{site: site, agent: agent, spool: spool, now: now}
+	return &Outbox{site: site, agent: agent, spool: spool, now: now, points: &points{win: schema.NewPointWindow(DefaultPointWindow)}}
 }
 
 // Stamp returns the next event time: the wall clock, but strictly after
@@ -105,8 +107,14 @@ func (o *Outbox) Emit(ctx context.Context, ev schema.Event) error {
 	return err
 }
 
-// Encode validates ev and returns its spool record.
+// Encode validates ev, moves its ts to its own InfluxDB point (the same
+// millisecond; see points) and returns its spool record. ev's ts is changed
+// in place, so what the caller keeps is what was spooled.
 func (o *Outbox) Encode(ev schema.Event) ([]byte, error) {
+	if err := ev.Validate(o.now()); err != nil {
+		return nil, fmt.Errorf("outbox: invalid %s event: %w", ev.Kind(), err)
+	}
+	o.points.place(ev)
 	payload, err := o.Payload(ev)
 	if err != nil {
 		return nil, err

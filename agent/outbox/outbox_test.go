@@ -109,3 +109,49 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestEqualTimestampsGetTheirOwnPoints: three tickets issued in one whole
+// second for one service are three points, each in the source's
+// millisecond; the same step spooled again keeps its point.
+func TestEqualTimestampsGetTheirOwnPoints(t *testing.T) {
+	sp := &memSpool{}
+	o := New("anlao", "anlao-edge-1", sp, time.Now)
+	ts := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	step := func(id, ticket string) *schema.Queue {
+		return &schema.Queue{Header: schema.Header{ID: id, TS: ts, Site: "anlao"}, Ticket: ticket, Service: "ho-tich", Step: schema.StepIssued}
+	}
+	keys := map[schema.PointKey]string{}
+	var first schema.PointKey
+	for i, id := range []string{"q1", "q2", "q3"} {
+		ev := step(id, "A01"+id[1:])
+		if err := o.Emit(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.TS.Truncate(time.Millisecond) != ts {
+			t.Fatalf("%s: ts %v left the source's millisecond %v", id, ev.TS, ts)
+		}
+		k := schema.PointKeyOf(ev)
+		if other, dup := keys[k]; dup {
+			t.Fatalf("%s and %s share the point %+v", id, other, k)
+		}
+		keys[k] = id
+		if i == 0 {
+			first = k
+		}
+	}
+	again := step("q1", "A011")
+	if err := o.Emit(context.Background(), again); err != nil {
+		t.Fatal(err)
+	}
+	if schema.PointKeyOf(again) != first {
+		t.Fatalf("q1 again: %+v, want its own point %+v", schema.PointKeyOf(again), first)
+	}
+	// What was spooled is what the caller holds.
+	_, payload, err := DecodeRecord(sp.recs[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(payload), again.TS.Format(time.RFC3339Nano)) {
+		t.Fatalf("spooled %s, event holds ts %v", payload, again.TS)
+	}
+}

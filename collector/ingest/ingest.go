@@ -37,11 +37,16 @@ type Config struct {
 	MaxInflight int `yaml:"max_inflight"`
 	// Writers is how many batches are written to InfluxDB at once.
 	Writers int `yaml:"writers"`
+	// PointWindow is how many recent points the collector remembers with
+	// the event ID that holds each, to refuse an event that would overwrite
+	// a different event's point (reason point_conflict). About 150 bytes
+	// each. Several replicas each remember what they received.
+	PointWindow int `yaml:"point_window"`
 }
 
 // Defaults returns the configuration used where a file says nothing.
 func Defaults() Config {
-	return Config{BatchSize: 5000, FlushInterval: 10 * time.Millisecond, MaxInflight: 20000, Writers: 2}
+	return Config{BatchSize: 5000, FlushInterval: 10 * time.Millisecond, MaxInflight: 20000, Writers: 2, PointWindow: 200_000}
 }
 
 // Validate checks the fields against each other.
@@ -58,6 +63,8 @@ func (c Config) Validate() error {
 			c.MaxInflight, (c.Writers+2)*c.BatchSize)
 	case c.MaxInflight > 1000000:
 		return fmt.Errorf("max_inflight: %d above 1000000", c.MaxInflight)
+	case c.PointWindow < 1000 || c.PointWindow > 10_000_000:
+		return fmt.Errorf("point_window: %d outside 1000..10000000", c.PointWindow)
 	}
 	return nil
 }
@@ -166,6 +173,8 @@ type Pipeline struct {
 	stop    sync.Once
 
 	rejectLog rateLimiter
+	// points is touched only by the batcher (add).
+	points *schema.PointWindow
 }
 
 // New returns a pipeline; call Run, and register Handle as the MQTT handler.
@@ -179,6 +188,7 @@ func New(cfg Config, w Writer, permanent PermanentChecker, shutdownTimeout time.
 		written:   make(chan struct{}, cfg.Writers+1),
 		stopped:   make(chan struct{}),
 		rejectLog: rateLimiter{burst: 100, perSecond: 5},
+		points:    schema.NewPointWindow(cfg.PointWindow),
 	}
 }
 
@@ -373,6 +383,10 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 func (p *Pipeline) add(b *batch, m Message) {
 	b.msgs = append(b.msgs, m)
 	ev, err := schema.DecodeMessage(m.Topic(), m.Payload(), p.now())
+	if err == nil && !p.points.Claim(schema.PointKeyOf(ev), ev.Head().ID) {
+		err = &schema.Error{Reason: schema.ReasonPointConflict, Field: "ts",
+			Msg: "another event (another id) already holds this measurement, tags and ts; writing it would overwrite that one"}
+	}
 	if err != nil {
 		reason := schema.ReasonOf(err)
 		p.m.rejected.WithLabelValues(string(reason)).Inc()

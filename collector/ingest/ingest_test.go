@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/pscm/pscm/internal/schema"
 )
 
 type fakeMsg struct {
@@ -265,4 +267,34 @@ func TestValidate(t *testing.T) {
 			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
+}
+
+// TestPointConflictRefused: an event that would land on another event's
+// point (same measurement, tags and ts, another id) is refused with
+// point_conflict and acknowledged, never written; the same event again (a
+// redelivery) is written again, harmlessly.
+func TestPointConflictRefused(t *testing.T) {
+	w := &fakeWriter{}
+	cfg := Defaults()
+	cfg.FlushInterval = time.Millisecond
+	p, m, cancel, done := newTest(t, cfg, w)
+	step := func(id, ticket string) *fakeMsg {
+		return msg("queue", "", `{"id":"`+id+`","ts":"2026-11-25T01:02:10Z","site":"anlao","ticket":"`+ticket+`","service":"ho-tich","step":"issued"}`)
+	}
+	in := []*fakeMsg{step("q1", "A012"), step("q2", "A013"), step("q1", "A012")}
+	for _, x := range in {
+		p.Handle(x)
+	}
+	waitFor(t, "acks", func() bool { return in[0].acked.Load() && in[1].acked.Load() && in[2].acked.Load() })
+	if got := testutil.ToFloat64(m.rejected.WithLabelValues(string(schema.ReasonPointConflict))); got != 1 {
+		t.Errorf("point_conflict = %v, want 1", got)
+	}
+	w.mu.Lock()
+	all := strings.Join(w.batches, "")
+	w.mu.Unlock()
+	if strings.Count(all, `id="q1"`) != 2 || strings.Contains(all, `id="q2"`) {
+		t.Errorf("written:\n%s\nwant q1 twice (a redelivery overwrites itself) and never q2", all)
+	}
+	cancel()
+	<-done
 }

@@ -525,8 +525,8 @@ func TestKindsAndReasons(t *testing.T) {
 	}
 
 	reasons := Reasons()
-	if len(reasons) != 11 || len(slices.Compact(slices.Sorted(slices.Values(reasons)))) != 11 {
-		t.Errorf("Reasons() = %v, want 11 distinct", reasons)
+	if len(reasons) != 12 || len(slices.Compact(slices.Sorted(slices.Values(reasons)))) != 12 {
+		t.Errorf("Reasons() = %v, want 12 distinct", reasons)
 	}
 	for _, r := range reasons {
 		// A Prometheus label value is free-form, but keep them plain.

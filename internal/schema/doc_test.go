@@ -66,17 +66,18 @@ func kindDocs() map[Kind]kindDoc {
 
 func reasonDocs() map[Reason]string {
 	return map[Reason]string{
-		ReasonTooLarge:     "The payload is over 8192 bytes. Checked before anything else.",
-		ReasonInvalidUTF8:  "The payload, or a text value, is not valid UTF-8.",
-		ReasonMalformed:    "Not exactly one JSON object: syntax error, trailing data, or null, an array or a scalar. For presses: neither a number nor an object.",
-		ReasonWrongType:    "A known key holds the wrong JSON type, e.g. a string for a number, a fraction for an integer, a number too large for its type.",
-		ReasonMissing:      "A required key is absent, null or \"\".",
-		ReasonInvalidID:    "An ID does not match `" + IDPattern + "`.",
-		ReasonInvalidValue: "An enum value outside its set; a number out of range; text too long or with control characters; a time that is not RFC 3339; a `ts` that is not UTC.",
-		ReasonTimeRange:    "`ts` is before 2020-01-01 or more than 24 h after the receiver's clock, or another time is outside 2000..2099.",
-		ReasonSiteMismatch: "The topic's `{site}` differs from the payload's `site`, or an agent topic's `{agent}` from the payload's `agent`.",
-		ReasonBadTopic:     "Not a v1 event topic: wrong prefix, empty segment, wildcard, wrong number of segments, invalid ID, agent topic without the agent, or a press topic where an event topic was expected.",
-		ReasonUnknownKind:  "The kind is not one of the seven.",
+		ReasonTooLarge:      "The payload is over 8192 bytes. Checked before anything else.",
+		ReasonInvalidUTF8:   "The payload, or a text value, is not valid UTF-8.",
+		ReasonMalformed:     "Not exactly one JSON object: syntax error, trailing data, or null, an array or a scalar. For presses: neither a number nor an object.",
+		ReasonWrongType:     "A known key holds the wrong JSON type, e.g. a string for a number, a fraction for an integer, a number too large for its type.",
+		ReasonMissing:       "A required key is absent, null or \"\".",
+		ReasonInvalidID:     "An ID does not match `" + IDPattern + "`.",
+		ReasonInvalidValue:  "An enum value outside its set; a number out of range; text too long or with control characters; a time that is not RFC 3339; a `ts` that is not UTC.",
+		ReasonTimeRange:     "`ts` is before 2020-01-01 or more than 24 h after the receiver's clock, or another time is outside 2000..2099.",
+		ReasonSiteMismatch:  "The topic's `{site}` differs from the payload's `site`, or an agent topic's `{agent}` from the payload's `agent`.",
+		ReasonBadTopic:      "Not a v1 event topic: wrong prefix, empty segment, wildcard, wrong number of segments, invalid ID, agent topic without the agent, or a press topic where an event topic was expected.",
+		ReasonUnknownKind:   "The kind is not one of the seven.",
+		ReasonPointConflict: "Another event (another `id`) already holds this measurement, tags and `ts` (see \"unique point times\"); writing it would overwrite that one.",
 	}
 }
 
@@ -130,8 +131,18 @@ func renderEventsDoc(t *testing.T) []byte {
 	p("- Measurement = kind. Timestamp = `ts` in nanoseconds (write with precision `ns`).")
 	p("- Tags are only IDs and enum values (low cardinality), written only when non-empty and")
 	p("  sorted by key; they need no escaping. Everything else is a field; `id` is always written.")
-	p("- A point's identity is measurement + tags + timestamp. Each source gives its events strictly")
-	p("  increasing nanosecond timestamps, so a redelivered event overwrites itself.")
+	p("- A point's identity is measurement + tags + timestamp, so no two distinct events may share")
+	p("  all three, and a redelivered event (same `id`, same `ts`) overwrites itself.")
+	p("- **Thời điểm duy nhất / unique point times.** Sources such as a queue system stamp whole")
+	p("  seconds, so three tickets issued in one second for one service would be one point. The")
+	p("  agent therefore keeps every event's `ts` to the millisecond and makes the nanoseconds")
+	p("  below it unique in the event's series: the source's own when it gave any and they are")
+	p("  free, else the first free slot from a hash of its `id` (FNV-1a mod 10^6) upwards. The")
+	p("  same event spooled again gets the same `ts`. A publisher that is not the agent must make")
+	p("  (measurement, tags, `ts`) unique itself.")
+	p("- The collector remembers the last `batch.point_window` points it received with the `id`")
+	p("  holding each and refuses, with reason `point_conflict`, an event that would overwrite a")
+	p("  *different* event's point, instead of counting it written.")
 	p("- Each field key has one type forever (InfluxDB rejects a type conflict): string fields are")
 	p("  quoted, floats plain (`612` is a float), integers end in `i`, booleans are `true`/`false`.")
 	p("")

@@ -31,10 +31,11 @@ type Header struct {
 	// ID is unique per event (a ULID, or the session ID for sessions). It
 	// is a field, not a tag, since it is unbounded.
 	ID string `json:"id"`
-	// TS is when the event happened at the source, in UTC. Each source
-	// gives its events strictly increasing nanosecond timestamps, because
-	// measurement + tags + ts is the point's identity in InfluxDB: a
-	// redelivered event overwrites itself instead of counting twice.
+	// TS is when the event happened at the source, in UTC. Measurement +
+	// tags + ts is the point's identity in InfluxDB, so a redelivered event
+	// overwrites itself instead of counting twice, and two distinct events
+	// must never share it: the agent keeps the source's millisecond and
+	// chooses the nanoseconds below it (PointTime).
 	TS   time.Time `json:"ts"`
 	Site string    `json:"site"`
 }

@@ -141,6 +141,11 @@ const (
 	ReasonBadTopic Reason = "bad_topic"
 	// ReasonUnknownKind: the kind is not one of Kinds.
 	ReasonUnknownKind Reason = "unknown_kind"
+	// ReasonPointConflict: the event would overwrite the InfluxDB point of
+	// a different event (same measurement, tags and ts, another id). The
+	// collector refuses it rather than count it written while one of the
+	// two silently disappears.
+	ReasonPointConflict Reason = "point_conflict"
 )
 
 // Reasons returns every Reason, so the collector can create each labelled
@@ -149,7 +154,7 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonTooLarge, ReasonInvalidUTF8, ReasonMalformed, ReasonWrongType,
 		ReasonMissing, ReasonInvalidID, ReasonInvalidValue, ReasonTimeRange,
-		ReasonSiteMismatch, ReasonBadTopic, ReasonUnknownKind,
+		ReasonSiteMismatch, ReasonBadTopic, ReasonUnknownKind, ReasonPointConflict,
 	}
 }
 
