@@ -29,7 +29,7 @@ func TestPointTime(t *testing.T) {
 	}
 	ts = ts.Truncate(time.Second) // a queue system's whole second
 	a := PointTime("q1", ts, all)
-	if a.Truncate(time.Millisecond) != ts || a == ts && fnv1a("q1")%1e6 != 0 {
+	if !a.Truncate(time.Millisecond).Equal(ts) || a.Equal(ts) && fnv1a("q1")%1e6 != 0 {
 		t.Fatalf("PointTime %v: want the millisecond of %v and the ID's slot", a, ts)
 	}
 	if PointTime("q1", ts, all) != a || PointTime("q1", a, all) != a {
@@ -58,8 +58,11 @@ func TestPointTime(t *testing.T) {
 func TestPointWindow(t *testing.T) {
 	w := NewPointWindow(2)
 	a, b, c := PointKey{"s", 1}, PointKey{"s", 2}, PointKey{"s", 3}
-	if !w.Claim(a, "x") || !w.Claim(a, "x") || w.Claim(a, "y") {
-		t.Fatal("a point is its first holder's: again for it, refused for another")
+	first := w.Claim(a, "x")
+	again := w.Claim(a, "x")
+	other := w.Claim(a, "y")
+	if !first || !again || other {
+		t.Fatalf("a point is its first holder's, again for it (%v, %v), refused for another (%v)", first, again, other)
 	}
 	w.Claim(b, "y")
 	w.Claim(c, "z") // forgets a, the oldest
