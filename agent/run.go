@@ -267,6 +267,8 @@ func (a acceptor) Press(ctx context.Context, p kiosk.Press) (kiosk.Accepted, err
 	switch {
 	case errors.Is(err, spool.ErrFull):
 		return kiosk.Accepted{}, fmt.Errorf("%w: %w", kiosk.ErrSpoolFull, err)
+	case errors.Is(err, ratings.ErrPressConflict):
+		return kiosk.Accepted{}, fmt.Errorf("%w: %w", kiosk.ErrPressConflict, err)
 	case err != nil:
 		return kiosk.Accepted{}, err
 	}

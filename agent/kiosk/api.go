@@ -34,6 +34,7 @@ const (
 	reasonDuplicate      = "duplicate_reason"
 	reasonUnknownRating  = "unknown_rating"
 	reasonUnavailable    = "unavailable"
+	reasonPressConflict  = "press_id_conflict"
 	reasonInternal       = "internal"
 )
 
@@ -278,6 +279,8 @@ func (h *handler) acceptorFailed(w http.ResponseWriter, r *http.Request, k *kios
 		k.log.Error("kiosk: rating not recorded in time", "path", textclip.Clip(r.URL.Path, 80), "timeout", h.timeout, "err", err)
 	case errors.Is(err, ErrUnknownRating):
 		h.fail(w, r, k, http.StatusNotFound, reasonUnknownRating, "no such rating to add reasons to")
+	case errors.Is(err, ErrPressConflict):
+		h.fail(w, r, k, http.StatusConflict, reasonPressConflict, "this press_id was already used for another level; a new tap needs a new press_id")
 	default:
 		h.fail(w, r, k, http.StatusInternalServerError, reasonInternal, "the agent failed to record the rating")
 		k.log.Error("kiosk: Acceptor failed", "path", textclip.Clip(r.URL.Path, 80), "err", err)

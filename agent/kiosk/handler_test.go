@@ -612,6 +612,7 @@ func TestAcceptorErrors(t *testing.T) {
 		{"spool full", func(a *fakeAcceptor) { a.pressErr = ErrSpoolFull }, "press", press, 503, reasonUnavailable, resultUnavailable},
 		{"spool full, wrapped", func(a *fakeAcceptor) { a.pressErr = fmt.Errorf("spool: %w", ErrSpoolFull) }, "press", press, 503, reasonUnavailable, resultUnavailable},
 		{"too slow", func(a *fakeAcceptor) { a.block = true }, "press", press, 503, reasonUnavailable, resultUnavailable},
+		{"press_id reused for another level", func(a *fakeAcceptor) { a.pressErr = fmt.Errorf("ratings: %w", ErrPressConflict) }, "press", press, 409, reasonPressConflict, resultBadRequest},
 		{"other error", func(a *fakeAcceptor) { a.pressErr = secret }, "press", press, 500, reasonInternal, resultError},
 		{"unknown status", func(a *fakeAcceptor) { a.status = "maybe" }, "press", press, 500, reasonInternal, resultError},
 		{"reasons: unknown rating", func(a *fakeAcceptor) { a.reasonsErr = fmt.Errorf("x: %w", ErrUnknownRating) }, "reasons", reasons, 404, reasonUnknownRating, resultBadRequest},

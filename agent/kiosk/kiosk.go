@@ -108,6 +108,10 @@ var (
 	// ErrUnknownRating: Reasons named a rating the agent does not know (or no
 	// longer keeps). 404.
 	ErrUnknownRating = errors.New("kiosk: unknown rating")
+	// ErrPressConflict: the press ID was already used for another level,
+	// so this is not a retry of that tap. 409; the page makes a new ID per
+	// tap, so only a broken or hostile client sees it.
+	ErrPressConflict = errors.New("kiosk: press ID already used for another level")
 )
 
 // Limits of the HTTP API.

@@ -82,6 +82,10 @@ var (
 	ErrUnknownRating = errors.New("ratings: unknown or expired rating")
 	// ErrDuplicate: a hardware press whose seq was already seen.
 	ErrDuplicate = errors.New("ratings: duplicate press")
+	// ErrPressConflict: a press ID already used for another level. A tablet
+	// retrying a tap sends the same level; another level under the same ID
+	// is not that tap.
+	ErrPressConflict = errors.New("ratings: press ID already used for another level")
 )
 
 type kioskState struct {
@@ -158,97 +162,160 @@ func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, p
 	if !level.Valid() {
 		return Result{}, &schema.Error{Reason: schema.ReasonInvalidValue, Field: "level", Msg: fmt.Sprintf("unknown level %q", textclip.Clip(string(level), maxQuoted))}
 	}
-	now := s.now()
 	s.mu.Lock()
 	k, ok := s.kiosks[kiosk]
 	if !ok {
 		s.mu.Unlock()
 		return Result{}, ErrUnknownKiosk
 	}
-	var ev *schema.Rating
+	var p *pending
 	if pressID != "" {
-		if p, seen := k.recentPress[pressID]; seen {
-			if p.done {
-				s.mu.Unlock()
-				return p.res, nil
+		// One press, one event: a press ID is held from its first request
+		// until its outcome is known. A retry or a parallel duplicate waits
+		// for that outcome and gets the same answer; it never builds a
+		// second event, and never counts a second time.
+		for {
+			old, seen := k.recentPress[pressID]
+			if !seen {
+				p = &pending{level: level, busy: make(chan struct{})}
+				k.remember(pressID, p)
+				break
 			}
-			// A retry of a tap whose spooling failed or timed out (it may
-			// even be stored): send the very same event again, so that at
-			// worst it overwrites itself downstream instead of counting twice.
-			ev = p.ev
-		}
-	}
-	var prevAccepted time.Time
-	var session string
-	reserved, claimed := false, false
-	if ev == nil {
-		if s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && now.Sub(k.lastAccepted) < s.cfg.MinInterval {
+			if old.level != level {
+				s.mu.Unlock()
+				s.count(kiosk, source, "bad_input")
+				return Result{}, fmt.Errorf("%w: press %s was %s, now %s", ErrPressConflict, pressID, old.level, level)
+			}
+			if old.done {
+				s.mu.Unlock()
+				return old.res, nil
+			}
+			if old.busy == nil {
+				// Its spooling failed or timed out (it may even be stored):
+				// send the very same event again, so that at worst it
+				// overwrites itself downstream instead of counting twice.
+				old.busy = make(chan struct{})
+				p = old
+				break
+			}
+			busy := old.busy
 			s.mu.Unlock()
-			s.count(kiosk, source, "too_soon")
-			s.log.Info("press ignored: too soon after the last one", "kiosk", kiosk, "source", source)
-			return Result{Ignored: "too_soon"}, nil
-		}
-		// Reserve the slot now so two presses racing past the check can't
-		// both become ratings; released if the spool refuses.
-		prevAccepted, reserved = k.lastAccepted, true
-		k.lastAccepted = now
-		s.mu.Unlock()
-		if s.sessions != nil {
-			id, rated, ok := s.sessions.ClaimSession(k.counter, now)
-			if ok && rated && s.cfg.OnePerSession {
-				s.mu.Lock()
-				k.lastAccepted = prevAccepted
-				s.mu.Unlock()
-				s.count(kiosk, source, "session_rated")
-				s.log.Info("press ignored: this session already has a rating", "kiosk", kiosk, "session", id)
-				return Result{Ignored: "session_rated"}, nil
+			select {
+			case <-busy:
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
 			}
-			if ok {
-				session, claimed = id, !rated
-			}
-		}
-		ev = &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session}
-		s.mu.Lock()
-		if pressID != "" {
-			k.remember(pressID, &pending{ev: ev})
+			s.mu.Lock()
 		}
 	}
 	s.mu.Unlock()
 
-	if err := s.out.Emit(ctx, ev); err != nil {
-		if reserved {
-			s.mu.Lock()
-			k.lastAccepted = prevAccepted
-			s.mu.Unlock()
+	var ev *schema.Rating
+	if p != nil {
+		ev = p.ev
+	}
+	var res Result
+	var err error
+	if ev == nil {
+		res, ev, err = s.newRating(ctx, k, kiosk, level, source)
+	} else {
+		res, err = s.spool(ctx, ev, nil, kiosk, source)
+	}
+	if p != nil {
+		s.mu.Lock()
+		p.ev = ev
+		switch {
+		case err == nil:
+			// Accepted or ignored: the answer to this press for good.
+			p.done, p.res = true, res
+		case ev == nil:
+			// Refused before an event existed: the press may come again as new.
+			delete(k.recentPress, pressID)
 		}
+		close(p.busy)
+		p.busy = nil
+		s.mu.Unlock()
+	}
+	return res, err
+}
+
+// newRating applies the anti-abuse rules to a new press and spools its
+// rating. It returns the event it built (nil when the press was ignored or
+// refused before one existed).
+func (s *Service) newRating(ctx context.Context, k *kioskState, kiosk string, level schema.Level, source string) (Result, *schema.Rating, error) {
+	now := s.now()
+	s.mu.Lock()
+	if s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && now.Sub(k.lastAccepted) < s.cfg.MinInterval {
+		s.mu.Unlock()
+		s.count(kiosk, source, "too_soon")
+		s.log.Info("press ignored: too soon after the last one", "kiosk", kiosk, "source", source)
+		return Result{Ignored: "too_soon"}, nil, nil
+	}
+	// Reserve the slot now so two presses racing past the check can't
+	// both become ratings; released if the spool refuses.
+	prevAccepted := k.lastAccepted
+	k.lastAccepted = now
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		k.lastAccepted = prevAccepted
+		s.mu.Unlock()
+	}
+	var session string
+	claimed := false
+	if s.sessions != nil {
+		id, rated, ok := s.sessions.ClaimSession(k.counter, now)
+		if ok && rated && s.cfg.OnePerSession {
+			release()
+			s.count(kiosk, source, "session_rated")
+			s.log.Info("press ignored: this session already has a rating", "kiosk", kiosk, "session", id)
+			return Result{Ignored: "session_rated"}, nil, nil
+		}
+		if ok {
+			session, claimed = id, !rated
+		}
+	}
+	ev := &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session}
+	res, err := s.spool(ctx, ev, func() {
+		release()
 		if claimed {
 			s.sessions.UnclaimSession(k.counter, session)
+		}
+	}, kiosk, source)
+	return res, ev, err
+}
+
+// spool emits ev and counts the outcome; undo runs if the spool refused it.
+func (s *Service) spool(ctx context.Context, ev *schema.Rating, undo func(), kiosk, source string) (Result, error) {
+	if err := s.out.Emit(ctx, ev); err != nil {
+		if undo != nil {
+			undo()
 		}
 		s.count(kiosk, source, "refused")
 		s.log.Error("press refused: not spooled", "kiosk", kiosk, "err", err)
 		return Result{}, err
 	}
 	res := Result{RatingID: ev.ID, AskReasons: s.askReasons[ev.Level] && len(s.reasonIDs) > 0}
-	s.mu.Lock()
-	if pressID != "" {
-		if p, ok := k.recentPress[pressID]; ok {
-			p.done, p.res = true, res
-		}
-	}
 	if res.AskReasons {
+		now := s.now()
+		s.mu.Lock()
 		s.expireRecents(now)
 		s.recents[ev.ID] = recent{ev: ev, expires: now.Add(s.cfg.ReasonsWindow)}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	s.count(kiosk, source, "accepted")
 	return res, nil
 }
 
-// pending is a tap by press ID: its event, and once spooled its result.
+// pending is a tap by press ID: its level, its event once built, while it
+// is being handled a channel closed when that ends, and once handled for
+// good its answer.
 type pending struct {
-	ev   *schema.Rating
-	done bool
-	res  Result
+	level schema.Level
+	ev    *schema.Rating
+	busy  chan struct{}
+	done  bool
+	res   Result
 }
 
 // remember keeps the last 64 taps of a kiosk by press ID. Called with mu held.

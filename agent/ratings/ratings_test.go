@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -210,5 +211,91 @@ func TestRetryAfterSpoolFailureReusesEvent(t *testing.T) {
 	}
 	if out.evs[0].ID != r1.RatingID {
 		t.Fatal("result does not name the spooled event")
+	}
+}
+
+// slowOut holds every Emit until release is closed, so parallel requests
+// overlap the first one's spooling.
+type slowOut struct {
+	*fakeOut
+	release chan struct{}
+	calls   chan struct{}
+}
+
+func (s *slowOut) Emit(ctx context.Context, ev schema.Event) error {
+	s.calls <- struct{}{}
+	<-s.release
+	return s.fakeOut.Emit(ctx, ev)
+}
+
+// TestParallelDuplicatesOneEvent: 20 parallel requests with one press_id
+// (a tablet retrying while the first is still being spooled) make one event,
+// count one accepted press, and all get the same answer. The same press_id
+// with another level is a conflict, not that tap.
+func TestParallelDuplicatesOneEvent(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)}
+	out := &slowOut{fakeOut: &fakeOut{clock: c}, release: make(chan struct{}), calls: make(chan struct{}, 100)}
+	cfg := Defaults()
+	cfg.MinInterval = 0 // the race must not hide behind the anti-abuse interval
+	reg := prometheus.NewRegistry()
+	s := New(cfg, []Kiosk{{ID: "k01", Counter: "c01"}}, []schema.Level{schema.LevelSatisfied}, nil, nil,
+		out, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), reg, c.now)
+	const n = 20
+	results := make(chan Result, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			r, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-par")
+			results <- r
+			errs <- err
+		})
+	}
+	<-out.calls // the first is spooling; give the others time to pile up behind it
+	time.Sleep(50 * time.Millisecond)
+	if _, err := s.Press(context.Background(), "k01", schema.LevelDissatisfied, "tap-par"); !errors.Is(err, ErrPressConflict) {
+		t.Errorf("another level under the same press_id: %v, want ErrPressConflict", err)
+	}
+	close(out.release)
+	wg.Wait()
+	close(results)
+	close(errs)
+	var first Result
+	for r := range results {
+		if first.RatingID == "" {
+			first = r
+		}
+		if r != first || r.RatingID == "" {
+			t.Errorf("answers differ: %+v vs %+v", r, first)
+		}
+	}
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a duplicate failed: %v", err)
+		}
+	}
+	if len(out.evs) != 1 || len(out.calls) != 0 {
+		t.Fatalf("%d events spooled (%d more spool calls), want 1", len(out.evs), len(out.calls))
+	}
+	if got := testutil.ToFloat64(s.presses.WithLabelValues("k01", "touch", "accepted")); got != 1 {
+		t.Errorf("accepted presses counted %v, want 1", got)
+	}
+}
+
+// TestIgnoredPressKeepsItsAnswer: a press ignored as too soon and retried
+// with its press_id after the interval is still the same ignored press, not
+// a new rating.
+func TestIgnoredPressKeepsItsAnswer(t *testing.T) {
+	s, out, c := newService(t, nil)
+	ctx := context.Background()
+	if _, err := s.Press(ctx, "k01", schema.LevelSatisfied, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(time.Second)
+	r, _ := s.Press(ctx, "k01", schema.LevelNeutral, "p2")
+	c.advance(time.Minute)
+	again, err := s.Press(ctx, "k01", schema.LevelNeutral, "p2")
+	if err != nil || r.Ignored != "too_soon" || again != r || len(out.evs) != 1 {
+		t.Fatalf("retried ignored press: %+v then %+v (%v), %d ratings", r, again, err, len(out.evs))
 	}
 }
