@@ -55,6 +55,7 @@ bench: deps ## run every benchmark (collector against its ceilings and Telegraf,
 	$(GO) test -run '^$$' -bench LoadYear -benchtime 1x -timeout 30m ./internal/kpidb/
 	$(GO) test -run '^$$' -bench PressToScreen -benchtime 1x -timeout 30m ./dashboard/
 	$(GO) test -run '^$$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/pipeline/
+	$(GO) test -run '^$$' -bench CenterBrokerAutosave -benchtime 1x -v -timeout 30m ./configs/
 	$(GO) test -run '^$$' -bench DecodeKeyframe1080p ./agent/camera/keyframe/
 
 lint: deps ## gofmt, go mod tidy (no diff), go vet and golangci-lint (.golangci.yml); make test runs it first

@@ -22,7 +22,9 @@ import (
 )
 
 // world is one test's center: a central broker, the center's broker,
-// InfluxDB and a collector process writing into it.
+// InfluxDB and a collector process writing into it. The center's broker
+// runs with the broker-wide settings of configs/mosquitto/center.conf
+// (persistence saved on every change, queue limits), as shipped.
 type world struct {
 	central, local *testenv.Mosquitto
 	db             *testenv.Influx
@@ -50,6 +52,7 @@ func newWorldWith(t testing.TB, secure bool) *world {
 		t.Skip("integration test: needs Mosquitto and InfluxDB")
 	}
 	w := &world{dir: t.TempDir()}
+	shipped := testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/center.conf"))
 	collectorAuth := ""
 	w.probeOpts = func(*mqtt.ClientOptions) {}
 	if secure {
@@ -78,7 +81,7 @@ func newWorldWith(t testing.TB, secure bool) *world {
 				RequireCertificate: requireCert})
 		}
 		w.central = testenv.StartMosquitto(t, sec(central, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl.example"), true))
-		w.local = testenv.StartMosquitto(t, sec(local, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl-center.example"), false))
+		w.local = testenv.StartMosquitto(t, shipped, sec(local, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl-center.example"), false))
 		w.centralURL, w.localURL = w.central.TLSURL(), w.local.TLSURL()
 		// auth is the YAML of one connection's user and TLS, indented by
 		// pad (the local broker's keys sit one level deeper, under mqtt:).
@@ -102,7 +105,7 @@ func newWorldWith(t testing.TB, secure bool) *world {
 		}
 	} else {
 		w.central = testenv.StartMosquitto(t)
-		w.local = testenv.StartMosquitto(t)
+		w.local = testenv.StartMosquitto(t, shipped)
 		w.centralURL, w.localURL = w.central.URL(), w.local.URL()
 	}
 	w.db = testenv.StartInflux(t, testenv.WithoutFlux())

@@ -1,7 +1,9 @@
 // Package configs holds no code: its tests check the shipped operations
-// files (Prometheus rules, Grafana dashboards) against the real tools and
-// the real metric and event names, so a renamed metric or field breaks the
-// build instead of an operator's alert or a manager's screen.
+// files (Prometheus rules, Grafana dashboards, the center's Mosquitto
+// config) against the real tools and the real metric and event names, so a
+// renamed metric or field breaks the build instead of an operator's alert
+// or a manager's screen, and a broker setting that would lose presses
+// fails a test instead of a center.
 package configs
 
 import (

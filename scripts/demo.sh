@@ -61,10 +61,18 @@ CONF
 PIDS="$PIDS $!"
 
 # The center's own broker: hardware buttons publish presses here for the agent.
+# Sessions, queues and persistence as shipped in configs/mosquitto/center.conf
+# (saved on every change, so a restart keeps the agent's session and the
+# presses queued for it); the listener, paths and users are the demo's: one
+# loopback listener, anonymous and without TLS, because nothing but this
+# machine can reach it (a center's broker has users, the ACL and TLS).
+CENTER_SETTINGS=$(grep -E '^(persistence|autosave_interval|autosave_on_changes|persistent_client_expiration|max_queued_messages|max_queued_bytes|queue_qos0_messages|max_inflight_messages|max_packet_size) ' \
+	"$ROOT/configs/mosquitto/center.conf")
 cat > "$DEMO/local-mosquitto/mosquitto.conf" <<CONF
 listener $LOCAL_MQTT_PORT 127.0.0.1
 allow_anonymous true
-persistence false
+$CENTER_SETTINGS
+persistence_location $DEMO/local-mosquitto/
 log_dest file $DEMO/logs/local-mosquitto.log
 $( [ "$(id -u)" -eq 0 ] && echo "user root" )
 CONF

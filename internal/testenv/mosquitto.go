@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -44,6 +46,8 @@ type MosquittoOption func(*mosquittoConfig)
 
 type mosquittoConfig struct {
 	maxInflight int
+	settings    map[string]string // WithSetting's, by key
+	added       []string          // keys of settings the defaults lack, in order
 	extra       string
 	security    *MosquittoSecurity
 	tlsPort     int
@@ -76,6 +80,60 @@ func WithMaxInflight(n int) MosquittoOption {
 	return func(c *mosquittoConfig) { c.maxInflight = n }
 }
 
+// WithSetting sets one broker-wide setting (persistence, autosave_interval,
+// autosave_on_changes, max_queued_messages ...) in place of the value the
+// harness writes by default, or adds it. It is how a test runs a broker
+// configured like a shipped config (configs/mosquitto/center.conf) or
+// without persistence; listeners, paths and users stay the harness's.
+func WithSetting(key, value string) MosquittoOption {
+	return func(c *mosquittoConfig) {
+		if c.settings == nil {
+			c.settings = map[string]string{}
+		}
+		if _, ok := c.settings[key]; !ok && !isDefaultSetting(key) {
+			c.added = append(c.added, key)
+		}
+		c.settings[key] = value
+	}
+}
+
+// WithSettingsOf runs the broker with the broker-wide settings of a
+// shipped Mosquitto config (persistence, autosave, queue and in-flight
+// limits, session expiry), so a test's broker behaves as the one in
+// production while its listeners, paths and users stay the test's. A
+// WithSetting after it overrides one of them. A file that cannot be read
+// fails the test.
+func WithSettingsOf(t testing.TB, path string) MosquittoOption {
+	t.Helper()
+	// What decides sessions, queues and persistence; listeners, paths,
+	// users and logging are not taken.
+	brokerWide := []string{
+		"persistence", "autosave_interval", "autosave_on_changes", "persistent_client_expiration",
+		"max_queued_messages", "max_queued_bytes", "queue_qos0_messages", "max_inflight_messages",
+		"max_inflight_bytes", "max_packet_size", "memory_limit", "set_tcp_nodelay",
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	var opts []MosquittoOption
+	for _, line := range strings.Split(string(b), "\n") {
+		key, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || strings.HasPrefix(key, "#") || !slices.Contains(brokerWide, key) {
+			continue
+		}
+		opts = append(opts, WithSetting(key, strings.TrimSpace(value)))
+	}
+	if len(opts) == 0 {
+		t.Fatalf("testenv: %s sets none of %v", path, brokerWide)
+	}
+	return func(c *mosquittoConfig) {
+		for _, o := range opts {
+			o(c)
+		}
+	}
+}
+
 // WithMosquittoConf appends extra lines to the generated mosquitto.conf, for
 // tests of listeners, TLS or ACLs the default config does not have.
 func WithMosquittoConf(extra string) MosquittoOption {
@@ -89,7 +147,7 @@ func WithMosquittoConf(extra string) MosquittoOption {
 // The config mirrors production on the points that matter for loss:
 // persistence on and saved every second, unlimited per-client queues (so a
 // stopped consumer with a persistent session loses nothing) and a large
-// in-flight window (see WithMaxInflight).
+// in-flight window (see WithMaxInflight); WithSetting changes any of them.
 func StartMosquitto(t testing.TB, opts ...MosquittoOption) *Mosquitto {
 	t.Helper()
 	m := newMosquitto(t, opts)
@@ -168,14 +226,16 @@ func mosquittoConf(port int, dataDir string, cfg mosquittoConfig) string {
 	} else {
 		fmt.Fprintf(&b, "allow_anonymous true\n")
 	}
-	fmt.Fprintf(&b, "persistence true\n")
 	fmt.Fprintf(&b, "persistence_location %s\n", dataDir)
-	fmt.Fprintf(&b, "autosave_interval 1\n")
-	fmt.Fprintf(&b, "max_queued_messages 0\n")
-	fmt.Fprintf(&b, "max_queued_bytes 0\n")
-	fmt.Fprintf(&b, "max_inflight_messages %d\n", cfg.maxInflight)
-	fmt.Fprintf(&b, "max_packet_size 65536\n")
-	fmt.Fprintf(&b, "set_tcp_nodelay true\n")
+	for _, kv := range defaultSettings(cfg.maxInflight) {
+		if v, ok := cfg.settings[kv[0]]; ok {
+			kv[1] = v
+		}
+		fmt.Fprintf(&b, "%s %s\n", kv[0], kv[1])
+	}
+	for _, k := range cfg.added {
+		fmt.Fprintf(&b, "%s %s\n", k, cfg.settings[k])
+	}
 	// stderr goes to the log file in the temp dir; one file then holds the
 	// broker's own lines and anything it prints before its logging starts.
 	fmt.Fprintf(&b, "log_dest stderr\n")
@@ -188,6 +248,43 @@ func mosquittoConf(port int, dataDir string, cfg mosquittoConfig) string {
 	}
 	b.WriteString(cfg.extra)
 	return b.String()
+}
+
+// defaultSettings are the broker-wide settings every generated config has,
+// in order: persistence saved every second, unlimited per-client queues,
+// maxInflight messages in flight per client.
+func defaultSettings(maxInflight int) [][2]string {
+	return [][2]string{
+		{"persistence", "true"},
+		{"autosave_interval", "1"},
+		{"max_queued_messages", "0"},
+		{"max_queued_bytes", "0"},
+		{"max_inflight_messages", strconv.Itoa(maxInflight)},
+		{"max_packet_size", "65536"},
+		{"set_tcp_nodelay", "true"},
+	}
+}
+
+func isDefaultSetting(key string) bool {
+	for _, kv := range defaultSettings(0) {
+		if kv[0] == key {
+			return true
+		}
+	}
+	return false
+}
+
+// MosquittoBinary is the path of the mosquitto binary the harness runs,
+// for tests that start it with a config of their own (a shipped config
+// checked by the broker itself); a missing broker fails the test with the
+// command that installs it.
+func MosquittoBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := findMosquitto(exec.LookPath, mosquittoFallback)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return bin
 }
 
 // findMosquitto looks the broker up in PATH, then at fallback, and says how
@@ -243,7 +340,7 @@ func (m *Mosquitto) Stop(t testing.TB) {
 }
 
 // Kill kills the broker with SIGKILL: a crash, losing whatever was not yet
-// autosaved (autosave_interval is 1 s).
+// autosaved (by default every second; see WithSetting).
 func (m *Mosquitto) Kill(t testing.TB) {
 	t.Helper()
 	if err := m.srv.stop(syscall.SIGKILL); err != nil {

@@ -71,15 +71,21 @@ func TestMosquittoConnectStopStart(t *testing.T) {
 
 func TestMosquittoOptions(t *testing.T) {
 	t.Parallel()
-	m := StartMosquitto(t, WithMaxInflight(5), WithMosquittoConf("max_keepalive 120"))
+	m := StartMosquitto(t, WithMaxInflight(5), WithMosquittoConf("max_keepalive 120"),
+		WithSetting("autosave_interval", "7"), WithSetting("autosave_on_changes", "true"))
 	conf, err := os.ReadFile(filepath.Join(filepath.Dir(m.LogPath()), "mosquitto.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"max_inflight_messages 5\n", "max_keepalive 120\n"} {
+	for _, want := range []string{"max_inflight_messages 5\n", "max_keepalive 120\n",
+		"autosave_interval 7\n", "autosave_on_changes true\n"} {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("config lacks %q:\n%s", want, conf)
 		}
+	}
+	// A setting replaces the default; it is not written twice.
+	if n := strings.Count(string(conf), "autosave_interval"); n != 1 {
+		t.Errorf("autosave_interval written %d times:\n%s", n, conf)
 	}
 }
 
