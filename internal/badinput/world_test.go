@@ -62,7 +62,9 @@ func startWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{dir: t.TempDir(), http: &http.Client{Timeout: 10 * time.Second}}
 	w.central = testenv.StartMosquitto(t)
-	w.local = testenv.StartMosquitto(t)
+	// The center's broker runs with the shipped center.conf's session,
+	// queue and persistence settings, as in production.
+	w.local = testenv.StartMosquitto(t, testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/center.conf")))
 	w.db = testenv.StartInflux(t, testenv.WithoutFlux())
 	collectorBin := testenv.BuildProgram(t, "../../collector")
 	w.agentBin = testenv.BuildProgram(t, "../../agent")
