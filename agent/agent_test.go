@@ -223,7 +223,7 @@ func TestSpoolFullRefusesNewPresses(t *testing.T) {
 	a := w.startAgent(t, agentOpts{minInterval: "0s", maxRecords: 10})
 	// Not ready without the central broker, and /readyz says which
 	// dependency is missing.
-	readyz(t, a.addr, 503, "[+]spool ok", "[-]uplink failed: not connected to the central broker; presses wait in the spool")
+	testenv.WaitReadyz(t, "http://"+a.addr, 20*time.Second, 503, "[+]spool ok", "[-]uplink failed: not connected to the central broker; presses wait in the spool")
 	accepted := 0
 	var last int
 	var lastBody map[string]any
@@ -240,34 +240,7 @@ func TestSpoolFullRefusesNewPresses(t *testing.T) {
 	w.central.Start(t)
 	testenv.Eventually(t, 30*time.Second, 50*time.Millisecond, func() bool { return count(t, w, "rating") == int64(accepted) },
 		"the %d accepted presses did not all arrive", accepted)
-	readyz(t, a.addr, 200, "[+]spool ok", "[+]uplink ok", "[+]local_mqtt ok")
-}
-
-// readyz waits until the agent's /readyz answers want with every one of
-// lines, and fails with its last answer otherwise.
-func readyz(t *testing.T, addr string, want int, lines ...string) {
-	t.Helper()
-	var code int
-	var body string
-	for end := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := httpClient.Get("http://" + addr + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		code, body = resp.StatusCode, string(b)
-		ok := code == want
-		for _, l := range lines {
-			ok = ok && strings.Contains(body, l+"\n")
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("/readyz = %d %q, want %d with %q", code, body, want, lines)
-		}
-	}
+	testenv.WaitReadyz(t, "http://"+a.addr, 20*time.Second, 200, "[+]spool ok", "[+]uplink ok", "[+]local_mqtt ok")
 }
 
 func pressWithToken(t testing.TB, addr, kiosk, level, token string) int {
@@ -403,9 +376,9 @@ func TestLocalQueueStepAndMetrics(t *testing.T) {
 
 	// Ready with both brokers; the center's broker stopped makes it 503,
 	// naming that connection; back, ready again.
-	readyz(t, a.addr, 200, "[+]spool ok", "[+]uplink ok", "[+]local_mqtt ok", "readyz check passed")
+	testenv.WaitReadyz(t, "http://"+a.addr, 20*time.Second, 200, "[+]spool ok", "[+]uplink ok", "[+]local_mqtt ok", "readyz check passed")
 	w.local.Stop(t)
-	readyz(t, a.addr, 503, "[+]spool ok", "[+]uplink ok", "[-]local_mqtt failed: not connected to the center's broker, or not subscribed yet; hardware presses and queue steps wait there")
+	testenv.WaitReadyz(t, "http://"+a.addr, 20*time.Second, 503, "[+]spool ok", "[+]uplink ok", "[-]local_mqtt failed: not connected to the center's broker, or not subscribed yet; hardware presses and queue steps wait there")
 	w.local.Start(t)
-	readyz(t, a.addr, 200, "[+]local_mqtt ok")
+	testenv.WaitReadyz(t, "http://"+a.addr, 20*time.Second, 200, "[+]local_mqtt ok")
 }

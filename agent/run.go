@@ -28,7 +28,6 @@ import (
 	"github.com/pscm/pscm/agent/ratings"
 	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/agent/uplink"
-	iconfig "github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -62,8 +61,10 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err != nil {
 		return err
 	}
-	// The check and the start run the same Check: what it passes starts.
-	if err := cfg.Check(); err != nil {
+	// The check and the start run the same Resolve: what it passes starts,
+	// and its secrets are the ones served with.
+	secrets, err := cfg.Resolve()
+	if err != nil {
 		return err
 	}
 	if *check {
@@ -112,33 +113,14 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		reasonIDs = append(reasonIDs, r.ID)
 	}
 	var rkiosks []ratings.Kiosk
-	var kkiosks []kiosk.Kiosk
-	for _, k := range cfg.Kiosks {
-		token, err := k.Token.Value()
-		if err != nil {
-			return fmt.Errorf("kiosk %s token: %w", k.ID, err)
-		}
-		if err := iconfig.WeakSecret(token, 16); err != nil {
-			return fmt.Errorf("kiosk %s token: %w", k.ID, err)
-		}
+	for _, k := range secrets.Kiosks {
 		rkiosks = append(rkiosks, ratings.Kiosk{ID: k.ID, Counter: k.Counter})
-		kkiosks = append(kkiosks, kiosk.Kiosk{ID: k.ID, Counter: k.Counter, CounterNameVI: k.CounterNameVI,
-			CounterNameEN: k.CounterNameEN, OfficerName: k.OfficerName, OfficerPhoto: k.OfficerPhoto, Token: token})
 	}
 	rs := ratings.New(cfg.Ratings, rkiosks, levels, cfg.Kiosk.AskReasonsFor, reasonIDs, ob, tracker,
 		log.With("component", "ratings"), reg, time.Now)
-	kh, err := kiosk.NewHandler(cfg.Kiosk, kkiosks, acceptor{rs}, log.With("component", "kiosk"), reg)
+	kh, err := kiosk.NewHandler(cfg.Kiosk, secrets.Kiosks, acceptor{rs}, log.With("component", "kiosk"), reg)
 	if err != nil {
 		return err
-	}
-	webhookToken, err := cfg.Queue.WebhookToken.Value()
-	if err != nil {
-		return fmt.Errorf("queue webhook token: %w", err)
-	}
-	if webhookToken != "" {
-		if err := iconfig.WeakSecret(webhookToken, 16); err != nil {
-			return fmt.Errorf("queue webhook token: %w", err)
-		}
 	}
 
 	up, err := uplink.New(uplink.Config{Site: cfg.Site, Agent: cfg.Agent, Version: version, Window: cfg.UplinkWindow,
@@ -149,16 +131,9 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 
 	mux := http.NewServeMux()
 	mux.Handle("/kiosk/", kh)
-	mux.Handle("POST /queue", queueWebhook(tracker, webhookToken, log))
+	mux.Handle("POST /queue", queueWebhook(tracker, secrets.WebhookToken, log))
 	if cams != nil && cfg.Camera.Calibration.Enabled {
-		password, err := cfg.Camera.Calibration.Password.Value()
-		if err != nil {
-			return fmt.Errorf("camera.calibration.password: %w", err)
-		}
-		if err := iconfig.WeakSecret(password, 12); err != nil {
-			return fmt.Errorf("camera.calibration.password: %w", err)
-		}
-		mux.Handle("/calibration/", cams.Calibration(password))
+		mux.Handle("/calibration/", cams.Calibration(secrets.CalibrationPassword))
 	}
 	var local *localFeed
 	if cfg.Local.Enabled {

@@ -423,48 +423,16 @@ func TestDashboardNumbersAccessAndLive(t *testing.T) {
 
 	// /readyz: 200 with every dependency up; 503 naming InfluxDB while it
 	// is stopped, the figures loaded before still served; 200 once it is back.
-	readyz(t, d2.addr, 200, "[+]influxdb ok", "[+]reload ok", "[+]mqtt ok")
+	testenv.WaitReadyz(t, "http://"+d2.addr, 15*time.Second, 200, "[+]influxdb ok", "[+]reload ok", "[+]mqtt ok")
 	e.db.Stop(t)
-	readyz(t, d2.addr, 503, "[+]reload ok", "[+]mqtt ok")
-	if _, body := readyzGet(t, d2.addr); !strings.Contains(body, "[-]influxdb failed: ") {
+	if body := testenv.WaitReadyz(t, "http://"+d2.addr, 15*time.Second, 503, "[+]reload ok", "[+]mqtt ok"); !strings.Contains(body, "[-]influxdb failed: ") {
 		t.Errorf("/readyz with InfluxDB stopped does not name it: %q", body)
 	}
 	if s, _ := snapshot(t, c2, d2.addr, "anlao"); num(s, "periods", "today", "ratings_total") != nRatings+1 {
 		t.Errorf("figures gone while InfluxDB is stopped: %v", s["periods"])
 	}
 	e.db.Start(t)
-	readyz(t, d2.addr, 200, "[+]influxdb ok")
-}
-
-func readyzGet(t *testing.T, addr string) (int, string) {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// readyz waits until /readyz answers want with every one of lines.
-func readyz(t *testing.T, addr string, want int, lines ...string) {
-	t.Helper()
-	var code int
-	var body string
-	for end := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		code, body = readyzGet(t, addr)
-		ok := code == want
-		for _, l := range lines {
-			ok = ok && strings.Contains(body, l+"\n")
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("/readyz = %d %q, want %d with %q", code, body, want, lines)
-		}
-	}
+	testenv.WaitReadyz(t, "http://"+d2.addr, 15*time.Second, 200, "[+]influxdb ok")
 }
 
 func TestHashPasswordAndConfigCheck(t *testing.T) {

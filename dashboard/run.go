@@ -67,42 +67,25 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	// The check and the start run the same Check: what it passes starts.
-	if err := cfg.Check(); err != nil {
-		return err
-	}
-	users, err := auth.LoadUsers(cfg.UsersFile)
+	// The check and the start run the same checks (Resolve): what they pass
+	// starts, with what they read.
+	res, err := cfg.Resolve()
 	if err != nil {
 		return err
 	}
 	if *check {
-		fmt.Fprintf(stdout, "%s: configuration OK (%d users)\n", *configPath, len(users))
+		fmt.Fprintf(stdout, "%s: configuration OK (%d users)\n", *configPath, len(res.Users))
 		return nil
 	}
 	log, err := cfg.Log.New(stderr)
 	if err != nil {
 		return err
 	}
-	key, err := cfg.SessionKey.Value()
-	if err != nil {
-		return fmt.Errorf("session_key: %w", err)
-	}
-	a, err := auth.New(cfg.Auth, users, []byte(key), log.With("component", "auth"), time.Now)
+	a, err := auth.New(cfg.Auth, res.Users, res.SessionKey, log.With("component", "auth"), time.Now)
 	if err != nil {
 		return err
 	}
-	token, err := cfg.InfluxDB.Token.Value()
-	if err != nil {
-		return fmt.Errorf("influxdb token: %w", err)
-	}
-	loc, err := cfg.Location()
-	if err != nil {
-		return err
-	}
-	hours, err := cfg.Hours()
-	if err != nil {
-		return err
-	}
+	token, loc, hours := res.InfluxToken, res.Loc, res.Hours
 	src := kpidb.NewSource(kpidb.Config{URL: cfg.InfluxDB.URL, Token: token, Bucket: cfg.InfluxDB.Bucket, Satisfied: cfg.Satisfied, Loc: loc, Hours: hours})
 	defer src.Close()
 	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now)
@@ -124,7 +107,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer srv.Close()
-	log.Info("starting", "version", version, "http", srv.Addr(), "sites", len(cfg.Sites), "users", len(users))
+	log.Info("starting", "version", version, "http", srv.Addr(), "sites", len(cfg.Sites), "users", len(res.Users))
 
 	// The server listens at once and loads the figures in the background;
 	// ready (the tests') waits for the first load, as /readyz does.

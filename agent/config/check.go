@@ -22,75 +22,99 @@ const (
 	MinCalibrationPasswordLen = 12
 )
 
-// Check is everything the agent refuses at start, short of the network:
+// Secrets are the secrets the agent serves with, read and judged once by
+// Resolve.
+type Secrets struct {
+	// Kiosks are the kiosk pages with their tokens, in config order.
+	Kiosks []kiosk.Kiosk
+	// WebhookToken is the queue webhook's token; "" leaves it closed.
+	WebhookToken string
+	// CalibrationPassword is set when the calibration page is enabled.
+	CalibrationPassword string
+}
+
+// Check is everything the agent refuses at start, short of the network
+// (see Resolve). -config.check calls it.
+func (c Config) Check() error {
+	_, err := c.Resolve()
+	return err
+}
+
+// Resolve is everything the agent refuses at start, short of the network:
 // Validate; every secret read (present, not empty) and judged by the weak
 // secret rules; the HTTPS certificate and the brokers' TLS files loaded;
 // the spool directory usable; and the camera pipelines and kiosk pages built
-// exactly as the agent builds them, then dropped. -config.check and the
-// start both call it, so a configuration the check passes starts.
-func (c Config) Check() error {
+// exactly as the agent builds them, then dropped. It returns the secrets
+// the agent serves with. -config.check (through Check) and the start both
+// call it, so a configuration the check passes starts, and the start reads
+// no secret a second time.
+func (c Config) Resolve() (Secrets, error) {
+	var s Secrets
 	if err := c.Validate(); err != nil {
-		return err
+		return s, err
 	}
 	if err := c.HTTP.TLS.Check(); err != nil {
-		return fmt.Errorf("http.tls: %w", err)
+		return s, fmt.Errorf("http.tls: %w", err)
 	}
 	if len(c.Cameras) > 0 {
 		for i, cam := range c.Cameras {
 			// Read at every connection: a missing file would otherwise
 			// show only as a camera that never comes up.
 			if _, err := cam.Password.Value(); err != nil {
-				return fmt.Errorf("cameras[%d].password: %w", i, err)
+				return s, fmt.Errorf("cameras[%d].password: %w", i, err)
 			}
 		}
 		// Working hours, zones, detectors and sessions: what pipeline.New
 		// refuses. Nothing connects before Run.
 		if _, err := pipeline.New(c.Camera, c.Cameras, nil, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now); err != nil {
-			return err
+			return s, err
 		}
 	}
-	if err := c.checkKiosks(); err != nil {
-		return err
+	var err error
+	if s.Kiosks, err = c.kioskPages(); err != nil {
+		return s, err
 	}
 	if c.Queue.WebhookToken.IsSet() {
-		if _, err := readSecret(c.Queue.WebhookToken, MinTokenLen); err != nil {
-			return fmt.Errorf("queue webhook token: %w", err)
+		if s.WebhookToken, err = readSecret(c.Queue.WebhookToken, MinTokenLen); err != nil {
+			return s, fmt.Errorf("queue webhook token: %w", err)
 		}
 	}
 	if err := c.Uplink.Check(); err != nil {
-		return fmt.Errorf("uplink: %w", err)
+		return s, fmt.Errorf("uplink: %w", err)
 	}
 	if c.Local.Enabled {
 		if err := c.Local.MQTT.Check(); err != nil {
-			return fmt.Errorf("local: %w", err)
+			return s, fmt.Errorf("local: %w", err)
 		}
 	}
 	if c.Camera.Calibration.Enabled {
-		if _, err := readSecret(c.Camera.Calibration.Password, MinCalibrationPasswordLen); err != nil {
-			return fmt.Errorf("camera.calibration.password: %w", err)
+		if s.CalibrationPassword, err = readSecret(c.Camera.Calibration.Password, MinCalibrationPasswordLen); err != nil {
+			return s, fmt.Errorf("camera.calibration.password: %w", err)
 		}
 	}
 	if err := c.Spool.CheckDir(); err != nil {
-		return fmt.Errorf("spool.%w", err)
+		return s, fmt.Errorf("spool.%w", err)
 	}
-	return nil
+	return s, nil
 }
 
-// checkKiosks reads each kiosk's token and builds the kiosk pages as the
-// agent does: the officers' photos load, no two tablets share a token, the
-// names fit the page.
-func (c Config) checkKiosks() error {
+// kioskPages reads each kiosk's token and builds the kiosk pages as the
+// agent does, to see that they build: the officers' photos load, no two
+// tablets share a token, the names fit the page.
+func (c Config) kioskPages() ([]kiosk.Kiosk, error) {
 	pages := make([]kiosk.Kiosk, 0, len(c.Kiosks))
 	for _, k := range c.Kiosks {
 		token, err := readSecret(k.Token, MinTokenLen)
 		if err != nil {
-			return fmt.Errorf("kiosk %s token: %w", k.ID, err)
+			return nil, fmt.Errorf("kiosk %s token: %w", k.ID, err)
 		}
 		pages = append(pages, kiosk.Kiosk{ID: k.ID, Counter: k.Counter, CounterNameVI: k.CounterNameVI,
 			CounterNameEN: k.CounterNameEN, OfficerName: k.OfficerName, OfficerPhoto: k.OfficerPhoto, Token: token})
 	}
-	_, err := kiosk.NewHandler(c.Kiosk, pages, refuseAll{}, nil, nil)
-	return err
+	if _, err := kiosk.NewHandler(c.Kiosk, pages, refuseAll{}, nil, nil); err != nil {
+		return nil, err
+	}
+	return pages, nil
 }
 
 // readSecret reads s and refuses it if it is weak.

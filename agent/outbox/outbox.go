@@ -115,7 +115,7 @@ func (o *Outbox) Encode(ev schema.Event) ([]byte, error) {
 		return nil, fmt.Errorf("outbox: invalid %s event: %w", ev.Kind(), err)
 	}
 	o.points.place(ev)
-	payload, err := o.Payload(ev)
+	payload, err := encodePayload(ev)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +128,11 @@ func (o *Outbox) Payload(ev schema.Event) ([]byte, error) {
 	if err := ev.Validate(o.now()); err != nil {
 		return nil, fmt.Errorf("outbox: invalid %s event: %w", ev.Kind(), err)
 	}
+	return encodePayload(ev)
+}
+
+// encodePayload returns the payload of a validated event.
+func encodePayload(ev schema.Event) ([]byte, error) {
 	payload, err := marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: encode %s: %w", ev.Kind(), err)

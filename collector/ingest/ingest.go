@@ -383,23 +383,31 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 func (p *Pipeline) add(b *batch, m Message) {
 	b.msgs = append(b.msgs, m)
 	ev, err := schema.DecodeMessage(m.Topic(), m.Payload(), p.now())
-	if err == nil && !p.points.Claim(schema.PointKeyOf(ev), ev.Head().ID) {
-		err = &schema.Error{Reason: schema.ReasonPointConflict, Field: "ts",
-			Msg: "another event (another id) already holds this measurement, tags and ts; writing it would overwrite that one"}
-	}
 	if err != nil {
-		reason := schema.ReasonOf(err)
-		p.m.rejected.WithLabelValues(string(reason)).Inc()
-		if ok, suppressed := p.rejectLog.allow(p.now()); ok {
-			p.log.Warn("rejected message", "topic", textclip.Clip(m.Topic(), 160), "reason", reason, "err", err,
-				"suppressed_before", suppressed)
-		}
+		p.reject(m, err)
 		return
 	}
+	start := len(b.lines)
 	b.lines = ev.AppendLine(b.lines)
+	if !p.points.Claim(schema.PointKeyOfLine(ev, b.lines[start:]), ev.Head().ID) {
+		b.lines = b.lines[:start]
+		p.reject(m, &schema.Error{Reason: schema.ReasonPointConflict, Field: "ts",
+			Msg: "another event (another id) already holds this measurement, tags and ts; writing it would overwrite that one"})
+		return
+	}
 	b.points++
 	b.kinds[ev.Kind()]++
 	b.events = append(b.events, ev)
+}
+
+// reject counts and logs (rate-limited) a message refused for good.
+func (p *Pipeline) reject(m Message, err error) {
+	reason := schema.ReasonOf(err)
+	p.m.rejected.WithLabelValues(string(reason)).Inc()
+	if ok, suppressed := p.rejectLog.allow(p.now()); ok {
+		p.log.Warn("rejected message", "topic", textclip.Clip(m.Topic(), 160), "reason", reason, "err", err,
+			"suppressed_before", suppressed)
+	}
 }
 
 // write writes one batch; nil means done (written, or refused for good).

@@ -133,32 +133,57 @@ func (c Config) Validate() error {
 // network: Validate (time zones and working hours included), the users file
 // (owner-only, every user valid), the session key (present, long enough),
 // the InfluxDB token, the MQTT password (not weak) and TLS files, and the
-// HTTPS certificate. -config.check and the start both call it, so a
-// configuration the check passes starts.
+// HTTPS certificate. -config.check calls it; the start calls Resolve, which
+// runs the same checks, so a configuration the check passes starts.
 func (c Config) Check() error {
+	_, err := c.Resolve()
+	return err
+}
+
+// Resolved is what Resolve read and checked, which the dashboard starts
+// with: nothing is read twice.
+type Resolved struct {
+	Users       []auth.User
+	SessionKey  []byte
+	InfluxToken string
+	Loc         *time.Location
+	Hours       kpi.WorkHours
+}
+
+// Resolve runs Check's checks and returns what they read.
+func (c Config) Resolve() (Resolved, error) {
+	var r Resolved
 	if err := c.Validate(); err != nil {
-		return err
+		return r, err
 	}
-	if _, err := auth.LoadUsers(c.UsersFile); err != nil {
-		return err
+	var err error
+	if r.Loc, err = c.Location(); err != nil {
+		return r, err
+	}
+	if r.Hours, err = c.Hours(); err != nil {
+		return r, err
+	}
+	if r.Users, err = auth.LoadUsers(c.UsersFile); err != nil {
+		return r, err
 	}
 	key, err := c.SessionKey.Value()
 	if err != nil {
-		return fmt.Errorf("session_key: %w", err)
+		return r, fmt.Errorf("session_key: %w", err)
 	}
 	if err := auth.CheckKey([]byte(key)); err != nil {
-		return fmt.Errorf("session_key: %w", err)
+		return r, fmt.Errorf("session_key: %w", err)
 	}
-	if _, err := c.InfluxDB.Token.Value(); err != nil {
-		return fmt.Errorf("influxdb token: %w", err)
+	r.SessionKey = []byte(key)
+	if r.InfluxToken, err = c.InfluxDB.Token.Value(); err != nil {
+		return r, fmt.Errorf("influxdb token: %w", err)
 	}
 	if err := c.MQTT.Check(); err != nil {
-		return err
+		return r, err
 	}
 	if err := c.HTTP.TLS.Check(); err != nil {
-		return fmt.Errorf("http.tls: %w", err)
+		return r, fmt.Errorf("http.tls: %w", err)
 	}
-	return nil
+	return r, nil
 }
 
 // Hours returns the working hours, which must be in the figures' zone

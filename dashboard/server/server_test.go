@@ -149,31 +149,6 @@ func getBody(t *testing.T, c *http.Client, u string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// readyz polls /readyz until its status is want and its body has every line
-// of lines, and fails the test with the last answer otherwise.
-func readyz(t *testing.T, addr string, timeout time.Duration, want int, lines ...string) {
-	t.Helper()
-	var code int
-	var body string
-	ok := func() bool {
-		code, body = getBody(t, http.DefaultClient, "http://"+addr+"/readyz")
-		if code != want {
-			return false
-		}
-		for _, l := range lines {
-			if !strings.Contains(body, l+"\n") {
-				return false
-			}
-		}
-		return true
-	}
-	for end := time.Now().Add(timeout); !ok(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("/readyz = %d %q, want %d with %q", code, body, want, lines)
-		}
-	}
-}
-
 func login(t *testing.T, addr string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -252,7 +227,7 @@ func TestServer(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("first load not done within 30 s")
 	}
-	readyz(t, s.Addr(), 10*time.Second, 200, "[+]influxdb ok", "[+]reload ok", "[+]mqtt ok", "readyz check passed")
+	testenv.WaitReadyz(t, "http://"+s.Addr(), 10*time.Second, 200, "[+]influxdb ok", "[+]reload ok", "[+]mqtt ok", "readyz check passed")
 	if code, body := getBody(t, http.DefaultClient, "http://"+s.Addr()+"/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("/healthz = %d %q", code, body)
 	}
@@ -285,7 +260,7 @@ func TestServer(t *testing.T) {
 	testenv.CheckMetrics(t, []byte(metrics))
 
 	db.Stop(t)
-	readyz(t, s.Addr(), 10*time.Second, 503, "[+]reload ok", "[+]mqtt ok", "readyz check failed")
+	testenv.WaitReadyz(t, "http://"+s.Addr(), 10*time.Second, 503, "[+]reload ok", "[+]mqtt ok", "readyz check failed")
 	if _, body := getBody(t, http.DefaultClient, "http://"+s.Addr()+"/readyz"); !strings.Contains(body, "[-]influxdb failed: ") {
 		t.Errorf("/readyz with InfluxDB stopped does not name it: %q", body)
 	}
@@ -294,15 +269,15 @@ func TestServer(t *testing.T) {
 		t.Errorf("today's ratings with InfluxDB stopped: %v, want 4", got)
 	}
 	db.Start(t)
-	readyz(t, s.Addr(), 10*time.Second, 200, "[+]influxdb ok")
+	testenv.WaitReadyz(t, "http://"+s.Addr(), 10*time.Second, 200, "[+]influxdb ok")
 
 	mq.Stop(t)
-	readyz(t, s.Addr(), 10*time.Second, 503, "[+]influxdb ok", "[+]reload ok")
+	testenv.WaitReadyz(t, "http://"+s.Addr(), 10*time.Second, 503, "[+]influxdb ok", "[+]reload ok")
 	if _, body := getBody(t, http.DefaultClient, "http://"+s.Addr()+"/readyz"); !strings.Contains(body, "[-]mqtt failed: ") {
 		t.Errorf("/readyz with the broker stopped does not name it: %q", body)
 	}
 	mq.Start(t)
-	readyz(t, s.Addr(), 20*time.Second, 200, "[+]mqtt ok")
+	testenv.WaitReadyz(t, "http://"+s.Addr(), 20*time.Second, 200, "[+]mqtt ok")
 }
 
 // TestListensBeforeFirstLoad: with an InfluxDB that accepts connections and
@@ -343,7 +318,7 @@ func TestListensBeforeFirstLoad(t *testing.T) {
 	if code, _ := getBody(t, http.DefaultClient, "http://"+s.Addr()+"/healthz"); code != 200 {
 		t.Fatalf("/healthz = %d", code)
 	}
-	readyz(t, s.Addr(), 10*time.Second, 503, "[-]reload failed: first load from InfluxDB under way: 0 of 2 sites done",
+	testenv.WaitReadyz(t, "http://"+s.Addr(), 10*time.Second, 503, "[-]reload failed: first load from InfluxDB under way: 0 of 2 sites done",
 		"[-]influxdb failed: no answer within 2s", "readyz check failed")
 	if _, body := getBody(t, http.DefaultClient, "http://"+s.Addr()+"/readyz"); !strings.Contains(body, "[-]mqtt failed: not connected") {
 		t.Errorf("/readyz without a broker: %q", body)

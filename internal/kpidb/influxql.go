@@ -120,7 +120,21 @@ func (s *Source) influxqlSplit(ctx context.Context, stmts []string) (*influxqlRe
 	return res, nil
 }
 
-func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.Time, perCounterPct bool) (kpi.Stats, map[string]*kpi.Stats, map[string][]kpi.Change, error) {
+// counters holds the Stats of each counter as they are read, each made on
+// first use.
+type counters map[string]*kpi.Stats
+
+func (cs counters) get(c string) *kpi.Stats {
+	st, ok := cs[c]
+	if !ok {
+		ns := kpi.NewStats()
+		st = &ns
+		cs[c] = st
+	}
+	return st
+}
+
+func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.Time, perCounterPct bool) (kpi.Stats, counters, map[string][]kpi.Change, error) {
 	where := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site,
 		start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
 	stmts := []string{
@@ -135,16 +149,7 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 		return kpi.Stats{}, nil, nil, err
 	}
 	overall := kpi.NewStats()
-	per := map[string]*kpi.Stats{}
-	counter := func(c string) *kpi.Stats {
-		st, ok := per[c]
-		if !ok {
-			ns := kpi.NewStats()
-			st = &ns
-			per[c] = st
-		}
-		return st
-	}
+	per := counters{}
 	changes := map[string][]kpi.Change{}
 	for n, r := range res.Results {
 		for _, se := range r.Series {
@@ -154,17 +159,17 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 				case 0:
 					v, l := jsonInt(row[1]), schema.Level(se.Tags["level"])
 					overall.Ratings[l] += v
-					counter(c).Ratings[l] += v
+					per.get(c).Ratings[l] += v
 				case 1:
 					overall.Dossiers[schema.Outcome(se.Tags["outcome"])] += jsonInt(row[1])
 				case 2:
 					v := jsonInt(row[1])
 					overall.NoShows += v
 					if c != "" {
-						counter(c).NoShows += v
+						per.get(c).NoShows += v
 					}
 				case 3:
-					st := counter(c)
+					st := per.get(c)
 					st.Sessions = jsonInt(row[1])
 					st.WaitSumS, st.ServiceSumS = jsonFloat(row[2]), jsonFloat(row[3])
 					overall.Sessions += st.Sessions
@@ -192,7 +197,7 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 	return overall, per, changes, nil
 }
 
-func sortedKeys(m map[string]*kpi.Stats) []string {
+func sortedKeys(m counters) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -126,15 +126,6 @@ func (s *Source) load(ctx context.Context, site string, start, end time.Time, pe
 	if err != nil {
 		return kpi.Stats{}, nil, fmt.Errorf("kpidb: load %s: %w", site, err)
 	}
-	counter := func(c string) *kpi.Stats {
-		st, ok := per[c]
-		if !ok {
-			ns := kpi.NewStats()
-			st = &ns
-			per[c] = st
-		}
-		return st
-	}
 	if len(changes) > 0 {
 		stop := end
 		if now := s.Now(); now.Before(stop) {
@@ -144,7 +135,7 @@ func (s *Source) load(ctx context.Context, site string, start, end time.Time, pe
 		for c, ch := range changes {
 			sort.SliceStable(ch, func(i, j int) bool { return ch[i].At.Before(ch[j].At) })
 			o, w := kpi.Presence(ch, wins, start, stop)
-			st := counter(c)
+			st := per.get(c)
 			st.StaffOccupiedS, st.StaffWorkS = o, w
 			overall.StaffOccupiedS += o
 			overall.StaffWorkS += w

@@ -29,9 +29,9 @@ func page() (*template.Template, error) {
 			return pctVI(pct(n, total))
 		},
 		"month": func(r *Report, m Month) string { return m.Start.In(r.Loc).Format("01/2006") },
-		"sat":   func(r *Report, st kpi.Stats) bool { return MetSatisfaction(st, r.Targets) },
+		"sat":   func(r *Report, st kpi.Stats) bool { return r.Targets.SatisfactionMet(st) },
 		"ontime": func(r *Report, st kpi.Stats) bool {
-			return MetOnTime(st, r.Targets)
+			return r.Targets.OnTimeMet(st)
 		},
 		"levels":   func() any { return levelNames },
 		"outcomes": func() any { return outcomeNames },

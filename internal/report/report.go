@@ -195,10 +195,10 @@ func Build(ctx context.Context, src Loader, p Params) (*Report, error) {
 		return nil, err
 	}
 
-	r.Total = emptyStats()
+	r.Total = kpi.NewStats()
 	r.Months = make([]Month, len(months))
 	for i, m := range months {
-		r.Months[i] = Month{Start: m[0], End: m[1], Stats: emptyStats()}
+		r.Months[i] = Month{Start: m[0], End: m[1], Stats: kpi.NewStats()}
 	}
 	sat := kpi.SatisfactionOf(p.Satisfied)
 	for _, sr := range r.Sites {
@@ -210,10 +210,10 @@ func Build(ctx context.Context, src Loader, p Params) (*Report, error) {
 	if r.HasPercentiles {
 		r.Total = r.Sites[0].Stats
 	} else {
-		finish(&r.Total, sat)
+		r.Total.Finish(sat) // a sum of sites: Add left no percentiles
 	}
 	for i := range r.Months {
-		finish(&r.Months[i].Stats, sat)
+		r.Months[i].Stats.Finish(sat)
 	}
 	r.Findings = findings(r)
 	return r, nil
@@ -231,7 +231,7 @@ func loadSite(ctx context.Context, src Loader, s Site, from, to time.Time, month
 		listed[c.ID] = true
 		st, ok := per[c.ID]
 		if !ok {
-			st = emptyStats()
+			st = kpi.NewStats()
 		}
 		sr.Counters = append(sr.Counters, CounterStats{Counter: c, Stats: st})
 	}
@@ -271,28 +271,12 @@ func monthBounds(from, to time.Time) [][2]time.Time {
 	return out
 }
 
-func emptyStats() kpi.Stats { return kpi.NewStats() }
-
-// finish derives the shares and means of summed Stats, as kpi does for
-// one site; sums of several sites have no percentiles.
-func finish(s *kpi.Stats, satisfied kpi.Satisfaction) {
-	s.Finish(satisfied)
-	s.WaitP50S, s.WaitP90S, s.ServiceP50S, s.ServiceP90S = 0, 0, 0, 0
-}
-
-// MetSatisfaction reports whether st passes the satisfaction target by
-// kpi's one rule (strictly above, as the plan says "trên 95 %").
-func MetSatisfaction(st kpi.Stats, t kpi.Targets) bool { return t.SatisfactionMet(st) }
-
-// MetOnTime reports whether st passes the on-time-or-early target.
-func MetOnTime(st kpi.Stats, t kpi.Targets) bool { return t.OnTimeMet(st) }
-
 // findings writes the plain-language summary.
 func findings(r *Report) []Finding {
 	t, st := r.Targets, r.Total
 	var out []Finding
 	if st.HasRatings {
-		met := MetSatisfaction(st, t)
+		met := t.SatisfactionMet(st)
 		out = append(out, Finding{Key: "satisfaction", Known: true, Met: met, HasTarget: true,
 			VI: fmt.Sprintf("Tỷ lệ người dân hài lòng là %s trên %s lượt đánh giá: %s mục tiêu %s.",
 				pctVI(st.SatisfiedPct), intVI(st.RatingsTotal), metVI(met), pctVI(t.SatisfactionPct)),
@@ -304,7 +288,7 @@ func findings(r *Report) []Finding {
 			EN: "No ratings in the period: the satisfaction target cannot be judged."})
 	}
 	if st.HasDossiers {
-		met := MetOnTime(st, t)
+		met := t.OnTimeMet(st)
 		out = append(out, Finding{Key: "on_time", Known: true, Met: met, HasTarget: true,
 			VI: fmt.Sprintf("Hồ sơ giải quyết đúng hạn và trước hạn đạt %s trên %s hồ sơ (%s trễ hạn): %s mục tiêu %s.",
 				pctVI(st.OnTimePct), intVI(st.DossiersTotal), intVI(st.Dossiers[schema.OutcomeLate]), metVI(met), pctVI(t.OnTimePct)),
@@ -338,10 +322,10 @@ func findings(r *Report) []Finding {
 	if len(r.Sites) > 1 {
 		var missS, missO []string
 		for _, s := range r.Sites {
-			if s.Stats.HasRatings && !MetSatisfaction(s.Stats, t) {
+			if s.Stats.HasRatings && !t.SatisfactionMet(s.Stats) {
 				missS = append(missS, siteName(s.Site))
 			}
-			if s.Stats.HasDossiers && !MetOnTime(s.Stats, t) {
+			if s.Stats.HasDossiers && !t.OnTimeMet(s.Stats) {
 				missO = append(missO, siteName(s.Site))
 			}
 		}

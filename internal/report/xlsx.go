@@ -228,9 +228,9 @@ func (r *Report) xlsxSummary(w *xlsxWriter) {
 
 	w.row(s, RowSatisfaction-1, hdr("Chỉ tiêu / Indicator"), hdr("Kết quả / Result"), hdr("Mục tiêu / Target"), hdr("Đánh giá / Assessment"))
 	w.row(s, RowSatisfaction, styled("Tỷ lệ hài lòng / Satisfied share", "cell"), shareIf(st.HasRatings, st.SatisfiedPct),
-		share(t.SatisfactionPct), assess(st.HasRatings, MetSatisfaction(st, t)))
+		share(t.SatisfactionPct), assess(st.HasRatings, t.SatisfactionMet(st)))
 	w.row(s, RowOnTime, styled("Hồ sơ đúng hạn và trước hạn / Dossiers on time or early", "cell"), shareIf(st.HasDossiers, st.OnTimePct),
-		share(t.OnTimePct), assess(st.HasDossiers, MetOnTime(st, t)))
+		share(t.OnTimePct), assess(st.HasDossiers, t.OnTimeMet(st)))
 	for _, x := range []struct {
 		row         int
 		label       string
@@ -293,8 +293,8 @@ func (r *Report) siteRow(name, id string, st kpi.Stats, pctl bool) []cellv {
 	t := r.Targets
 	has := st.Sessions > 0
 	return []cellv{styled(name, "cell"), styled(id, "cell"),
-		num(st.RatingsTotal), num(st.Satisfied), shareIf(st.HasRatings, st.SatisfiedPct), assess(st.HasRatings, MetSatisfaction(st, t)),
-		num(st.DossiersTotal), num(st.OnTime), shareIf(st.HasDossiers, st.OnTimePct), assess(st.HasDossiers, MetOnTime(st, t)),
+		num(st.RatingsTotal), num(st.Satisfied), shareIf(st.HasRatings, st.SatisfiedPct), assess(st.HasRatings, t.SatisfactionMet(st)),
+		num(st.DossiersTotal), num(st.OnTime), shareIf(st.HasDossiers, st.OnTimePct), assess(st.HasDossiers, t.OnTimeMet(st)),
 		num(st.Sessions), minutesIf(has, st.WaitMeanS), minutesIf(has && pctl, st.WaitP90S),
 		minutesIf(has, st.ServiceMeanS), minutesIf(has && pctl, st.ServiceP90S), num(st.NoShows), shareIf(st.HasPresence, st.StaffPresencePct)}
 }

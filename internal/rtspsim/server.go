@@ -306,33 +306,32 @@ func (s *Server) pace(p *pathState) {
 
 // newEncoder returns a function packetizing one access unit.
 func newEncoder(f format.Format) (func(au [][]byte, ts uint32) ([]*rtp.Packet, error), error) {
+	var enc interface {
+		Encode(au [][]byte) ([]*rtp.Packet, error)
+	}
 	switch f := f.(type) {
 	case *format.H264:
 		e, err := f.CreateEncoder()
 		if err != nil {
 			return nil, err
 		}
-		return func(au [][]byte, ts uint32) ([]*rtp.Packet, error) {
-			pkts, err := e.Encode(au)
-			for _, p := range pkts {
-				p.Timestamp = ts
-			}
-			return pkts, err
-		}, nil
+		enc = e
 	case *format.H265:
 		e, err := f.CreateEncoder()
 		if err != nil {
 			return nil, err
 		}
-		return func(au [][]byte, ts uint32) ([]*rtp.Packet, error) {
-			pkts, err := e.Encode(au)
-			for _, p := range pkts {
-				p.Timestamp = ts
-			}
-			return pkts, err
-		}, nil
+		enc = e
+	default:
+		return nil, fmt.Errorf("format %T", f)
 	}
-	return nil, fmt.Errorf("format %T", f)
+	return func(au [][]byte, ts uint32) ([]*rtp.Packet, error) {
+		pkts, err := enc.Encode(au)
+		for _, p := range pkts {
+			p.Timestamp = ts
+		}
+		return pkts, err
+	}, nil
 }
 
 // isKey reports whether an access unit holds a picture that decodes on its

@@ -14,8 +14,11 @@ type PointKey struct {
 }
 
 // PointKeyOf returns ev's PointKey; ev must have passed Validate.
-func PointKeyOf(ev Event) PointKey {
-	line := ev.AppendLine(nil)
+func PointKeyOf(ev Event) PointKey { return PointKeyOfLine(ev, ev.AppendLine(nil)) }
+
+// PointKeyOfLine is PointKeyOf for a caller that already has ev's line
+// (ev.AppendLine's output), so the line is not built twice.
+func PointKeyOfLine(ev Event, line []byte) PointKey {
 	// Validated tag values never hold a space, so the first space ends the
 	// series.
 	if i := bytes.IndexByte(line, ' '); i >= 0 {

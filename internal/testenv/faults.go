@@ -91,7 +91,12 @@ func (p *Program) LogPath() string { return p.srv.logPath }
 
 // HTTPReady returns a readiness probe for StartProgram: GET url answers 200.
 func HTTPReady(url string) func(context.Context) error {
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	return HTTPReadyWith(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, url)
+}
+
+// HTTPReadyWith is HTTPReady through client (e.g. one that trusts a test's
+// certificate).
+func HTTPReadyWith(client *http.Client, url string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

@@ -15,17 +15,10 @@ const Default = "Asia/Ho_Chi_Minh"
 // date pscm handles (Vietnam has kept UTC+7 without daylight saving since
 // 1975).
 func Location(name string) (*time.Location, error) {
-	if name == "" {
-		name = Default
+	if name == "" || name == Default {
+		return Vietnam(), nil
 	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		if name == Default {
-			return Vietnam(), nil
-		}
-		return nil, err
-	}
-	return loc, nil
+	return time.LoadLocation(name)
 }
 
 // Vietnam is Default's zone; it cannot fail. It is the system's
