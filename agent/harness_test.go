@@ -29,6 +29,7 @@ type world struct {
 	central, local *testenv.Mosquitto
 	db             *testenv.Influx
 	collector      *exec.Cmd
+	collectorCmd   []string
 	dir            string
 	// With security (newSecureWorld): the brokers' TLS URLs, and the YAML
 	// lines that give the agent's two connections their user and TLS.
@@ -104,7 +105,7 @@ func newWorldWith(t testing.TB, secure bool) *world {
 			o.SetTLSConfig(w.clientTLS(t, "collector"))
 		}
 	} else {
-		w.central = testenv.StartMosquitto(t)
+		w.central = testenv.StartMosquitto(t, testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/mosquitto.conf")))
 		w.local = testenv.StartMosquitto(t, shipped)
 		w.centralURL, w.localURL = w.central.URL(), w.local.URL()
 	}
@@ -116,19 +117,8 @@ func newWorldWith(t testing.TB, secure bool) *world {
 	if err := os.WriteFile(cpath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(w.dir, "collector.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testenv.KeepFile(t, "collector", logf.Name())
-	cmd := exec.Command(bin, "-config", cpath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logf.Close()
-	w.collector = cmd
+	w.collectorCmd = []string{bin, "-config", cpath}
+	w.startCollector(t)
 	// The collector's session is new: what is published before it has
 	// subscribed is not queued for it. Wait until a probe event (a dossier
 	// of another site, which no test counts) has gone all the way through.
@@ -146,14 +136,41 @@ func newWorldWith(t testing.TB, secure bool) *world {
 	}, "the collector never wrote the probe event")
 	probe.Disconnect(100)
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		w.stopCollector(syscall.SIGTERM)
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(w.dir, "collector.log"))
 			t.Logf("collector log:\n%s", testenv.Tail(string(b), 40))
 		}
 	})
 	return w
+}
+
+// startCollector starts the collector process, appending to its log.
+func (w *world) startCollector(t testing.TB) {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(w.dir, "collector.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.KeepFile(t, "collector", logf.Name())
+	cmd := exec.Command(w.collectorCmd[0], w.collectorCmd[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logf.Close()
+	w.collector = cmd
+}
+
+// stopCollector ends the collector process with sig and waits for it.
+func (w *world) stopCollector(sig syscall.Signal) {
+	if w.collector == nil {
+		return
+	}
+	_ = w.collector.Process.Signal(sig)
+	_ = w.collector.Wait()
+	w.collector = nil
 }
 
 // agentOpts shape the agent's config for a test.

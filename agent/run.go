@@ -118,6 +118,17 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	rs := ratings.New(cfg.Ratings, rkiosks, levels, cfg.Kiosk.AskReasonsFor, reasonIDs, ob, tracker,
 		log.With("component", "ratings"), reg, time.Now)
+	// Before anything new is spooled: what the spool still holds is the
+	// recent past a crash wiped from memory (points taken, presses answered).
+	recovered, err := ob.Recover(sp, func(ev schema.Event) {
+		if r, ok := ev.(*schema.Rating); ok {
+			rs.Restore(r)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("spool read back", "events", recovered)
 	kh, err := kiosk.NewHandler(cfg.Kiosk, secrets.Kiosks, acceptor{rs}, log.With("component", "kiosk"), reg)
 	if err != nil {
 		return err

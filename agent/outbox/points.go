@@ -43,3 +43,11 @@ func (p *points) place(ev schema.Event) {
 		return p.win.Claim(schema.PointKey{Series: series, NS: t.UnixNano()}, h.ID)
 	})
 }
+
+// claim records that ev, already placed (read back from the spool), holds
+// its point, so no later event is given it.
+func (p *points) claim(ev schema.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.win.Claim(schema.PointKeyOf(ev), ev.Head().ID)
+}

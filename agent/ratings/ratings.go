@@ -155,10 +155,12 @@ func New(cfg Config, kiosks []Kiosk, buttons []schema.Level, askReasons []schema
 // Press handles a tap from the kiosk page. pressID (made by the page per
 // tap) makes a retried request idempotent.
 func (s *Service) Press(ctx context.Context, kiosk string, level schema.Level, pressID string) (Result, error) {
-	return s.press(ctx, kiosk, level, pressID, "touch")
+	return s.press(ctx, kiosk, level, pressID, 0, "touch")
 }
 
-func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, pressID, source string) (Result, error) {
+// press handles a tap (pressID) or a button press (seq); the key goes into
+// the event, so the spool holds it across a restart (Restore).
+func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, pressID string, seq int64, source string) (Result, error) {
 	if !level.Valid() {
 		return Result{}, &schema.Error{Reason: schema.ReasonInvalidValue, Field: "level", Msg: fmt.Sprintf("unknown level %q", textclip.Clip(string(level), maxQuoted))}
 	}
@@ -217,7 +219,7 @@ func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, p
 	var res Result
 	var err error
 	if ev == nil {
-		res, ev, err = s.newRating(ctx, k, kiosk, level, source)
+		res, ev, err = s.newRating(ctx, k, kiosk, level, pressID, seq, source)
 	} else {
 		res, err = s.spool(ctx, ev, nil, kiosk, source)
 	}
@@ -242,7 +244,7 @@ func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, p
 // newRating applies the anti-abuse rules to a new press and spools its
 // rating. It returns the event it built (nil when the press was ignored or
 // refused before one existed).
-func (s *Service) newRating(ctx context.Context, k *kioskState, kiosk string, level schema.Level, source string) (Result, *schema.Rating, error) {
+func (s *Service) newRating(ctx context.Context, k *kioskState, kiosk string, level schema.Level, pressID string, seq int64, source string) (Result, *schema.Rating, error) {
 	now := s.now()
 	s.mu.Lock()
 	if s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && now.Sub(k.lastAccepted) < s.cfg.MinInterval {
@@ -275,7 +277,8 @@ func (s *Service) newRating(ctx context.Context, k *kioskState, kiosk string, le
 			session, claimed = id, !rated
 		}
 	}
-	ev := &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session}
+	ev := &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session,
+		PressID: pressID, PressSeq: seq}
 	res, err := s.spool(ctx, ev, func() {
 		release()
 		if claimed {
@@ -391,19 +394,65 @@ func (s *Service) HardwarePress(ctx context.Context, kiosk string, payload []byt
 		return Result{}, ErrDuplicate
 	}
 	s.mu.Unlock()
-	res, err := s.press(ctx, kiosk, s.buttons[p.Button-1], "", "button")
+	res, err := s.press(ctx, kiosk, s.buttons[p.Button-1], "", int64(p.Seq), "button")
 	if err == nil && p.Seq != 0 {
 		// Remembered only once spooled, so a redelivery after a failure is
 		// taken. A short memory, not "seq must grow": a button box that
 		// reboots starts counting again.
 		s.mu.Lock()
-		k.seqs = append(k.seqs, p.Seq)
-		if len(k.seqs) > 64 {
-			k.seqs = k.seqs[1:]
-		}
+		k.rememberSeq(p.Seq)
 		s.mu.Unlock()
 	}
 	return res, err
+}
+
+// rememberSeq keeps the last 64 button seqs of a kiosk. Called with mu held.
+func (k *kioskState) rememberSeq(seq uint64) {
+	if slices.Contains(k.seqs, seq) {
+		return
+	}
+	k.seqs = append(k.seqs, seq)
+	if len(k.seqs) > 64 {
+		k.seqs = k.seqs[1:]
+	}
+}
+
+// Restore takes back a rating the spool still held when the agent started
+// (outbox.Recover, oldest first), so the memory a crash wiped is what it
+// was: a tap retried with its press_id gets the answer it was owed, with the
+// same rating ID, and a button press the center's broker redelivers is a
+// duplicate by its seq; neither becomes a second rating. The minimum
+// interval counts from the latest rating, and a rating still inside its
+// reasons window can still get them. Events of unknown kiosks are skipped.
+func (s *Service) Restore(ev *schema.Rating) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.kiosks[ev.Kiosk]
+	if !ok {
+		return
+	}
+	if ev.TS.After(k.lastAccepted) {
+		k.lastAccepted = ev.TS
+	}
+	ask := s.askReasons[ev.Level] && len(s.reasonIDs) > 0
+	if ev.PressID != "" {
+		if p, seen := k.recentPress[ev.PressID]; seen {
+			p.ev = ev // the same rating spooled again, with its reasons
+		} else {
+			k.remember(ev.PressID, &pending{level: ev.Level, ev: ev, done: true,
+				res: Result{RatingID: ev.ID, AskReasons: ask}})
+		}
+	}
+	if ev.PressSeq > 0 {
+		k.rememberSeq(uint64(ev.PressSeq))
+	}
+	switch now := s.now(); {
+	case len(ev.Reasons) > 0:
+		delete(s.recents, ev.ID) // its one follow-up was taken
+	case ask && now.Sub(ev.TS) < s.cfg.ReasonsWindow:
+		s.expireRecents(now)
+		s.recents[ev.ID] = recent{ev: ev, expires: ev.TS.Add(s.cfg.ReasonsWindow)}
+	}
 }
 
 func (s *Service) count(kiosk, source, result string) {

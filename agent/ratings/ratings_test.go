@@ -83,22 +83,22 @@ func newService(t *testing.T, sess Sessions) (*Service, *fakeOut, *clock) {
 func TestMinIntervalAndRetry(t *testing.T) {
 	s, out, c := newService(t, nil)
 	ctx := context.Background()
-	r1, err := s.Press(ctx, "k01", schema.LevelSatisfied, "p1")
+	r1, err := s.Press(ctx, "k01", schema.LevelSatisfied, "press-0001")
 	if err != nil || r1.Ignored != "" || r1.RatingID == "" {
 		t.Fatalf("first press: %+v %v", r1, err)
 	}
 	// The page retries the same tap: same answer, no second rating.
-	again, err := s.Press(ctx, "k01", schema.LevelSatisfied, "p1")
+	again, err := s.Press(ctx, "k01", schema.LevelSatisfied, "press-0001")
 	if err != nil || again != r1 {
 		t.Fatalf("retry: %+v %v", again, err)
 	}
 	c.advance(2 * time.Second)
-	r2, _ := s.Press(ctx, "k01", schema.LevelNeutral, "p2")
+	r2, _ := s.Press(ctx, "k01", schema.LevelNeutral, "press-0002")
 	if r2.Ignored != "too_soon" {
 		t.Fatalf("press 2 s later: %+v", r2)
 	}
 	c.advance(4 * time.Second)
-	r3, _ := s.Press(ctx, "k01", schema.LevelNeutral, "p3")
+	r3, _ := s.Press(ctx, "k01", schema.LevelNeutral, "press-0003")
 	if r3.Ignored != "" {
 		t.Fatalf("press 6 s later: %+v", r3)
 	}
@@ -109,9 +109,9 @@ func TestMinIntervalAndRetry(t *testing.T) {
 
 func TestOnePerSession(t *testing.T) {
 	s, out, c := newService(t, &fakeSessions{id: "s-1"})
-	r1, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "a")
+	r1, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "press-000a")
 	c.advance(10 * time.Second)
-	r2, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "b")
+	r2, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "press-000b")
 	if r1.Ignored != "" || r2.Ignored != "session_rated" {
 		t.Fatalf("r1 %+v r2 %+v", r1, r2)
 	}
@@ -122,7 +122,7 @@ func TestOnePerSession(t *testing.T) {
 
 func TestReasonsOverwriteSameEvent(t *testing.T) {
 	s, out, _ := newService(t, nil)
-	r, _ := s.Press(context.Background(), "k01", schema.LevelDissatisfied, "x")
+	r, _ := s.Press(context.Background(), "k01", schema.LevelDissatisfied, "press-000x")
 	if !r.AskReasons {
 		t.Fatal("dissatisfied press should ask reasons")
 	}
@@ -178,11 +178,11 @@ func TestHardwarePresses(t *testing.T) {
 func TestSpoolRefusalFreesTheSlot(t *testing.T) {
 	s, out, _ := newService(t, nil)
 	out.err = errors.New("spool: full")
-	if _, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "a"); err == nil {
+	if _, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "press-000a"); err == nil {
 		t.Fatal("refusal not reported")
 	}
 	out.err = nil
-	if r, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "b"); err != nil || r.Ignored != "" {
+	if r, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "press-000b"); err != nil || r.Ignored != "" {
 		t.Fatalf("after a refusal the next press must be accepted: %+v %v", r, err)
 	}
 }
@@ -194,18 +194,18 @@ func TestRetryAfterSpoolFailureReusesEvent(t *testing.T) {
 	sess := &fakeSessions{id: "s-9"}
 	s, out, _ := newService(t, sess)
 	out.err = errors.New("spool: fsync failed")
-	if _, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-1"); err == nil {
+	if _, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-00001"); err == nil {
 		t.Fatal("failure not reported")
 	}
 	if sess.rated {
 		t.Fatal("session still claimed after the failure")
 	}
 	out.err = nil
-	r1, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-1")
+	r1, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-00001")
 	if err != nil || r1.Ignored != "" {
 		t.Fatalf("retry: %+v %v", r1, err)
 	}
-	r2, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-1")
+	r2, _ := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-00001")
 	if r2 != r1 || len(out.evs) != 1 || out.evs[0].Session != "s-9" {
 		t.Fatalf("retries made %d events (%+v), want 1 carrying the session", len(out.evs), out.evs)
 	}
@@ -246,14 +246,14 @@ func TestParallelDuplicatesOneEvent(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			r, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-par")
+			r, err := s.Press(context.Background(), "k01", schema.LevelSatisfied, "tap-parallel")
 			results <- r
 			errs <- err
 		})
 	}
 	<-out.calls // the first is spooling; give the others time to pile up behind it
 	time.Sleep(50 * time.Millisecond)
-	if _, err := s.Press(context.Background(), "k01", schema.LevelDissatisfied, "tap-par"); !errors.Is(err, ErrPressConflict) {
+	if _, err := s.Press(context.Background(), "k01", schema.LevelDissatisfied, "tap-parallel"); !errors.Is(err, ErrPressConflict) {
 		t.Errorf("another level under the same press_id: %v, want ErrPressConflict", err)
 	}
 	close(out.release)
@@ -288,14 +288,66 @@ func TestParallelDuplicatesOneEvent(t *testing.T) {
 func TestIgnoredPressKeepsItsAnswer(t *testing.T) {
 	s, out, c := newService(t, nil)
 	ctx := context.Background()
-	if _, err := s.Press(ctx, "k01", schema.LevelSatisfied, "p1"); err != nil {
+	if _, err := s.Press(ctx, "k01", schema.LevelSatisfied, "press-0001"); err != nil {
 		t.Fatal(err)
 	}
 	c.advance(time.Second)
-	r, _ := s.Press(ctx, "k01", schema.LevelNeutral, "p2")
+	r, _ := s.Press(ctx, "k01", schema.LevelNeutral, "press-0002")
 	c.advance(time.Minute)
-	again, err := s.Press(ctx, "k01", schema.LevelNeutral, "p2")
+	again, err := s.Press(ctx, "k01", schema.LevelNeutral, "press-0002")
 	if err != nil || r.Ignored != "too_soon" || again != r || len(out.evs) != 1 {
 		t.Fatalf("retried ignored press: %+v then %+v (%v), %d ratings", r, again, err, len(out.evs))
+	}
+}
+
+// TestRestoreAfterRestart: the ratings the spool held at a crash rebuild the
+// memory a new Service starts without: the tap retried with its press_id
+// gets the same rating back, a redelivered button seq is a duplicate, the
+// minimum interval still counts from the last rating, and reasons can still
+// be given for a rating that asked for them. Nothing is emitted twice.
+func TestRestoreAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	before, out, c := newService(t, nil)
+	tap, err := before.Press(ctx, "k01", schema.LevelDissatisfied, "tap-0000000001")
+	if err != nil || tap.RatingID == "" || !tap.AskReasons {
+		t.Fatalf("first tap: %+v, %v", tap, err)
+	}
+	c.advance(10 * time.Second)
+	btn, err := before.HardwarePress(ctx, "k01", []byte(`{"button":2,"seq":41}`))
+	if err != nil || btn.RatingID == "" {
+		t.Fatalf("button press: %+v, %v", btn, err)
+	}
+	spooled := append([]*schema.Rating(nil), out.evs...)
+	if len(spooled) != 2 || spooled[0].PressID != "tap-0000000001" || spooled[1].PressSeq != 41 {
+		t.Fatalf("spooled %+v, want the tap with its press_id and the press with its seq", spooled)
+	}
+
+	// The agent is killed; a new one reads the spool back.
+	after, out2, c2 := newService(t, nil)
+	c2.advance(11 * time.Second)
+	for _, ev := range spooled {
+		after.Restore(ev)
+	}
+	again, err := after.Press(ctx, "k01", schema.LevelDissatisfied, "tap-0000000001")
+	if err != nil || again.RatingID != tap.RatingID || again.Ignored != "" || !again.AskReasons {
+		t.Errorf("retried tap after the restart: %+v, %v; want the first answer %+v", again, err, tap)
+	}
+	if _, err := after.Press(ctx, "k01", schema.LevelSatisfied, "tap-0000000001"); !errors.Is(err, ErrPressConflict) {
+		t.Errorf("the same press_id with another level after the restart: %v, want ErrPressConflict", err)
+	}
+	if _, err := after.HardwarePress(ctx, "k01", []byte(`{"button":2,"seq":41}`)); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("redelivered button press after the restart: %v, want ErrDuplicate", err)
+	}
+	if r, err := after.Press(ctx, "k01", schema.LevelSatisfied, "tap-0000000002"); err != nil || r.Ignored != "too_soon" {
+		t.Errorf("a new tap 1 s after the restored rating: %+v, %v; want too_soon", r, err)
+	}
+	if err := after.Reasons(ctx, "k01", tap.RatingID, []string{"cho-lau"}); err != nil {
+		t.Errorf("reasons for the restored rating: %v", err)
+	}
+	if len(out2.evs) != 1 || out2.evs[0].ID != tap.RatingID || len(out2.evs[0].Reasons) != 1 {
+		t.Errorf("after the restart emitted %+v, want only the first rating again with its reasons", out2.evs)
+	}
+	if got := testutil.ToFloat64(after.presses.WithLabelValues("k01", "touch", "accepted")); got != 0 {
+		t.Errorf("accepted taps after the restart = %v, want 0: the retry was counted before", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 const (
@@ -63,6 +64,7 @@ func Open(cfg Config, log *slog.Logger, m *Metrics) (*Spool, error) {
 		ackKick: make(chan struct{}, 1),
 		ackNow:  make(chan struct{}, 1),
 		quit:    make(chan struct{}),
+		now:     time.Now,
 	}
 	if err := s.recover(); err != nil {
 		if s.wf != nil {
@@ -103,8 +105,10 @@ func (s *Spool) recover() error {
 	}
 	changed := false
 	// A segment ends where the next begins, so the wholly acknowledged ones
-	// are known from the names and removed unread.
-	for len(firsts) > 1 && firsts[1]-1 <= cursor {
+	// are known from the names and removed unread, except those written
+	// within RetainAcked: their records may have been acknowledged just
+	// before the stop, and are kept for a replay and the agent's memory.
+	for len(firsts) > 1 && firsts[1]-1 <= cursor && !s.keepAcked(segPath(dir, firsts[0])) {
 		if err := os.Remove(segPath(dir, firsts[0])); err != nil {
 			return fmt.Errorf("spool: removing acknowledged segment: %w", err)
 		}
@@ -148,7 +152,7 @@ func (s *Spool) recover() error {
 		s.segs = append(s.segs, g)
 	}
 	// The last segment is the one name-based removal cannot judge.
-	if n := len(s.segs); n > 0 && s.segs[n-1].last() <= cursor {
+	if n := len(s.segs); n > 0 && s.segs[n-1].last() <= cursor && !s.keepAcked(s.segs[n-1].path) {
 		if err := os.Remove(s.segs[n-1].path); err != nil {
 			return fmt.Errorf("spool: removing acknowledged segment: %w", err)
 		}
@@ -161,6 +165,14 @@ func (s *Spool) recover() error {
 	}
 
 	s.acked, s.ackedSaved, s.committed = cursor, cursor, cursor
+	// What is kept is released RetainAcked after the first acknowledgement
+	// from now on, as if all of it had been acknowledged at the start.
+	s.released = cursor
+	if len(s.segs) > 0 && s.segs[0].first <= cursor {
+		s.released = s.segs[0].first - 1
+		now := s.now().UnixNano()
+		s.marks = []ackMark{{seq: cursor, at: now, first: now}}
+	}
 	if n := len(s.segs); n > 0 {
 		g := s.segs[n-1]
 		s.committed = g.last()
@@ -175,6 +187,16 @@ func (s *Spool) recover() error {
 	// With every segment gone the cursor alone carries the seq forward.
 	s.nextSeq = s.committed + 1
 	return nil
+}
+
+// keepAcked reports whether a wholly acknowledged segment found at Open is
+// kept: written within RetainAcked, so acknowledged no earlier.
+func (s *Spool) keepAcked(path string) bool {
+	if s.cfg.RetainAcked == 0 {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && s.now().Sub(fi.ModTime()) < s.cfg.RetainAcked
 }
 
 // listSegments returns the first seqs of the segment files in dir, in order.

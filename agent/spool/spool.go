@@ -45,6 +45,15 @@ type Config struct {
 	// SegmentBytes is the size at which the spool starts a new segment file.
 	// Space comes back a segment at a time, when all of it is acknowledged.
 	SegmentBytes int64 `yaml:"segment_bytes"`
+	// RetainAcked keeps acknowledged records on disk this long after the
+	// latest acknowledgement, for two readers that need the recent past:
+	// the uplink sends them again after a reconnect, because the central
+	// broker may have lost what it acknowledged since its last save, and the
+	// agent rebuilds its memory of recent presses from them after a restart
+	// (ReadFrom). It runs on acknowledgements, not the wall clock, so an
+	// outage keeps what the broker acknowledged just before it. 0 keeps
+	// nothing. A full disk drops them first.
+	RetainAcked time.Duration `yaml:"retain_acked"`
 	// MaxRecordBytes bounds one record's data; larger appends get ErrTooLarge.
 	// It is not configurable from YAML: events are at most 8 KiB by contract.
 	MaxRecordBytes int `yaml:"-"`
@@ -58,6 +67,9 @@ const (
 	// maxAppendBytes bounds one Append, encoded, for the same reason: a
 	// segment is at most maxSegmentBytes plus one write.
 	maxAppendBytes = 1 << 30
+	// maxRetainAcked bounds RetainAcked: replaying more than an hour after
+	// every reconnect would cost more than the broker's loss window it covers.
+	maxRetainAcked = time.Hour
 )
 
 // Defaults returns the configuration used where a file says nothing. Dir
@@ -68,6 +80,7 @@ func Defaults() Config {
 		MaxBytes:       256 << 20,
 		MaxRecords:     1_000_000,
 		SegmentBytes:   8 << 20,
+		RetainAcked:    time.Minute,
 		MaxRecordBytes: 64 << 10,
 	}
 }
@@ -87,6 +100,8 @@ func (c Config) Validate() error {
 			c.MaxBytes, headerSize+c.MaxRecordBytes)
 	case c.SegmentBytes < minSegmentBytes || c.SegmentBytes > maxSegmentBytes:
 		return fmt.Errorf("segment_bytes: %d outside %d..%d", c.SegmentBytes, minSegmentBytes, maxSegmentBytes)
+	case c.RetainAcked < 0 || c.RetainAcked > maxRetainAcked:
+		return fmt.Errorf("retain_acked: %v outside 0..%v", c.RetainAcked, maxRetainAcked)
 	}
 	return nil
 }
@@ -167,11 +182,14 @@ type Spool struct {
 	queue       []*unit // Appends waiting for the writer, in seq order to be
 	pendRecords int     // records in queue and being written
 	pendBytes   int64
-	segs        []*segment // oldest first; never empty ones
-	committed   uint64     // last fsynced seq
-	acked       uint64     // the cursor: every seq up to here is acknowledged
-	ackedSaved  uint64     // the cursor on disk
-	records     int        // committed and not acknowledged
+	segs        []*segment       // oldest first; never empty ones
+	committed   uint64           // last fsynced seq
+	acked       uint64           // the cursor: every seq up to here is acknowledged
+	ackedSaved  uint64           // the cursor on disk
+	released    uint64           // acknowledged longer than RetainAcked: segments up to here may go
+	marks       []ackMark        // acknowledgements not yet released, oldest first
+	now         func() time.Time // the clock of acknowledgements
+	records     int              // committed and not acknowledged
 	bytes       int64
 	notify      chan struct{} // closed and replaced at each commit, to wake Reads
 	saveArmed   bool          // a cursor save is scheduled
@@ -200,6 +218,19 @@ type Spool struct {
 
 	fsyncs atomic.Int64 // for benchmarks: group commits fsynced
 }
+
+// ackMark says that records up to seq were acknowledged by time at (unix
+// nanoseconds). Acks close together share one mark, at the later time, so a
+// record is kept at least RetainAcked and the marks stay few (maxMarks).
+type ackMark struct {
+	seq   uint64
+	at    int64
+	first int64 // the time of the first ack the mark joined
+}
+
+// maxMarks bounds the marks: acks within RetainAcked/maxMarks of the
+// previous mark join it.
+const maxMarks = 64
 
 // unit is one Append waiting for the writer.
 type unit struct {
@@ -499,6 +530,14 @@ func noSpace(err error) bool {
 // saved cursor covers it; then it removes the segment and starts an empty
 // one. It runs in the writer goroutine and reports whether it did.
 func (s *Spool) reclaimActive() bool {
+	// Records kept for a replay give way first: they are delivered.
+	s.mu.Lock()
+	s.released, s.marks = s.acked, s.marks[:0]
+	saved := s.ackedSaved
+	s.mu.Unlock()
+	if err := s.removeCovered(saved, false); err != nil {
+		s.log.Warn("spool: disk full, and acknowledged segments kept for a replay could not be removed", "err", err)
+	}
 	s.mu.Lock()
 	g := s.wseg
 	ok := g != nil && s.wListed && s.acked >= g.last()
@@ -634,7 +673,7 @@ func (s *Spool) Read(ctx context.Context, after uint64, max int) ([]Record, erro
 		wake := s.notify
 		s.mu.Unlock()
 		if ready {
-			recs, err := s.readStored(after, max)
+			recs, err := s.readStored(after, max, false)
 			if err != nil || len(recs) > 0 {
 				return recs, err
 			}
@@ -657,8 +696,21 @@ func max64(a, b uint64) uint64 {
 	return b
 }
 
-// readStored reads committed records after after from one segment file.
-func (s *Spool) readStored(after uint64, max int) ([]Record, error) {
+// ReadFrom is Read without the wait and with the acknowledged records still
+// on disk: up to max committed records with Seq > after, the first being the
+// oldest kept when after is older. It returns none when nothing follows
+// after. The uplink replays Retained records with it; the agent reads its
+// recent past at start.
+func (s *Spool) ReadFrom(after uint64, max int) ([]Record, error) {
+	if max < 1 {
+		return nil, fmt.Errorf("spool: read: max %d, want at least 1", max)
+	}
+	return s.readStored(after, max, true)
+}
+
+// readStored reads committed records after after from one segment file;
+// acknowledged ones only with withAcked.
+func (s *Spool) readStored(after uint64, max int, withAcked bool) ([]Record, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
 	s.mu.Lock()
@@ -666,7 +718,11 @@ func (s *Spool) readStored(after uint64, max int) ([]Record, error) {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	start := max64(after, s.acked) + 1
+	floor := s.acked
+	if withAcked {
+		floor = s.firstLocked() - 1
+	}
+	start := max64(after, floor) + 1
 	if start > s.committed {
 		s.mu.Unlock()
 		return nil, nil
@@ -751,6 +807,7 @@ func (s *Spool) Ack(seq uint64) error {
 	s.bytes -= s.spanLocked(s.acked+1, seq)
 	s.records -= int(n)
 	s.acked = seq
+	s.markLocked(seq, s.now().UnixNano())
 	s.publishLocked()
 	arm := !s.saveArmed
 	s.saveArmed = true
@@ -770,6 +827,56 @@ func (s *Spool) Ack(seq uint64) error {
 		}
 	}
 	return nil
+}
+
+// markLocked records that seq was acknowledged at time at and releases the
+// records acknowledged more than RetainAcked before it.
+func (s *Spool) markLocked(seq uint64, at int64) {
+	keep := int64(s.cfg.RetainAcked)
+	if keep == 0 {
+		s.released = seq
+		return
+	}
+	if n := len(s.marks); n > 0 && at-s.marks[n-1].first < keep/maxMarks {
+		s.marks[n-1].seq, s.marks[n-1].at = seq, max(at, s.marks[n-1].at)
+	} else {
+		s.marks = append(s.marks, ackMark{seq: seq, at: at, first: at})
+	}
+	i := 0
+	for i < len(s.marks)-1 && s.marks[i].at <= at-keep {
+		s.released = s.marks[i].seq
+		i++
+	}
+	s.marks = append(s.marks[:0], s.marks[i:]...)
+}
+
+// Retained returns the acknowledged records still kept for a replay: those
+// with after < Seq <= last (none when after == last). Read them with ReadFrom.
+func (s *Spool) Retained() (after, last uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(s.released, s.firstLocked()-1), s.acked
+}
+
+// Renew restarts the retention of every acknowledged record kept, as if
+// all were acknowledged now: the uplink calls it when it has sent them
+// again to a broker that may not have saved them yet.
+func (s *Spool) Renew() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.RetainAcked > 0 && s.acked > s.released {
+		now := s.now().UnixNano()
+		s.marks = append(s.marks[:0], ackMark{seq: s.acked, at: now, first: now})
+	}
+}
+
+// firstLocked is the seq of the first record on disk, or the next one when
+// none is.
+func (s *Spool) firstLocked() uint64 {
+	if len(s.segs) == 0 {
+		return s.committed + 1
+	}
+	return s.segs[0].first
 }
 
 // saveLoop saves the cursor a little after the first unsaved ack, or at
@@ -805,7 +912,7 @@ func (s *Spool) saveCursor(final bool) error {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
-	c, saved := s.acked, s.ackedSaved
+	c, saved, released := s.acked, s.ackedSaved, s.released
 	s.saveArmed = false
 	s.mu.Unlock()
 	if c != saved {
@@ -816,7 +923,7 @@ func (s *Spool) saveCursor(final bool) error {
 		s.ackedSaved = c
 		s.mu.Unlock()
 	}
-	return s.removeCovered(c, final)
+	return s.removeCovered(min(c, released), final)
 }
 
 // removeCovered deletes the segment files whose records are all at or below

@@ -32,6 +32,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func testConfig(t *testing.T) Config {
 	c := Defaults()
 	c.Dir = t.TempDir()
+	c.RetainAcked = 0 // retention has its own tests (retain_test.go)
 	return c
 }
 

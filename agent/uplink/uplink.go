@@ -1,7 +1,10 @@
 // Package uplink forwards the agent's spool to the central MQTT broker, in
 // order, at QoS 1, and acknowledges spool records only once the broker has
-// them (PUBACK). It also keeps the agent's retained status on
-// pscm/v1/{site}/agent/{agent}, with a last will saying offline.
+// them (PUBACK). After every connection it sends again what the broker
+// acknowledged within the spool's retain_acked: a broker that crashed loses
+// what it acknowledged since its last save, and the collector's idempotency
+// absorbs the copies that were not lost. It also keeps the agent's retained
+// status on pscm/v1/{site}/agent/{agent}, with a last will saying offline.
 package uplink
 
 import (
@@ -23,6 +26,9 @@ import (
 // Spool is what the uplink needs of the spool.
 type Spool interface {
 	Read(ctx context.Context, after uint64, max int) ([]spool.Record, error)
+	ReadFrom(after uint64, max int) ([]spool.Record, error)
+	Retained() (after, last uint64)
+	Renew()
 	Ack(seq uint64) error
 	Stats() (records int, bytes int64, oldest time.Time)
 }
@@ -46,18 +52,25 @@ type Uplink struct {
 	start time.Time
 	ob    *outbox.Outbox // stamps status events, shares the agent's clock
 
-	acks ackTracker
+	acks   ackTracker
+	replay chan struct{} // a connection came up: send the retained records again
 
 	connected   prometheus.Gauge
 	forwarded   prometheus.Counter
 	lastForward prometheus.Gauge
 	malformed   prometheus.Counter
+	replayed    prometheus.Counter
 }
+
+// replayBit marks the tag of a record sent again, so its PUBACK is counted
+// as a replay and does not move the spool's cursor a second time.
+const replayBit = 1 << 63
 
 // New prepares the uplink; Run starts it.
 func New(cfg Config, mq mqttconn.Config, sp Spool, ob *outbox.Outbox, log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*Uplink, error) {
 	u := &Uplink{
 		cfg: cfg, spool: sp, log: log, now: now, start: now(), ob: ob,
+		replay: make(chan struct{}, 1),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "pscm", Subsystem: "agent", Name: "uplink_up",
 			Help: "1 while connected to the central broker.",
@@ -74,8 +87,12 @@ func New(cfg Config, mq mqttconn.Config, sp Spool, ob *outbox.Outbox, log *slog.
 			Namespace: "pscm", Subsystem: "agent", Name: "uplink_malformed_records_total",
 			Help: "Spool records that could not be decoded and were skipped (a bug or disk damage).",
 		}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: "agent", Name: "uplink_replayed_total",
+			Help: "Acknowledged events sent again after a connection, and acknowledged again (spool.retain_acked).",
+		}),
 	}
-	reg.MustRegister(u.connected, u.forwarded, u.lastForward, u.malformed)
+	reg.MustRegister(u.connected, u.forwarded, u.lastForward, u.malformed, u.replayed)
 	will, err := u.status(schema.StatusOffline)
 	if err != nil {
 		return nil, err
@@ -83,7 +100,14 @@ func New(cfg Config, mq mqttconn.Config, sp Spool, ob *outbox.Outbox, log *slog.
 	pub, err := mqttpub.New(mq, log,
 		mqttpub.WithWindow(cfg.Window),
 		mqttpub.WithOnAck(u.onAck),
-		mqttpub.WithOnConnect(func(bool) { u.connected.Set(1); u.publishStatus() }),
+		mqttpub.WithOnConnect(func(bool) {
+			u.connected.Set(1)
+			select {
+			case u.replay <- struct{}{}:
+			default: // one is already due
+			}
+			u.publishStatus()
+		}),
 		mqttpub.WithOnConnectionLost(func() { u.connected.Set(0) }),
 		mqttpub.WithWill(mqttpub.Will{Topic: u.statusTopic(), Payload: will, Retained: true}),
 	)
@@ -146,7 +170,18 @@ func (u *Uplink) Run(ctx context.Context) error {
 	// status goroutine ends whether Run stops for ctx or for an error.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-u.replay:
+				u.resend(ctx)
+			}
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		t := time.NewTicker(u.cfg.StatusInterval)
@@ -197,9 +232,49 @@ func (u *Uplink) Run(ctx context.Context) error {
 	}
 }
 
+// resend publishes again the records the spool retains after their
+// acknowledgement. The broker that just accepted the connection may be one
+// restarted from a save older than those acknowledgements; records it does
+// have are written again with the same point, which changes nothing.
+func (u *Uplink) resend(ctx context.Context) {
+	after, last := u.spool.Retained()
+	if after >= last {
+		return
+	}
+	// Kept again from now: the broker may crash again before it saves them.
+	u.spool.Renew()
+	u.log.Info("sending again what the central broker acknowledged recently", "records", last-after)
+	for after < last {
+		recs, err := u.spool.ReadFrom(after, 500)
+		if err != nil || len(recs) == 0 {
+			if err != nil && ctx.Err() == nil {
+				u.log.Error("replay: read spool", "after", after, "err", err)
+			}
+			return
+		}
+		for _, r := range recs {
+			if r.Seq > last {
+				return
+			}
+			after = r.Seq
+			topic, payload, err := outbox.DecodeRecord(r.Data)
+			if err != nil {
+				continue // counted when it was first read
+			}
+			if err := u.pub.PublishTagged(ctx, topic, payload, false, r.Seq|replayBit); err != nil {
+				return // closing
+			}
+		}
+	}
+}
+
 func (u *Uplink) onAck(seq uint64) {
 	if seq == 0 {
 		return // the retained status, not a spool record
+	}
+	if seq&replayBit != 0 {
+		u.replayed.Inc()
+		return
 	}
 	u.settle(seq)
 	u.forwarded.Inc()

@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -432,6 +433,10 @@ func DecodePress(payload []byte) (Press, error) {
 		}
 		if *w.Button < 1 || *w.Button > maxButton {
 			return Press{}, badButton(strconv.Itoa(*w.Button))
+		}
+		if w.Seq > math.MaxInt64 {
+			// Kept as the rating's press_seq, an InfluxDB integer.
+			return Press{}, newError(ReasonInvalidValue, "seq", strconv.FormatUint(w.Seq, 10)+" is above 9223372036854775807")
 		}
 		return Press{Button: *w.Button, Seq: w.Seq}, nil
 	}

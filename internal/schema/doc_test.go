@@ -197,7 +197,7 @@ func renderEventsDoc(t *testing.T) []byte {
 	p("| key | JSON type | required | notes |")
 	p("|---|---|---|---|")
 	p("| `button` | integer | yes | 1 to 9. |")
-	p("| `seq` | integer | no | The device's press counter, >= 0, for dropping duplicates; 0 when absent. |")
+	p("| `seq` | integer | no | The device's press counter, 0 to 9223372036854775807, for dropping duplicates (kept as the rating's `press_seq`); 0 when absent. |")
 	p("")
 	p("```json")
 	p(`{"button":3,"seq":17}`)

@@ -261,6 +261,11 @@ type Rating struct {
 	Level   Level    `json:"level"`
 	Reasons []string `json:"reasons,omitempty"`
 	Session string   `json:"session,omitempty"`
+	// PressID is the kiosk page's ID of the tap, PressSeq the button box's
+	// count of the press: the keys a retry or a redelivery repeats, so the
+	// agent can recognise one from its spool after a restart.
+	PressID  string `json:"press_id,omitempty"`
+	PressSeq int64  `json:"press_seq,omitempty"`
 }
 
 // Kind returns KindRating.
@@ -296,7 +301,28 @@ func (e *Rating) Validate(now time.Time) error {
 			return newError(ReasonInvalidValue, "reasons", entry+quote(r)+" contains a comma")
 		}
 	}
-	return checkText("session", e.Session, false)
+	if err := checkText("session", e.Session, false); err != nil {
+		return err
+	}
+	if e.PressID != "" && !ValidPressID(e.PressID) {
+		return newError(ReasonInvalidValue, "press_id", quote(e.PressID)+" is not 8 to 64 characters of A-Z, a-z, 0-9, _ and -")
+	}
+	return checkNonNegInt("press_seq", e.PressSeq)
+}
+
+// ValidPressID reports whether s can be a kiosk page's press ID: 8 to 64
+// characters of A-Z, a-z, 0-9, _ and -.
+func ValidPressID(s string) bool {
+	if len(s) < 8 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Queue is a step in a queue ticket's life, from the ticket system.

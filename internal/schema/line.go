@@ -141,7 +141,7 @@ func formatFloat(v float64) string {
 }
 
 // AppendLine appends e's point: tags counter, kiosk, level, site; fields id,
-// reasons (joined with commas), session.
+// press_id, press_seq (each when set), reasons (joined with commas), session.
 func (e *Rating) AppendLine(dst []byte) []byte {
 	w := newLine(dst, KindRating)
 	w.tag("counter", e.Counter)
@@ -150,6 +150,10 @@ func (e *Rating) AppendLine(dst []byte) []byte {
 	w.tag("site", e.Site)
 	w.fields()
 	w.str("id", e.ID)
+	w.str("press_id", e.PressID)
+	if e.PressSeq != 0 {
+		w.int("press_seq", e.PressSeq)
+	}
 	w.join("reasons", e.Reasons)
 	w.str("session", e.Session)
 	return w.end(e.TS)

@@ -65,6 +65,10 @@ func Fields(k Kind) []FieldSpec {
 			{Name: "reasons", JSON: JSONStrings, Column: ColumnString,
 				Note: "Reasons the citizen picked: at most 16 entries of 1..128 bytes without commas, written joined with commas; left out when empty."},
 			{Name: "session", JSON: JSONText, Column: ColumnString, Note: "ID of the session rated, when known; left out when empty."},
+			{Name: "press_id", JSON: JSONText, Column: ColumnString,
+				Note: "The kiosk page's ID of the tap (8..64 of A-Z, a-z, 0-9, `_`, `-`), repeated by its retries; left out when empty."},
+			{Name: "press_seq", JSON: JSONInteger, Column: ColumnInteger,
+				Note: "The button box's count of the press, repeated by a redelivery; >= 0, left out when 0."},
 		}
 	case KindQueue:
 		own = []FieldSpec{
