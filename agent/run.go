@@ -92,11 +92,12 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	var queueOut queue.Emitter = ob
 	var cams *pipeline.Watch
 	if len(cfg.Cameras) > 0 {
-		cams, err = pipeline.New(cfg.Camera, cfg.Cameras, ob, log.With("component", "cameras"), reg, time.Now)
+		cams, err = pipeline.New(cfg.Camera, cfg.Cameras, ob, log.With("component", "cameras"), reg, time.Now,
+			pipeline.WithStateDir(cfg.Spool.Dir))
 		if err != nil {
 			return err
 		}
-		queueOut = cams.Queue(ob)
+		queueOut = cams.Queue()
 	}
 	// Open tickets are kept beside the spool, so a restart loses no session.
 	tracker, err := queue.Open(cfg.Queue.Config, cfg.Spool.Dir, cfg.Site, queueOut, log.With("component", "queue"), reg, time.Now)

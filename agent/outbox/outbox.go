@@ -99,11 +99,25 @@ func (o *Outbox) Header() schema.Header {
 // the event is durable. An invalid event is a bug in the agent (inputs are
 // validated before they become events) and is refused, never spooled.
 func (o *Outbox) Emit(ctx context.Context, ev schema.Event) error {
-	rec, err := o.Encode(ev)
-	if err != nil {
-		return err
+	return o.EmitAll(ctx, ev)
+}
+
+// EmitAll is Emit for events that must be spooled together or not at all
+// (a queue step and the session it ends): one spool append, one fsync. An
+// invalid one refuses all of them.
+func (o *Outbox) EmitAll(ctx context.Context, evs ...schema.Event) error {
+	recs := make([][]byte, 0, len(evs))
+	for _, ev := range evs {
+		rec, err := o.Encode(ev)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
 	}
-	_, err = o.spool.Append(ctx, rec)
+	if len(recs) == 0 {
+		return nil
+	}
+	_, err := o.spool.Append(ctx, recs...)
 	return err
 }
 

@@ -63,10 +63,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Emitter spools events (outbox.Outbox).
+// Emitter spools events (outbox.Outbox), several as one all-or-nothing unit.
 type Emitter interface {
 	Header() schema.Header
-	Emit(ctx context.Context, ev schema.Event) error
+	EmitAll(ctx context.Context, evs ...schema.Event) error
 }
 
 type ticket struct {
@@ -168,19 +168,24 @@ func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 		return err
 	}
 	// The queue system's own id and ts are kept: they are its identity, and
-	// a redelivered step then overwrites itself downstream.
-	if err := t.out.Emit(ctx, q); err != nil {
-		t.restore(key, prev)
-		return err
+	// a redelivered step then overwrites itself downstream. A finished step
+	// and its session are one append: a crash leaves both or neither.
+	evs := []schema.Event{q}
+	if sess != nil {
+		evs = append(evs, sess)
+	}
+	if err := t.out.EmitAll(ctx, evs...); err != nil {
+		if sess == nil {
+			t.restore(key, prev)
+			return err
+		}
+		// The ticket stays, with this session: the retry of the step
+		// spools this very session.
+		return fmt.Errorf("queue: ticket %s finished, with its session: %w", q.Ticket, err)
 	}
 	t.steps.WithLabelValues(string(q.Step)).Inc()
 	if sess == nil {
 		return nil
-	}
-	if err := t.out.Emit(ctx, sess); err != nil {
-		// The ticket stays, with this session: the retry of the step
-		// spools this very session.
-		return fmt.Errorf("queue: session for ticket %s: %w", q.Ticket, err)
 	}
 	t.sessionsTotal.Inc()
 	t.mu.Lock()

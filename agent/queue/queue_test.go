@@ -30,15 +30,17 @@ func (f *fakeOut) Header() schema.Header {
 	return schema.Header{ID: fmt.Sprintf("ID%03d", f.n), TS: f.now().Add(time.Duration(f.n)), Site: "anlao"}
 }
 
-func (f *fakeOut) Emit(_ context.Context, ev schema.Event) error {
+func (f *fakeOut) EmitAll(_ context.Context, evs ...schema.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		if err := f.fail(ev); err != nil {
-			return err
+		for _, ev := range evs {
+			if err := f.fail(ev); err != nil {
+				return err // none of them, as the spool's append
+			}
 		}
 	}
-	f.evs = append(f.evs, ev)
+	f.evs = append(f.evs, evs...)
 	return nil
 }
 

@@ -245,3 +245,12 @@ func (discard) Header() schema.Header {
 }
 
 func (discard) Emit(_ context.Context, ev schema.Event) error { return ev.Validate(time.Now()) }
+
+func (d discard) EmitAll(ctx context.Context, evs ...schema.Event) error {
+	for _, ev := range evs {
+		if err := d.Emit(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -17,10 +17,15 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -33,6 +38,7 @@ import (
 	"github.com/pscm/pscm/agent/camera/keyframe"
 	"github.com/pscm/pscm/agent/camera/occupancy"
 	"github.com/pscm/pscm/agent/camera/presence"
+	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -41,7 +47,13 @@ import (
 type Emitter interface {
 	Header() schema.Header
 	Emit(ctx context.Context, ev schema.Event) error
+	// EmitAll spools the events as one all-or-nothing unit.
+	EmitAll(ctx context.Context, evs ...schema.Event) error
 }
+
+// fusionFile, in the state directory, holds the sessions waiting for
+// fusion and those being sent (fuserState).
+const fusionFile = "fusion.json"
 
 // emitTimeout bounds one spool write from a camera goroutine: a spool that
 // cannot take an occupancy change within it has a problem the spool's own
@@ -67,6 +79,8 @@ type Watch struct {
 	counters map[string]*counter
 	ids      []string // the counters' IDs, sorted: the order tick visits them
 	fuse     *fuser
+	inflight map[string]bool // IDs of decided sessions being spooled now
+	stateDir string          // where fusionFile is kept; "" keeps it in memory
 }
 
 // camera is one camera's pipeline.
@@ -109,12 +123,16 @@ func New(set Settings, cams []Camera, out Emitter, log *slog.Logger, reg prometh
 	if err != nil {
 		return nil, fmt.Errorf("working_hours: %w", err)
 	}
+	o := options{healthEvery: health.Interval}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	healthEvery := o.healthEvery
 	w := &Watch{set: set, hours: hours, out: out, log: log, now: now, counters: map[string]*counter{},
-		m: newMetrics(reg)}
+		m: newMetrics(reg), inflight: map[string]bool{}, stateDir: o.stateDir}
 	w.fuse = newFuser(set.FuseWindow)
-	healthEvery := health.Interval
-	for _, o := range opts {
-		o(&healthEvery)
+	if err := w.loadFusion(); err != nil {
+		return nil, err
 	}
 	for _, cc := range cams {
 		c := &camera{cfg: cc}
@@ -155,13 +173,82 @@ func New(set Settings, cams []Camera, out Emitter, log *slog.Logger, reg prometh
 	return w, nil
 }
 
-// Option changes a default of New, for tests.
-type Option func(healthEvery *time.Duration)
+// Option changes a default of New.
+type Option func(*options)
+
+type options struct {
+	healthEvery time.Duration
+	stateDir    string
+}
+
+// WithStateDir keeps the sessions waiting for fusion, and those decided and
+// not yet spooled, in dir (the spool's directory), so a crash inside
+// fuse_window loses none and sends none twice. Without it they are kept in
+// memory only (tests, -config.check).
+func WithStateDir(dir string) Option {
+	return func(o *options) { o.stateDir = dir }
+}
+
+// loadFusion takes back what the last run left in fusionFile.
+func (w *Watch) loadFusion() error {
+	if w.stateDir == "" {
+		return nil
+	}
+	path := filepath.Join(w.stateDir, fusionFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cameras: %w", err)
+	}
+	var st fuserState
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return fmt.Errorf("cameras: %s is damaged (%w); the sessions it held are in it, readable as JSON: move it aside to start without them", path, err)
+	}
+	w.fuse.restore(st)
+	if n := len(st.Held) + len(st.Sending); n > 0 {
+		w.log.Info("sessions waiting for fusion taken back", "held", len(st.Held), "sending", len(st.Sending))
+	}
+	return nil
+}
+
+// saveLocked writes the fuser's state, before what it decided is spooled.
+// Called with mu held.
+func (w *Watch) saveLocked() error {
+	if w.stateDir == "" {
+		return nil
+	}
+	b, err := json.Marshal(w.fuse.state())
+	if err == nil {
+		err = spool.WriteFileAtomic(w.stateDir, fusionFile, b)
+	}
+	if err != nil {
+		w.m.emitErrors.Inc()
+		return fmt.Errorf("cameras: saving the sessions waiting for fusion: %w", err)
+	}
+	return nil
+}
+
+// takeSendingLocked returns the decided sessions no one is spooling now,
+// marking them as being spooled. Called with mu held.
+func (w *Watch) takeSendingLocked() []schema.Session {
+	var out []schema.Session
+	for _, s := range w.fuse.sending {
+		if !w.inflight[s.ID] {
+			w.inflight[s.ID] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // WithHealthInterval sets how often `camera` health events are sent
 // (health.Interval, 10 s, by default).
 func WithHealthInterval(d time.Duration) Option {
-	return func(h *time.Duration) { *h = d }
+	return func(o *options) { o.healthEvery = d }
 }
 
 // Run runs every camera and the counters' clock until ctx ends; then the
@@ -198,9 +285,11 @@ func (w *Watch) Run(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emitTimeout)
 	defer cancel()
 	w.mu.Lock()
-	left := w.fuse.flush(time.Time{})
+	w.fuse.flush(time.Time{})
+	w.saveIfLocked()
+	left := w.takeSendingLocked()
 	w.mu.Unlock()
-	w.emitSessions(fctx, left)
+	_ = w.send(fctx, left)
 	return nil
 }
 
@@ -272,7 +361,6 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 		}
 	}
 	w.mu.Lock()
-	var ended []schema.Session
 	for _, ch := range changes {
 		k := w.counters[ch.Zone.Counter]
 		if k == nil || (ch.Zone.Kind != schema.ZoneStaff && ch.Zone.Kind != schema.ZoneCitizen) {
@@ -283,27 +371,36 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 			w.log.Warn("zone change out of order", "camera", c.cfg.ID, "zone", ch.Zone.ID, "err", err)
 			continue
 		}
-		ended = append(ended, w.cameraSessions(k, ss, w.now())...)
+		w.cameraSessions(k, ss, w.now())
 	}
+	w.saveIfLocked()
+	ready := w.takeSendingLocked()
 	w.mu.Unlock()
-	w.emitSessions(ctx, ended)
+	_ = w.send(ctx, ready)
 }
 
-// cameraSessions hands the sessions a counter's seats ended to the fuser and
-// returns what is ready to send. Called with w.mu held.
-func (w *Watch) cameraSessions(k *counter, ss []presence.Session, now time.Time) []schema.Session {
+// cameraSessions hands the sessions a counter's seats ended to the fuser.
+// Called with w.mu held.
+func (w *Watch) cameraSessions(k *counter, ss []presence.Session, now time.Time) {
 	if !k.seats {
-		return nil
+		return
 	}
-	var out []schema.Session
 	for _, s := range ss {
 		h := w.out.Header()
 		h.ID = "c-" + h.ID
 		ev := schema.Session{Header: h, Counter: s.Counter, Start: s.Start.UTC(), End: s.End.UTC(),
 			ServiceS: s.End.Sub(s.Start).Seconds(), Source: schema.SourceCamera}
-		out = append(out, w.fuse.camera(ev, now)...)
+		w.fuse.camera(ev, now)
 	}
-	return out
+}
+
+// saveIfLocked saves the fuser's state where a failure can only be logged
+// (a camera's session: the camera does not send it again); what was decided
+// is still spooled. Called with w.mu held.
+func (w *Watch) saveIfLocked() {
+	if err := w.saveLocked(); err != nil {
+		w.log.Error("sessions waiting for fusion not saved: a crash now would lose them", "err", err)
+	}
 }
 
 // tick closes sessions whose citizen left SessionGap ago, sends sessions
@@ -311,10 +408,9 @@ func (w *Watch) cameraSessions(k *counter, ss []presence.Session, now time.Time)
 // refreshes the gauges.
 func (w *Watch) tick(ctx context.Context, now time.Time) {
 	w.mu.Lock()
-	var ready []schema.Session
 	for _, id := range w.ids {
 		k := w.counters[id]
-		ready = append(ready, w.cameraSessions(k, k.p.Tick(now), now)...)
+		w.cameraSessions(k, k.p.Tick(now), now)
 		if !k.watched[schema.ZoneStaff] {
 			continue
 		}
@@ -332,25 +428,56 @@ func (w *Watch) tick(ctx context.Context, now time.Time) {
 			w.log.Info("staff back at the counter", "counter", id)
 		}
 	}
-	ready = append(ready, w.fuse.flush(now)...)
+	before := len(w.fuse.sending)
+	w.fuse.flush(now)
+	if len(w.fuse.sending) != before {
+		w.saveIfLocked()
+	}
+	// Also what an earlier spooling failed to store, or the last run left.
+	ready := w.takeSendingLocked()
 	w.m.waiting.Set(float64(w.fuse.len()))
 	w.mu.Unlock()
 	w.m.workingHours.Set(b2f(w.hours.Contains(now)))
 	ectx, cancel := context.WithTimeout(ctx, emitTimeout)
 	defer cancel()
-	w.emitSessions(ectx, ready)
+	_ = w.send(ectx, ready)
 }
 
-func (w *Watch) emitSessions(ctx context.Context, ss []schema.Session) {
+// send spools extra and the decided sessions ss as one append and records
+// the sessions sent. On an error they stay decided, and the next tick
+// spools them again: the same events, so the same points.
+func (w *Watch) send(ctx context.Context, ss []schema.Session, extra ...schema.Event) error {
+	if len(ss) == 0 && len(extra) == 0 {
+		return nil
+	}
+	evs := append([]schema.Event(nil), extra...)
 	for i := range ss {
-		s := ss[i]
-		if err := w.out.Emit(ctx, &s); err != nil {
-			w.m.emitErrors.Inc()
-			w.log.Error("session not spooled", "counter", s.Counter, "source", s.Source, "err", err)
-			continue
+		evs = append(evs, &ss[i])
+	}
+	err := w.out.EmitAll(ctx, evs...)
+	w.mu.Lock()
+	for _, s := range ss {
+		delete(w.inflight, s.ID)
+		if err == nil {
+			w.fuse.sent(s.ID, w.now())
 		}
+	}
+	if err == nil && len(ss) > 0 {
+		// Not saved, a crash only spools them again: the same points.
+		w.saveIfLocked()
+	}
+	w.mu.Unlock()
+	if err != nil {
+		if len(ss) > 0 {
+			w.m.emitErrors.Inc()
+			w.log.Error("sessions not spooled; trying again in a moment", "sessions", len(ss), "err", err)
+		}
+		return err
+	}
+	for _, s := range ss {
 		w.m.sessions.WithLabelValues(s.Counter, string(s.Source)).Inc()
 	}
+	return nil
 }
 
 // health sends c's health window as a `camera` event.
@@ -365,40 +492,51 @@ func (w *Watch) health(c *camera, s health.Snapshot) {
 	}
 }
 
-// Queue wraps the queue tracker's emitter: sessions at counters whose two
+// Queue is the queue tracker's emitter: sessions at counters whose two
 // seats a camera watches wait for the camera's session to fuse with;
-// everything else passes straight through.
-func (w *Watch) Queue(next Emitter) Emitter { return queueEmitter{w: w, next: next} }
+// everything else goes straight to the spool. A step and what it decided
+// are one spool append, after the fuser's state is saved: a crash leaves
+// the session waiting (the tracker's retry of the step finds it known) or
+// sent, never lost and never sent twice.
+func (w *Watch) Queue() QueueEmitter { return queueEmitter{w: w} }
 
-type queueEmitter struct {
-	w    *Watch
-	next Emitter
+// QueueEmitter is what the queue tracker emits to (queue.Emitter).
+type QueueEmitter interface {
+	Header() schema.Header
+	EmitAll(ctx context.Context, evs ...schema.Event) error
 }
 
-func (q queueEmitter) Header() schema.Header { return q.next.Header() }
+type queueEmitter struct{ w *Watch }
 
-func (q queueEmitter) Emit(ctx context.Context, ev schema.Event) error {
-	s, ok := ev.(*schema.Session)
-	if !ok || s.Source != schema.SourceQueue {
-		return q.next.Emit(ctx, ev)
-	}
-	q.w.mu.Lock()
-	k := q.w.counters[s.Counter]
-	if k == nil || !k.seats {
-		q.w.mu.Unlock()
-		return q.next.Emit(ctx, ev)
-	}
-	ready := q.w.fuse.queue(*s, q.w.now())
-	q.w.mu.Unlock()
-	var errs []error
-	for i := range ready {
-		if err := q.next.Emit(ctx, &ready[i]); err != nil {
-			errs = append(errs, err)
-			continue
+func (q queueEmitter) Header() schema.Header { return q.w.out.Header() }
+
+func (q queueEmitter) EmitAll(ctx context.Context, evs ...schema.Event) error {
+	w := q.w
+	var pass []schema.Event
+	w.mu.Lock()
+	took := false
+	for _, ev := range evs {
+		if s, ok := ev.(*schema.Session); ok && s.Source == schema.SourceQueue {
+			if k := w.counters[s.Counter]; k != nil && k.seats {
+				w.fuse.queue(*s, w.now())
+				took = true
+				continue
+			}
 		}
-		q.w.m.sessions.WithLabelValues(ready[i].Counter, string(ready[i].Source)).Inc()
+		pass = append(pass, ev)
 	}
-	return errors.Join(errs...)
+	if !took {
+		w.mu.Unlock()
+		return w.out.EmitAll(ctx, evs...)
+	}
+	if err := w.saveLocked(); err != nil {
+		// The step is refused and comes again; its session is known then.
+		w.mu.Unlock()
+		return err
+	}
+	ready := w.takeSendingLocked()
+	w.mu.Unlock()
+	return w.send(ctx, ready, pass...)
 }
 
 func clampConfidence(c float64) float64 {
