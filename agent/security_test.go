@@ -106,6 +106,8 @@ func TestMQTTSecurity(t *testing.T) {
 	denied("another site's agent, no source", w.centralURL, "phuoc-thanh-edge-1", edgeTLS, "pscm/v1/anlao/rating", rating("forged-2"))
 	denied("anlao's agent as another agent", w.centralURL, "anlao-edge-1", edgeTLS, "pscm/v1/anlao/rating/anlao-edge-2", rating("forged-3"))
 	denied("anlao's agent without its name", w.centralURL, "anlao-edge-1", edgeTLS, "pscm/v1/anlao/rating", rating("forged-4"))
+	denied("anlao's agent writing a dossier", w.centralURL, "anlao-edge-1", edgeTLS, "pscm/v1/anlao/dossier/anlao-edge-1",
+		`{"id":"forged-6","ts":"`+now+`","site":"anlao","dossier":"d1","procedure":"p1","received":"`+now+`","due":"`+now+`","resolved":"`+now+`","outcome":"on_time"}`)
 	denied("the collector", w.centralURL, "collector", w.clientTLS(t, "collector"), "pscm/v1/anlao/rating/collector", rating("forged-5"))
 
 	// Allowed: each kiosk as itself, and the agent's account under its own name.

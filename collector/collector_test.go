@@ -185,11 +185,18 @@ func TestBadInputs(t *testing.T) {
 			}
 		})
 	}
-	// An unknown kind is not even received: the collector subscribes to the
-	// kinds it handles, never to a wildcard kind (docs/events.md). Its rejection
-	// reason, for a message that does arrive, is covered in ingest's tests.
+	// An unknown kind (an agent newer than this collector) is received,
+	// refused as unknown_kind, counted and logged, and never written.
 	received := metricValue(metrics(t, c.addr), "pscm_collector_messages_received_total")
+	unknown := metricValue(metrics(t, c.addr), "pscm_collector_rejected_total", "reason", "unknown_kind")
 	publishOne(t, pub, "pscm/v1/anlao/complaint", []byte(rating(func(s string) string { return s })))
+	publishOne(t, pub, "pscm/v1/anlao/complaint/anlao-edge-1", []byte(rating(func(s string) string { return s })))
+	testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
+		return metricValue(metrics(t, c.addr), "pscm_collector_rejected_total", "reason", "unknown_kind") == unknown+2
+	}, "rejected_total{reason=unknown_kind} did not go up by two")
+	if !strings.Contains(c.logs.String(), "complaint") {
+		t.Error("no log line names the unknown kind")
+	}
 
 	// A valid event published after the bad ones is written; the bad ones never are.
 	publishOne(t, pub, "pscm/v1/anlao/rating", []byte(rating(repl(`"bad-1"`, `"good-1"`))))
@@ -199,8 +206,8 @@ func TestBadInputs(t *testing.T) {
 	if n := e.db.Count(t, "complaint", "id"); n != 0 {
 		t.Errorf("unknown kind written: %d points", n)
 	}
-	if got := metricValue(metrics(t, c.addr), "pscm_collector_messages_received_total"); got != received+1 {
-		t.Errorf("messages_received_total went from %v to %v; want only the valid rating", received, got)
+	if got := metricValue(metrics(t, c.addr), "pscm_collector_messages_received_total"); got != received+3 {
+		t.Errorf("messages_received_total went from %v to %v; want the two of an unknown kind and the valid rating", received, got)
 	}
 	if got := e.db.Query(t, `SELECT id FROM rating`); len(got) != 1 || fmt.Sprint(got[0].Values[0][1]) != "good-1" {
 		t.Errorf("rating points = %+v, want only good-1", got)

@@ -236,7 +236,7 @@ func TestHandleBlocksWhenInflightFull(t *testing.T) {
 
 func TestFilters(t *testing.T) {
 	fs := Filters("", []string{"+"})
-	if len(fs) != 14 || fs[0] != "pscm/v1/+/rating" || fs[1] != "pscm/v1/+/rating/+" {
+	if len(fs) != 2 || fs[0] != "pscm/v1/+/+" || fs[1] != "pscm/v1/+/+/+" {
 		t.Fatalf("filters = %v", fs)
 	}
 	for _, f := range fs {
@@ -245,7 +245,7 @@ func TestFilters(t *testing.T) {
 		}
 	}
 	shared := Filters("g1", []string{"anlao"})
-	if shared[0] != "$share/g1/pscm/v1/anlao/rating" {
+	if shared[0] != "$share/g1/pscm/v1/anlao/+" {
 		t.Fatalf("shared = %v", shared[0])
 	}
 }

@@ -14,14 +14,15 @@ import (
 	"github.com/pscm/pscm/internal/schema"
 )
 
-// Filters returns the subscription filters for the collector: every kind of
-// the contract, with and without a source segment (schema.SiteFilters), for
-// the given sites ("+" for all). With a shared group each filter becomes
-// $share/<group>/..., so several collectors split the stream.
+// Filters returns the subscription filters for the collector: every kind,
+// with and without a source segment, for the given sites ("+" for all),
+// including kinds this collector does not know, which it refuses as
+// unknown_kind (schema.AnyKindFilters). With a shared group each filter
+// becomes $share/<group>/..., so several collectors split the stream.
 func Filters(sharedGroup string, sites []string) []string {
 	var fs []string
 	for _, site := range sites {
-		fs = append(fs, schema.SiteFilters(site)...)
+		fs = append(fs, schema.AnyKindFilters(site)...)
 	}
 	if sharedGroup != "" {
 		for i, f := range fs {

@@ -76,7 +76,7 @@ func reasonDocs() map[Reason]string {
 		ReasonTimeRange:     "`ts` is before 2020-01-01 or more than 24 h after the receiver's clock, or another time is outside 2000..2099.",
 		ReasonSiteMismatch:  "The topic's `{site}` differs from the payload's `site`, or an agent topic's `{agent}` from the payload's `agent`.",
 		ReasonBadTopic:      "Not a v1 event topic: wrong prefix, empty segment, wildcard, wrong number of segments, invalid ID, agent topic without the agent, or a press topic where an event topic was expected.",
-		ReasonUnknownKind:   "The kind is not one of the seven.",
+		ReasonUnknownKind:   "The kind is not one of the seven: the collector subscribes to every kind (`pscm/v1/{site}/+` and `…/+/+`), so an event of a kind it does not know, from an agent newer than itself, is counted and logged with this reason instead of never being seen.",
 		ReasonPointConflict: "Another event (another `id`) already holds this measurement, tags and `ts` (see \"unique point times\"); writing it would overwrite that one.",
 	}
 }

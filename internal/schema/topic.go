@@ -147,6 +147,20 @@ func SiteFilters(site string, kinds ...Kind) []string {
 	return fs
 }
 
+// AnyKindFilters returns the filters matching every event topic of site
+// (an ID or AnySite) whatever its kind, known to this contract or not: the
+// collector's, so that an event of a kind it does not know (from an agent
+// newer than itself) is received and refused as unknown_kind, counted and
+// logged, rather than never seen. Raw kiosk presses have four segments after
+// the prefix and match neither. It returns nil for an invalid site.
+func AnyKindFilters(site string) []string {
+	if site != AnySite && !ValidID(site) {
+		return nil
+	}
+	base := TopicPrefix + site + "/+"
+	return []string{base, base + "/+"}
+}
+
 // PressFilter returns the filter matching the raw hardware presses of every
 // kiosk of site (an ID or AnySite), or "" when site is neither.
 func PressFilter(site string) string {
