@@ -312,3 +312,49 @@ func (s *system) dashboardAgrees(t *testing.T, c **dashClient) (shown, stored in
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// tapsByID checks, one by one, that every rating ID the agent answered a
+// tap with is in InfluxDB exactly once, and that the tap kiosks have no
+// rating there that no tap was answered with (a retried tap that became a
+// second rating). It returns the problems, "" when there are none.
+func (s *system) tapsByID(t *testing.T, d *driver) string {
+	t.Helper()
+	stored := map[string]int{}
+	for _, se := range s.db.Query(t, fmt.Sprintf(`SELECT "id" FROM "rating" WHERE "site" = '%s' AND ("kiosk" = 'k01' OR "kiosk" = 'k02')`, agentSite)) {
+		for _, row := range se.Values {
+			stored[fmt.Sprint(row[1])]++
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var b strings.Builder
+	missing, twice := 0, 0
+	for id := range d.tapIDs {
+		if stored[id] == 0 {
+			missing++
+			if missing <= 5 {
+				fmt.Fprintf(&b, "\n  accepted tap %s not in InfluxDB", id)
+			}
+		}
+	}
+	extra := 0
+	for id, n := range stored {
+		if !d.tapIDs[id] {
+			extra++
+			if extra <= 5 {
+				fmt.Fprintf(&b, "\n  rating %s stored, but no tap was answered with it", id)
+			}
+		}
+		if n > 1 {
+			twice++
+			if twice <= 5 {
+				fmt.Fprintf(&b, "\n  rating %s stored %d times", id, n)
+			}
+		}
+	}
+	if missing+twice+extra > 0 {
+		fmt.Fprintf(&b, "\n  %d of %d accepted taps missing, %d IDs stored more than once, %d stored without an accepted answer",
+			missing, len(d.tapIDs), twice, extra)
+	}
+	return b.String()
+}

@@ -72,9 +72,9 @@ type system struct {
 func startSystem(t *testing.T) *system {
 	t.Helper()
 	s := &system{dir: t.TempDir()}
-	s.central = testenv.StartMosquitto(t)
-	// The center's broker runs with the shipped center.conf's session,
-	// queue and persistence settings, as in production.
+	// Both brokers run with the shipped configs' session, queue and
+	// persistence settings, as in production.
+	s.central = testenv.StartMosquitto(t, testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/mosquitto.conf")))
 	s.local = testenv.StartMosquitto(t, testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/center.conf")))
 	s.db = testenv.StartInflux(t, testenv.WithoutFlux())
 	s.uplink = testenv.StartProxy(t, s.central.Addr())

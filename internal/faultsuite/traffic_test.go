@@ -145,10 +145,13 @@ type driver struct {
 	client *http.Client
 	local  mqtt.Client
 
+	mu      sync.Mutex
 	seq     map[string]uint64 // per button box
 	tickets int               // tickets issued, both queue paths
+	// tapIDs are the rating IDs the agent answered "accepted" to a tap
+	// with, each of which must be in InfluxDB exactly once.
+	tapIDs map[string]bool
 
-	mu   sync.Mutex
 	last time.Time // queue step ts, strictly increasing
 	errs []string  // the suite's own failures, reported by the test
 	// at is the last step each queue counter had accepted.
@@ -165,7 +168,7 @@ func newDriver(t *testing.T, s *system, led *ledger) *driver {
 	}
 	t.Cleanup(func() { c.Disconnect(250) })
 	return &driver{
-		s: s, led: led, local: c, seq: map[string]uint64{}, at: map[string]schema.Step{},
+		s: s, led: led, local: c, seq: map[string]uint64{}, at: map[string]schema.Step{}, tapIDs: map[string]bool{},
 		// The page's own limit on one request.
 		client: &http.Client{Timeout: 7 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}},
 	}
@@ -207,61 +210,75 @@ func (d *driver) taps(ctx context.Context) {
 	every(ctx, tapEvery, func(i int) {
 		kiosk := fmt.Sprintf("k%02d", i%2+1)
 		level := buttons[[]int{0, 0, 1, 0, 1, 2, 0, 1, 3, 0}[i%10]]
-		code, status := d.tap(kiosk, level)
-		outcome := fmt.Sprintf("tap %d", code)
-		if code == http.StatusOK {
-			outcome = "tap 200 " + status
-		}
-		if code == http.StatusOK && status == "accepted" {
-			d.led.input(outcome, key{site: agentSite, measurement: "rating"}, key{agentSite, "rating", kiosk, string(level)})
-			return
-		}
-		if code == http.StatusOK || (code >= 400 && code < 500) {
-			// Neither ignored presses nor client errors may happen here:
-			// no minimum interval, no session claims at these counters.
-			d.fail("tap %s %s: HTTP %d %q", kiosk, level, code, status)
-		}
-		d.led.input(outcome)
+		d.tapAndCount(kiosk, level, pageRetries)
 	})
 }
 
+// pageRetries is kiosk.js's schedule: the same body again after 300 ms and
+// after 1 s more, then the citizen is told it failed.
+var pageRetries = []time.Duration{300 * time.Millisecond, time.Second}
+
+// tapAndCount taps and records the outcome in the ledger.
+func (d *driver) tapAndCount(kiosk string, level schema.Level, retries []time.Duration) {
+	code, status, id := d.tap(kiosk, level, retries)
+	outcome := fmt.Sprintf("tap %d", code)
+	if code == http.StatusOK {
+		outcome = "tap 200 " + status
+	}
+	if code == http.StatusOK && status == "accepted" {
+		d.mu.Lock()
+		d.tapIDs[id] = true
+		d.mu.Unlock()
+		d.led.input(outcome, key{site: agentSite, measurement: "rating"}, key{agentSite, "rating", kiosk, string(level)})
+		return
+	}
+	if code == http.StatusOK || (code >= 400 && code < 500) {
+		// Neither ignored presses nor client errors may happen here:
+		// no minimum interval, no session claims at these counters.
+		d.fail("tap %s %s: HTTP %d %q", kiosk, level, code, status)
+	}
+	d.led.input(outcome)
+}
+
 // tap posts one press as kiosk.js does: one press_id, retried with the
-// very same body after a network error or a 5xx, twice at most. It returns
-// the last status (0 for a network error) and the body's status field.
-func (d *driver) tap(kiosk string, level schema.Level) (int, string) {
+// very same body after a network error or a 5xx, once per entry of
+// retries, after waiting it. It returns the last status (0 for a network
+// error), the body's status field and the rating ID.
+func (d *driver) tap(kiosk string, level schema.Level, retries []time.Duration) (int, string, string) {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	body := fmt.Sprintf(`{"level":%q,"press_id":%q}`, level, hex.EncodeToString(id[:]))
-	code, status := 0, ""
-	for attempt, delay := range []time.Duration{300 * time.Millisecond, time.Second, 0} {
-		code, status = d.post("/kiosk/"+kiosk+"/press", kioskToken(kiosk), body)
-		if code != 0 && code < 500 || attempt == 2 {
+	code, status, rating := 0, "", ""
+	for attempt := 0; ; attempt++ {
+		code, status, rating = d.post("/kiosk/"+kiosk+"/press", kioskToken(kiosk), body)
+		if code != 0 && code < 500 || attempt == len(retries) {
 			break
 		}
-		time.Sleep(delay)
+		time.Sleep(retries[attempt])
 	}
-	return code, status
+	return code, status, rating
 }
 
-func (d *driver) post(path, token, body string) (int, string) {
+func (d *driver) post(path, token, body string) (int, string, string) {
 	req, err := http.NewRequest(http.MethodPost, "http://"+d.s.agentAddr+path, strings.NewReader(body))
 	if err != nil {
 		d.fail("request: %v", err)
-		return 0, ""
+		return 0, "", ""
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return 0, ""
+		return 0, "", ""
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	var out struct {
-		Status string `json:"status"`
+		Status   string `json:"status"`
+		RatingID string `json:"rating_id"`
 	}
 	_ = json.Unmarshal(b, &out)
-	return resp.StatusCode, out.Status
+	return resp.StatusCode, out.Status, out.RatingID
 }
 
 // buttons publishes raw presses of k03 and k04 on the center's broker, as
@@ -271,15 +288,76 @@ func (d *driver) buttons(ctx context.Context) {
 	every(ctx, buttonEvery, func(i int) {
 		kiosk := fmt.Sprintf("k%02d", i%2+3)
 		b := []int{1, 2, 1, 1, 2, 3, 1, 2, 4, 1}[(i/2)%10]
-		d.seq[kiosk]++
-		payload := fmt.Sprintf(`{"button":%d,"seq":%d}`, b, d.seq[kiosk])
-		topic := schema.TopicPrefix + agentSite + "/kiosk/" + kiosk + "/press"
-		if d.publish(topic, payload) {
-			d.led.input("button puback", key{site: agentSite, measurement: "rating"}, key{agentSite, "rating", kiosk, string(buttons[b-1])})
-		} else {
-			d.led.input("button no puback")
-		}
+		d.button(kiosk, b)
 	})
+}
+
+// button publishes one press of button b on kiosk's box, with the box's
+// next seq, and records the outcome in the ledger.
+func (d *driver) button(kiosk string, b int) {
+	d.mu.Lock()
+	d.seq[kiosk]++
+	seq := d.seq[kiosk]
+	d.mu.Unlock()
+	payload := fmt.Sprintf(`{"button":%d,"seq":%d}`, b, seq)
+	topic := schema.TopicPrefix + agentSite + "/kiosk/" + kiosk + "/press"
+	if d.publish(topic, payload) {
+		d.led.input("button puback", key{site: agentSite, measurement: "rating"}, key{agentSite, "rating", kiosk, string(buttons[b-1])})
+	} else {
+		d.led.input("button no puback")
+	}
+}
+
+// burst strikes kill in the middle of a burst: 40 taps of k01 and k02 at
+// once, each retried with its press_id until it is answered (a tablet
+// waiting out the agent's restart), and 40 button presses of k03 and k04
+// at once, which the center's broker redelivers to the restarted agent
+// when it had them unacknowledged. Some taps were spooled by the killed
+// agent and never answered: the new agent must answer their retries with
+// the same rating, and take no redelivered press twice.
+func (d *driver) burst(t *testing.T, kill func()) {
+	t.Helper()
+	patient := make([]time.Duration, 100) // 30 s of retries
+	for i := range patient {
+		patient[i] = 300 * time.Millisecond
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			<-start
+			d.tapAndCount(fmt.Sprintf("k%02d", i%2+1), buttons[i%4], patient)
+		})
+		wg.Go(func() {
+			<-start
+			d.button(fmt.Sprintf("k%02d", i%2+3), i%4+1)
+		})
+	}
+	close(start)
+	time.Sleep(20 * time.Millisecond)
+	kill()
+	wg.Wait()
+}
+
+// sameSecond posts n tickets' issued steps through the webhook, one after
+// another with the same whole-second ts, as a queue system that stamps
+// seconds does: n distinct queue points, none overwriting another.
+func (d *driver) sameSecond(t *testing.T, n int) {
+	t.Helper()
+	ts := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	for range n {
+		d.mu.Lock()
+		d.tickets++
+		k := d.tickets
+		d.mu.Unlock()
+		payload := fmt.Sprintf(`{"id":"S-%d-issued","ts":%q,"site":%q,"ticket":"S%04d","service":"ho-tich","step":"issued"}`,
+			k, ts, agentSite, k%10000)
+		if ok, outcome := d.webhookStep(payload); ok {
+			d.led.input(outcome, key{site: agentSite, measurement: "queue"})
+		} else {
+			d.led.input(outcome)
+		}
+	}
 }
 
 func (d *driver) publish(topic, payload string) bool {
@@ -363,7 +441,7 @@ func (d *driver) stamp() time.Time {
 func (d *driver) webhookStep(payload string) (bool, string) {
 	code := 0
 	for _, delay := range []time.Duration{300 * time.Millisecond, time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 0} {
-		code, _ = d.post("/queue", webhookToken, payload)
+		code, _, _ = d.post("/queue", webhookToken, payload)
 		if code == http.StatusNoContent {
 			return true, "webhook 204"
 		}
