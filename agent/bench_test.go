@@ -25,10 +25,18 @@ import (
 // BenchmarkPress50: 500 presses at 50/s over 4 kiosks through the kiosk API
 // (the page's request), with real spool fsyncs, a real broker, collector and
 // InfluxDB. Reports the time until the kiosk hears "accepted" and the time
-// until the rating is visible in InfluxDB.
+// until the rating is visible in InfluxDB, without the acknowledged records
+// kept for a replay (retain_acked 0s, as before issue 12) and with them (1m,
+// the default), in one run.
 func BenchmarkPress50(b *testing.B) {
+	for _, retain := range []string{"0s", "1m"} {
+		b.Run("retain_acked="+retain, func(b *testing.B) { press50(b, retain) })
+	}
+}
+
+func press50(b *testing.B, retain string) {
 	w := newWorld(b)
-	a := w.startAgent(b, agentOpts{minInterval: "0s", kiosks: 4})
+	a := w.startAgent(b, agentOpts{minInterval: "0s", kiosks: 4, retain: retain})
 	const n, rate = 500, 50
 	acks := make([]float64, n)
 	sent := make([]time.Time, n)
@@ -83,8 +91,16 @@ func BenchmarkPress50(b *testing.B) {
 // through the outbox as the agent writes them) while the central broker was
 // unreachable; the agent starts and the figure is the time until the broker
 // acknowledged all (the spool is empty) and until all are in InfluxDB.
+//
+// It also reports how long the agent takes to start with the 100,000 in its
+// spool (it reads them all back first, outbox.Recover) against starting
+// with an empty one, in the same run.
 func BenchmarkReplay100k(b *testing.B) {
 	w := newWorld(b)
+	began := time.Now()
+	empty := w.startAgent(b, agentOpts{minInterval: "0s"})
+	startEmpty := time.Since(began)
+	empty.stop(b)
 	cfgPath := w.agentConfig(b, agentOpts{minInterval: "0s"})
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -117,6 +133,7 @@ func BenchmarkReplay100k(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	a := w.startAgent(b, agentOpts{minInterval: "0s"})
+	started := time.Since(start)
 	var forwarded time.Duration
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -133,6 +150,8 @@ func BenchmarkReplay100k(b *testing.B) {
 	if c := w.db.Count(b, "rating", "id"); c != n {
 		b.Fatalf("%d ratings in InfluxDB, want %d", c, n)
 	}
+	b.ReportMetric(startEmpty.Seconds(), "start_empty_s")
+	b.ReportMetric(started.Seconds(), "start_100k_s")
 	b.ReportMetric(forwarded.Seconds(), "forwarded_s")
 	b.ReportMetric(visible.Seconds(), "in_influxdb_s")
 	b.ReportMetric(n/visible.Seconds(), "events/s")

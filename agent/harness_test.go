@@ -179,6 +179,7 @@ type agentOpts struct {
 	maxRecords  int    // spool.max_records
 	kiosks      int
 	extra       string // more top-level YAML (cameras:, camera:)
+	retain      string // spool.retain_acked; "" for the default
 }
 
 const tokenPrefix = "test-token-0123456789-"
@@ -193,6 +194,10 @@ func (w *world) agentConfig(t testing.TB, o agentOpts) string {
 	}
 	if o.kiosks == 0 {
 		o.kiosks = 2
+	}
+	retain := ""
+	if o.retain != "" {
+		retain = "  retain_acked: " + o.retain + "\n"
 	}
 	var kiosks strings.Builder
 	for i := 1; i <= o.kiosks; i++ {
@@ -225,13 +230,13 @@ uplink:
 spool:
   dir: %s
   max_records: %d
-kiosks:
+%skiosks:
 %santi_abuse:
   min_interval: %s
 queue:
   webhook_token: {file: %s}
 status_interval: 2s
-%s`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, filepath.Join(w.dir, "spool"), o.maxRecords, kiosks.String(), o.minInterval, wh, o.extra)
+%s`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, filepath.Join(w.dir, "spool"), o.maxRecords, retain, kiosks.String(), o.minInterval, wh, o.extra)
 	p := filepath.Join(w.dir, "agent.yml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -10,11 +10,19 @@ import (
 
 // SpoolReader is the part of the spool Recover reads.
 type SpoolReader interface {
+	Span() (first, last uint64)
 	ReadFrom(after uint64, max int) ([]spool.Record, error)
 }
 
+// RecoverLimit bounds what Recover reads: the newest records the point
+// window can remember. A press retried across a restart is seconds old; a
+// backlog of a long outage need not be read twice at start (100,000
+// records take about a second, BENCHMARKS.md).
+const RecoverLimit = DefaultPointWindow
+
 // Recover reads back what the spool still holds (the records not yet
-// delivered, and those delivered within its retain_acked), at the agent's
+// delivered, and those delivered within its retain_acked; the newest
+// RecoverLimit of them), at the agent's
 // start, before anything new is emitted. Each event's point is claimed, so
 // no new event is placed on it, and each is handed to fn in spool order:
 // the agent rebuilds from them its memory of recent presses, so a tap
@@ -23,7 +31,11 @@ type SpoolReader interface {
 // skipped (the uplink counts them). It returns how many events it read.
 func (o *Outbox) Recover(r SpoolReader, fn func(schema.Event)) (int, error) {
 	n := 0
-	var after uint64
+	first, last := r.Span()
+	after := first - 1
+	if last > after+RecoverLimit {
+		after = last - RecoverLimit
+	}
 	for {
 		recs, err := r.ReadFrom(after, 500)
 		if err != nil {

@@ -858,6 +858,14 @@ func (s *Spool) Retained() (after, last uint64) {
 	return max(s.released, s.firstLocked()-1), s.acked
 }
 
+// Span returns the seqs of the first record on disk (acknowledged or not)
+// and of the last committed one; first > last when none is.
+func (s *Spool) Span() (first, last uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.firstLocked(), s.committed
+}
+
 // Renew restarts the retention of every acknowledged record kept, as if
 // all were acknowledged now: the uplink calls it when it has sent them
 // again to a broker that may not have saved them yet.
