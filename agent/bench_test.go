@@ -95,13 +95,22 @@ func press50(b *testing.B, retain string) {
 // It also reports how long the agent takes to start with the 100,000 in its
 // spool (it reads them all back first, outbox.Recover) against starting
 // with an empty one, in the same run.
+//
+// Without the acknowledged records kept for a replay (retain_acked 0s, as
+// before issue 12) and with them (1m, the default), in one run.
 func BenchmarkReplay100k(b *testing.B) {
+	for _, retain := range []string{"0s", "1m"} {
+		b.Run("retain_acked="+retain, func(b *testing.B) { replay100k(b, retain) })
+	}
+}
+
+func replay100k(b *testing.B, retain string) {
 	w := newWorld(b)
 	began := time.Now()
-	empty := w.startAgent(b, agentOpts{minInterval: "0s"})
+	empty := w.startAgent(b, agentOpts{minInterval: "0s", retain: retain})
 	startEmpty := time.Since(began)
 	empty.stop(b)
-	cfgPath := w.agentConfig(b, agentOpts{minInterval: "0s"})
+	cfgPath := w.agentConfig(b, agentOpts{minInterval: "0s", retain: retain})
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		b.Fatal(err)
@@ -132,7 +141,7 @@ func BenchmarkReplay100k(b *testing.B) {
 	}
 	b.ResetTimer()
 	start := time.Now()
-	a := w.startAgent(b, agentOpts{minInterval: "0s"})
+	a := w.startAgent(b, agentOpts{minInterval: "0s", retain: retain})
 	started := time.Since(start)
 	var forwarded time.Duration
 	deadline := time.Now().Add(3 * time.Minute)

@@ -161,3 +161,42 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// BenchmarkFusionSave: the cost of keeping fusion durable, one save of the
+// fuser's state (write, fsync, rename, fsync of the directory) with 16
+// sessions waiting and 64 remembered, against the same state kept in
+// memory only, in one run. A counter a camera watches pays it twice per
+// session (held, then sent).
+//
+//	go test -run '^$' -bench FusionSave -benchtime 200x ./agent/camera/pipeline/
+func BenchmarkFusionSave(b *testing.B) {
+	for _, durable := range []bool{false, true} {
+		name := "memory"
+		if durable {
+			name = "fusion.json"
+		}
+		b.Run(name, func(b *testing.B) {
+			w := &Watch{log: slog.New(slog.DiscardHandler), m: newMetrics(prometheus.NewRegistry()), fuse: newFuser(2 * time.Minute)}
+			if durable {
+				w.stateDir = b.TempDir()
+			}
+			now := time.Now().UTC()
+			for i := range 16 {
+				s := schema.Session{Header: schema.Header{ID: "s-" + string(rune('a'+i)), TS: now, Site: "anlao"}, Counter: "c01",
+					Start: now.Add(-time.Minute), End: now, ServiceS: 60, Source: schema.SourceQueue, Ticket: "A001"}
+				w.fuse.que["c01"] = append(w.fuse.que["c01"], held{s: s, at: now})
+			}
+			for i := range 64 {
+				w.fuse.done["done-"+string(rune('a'+i%26))+string(rune('a'+i/26))] = now
+			}
+			b.ResetTimer()
+			for range b.N {
+				w.mu.Lock()
+				if err := w.saveLocked(); err != nil {
+					b.Fatal(err)
+				}
+				w.mu.Unlock()
+			}
+		})
+	}
+}
