@@ -235,6 +235,7 @@ spool:
   min_interval: %s
 queue:
   webhook_token: {file: %s}
+  services: [ho-tich, dat-dai]
 status_interval: 2s
 %s`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, filepath.Join(w.dir, "spool"), o.maxRecords, retain, kiosks.String(), o.minInterval, wh, o.extra)
 	p := filepath.Join(w.dir, "agent.yml")

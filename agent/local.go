@@ -12,6 +12,7 @@ import (
 	"github.com/pscm/pscm/agent/config"
 	"github.com/pscm/pscm/agent/queue"
 	"github.com/pscm/pscm/agent/ratings"
+	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/textclip"
@@ -93,6 +94,7 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 	}
 	l := &localFeed{}
 	pressFilter := schema.PressFilter(cfg.Site)
+	once := logging.NewLimiter(time.Hour) // per topic
 	queueTopic := schema.TopicFor(cfg.Site, schema.KindQueue, "")
 	handle := func(c mqtt.Client, m mqtt.Message) {
 		t, err := schema.ParseTopic(m.Topic())
@@ -102,7 +104,25 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 			m.Ack()
 			return
 		}
-		once := func() error {
+		if m.Retained() {
+			// Retained: the broker keeps it and hands it to every new
+			// subscription, so taken it would be a new press or step at every
+			// restart or reconnect. It was taken when it was published, if
+			// the agent was subscribed then. The agent may not clear it
+			// (the ACL gives it read only); an operator does, once told.
+			if t.Press {
+				rs.RetainedPress(t.Source)
+			} else {
+				tr.RetainedStep()
+			}
+			if ok, held := once.Allow(m.Topic(), time.Now()); ok {
+				log.Warn("retained message refused: clear it with mosquitto_pub -r -n -t <topic>, and make the device publish without the retain flag",
+					"topic", textclip.Clip(m.Topic(), 160), "refused_since_last_line", held)
+			}
+			m.Ack()
+			return
+		}
+		spool := func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if t.Press {
@@ -111,7 +131,7 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 			}
 			return tr.Step(ctx, m.Payload())
 		}
-		if !spoolWithRetry(once, c.IsConnectionOpen, log.With("topic", m.Topic())) {
+		if !spoolWithRetry(spool, c.IsConnectionOpen, log.With("topic", m.Topic())) {
 			// The connection it came on is gone: unacknowledged, it is the
 			// broker's to send again on the session's next connection.
 			return

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +28,7 @@ import (
 	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/agent/uplink"
 	"github.com/pscm/pscm/internal/health"
+	"github.com/pscm/pscm/internal/httpin"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -100,7 +100,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		queueOut = cams.Queue()
 	}
 	// Open tickets are kept beside the spool, so a restart loses no session.
-	tracker, err := queue.Open(cfg.Queue.Config, cfg.Spool.Dir, cfg.Site, queueOut, log.With("component", "queue"), reg, time.Now)
+	tracker, err := queue.Open(cfg.QueueConfig(), cfg.Spool.Dir, cfg.Site, queueOut, log.With("component", "queue"), reg, time.Now)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,8 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return err
 	}
 	log.Info("spool read back", "events", recovered)
-	kh, err := kiosk.NewHandler(cfg.Kiosk, secrets.Kiosks, acceptor{rs}, log.With("component", "kiosk"), reg)
+	refusals := httpin.NewRefusals("agent", reg, log.With("component", "http"))
+	kh, err := kiosk.NewHandler(cfg.Kiosk, secrets.Kiosks, acceptor{rs}, log.With("component", "kiosk"), reg, kiosk.WithRefusals(refusals))
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 
 	mux := http.NewServeMux()
 	mux.Handle("/kiosk/", kh)
-	mux.Handle("POST /queue", queueWebhook(tracker, secrets.WebhookToken, log))
+	mux.Handle("POST /queue", queueWebhook(tracker, secrets.WebhookToken, refusals, log))
 	if cams != nil && cfg.Camera.Calibration.Enabled {
 		mux.Handle("/calibration/", cams.Calibration(secrets.CalibrationPassword))
 	}
@@ -279,27 +280,36 @@ func (a acceptor) Reasons(ctx context.Context, kioskID, ratingID string, reasons
 
 // queueWebhook takes queue steps over HTTP: the contract's queue JSON, one
 // per request, answered 200 only once spooled.
-func queueWebhook(tr *queue.Tracker, token string, log *slog.Logger) http.Handler {
+func queueWebhook(tr *queue.Tracker, token string, refusals *httpin.Refusals, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuse := func(status int, reason, msg string) {
+			if status < 500 {
+				refusals.Refuse(r, "queue", reason, status)
+			}
+			http.Error(w, reason+": "+msg, status)
+		}
 		if token == "" {
-			http.Error(w, "queue webhook disabled (no queue.webhook_token configured)", http.StatusNotFound)
+			refuse(http.StatusNotFound, "disabled", "queue webhook disabled (no queue.webhook_token configured)")
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := httpin.Bearer(r)
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pscm-queue"`)
+			refuse(http.StatusUnauthorized, "unauthorized", "unauthorized")
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, schema.MaxPayload))
+		body, err := httpin.ReadBody(w, r, schema.MaxPayload)
 		if err != nil {
-			http.Error(w, "body over 8 KiB", http.StatusRequestEntityTooLarge)
+			// 413 too large (final), 408 stalled or cut (send it again).
+			status, reason := httpin.Status(err)
+			refuse(status, reason, httpin.Message(err, schema.MaxPayload))
 			return
 		}
 		if err := tr.Step(r.Context(), body); err != nil {
 			var se *schema.Error
 			switch {
 			case errors.As(err, &se):
-				http.Error(w, err.Error(), http.StatusBadRequest)
+				refuse(http.StatusBadRequest, string(se.Reason), err.Error())
 			case errors.Is(err, spool.ErrFull):
 				log.Error("queue step refused: spool full", "err", err)
 				http.Error(w, "spool full: step not recorded, retry later", http.StatusServiceUnavailable)

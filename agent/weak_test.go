@@ -54,7 +54,7 @@ kiosks:
     token: {file: %s}
 `, filepath.Join(dir, "spool"), secret("k01.token", tc.kiosk))
 			if tc.webhook != "" {
-				cfg += fmt.Sprintf("queue:\n  webhook_token: {file: %s}\n", secret("webhook.token", tc.webhook))
+				cfg += fmt.Sprintf("queue:\n  webhook_token: {file: %s}\n  services: [ho-tich]\n", secret("webhook.token", tc.webhook))
 			}
 			path := secret("agent.yml", cfg)
 			var out bytes.Buffer

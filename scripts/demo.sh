@@ -171,6 +171,8 @@ http:
 spool:
   dir: $DEMO/spool
 kiosks:$KIOSKS
+queue:
+  services: [ho-tich, chung-thuc, dat-dai, kinh-doanh]
 $(cat "$DEMO/cameras.yml")
 camera:
   calibration:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/pipeline"
@@ -70,6 +71,22 @@ type Kiosk struct {
 	OfficerName   string        `yaml:"officer_name"`
 	OfficerPhoto  string        `yaml:"officer_photo"`
 	Token         config.Secret `yaml:"token"`
+}
+
+// QueueConfig is the tracker's configuration with the counters the agent
+// knows from its kiosks and cameras added to queue.counters.
+func (c *Config) QueueConfig() queue.Config {
+	q := c.Queue.Config
+	q.Counters = slices.Clone(q.Counters)
+	for _, k := range c.Kiosks {
+		q.Counters = append(q.Counters, k.Counter)
+	}
+	for _, cam := range c.Cameras {
+		for _, z := range cam.Zones {
+			q.Counters = append(q.Counters, z.Counter)
+		}
+	}
+	return q
 }
 
 // Queue is the queue-system input.
@@ -187,6 +204,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Queue.WebhookToken.Validate(); err != nil {
 		return fmt.Errorf("queue.webhook_token: %w", err)
+	}
+	if (c.Queue.WebhookToken.IsSet() || c.Local.Enabled) && !c.Queue.Open && len(c.Queue.Services) == 0 {
+		return errors.New("queue.services: list the services the queue system names (steps for others are refused), or set queue.open: true to take any")
 	}
 	if err := pipeline.ValidateCameras(c.Cameras); err != nil {
 		return fmt.Errorf("cameras%w", err)

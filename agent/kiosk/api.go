@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pscm/pscm/internal/httpin"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/textclip"
 )
@@ -56,9 +57,7 @@ func setSecurityHeaders(h http.Header) {
 // token. It compares SHA-256 digests in constant time, so neither the
 // content nor the length of the token leaks through response timing.
 func (h *handler) authorized(w http.ResponseWriter, r *http.Request, k *kioskState) bool {
-	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	tok = strings.TrimSpace(tok)
-	if strings.EqualFold(scheme, "Bearer") && tok != "" {
+	if tok, ok := httpin.Bearer(r); ok {
 		sum := sha256.Sum256([]byte(tok))
 		if subtle.ConstantTimeCompare(sum[:], k.tokenHash[:]) == 1 {
 			return true
@@ -290,13 +289,12 @@ func (h *handler) acceptorFailed(w http.ResponseWriter, r *http.Request, k *kios
 // decode reads one JSON object of at most maxBody bytes, with no unknown
 // keys and nothing after it, into dst.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, k *kioskState, dst any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := httpin.ReadBody(w, r, maxBody)
 	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			h.fail(w, r, k, http.StatusBadRequest, reasonTooLarge, "body is larger than "+strconv.Itoa(maxBody)+" bytes")
-		} else {
-			h.fail(w, r, k, http.StatusBadRequest, reasonMalformed, "body could not be read")
-		}
+		// 413 for a body too large (sending it again will not help), 408
+		// for one that stalled or was cut (the page sends it again).
+		status, reason := httpin.Status(err)
+		h.fail(w, r, k, status, reason, httpin.Message(err, maxBody))
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -307,6 +305,12 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, k *kioskState, 
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		h.fail(w, r, k, http.StatusBadRequest, reasonMalformed, "body has data after the JSON object")
+		return false
+	}
+	if err := schema.CheckKeys(body); err != nil {
+		// {"level":"very_satisfied","Level":"dissatisfied"} would decode
+		// as dissatisfied.
+		h.fail(w, r, k, http.StatusBadRequest, reasonMalformed, err.Error())
 		return false
 	}
 	return true
@@ -334,7 +338,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, k *kioskState, st
 	result := resultForStatus(status)
 	h.metrics.inc(k.ID, result)
 	if status < 500 {
-		k.log.Warn("kiosk request refused", "method", textclip.Clip(r.Method, 16), "path", textclip.Clip(r.URL.Path, 80), "status", status, "reason", reason, "remote", r.RemoteAddr)
+		h.refusals.Refuse(r, "kiosk", reason, status)
 	}
 	writeError(w, status, reason, msg)
 }

@@ -525,7 +525,8 @@ func TestPressBadInput(t *testing.T) {
 		{"short press_id", "POST", `{"level":"satisfied","press_id":"abc"}`, reasonPressID, 400},
 		{"press_id with a space", "POST", `{"level":"satisfied","press_id":"abc defgh"}`, reasonPressID, 400},
 		{"press_id too long", "POST", `{"level":"satisfied","press_id":"` + strings.Repeat("a", 65) + `"}`, reasonPressID, 400},
-		{"body over 4 KiB", "POST", `{"level":"satisfied","press_id":"` + strings.Repeat("a", 4100) + `"}`, reasonTooLarge, 400},
+		{"body over 4 KiB", "POST", `{"level":"satisfied","press_id":"` + strings.Repeat("a", 4100) + `"}`, reasonTooLarge, 413},
+		{"level twice, in two cases", "POST", `{"level":"very_satisfied","press_id":"abcdefgh","Level":"dissatisfied"}`, reasonMalformed, 400},
 		{"GET", "GET", ``, reasonMethod, 405},
 		{"PUT", "PUT", `{"level":"satisfied","press_id":"abcdefgh"}`, reasonMethod, 405},
 	}
@@ -572,10 +573,15 @@ func TestReasons(t *testing.T) {
 		{"reasons not strings", `{"rating_id":"r1","reasons":[1]}`, reasonMalformed},
 		{"malformed", `{"rating_id":`, reasonMalformed},
 		{"too large", `{"rating_id":"r1","reasons":["` + strings.Repeat("x", 5000) + `"]}`, reasonTooLarge},
+		{"reasons twice", `{"rating_id":"r1","reasons":["cho-lau"],"Reasons":["thai-do"]}`, reasonMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantError(t, f.do(t, "POST", "/kiosk/k2/reasons", token2, tt.body), http.StatusBadRequest, tt.reason)
+			status := http.StatusBadRequest
+			if tt.reason == reasonTooLarge {
+				status = http.StatusRequestEntityTooLarge
+			}
+			wantError(t, f.do(t, "POST", "/kiosk/k2/reasons", token2, tt.body), status, tt.reason)
 		})
 	}
 	wantError(t, f.do(t, "GET", "/kiosk/k2/reasons", token2, ""), http.StatusMethodNotAllowed, reasonMethod)

@@ -46,6 +46,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/internal/assets"
+	"github.com/pscm/pscm/internal/httpin"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/textclip"
 )
@@ -135,7 +136,7 @@ const (
 // photos, before it returns, so a broken configuration stops the agent at
 // start instead of showing a broken page to citizens. A nil log discards;
 // a nil reg registers no metrics.
-func NewHandler(cfg Config, kiosks []Kiosk, acc Acceptor, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
+func NewHandler(cfg Config, kiosks []Kiosk, acc Acceptor, log *slog.Logger, reg prometheus.Registerer, opts ...Option) (http.Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("kiosk: %w", err)
 	}
@@ -164,6 +165,12 @@ func NewHandler(cfg Config, kiosks []Kiosk, acc Acceptor, log *slog.Logger, reg 
 		now:     time.Now,
 		timeout: acceptTimeout,
 		metrics: newMetrics(),
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.refusals == nil {
+		h.refusals = httpin.NewRefusals("agent", nil, log)
 	}
 	for _, b := range cfg.Buttons {
 		h.levels[b.Level] = true
@@ -327,7 +334,18 @@ type handler struct {
 	now     func() time.Time
 	timeout time.Duration // of one Acceptor call
 	metrics *metrics
+	// refusals counts and logs refused requests, shared with the agent's
+	// other doors.
+	refusals *httpin.Refusals
 }
+
+// Option changes a default of NewHandler.
+type Option func(*handler)
+
+// WithRefusals counts and logs the kiosk API's refusals with r (endpoint
+// "kiosk"), which the agent's other doors share; without it they are
+// logged and counted in the kiosk's own requests metric only.
+func WithRefusals(r *httpin.Refusals) Option { return func(h *handler) { h.refusals = r } }
 
 // ServeHTTP routes by hand rather than with http.ServeMux: "static" would
 // overlap /kiosk/{id}/, and every error, a wrong method included, must be

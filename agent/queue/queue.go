@@ -43,11 +43,27 @@ type Config struct {
 	MaxOpenTickets int `yaml:"max_open_tickets"`
 	// TicketTTL drops tickets never finished (the queue system lost them).
 	TicketTTL time.Duration `yaml:"ticket_ttl"`
+	// MaxTicketAge refuses a step stamped longer ago than this (a clock
+	// never set, a log replayed): a ticket issued in 2020 and finished now
+	// would make a session seven years long.
+	MaxTicketAge time.Duration `yaml:"max_ticket_age"`
+	// MaxSkew refuses a step stamped further ahead of the agent's clock: a
+	// session ending tomorrow would be counted today.
+	MaxSkew time.Duration `yaml:"max_skew"`
+	// Services and Counters are the ones a step may name; a step for
+	// another is refused, unless Open. The agent adds the counters of its
+	// kiosks and cameras to Counters.
+	Services []string `yaml:"services"`
+	Counters []string `yaml:"counters"`
+	// Open accepts any service and counter (a queue system whose lists
+	// change too often to keep here).
+	Open bool `yaml:"open"`
 }
 
 // Defaults returns the configuration used where a file says nothing.
 func Defaults() Config {
-	return Config{RatingWindow: 2 * time.Minute, MaxOpenTickets: 10000, TicketTTL: 12 * time.Hour}
+	return Config{RatingWindow: 2 * time.Minute, MaxOpenTickets: 10000, TicketTTL: 12 * time.Hour,
+		MaxTicketAge: 12 * time.Hour, MaxSkew: 2 * time.Minute}
 }
 
 // Validate checks the fields.
@@ -59,6 +75,44 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max_open_tickets: %d outside 1..1000000", c.MaxOpenTickets)
 	case c.TicketTTL < time.Minute:
 		return errors.New("ticket_ttl: at least 1m")
+	case c.MaxTicketAge < time.Minute || c.MaxTicketAge > 7*24*time.Hour:
+		return fmt.Errorf("max_ticket_age: %v outside 1m..168h", c.MaxTicketAge)
+	case c.MaxSkew < 0 || c.MaxSkew > time.Hour:
+		return fmt.Errorf("max_skew: %v outside 0..1h", c.MaxSkew)
+	}
+	for i, id := range c.Services {
+		if !schema.ValidID(id) {
+			return fmt.Errorf("services[%d]: %q does not match %s", i, id, schema.IDPattern)
+		}
+	}
+	for i, id := range c.Counters {
+		if !schema.ValidID(id) {
+			return fmt.Errorf("counters[%d]: %q does not match %s", i, id, schema.IDPattern)
+		}
+	}
+	return nil
+}
+
+// admit applies the center's own rules to a valid step: its time within
+// MaxTicketAge before now and MaxSkew after, its service and counter known
+// unless Open. Errors are *schema.Error.
+func (t *Tracker) admit(q *schema.Queue) error {
+	now := t.now()
+	switch {
+	case q.TS.Before(now.Add(-t.cfg.MaxTicketAge)):
+		return &schema.Error{Reason: schema.ReasonTimeRange, Field: "ts",
+			Msg: fmt.Sprintf("%s is more than %v before the agent's clock (queue.max_ticket_age)", q.TS.Format(time.RFC3339), t.cfg.MaxTicketAge)}
+	case q.TS.After(now.Add(t.cfg.MaxSkew)):
+		return &schema.Error{Reason: schema.ReasonTimeRange, Field: "ts",
+			Msg: fmt.Sprintf("%s is more than %v after the agent's clock (queue.max_skew)", q.TS.Format(time.RFC3339), t.cfg.MaxSkew)}
+	case t.cfg.Open:
+		return nil
+	case !t.services[q.Service]:
+		return &schema.Error{Reason: schema.ReasonInvalidValue, Field: "service",
+			Msg: fmt.Sprintf("%q is not one of this center's services (queue.services)", q.Service)}
+	case q.Counter != "" && !t.counters[q.Counter]:
+		return &schema.Error{Reason: schema.ReasonInvalidValue, Field: "counter",
+			Msg: fmt.Sprintf("%q is not one of this center's counters (queue.counters, kiosks, cameras)", q.Counter)}
 	}
 	return nil
 }
@@ -98,6 +152,8 @@ type Tracker struct {
 	// minute per counter).
 	stepMu sync.Mutex
 
+	services, counters map[string]bool // what a step may name (admit)
+
 	mu       sync.Mutex
 	tickets  map[string]*ticket
 	order    []string // ticket keys in arrival order, for eviction
@@ -116,6 +172,7 @@ func New(cfg Config, site string, out Emitter, log *slog.Logger, reg prometheus.
 		cfg: cfg, site: site, out: out, log: log, now: now,
 		tickets:  map[string]*ticket{},
 		sessions: map[string]*lastSession{},
+		services: map[string]bool{}, counters: map[string]bool{},
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pscm", Subsystem: "agent", Name: "queue_steps_total",
 			Help: "Queue steps accepted, by step.",
@@ -137,7 +194,19 @@ func New(cfg Config, site string, out Emitter, log *slog.Logger, reg prometheus.
 		t.steps.WithLabelValues(string(s))
 	}
 	reg.MustRegister(t.steps, t.sessionsTotal, t.dropped, t.rejected)
+	for _, id := range cfg.Services {
+		t.services[id] = true
+	}
+	for _, id := range cfg.Counters {
+		t.counters[id] = true
+	}
 	return t
+}
+
+// RetainedStep counts a step refused because the center's broker
+// delivered it as a retained message (see ratings.RetainedPress).
+func (t *Tracker) RetainedStep() {
+	t.rejected.WithLabelValues("retained").Inc()
 }
 
 // Step accepts one step from the queue system (MQTT or webhook payload in
@@ -155,6 +224,10 @@ func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 	if q.Site != t.site {
 		err := &schema.Error{Reason: schema.ReasonSiteMismatch, Field: "site", Msg: fmt.Sprintf("site %q is not this agent's site %q", q.Site, t.site)}
 		t.rejected.WithLabelValues(string(err.Reason)).Inc()
+		return err
+	}
+	if err := t.admit(q); err != nil {
+		t.rejected.WithLabelValues(string(schema.ReasonOf(err))).Inc()
 		return err
 	}
 	t.stepMu.Lock()

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -55,7 +57,7 @@ func step(id, ts, ticket, counter, step string) []byte {
 func TestSessionFromSteps(t *testing.T) {
 	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 	out := &fakeOut{now: func() time.Time { return now }}
-	tr := New(Defaults(), "anlao", out, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() time.Time { return now })
+	tr := New(testConfig(), "anlao", out, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() time.Time { return now })
 	ctx := context.Background()
 	for _, p := range [][]byte{
 		step("q1", "2026-11-25T01:00:00Z", "A012", "", "issued"),
@@ -104,7 +106,7 @@ func TestSessionFromSteps(t *testing.T) {
 func TestBadSteps(t *testing.T) {
 	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 	out := &fakeOut{now: func() time.Time { return now }}
-	tr := New(Defaults(), "anlao", out, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() time.Time { return now })
+	tr := New(testConfig(), "anlao", out, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() time.Time { return now })
 	for _, p := range []string{
 		`{`,
 		string(step("q1", "2026-11-25T01:00:00Z", "A1", "c01", "teleported")),
@@ -117,5 +119,65 @@ func TestBadSteps(t *testing.T) {
 	}
 	if len(out.evs) != 0 {
 		t.Fatalf("bad steps emitted %d events", len(out.evs))
+	}
+}
+
+// testConfig is Defaults with the services and counters the tests name.
+func testConfig() Config {
+	c := Defaults()
+	c.Services = []string{"ho-tich", "dat-dai"}
+	c.Counters = []string{"c01", "c02", "c03", "c04"}
+	return c
+}
+
+// TestStepAdmission (issue 18, rows 3 and 12): a step stamped before
+// max_ticket_age or after max_skew, or for a service or counter the center
+// does not have, is refused with a reason and counted, and makes no
+// session; with open: true any service and counter is taken.
+func TestStepAdmission(t *testing.T) {
+	now := time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)
+	step := func(id string, ts time.Time, service, counter, st string) []byte {
+		c := ""
+		if counter != "" {
+			c = `,"counter":"` + counter + `"`
+		}
+		return []byte(`{"id":"` + id + `","ts":"` + ts.Format(time.RFC3339) + `","site":"anlao","ticket":"A1","service":"` + service + `"` + c + `,"step":"` + st + `"}`)
+	}
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		field   string
+		reason  schema.Reason
+	}{
+		{"issued in 2020", step("a", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), "ho-tich", "", "issued"), "ts", schema.ReasonTimeRange},
+		{"13 h old", step("b", now.Add(-13*time.Hour), "ho-tich", "", "issued"), "ts", schema.ReasonTimeRange},
+		{"finished 23 h ahead", step("c", now.Add(23*time.Hour), "ho-tich", "c01", "finished"), "ts", schema.ReasonTimeRange},
+		{"3 min ahead", step("d", now.Add(3*time.Minute), "ho-tich", "c01", "called"), "ts", schema.ReasonTimeRange},
+		{"unknown service", step("e", now, "xuat-nhap-canh", "", "issued"), "service", schema.ReasonInvalidValue},
+		{"unknown counter", step("f", now, "ho-tich", "c99", "called"), "counter", schema.ReasonInvalidValue},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &fakeOut{now: func() time.Time { return now }}
+			reg := prometheus.NewRegistry()
+			tr := New(testConfig(), "anlao", out, slog.New(slog.DiscardHandler), reg, func() time.Time { return now })
+			err := tr.Step(context.Background(), tc.payload)
+			var se *schema.Error
+			if !errors.As(err, &se) || se.Field != tc.field || se.Reason != tc.reason {
+				t.Fatalf("Step: %v, want %s on %s", err, tc.reason, tc.field)
+			}
+			if len(out.evs) != 0 {
+				t.Fatalf("refused step spooled %d events", len(out.evs))
+			}
+			if got := testutil.ToFloat64(tr.rejected.WithLabelValues(string(tc.reason))); got != 1 {
+				t.Fatalf("queue_rejected_total{reason=%s} = %v, want 1", tc.reason, got)
+			}
+			open := testConfig()
+			open.Open = true
+			tr = New(open, "anlao", out, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return now })
+			err = tr.Step(context.Background(), tc.payload)
+			if tc.field == "ts" && err == nil || tc.field != "ts" && err != nil {
+				t.Fatalf("with open: true: %v", err)
+			}
+		})
 	}
 }

@@ -55,17 +55,17 @@ func sessionsOf(out *fakeOut) []*schema.Session {
 func TestOpenTicketsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	out := &fakeOut{now: func() time.Time { return clock }}
-	tr := restart(t, Defaults(), dir, out)
+	tr := restart(t, testConfig(), dir, out)
 	mustStep(t, tr, step("a1", "2026-11-25T01:00:00Z", "A001", "", "issued"))
 	mustStep(t, tr, step("a2", "2026-11-25T01:05:00Z", "A001", "c01", "called"))
 	mustStep(t, tr, step("a3", "2026-11-25T01:06:00Z", "A001", "c01", "started"))
 	mustStep(t, tr, step("b1", "2026-11-25T01:01:00Z", "B001", "", "issued"))
 	mustStep(t, tr, step("b2", "2026-11-25T01:11:00Z", "B001", "c02", "called"))
 
-	tr = restart(t, Defaults(), dir, out) // SIGKILL: only the file remains
+	tr = restart(t, testConfig(), dir, out) // SIGKILL: only the file remains
 	mustStep(t, tr, step("b3", "2026-11-25T01:12:00Z", "B001", "c02", "started"))
 	mustStep(t, tr, step("a4", "2026-11-25T01:16:00Z", "A001", "c01", "finished"))
-	tr = restart(t, Defaults(), dir, out)
+	tr = restart(t, testConfig(), dir, out)
 	mustStep(t, tr, step("b4", "2026-11-25T01:20:30Z", "B001", "c02", "finished"))
 
 	ss := sessionsOf(out)
@@ -121,7 +121,7 @@ func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
 	t.Run("session not spooled, then retried", func(t *testing.T) {
 		dir := t.TempDir()
 		out := &fakeOut{now: func() time.Time { return clock }}
-		tr := restart(t, Defaults(), dir, out)
+		tr := restart(t, testConfig(), dir, out)
 		prefix(t, tr)
 		out.fail = func(ev schema.Event) error {
 			if ev.Kind() == schema.KindSession {
@@ -136,7 +136,7 @@ func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
 			t.Fatal("a session that was not spooled can be rated")
 		}
 		out.fail = nil
-		tr = restart(t, Defaults(), dir, out) // and the agent died meanwhile
+		tr = restart(t, testConfig(), dir, out) // and the agent died meanwhile
 		mustStep(t, tr, finished)
 		mustStep(t, tr, finished) // redelivered once more: no session
 		if ss := sessionsOf(out); len(ss) != 1 || ss[0].WaitS != 600 || ss[0].ServiceS != 540 {
@@ -147,7 +147,7 @@ func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
 	t.Run("killed after the session was spooled", func(t *testing.T) {
 		dir := t.TempDir()
 		out := &fakeOut{now: func() time.Time { return clock }}
-		tr := restart(t, Defaults(), dir, out)
+		tr := restart(t, testConfig(), dir, out)
 		prefix(t, tr)
 		// The file as it is when the session reaches the spool: a SIGKILL
 		// right then leaves this, and an unacknowledged finished step.
@@ -167,7 +167,7 @@ func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, StateFile), atKill, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		tr = restart(t, Defaults(), dir, out)
+		tr = restart(t, testConfig(), dir, out)
 		mustStep(t, tr, finished)
 		ss := sessionsOf(out)
 		if len(ss) != 2 || ss[0].ID != ss[1].ID || !ss[0].TS.Equal(ss[1].TS) || *ss[0] != *ss[1] {
@@ -178,7 +178,7 @@ func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
 	t.Run("queue step not spooled", func(t *testing.T) {
 		dir := t.TempDir()
 		out := &fakeOut{now: func() time.Time { return clock }}
-		tr := restart(t, Defaults(), dir, out)
+		tr := restart(t, testConfig(), dir, out)
 		prefix(t, tr)
 		out.fail = func(schema.Event) error { return full }
 		if err := tr.Step(context.Background(), finished); !errors.Is(err, full) {
@@ -196,7 +196,7 @@ func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
 // in arrival order, and forgets tickets past ticket_ttl on restart.
 func TestStateFileBounded(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Defaults()
+	cfg := testConfig()
 	cfg.MaxOpenTickets = 3
 	out := &fakeOut{now: func() time.Time { return clock }}
 	tr := restart(t, cfg, dir, out)
@@ -245,7 +245,7 @@ func TestStateFileDamaged(t *testing.T) {
 			}
 			out := &fakeOut{now: func() time.Time { return clock }}
 			var logs strings.Builder
-			tr, err := Open(Defaults(), dir, "anlao", out, slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry(), func() time.Time { return clock })
+			tr, err := Open(testConfig(), dir, "anlao", out, slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry(), func() time.Time { return clock })
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -268,7 +268,7 @@ func TestStateFileDamaged(t *testing.T) {
 func TestStateSaveFailureRefusesStep(t *testing.T) {
 	dir := t.TempDir()
 	out := &fakeOut{now: func() time.Time { return clock }}
-	tr := restart(t, Defaults(), dir, out)
+	tr := restart(t, testConfig(), dir, out)
 	// A directory where the temporary file goes makes every save fail.
 	if err := os.Mkdir(filepath.Join(dir, StateFile+".tmp"), 0o700); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/textclip"
 )
@@ -117,6 +118,7 @@ type Service struct {
 	recents map[string]recent // rating id -> event, for follow-up reasons
 
 	presses *prometheus.CounterVec
+	limit   *logging.Limiter
 }
 
 // New returns a service. buttons maps hardware button numbers (1-based) to
@@ -129,6 +131,7 @@ func New(cfg Config, kiosks []Kiosk, buttons []schema.Level, askReasons []schema
 		askReasons: map[schema.Level]bool{}, reasonIDs: map[string]bool{},
 		kiosks:  map[string]*kioskState{},
 		recents: map[string]recent{},
+		limit:   logging.NewLimiter(10 * time.Second),
 		presses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pscm", Subsystem: "agent", Name: "presses_total",
 			Help: "Rating presses by kiosk, source (touch, button) and result.",
@@ -143,7 +146,7 @@ func New(cfg Config, kiosks []Kiosk, buttons []schema.Level, askReasons []schema
 	for _, k := range kiosks {
 		s.kiosks[k.ID] = &kioskState{counter: k.Counter, recentPress: map[string]*pending{}}
 		for _, src := range []string{"touch", "button"} {
-			for _, res := range []string{"accepted", "too_soon", "session_rated", "duplicate", "refused", "bad_input"} {
+			for _, res := range []string{"accepted", "too_soon", "session_rated", "duplicate", "refused", "bad_input", "retained"} {
 				s.presses.WithLabelValues(k.ID, src, res)
 			}
 		}
@@ -155,12 +158,12 @@ func New(cfg Config, kiosks []Kiosk, buttons []schema.Level, askReasons []schema
 // Press handles a tap from the kiosk page. pressID (made by the page per
 // tap) makes a retried request idempotent.
 func (s *Service) Press(ctx context.Context, kiosk string, level schema.Level, pressID string) (Result, error) {
-	return s.press(ctx, kiosk, level, pressID, 0, "touch")
+	return s.press(ctx, kiosk, level, pressID, 0, s.now(), "touch")
 }
 
 // press handles a tap (pressID) or a button press (seq); the key goes into
 // the event, so the spool holds it across a restart (Restore).
-func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, pressID string, seq int64, source string) (Result, error) {
+func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, pressID string, seq int64, at time.Time, source string) (Result, error) {
 	if !level.Valid() {
 		return Result{}, &schema.Error{Reason: schema.ReasonInvalidValue, Field: "level", Msg: fmt.Sprintf("unknown level %q", textclip.Clip(string(level), maxQuoted))}
 	}
@@ -219,7 +222,7 @@ func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, p
 	var res Result
 	var err error
 	if ev == nil {
-		res, ev, err = s.newRating(ctx, k, kiosk, level, pressID, seq, source)
+		res, ev, err = s.newRating(ctx, k, kiosk, level, pressID, seq, at, source)
 	} else {
 		res, err = s.spool(ctx, ev, nil, kiosk, source)
 	}
@@ -244,19 +247,24 @@ func (s *Service) press(ctx context.Context, kiosk string, level schema.Level, p
 // newRating applies the anti-abuse rules to a new press and spools its
 // rating. It returns the event it built (nil when the press was ignored or
 // refused before one existed).
-func (s *Service) newRating(ctx context.Context, k *kioskState, kiosk string, level schema.Level, pressID string, seq int64, source string) (Result, *schema.Rating, error) {
-	now := s.now()
+//
+// The minimum interval and the rating's time are the press's own (at): a
+// press the center's broker held while the agent was away is judged
+// against the one before it, not against its arrival beside the others.
+func (s *Service) newRating(ctx context.Context, k *kioskState, kiosk string, level schema.Level, pressID string, seq int64, at time.Time, source string) (Result, *schema.Rating, error) {
 	s.mu.Lock()
-	if s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && now.Sub(k.lastAccepted) < s.cfg.MinInterval {
+	if gap := at.Sub(k.lastAccepted).Abs(); s.cfg.MinInterval > 0 && !k.lastAccepted.IsZero() && gap < s.cfg.MinInterval {
 		s.mu.Unlock()
 		s.count(kiosk, source, "too_soon")
-		s.log.Info("press ignored: too soon after the last one", "kiosk", kiosk, "source", source)
+		s.logLimited(slog.LevelInfo, kiosk+"/too_soon", "press ignored: too soon after the last one", "kiosk", kiosk, "source", source, "gap", gap)
 		return Result{Ignored: "too_soon"}, nil, nil
 	}
 	// Reserve the slot now so two presses racing past the check can't
 	// both become ratings; released if the spool refuses.
 	prevAccepted := k.lastAccepted
-	k.lastAccepted = now
+	if at.After(k.lastAccepted) {
+		k.lastAccepted = at
+	}
 	s.mu.Unlock()
 	release := func() {
 		s.mu.Lock()
@@ -266,18 +274,20 @@ func (s *Service) newRating(ctx context.Context, k *kioskState, kiosk string, le
 	var session string
 	claimed := false
 	if s.sessions != nil {
-		id, rated, ok := s.sessions.ClaimSession(k.counter, now)
+		id, rated, ok := s.sessions.ClaimSession(k.counter, at)
 		if ok && rated && s.cfg.OnePerSession {
 			release()
 			s.count(kiosk, source, "session_rated")
-			s.log.Info("press ignored: this session already has a rating", "kiosk", kiosk, "session", id)
+			s.logLimited(slog.LevelInfo, kiosk+"/session_rated", "press ignored: this session already has a rating", "kiosk", kiosk, "session", id)
 			return Result{Ignored: "session_rated"}, nil, nil
 		}
 		if ok {
 			session, claimed = id, !rated
 		}
 	}
-	ev := &schema.Rating{Header: s.out.Header(), Counter: k.counter, Kiosk: kiosk, Level: level, Session: session,
+	h := s.out.Header()
+	h.TS = at.UTC() // the outbox gives it its own point in its millisecond
+	ev := &schema.Rating{Header: h, Counter: k.counter, Kiosk: kiosk, Level: level, Session: session,
 		PressID: pressID, PressSeq: seq}
 	res, err := s.spool(ctx, ev, func() {
 		release()
@@ -295,7 +305,9 @@ func (s *Service) spool(ctx context.Context, ev *schema.Rating, undo func(), kio
 			undo()
 		}
 		s.count(kiosk, source, "refused")
-		s.log.Error("press refused: not spooled", "kiosk", kiosk, "err", err)
+		// Warn, limited: the kiosk retries (tablet) or the broker redelivers
+		// (button), and a full spool refuses every one of them.
+		s.logLimited(slog.LevelWarn, kiosk+"/refused", "press not spooled yet: the kiosk or the broker will send it again", "kiosk", kiosk, "err", err)
 		return Result{}, err
 	}
 	res := Result{RatingID: ev.ID, AskReasons: s.askReasons[ev.Level] && len(s.reasonIDs) > 0}
@@ -394,7 +406,7 @@ func (s *Service) HardwarePress(ctx context.Context, kiosk string, payload []byt
 		return Result{}, ErrDuplicate
 	}
 	s.mu.Unlock()
-	res, err := s.press(ctx, kiosk, s.buttons[p.Button-1], "", int64(p.Seq), "button")
+	res, err := s.press(ctx, kiosk, s.buttons[p.Button-1], "", int64(p.Seq), s.pressTime(kiosk, p.TS), "button")
 	if err == nil && p.Seq != 0 {
 		// Remembered only once spooled, so a redelivery after a failure is
 		// taken. A short memory, not "seq must grow": a button box that
@@ -404,6 +416,42 @@ func (s *Service) HardwarePress(ctx context.Context, kiosk string, payload []byt
 		s.mu.Unlock()
 	}
 	return res, err
+}
+
+// Bounds on a button box's own time for a press: up to pressAhead after the
+// agent's clock (clocks drift) and pressBehind before it (how long the
+// center's broker may hold a press for an agent that is away; its queue
+// holds a working week).
+const (
+	pressAhead  = time.Minute
+	pressBehind = 7 * 24 * time.Hour
+)
+
+// pressTime is when a button press happened: the box's own time when it
+// sent one within the bounds, else its arrival now.
+func (s *Service) pressTime(kiosk string, ts time.Time) time.Time {
+	now := s.now()
+	if ts.IsZero() {
+		return now
+	}
+	if ts.After(now.Add(pressAhead)) || ts.Before(now.Add(-pressBehind)) {
+		s.logLimited(slog.LevelWarn, kiosk+"/clock", "button box's clock is off: press taken at its arrival", "kiosk", kiosk,
+			"box_time", ts.Format(time.RFC3339), "agent_time", now.UTC().Format(time.RFC3339))
+		return now
+	}
+	return ts
+}
+
+// logLimited logs once per key and 10 s, with how many lines were held
+// back meanwhile: a flood of presses must not flood the journal (the
+// presses_total metric counts every one).
+func (s *Service) logLimited(level slog.Level, key, msg string, args ...any) {
+	if ok, held := s.limit.Allow(key, s.now()); ok {
+		if held > 0 {
+			args = append(args, "similar_lines_held_back", held)
+		}
+		s.log.Log(context.Background(), level, msg, args...)
+	}
 }
 
 // rememberSeq keeps the last 64 button seqs of a kiosk. Called with mu held.
@@ -453,6 +501,15 @@ func (s *Service) Restore(ev *schema.Rating) {
 		s.expireRecents(now)
 		s.recents[ev.ID] = recent{ev: ev, expires: ev.TS.Add(s.cfg.ReasonsWindow)}
 	}
+}
+
+// RetainedPress counts a hardware press refused because the center's
+// broker delivered it as a retained message: one the broker keeps and hands
+// to every new subscription, so taken it would be a new rating at every
+// restart or reconnect of the agent. The press was taken when it was
+// published, if the agent was subscribed then.
+func (s *Service) RetainedPress(kiosk string) {
+	s.count(kiosk, "button", "retained")
 }
 
 func (s *Service) count(kiosk, source, result string) {

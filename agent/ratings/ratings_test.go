@@ -3,6 +3,7 @@ package ratings
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -349,5 +350,45 @@ func TestRestoreAfterRestart(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(after.presses.WithLabelValues("k01", "touch", "accepted")); got != 0 {
 		t.Errorf("accepted taps after the restart = %v, want 0: the retry was counted before", got)
+	}
+}
+
+// TestHeldPressesKeepTheirTime (issue 18, row 2): six presses 6 s apart
+// that the center's broker held while the agent was away arrive together;
+// each is judged against the one before by its own time (min_interval 5 s)
+// and stamped with it. A box's time far ahead or behind is not trusted.
+func TestHeldPressesKeepTheirTime(t *testing.T) {
+	ctx := context.Background()
+	s, out, c := newService(t, nil)
+	first := c.now().Add(-time.Minute)
+	for i := range 6 {
+		at := first.Add(time.Duration(6*i) * time.Second)
+		payload := fmt.Sprintf(`{"button":%d,"seq":%d,"ts":%q}`, i%4+1, 100+i, at.Format(time.RFC3339Nano))
+		if r, err := s.HardwarePress(ctx, "k01", []byte(payload)); err != nil || r.Ignored != "" {
+			t.Fatalf("held press %d: %+v, %v", i, r, err)
+		}
+	}
+	if len(out.evs) != 6 {
+		t.Fatalf("%d ratings, want 6", len(out.evs))
+	}
+	for i, ev := range out.evs {
+		want := first.Add(time.Duration(6*i) * time.Second)
+		if !ev.TS.Equal(want) {
+			t.Errorf("rating %d at %v, want its press's time %v", i, ev.TS, want)
+		}
+	}
+	// A seventh 2 s after the sixth, by its own time: too soon.
+	late := first.Add(32 * time.Second).Format(time.RFC3339Nano)
+	if r, _ := s.HardwarePress(ctx, "k01", []byte(`{"button":1,"seq":200,"ts":"`+late+`"}`)); r.Ignored != "too_soon" {
+		t.Errorf("a press 2 s after the last by its own time: %+v, want too_soon", r)
+	}
+	// A box whose clock is a year ahead: the press is taken at its arrival.
+	c.advance(time.Minute)
+	ahead := c.now().AddDate(1, 0, 0).Format(time.RFC3339)
+	if r, err := s.HardwarePress(ctx, "k01", []byte(`{"button":1,"seq":201,"ts":"`+ahead+`"}`)); err != nil || r.Ignored != "" {
+		t.Fatalf("press from a box with a wrong clock: %+v, %v", r, err)
+	}
+	if got := out.evs[len(out.evs)-1].TS; !got.Equal(c.now()) {
+		t.Errorf("press from a box a year ahead stamped %v, want its arrival %v", got, c.now())
 	}
 }

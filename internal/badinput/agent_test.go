@@ -3,9 +3,11 @@
 package badinput
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -78,6 +80,11 @@ func localCases() []localCase {
 		{"over 8 KiB", pressTopic("k01"), "1" + strings.Repeat(" ", 9000), "refused", "too_large", pressMetric("k01", "bad_input")},
 		{"queue: not JSON", qt, "called A001", "refused", "malformed_json", queueRejected("malformed_json")},
 		{"queue: unknown step", qt, queueStep("step", "teleported"), "refused", "invalid_value", queueRejected("invalid_value")},
+		// Issue 18, rows 8, 2, 3 and 12 on the center's broker.
+		{"button twice, in two cases", pressTopic("k01"), `{"button":1,"Button":4}`, "refused", "malformed_json", pressMetric("k01", "bad_input")},
+		{"box time before 2020", pressTopic("k01"), `{"button":1,"ts":"2019-12-31T23:59:59Z"}`, "refused", "ts_out_of_range", pressMetric("k01", "bad_input")},
+		{"queue: unknown service", qt, queueStep("service", "xuat-nhap-canh"), "refused", "invalid_value", queueRejected("invalid_value")},
+		{"queue: 13 h old", qt, queueStep("ts", time.Now().Add(-13*time.Hour).UTC().Format(time.RFC3339)), "refused", "ts_out_of_range", queueRejected("ts_out_of_range")},
 		{"queue: wrong site", qt, queueStep("site", "hoaiduc"), "refused", "site_mismatch", queueRejected("site_mismatch")},
 		{"queue: no ticket", qt, queueStep("ticket", nil), "refused", "missing_field", queueRejected("missing_field")},
 		{"queue: injection in counter", qt, queueStep("counter", "c01 x=1"), "refused", "invalid_id", queueRejected("invalid_id")},
@@ -142,16 +149,20 @@ func testAgentMQTT(t *testing.T, w *world) (sentinels int) {
 // (kiosk API) or a part of the plain-text error (queue webhook); metric,
 // when set, must go up by one.
 type httpCase struct {
-	name    string
-	method  string
-	path    string
-	token   string // Authorization header value, "" for none
-	ctype   string
-	body    string
-	status  int
-	reason  string
-	metric  string
-	logsWrn bool // a "kiosk request refused" warning names the reason
+	name   string
+	method string
+	path   string
+	token  string // Authorization header value, "" for none
+	ctype  string
+	body   string
+	status int
+	reason string
+	metric string
+	// refused: the refusal is counted in pscm_agent_http_refused_total
+	// under the endpoint (kiosk, queue) and reason, and a "request refused"
+	// warning names the reason, unless another of its kind was logged in
+	// the last 10 s (refusal logs are rate-limited, the count is not).
+	refused bool
 }
 
 func bearer(tok string) string { return "Bearer " + tok }
@@ -189,8 +200,16 @@ func kioskCases() []httpCase {
 		{"two objects", "POST", "/kiosk/k01/press", k1, j, okBody + okBody, 400, "malformed_json", bad, true},
 		{"invalid UTF-8", "POST", "/kiosk/k01/press", k1, j, "{\"level\":\"satisfied\xff\",\"press_id\":\"press-0001\"}", 400, "unknown_level", bad, true},
 		{"form instead of JSON", "POST", "/kiosk/k01/press", k1, "application/x-www-form-urlencoded", "level=satisfied&press_id=press-0001", 400, "malformed_json", bad, true},
-		{"body over 4 KiB", "POST", "/kiosk/k01/press", k1, j, `{"level":"satisfied","press_id":"press-0001","x":"` + strings.Repeat("x", 5000) + `"}`, 400, "too_large", bad, true},
-		{"body of 1 MiB", "POST", "/kiosk/k01/press", k1, j, strings.Repeat("[", 1<<20), 400, "too_large", bad, true},
+		{"body over 4 KiB", "POST", "/kiosk/k01/press", k1, j, `{"level":"satisfied","press_id":"press-0001","x":"` + strings.Repeat("x", 5000) + `"}`, 413, "too_large", bad, true},
+		{"body of 1 MiB", "POST", "/kiosk/k01/press", k1, j, strings.Repeat("[", 1<<20), 413, "too_large", bad, true},
+		// Issue 18, row 8: the last of two keys matched without regard to
+		// case would win, and dissatisfied be stored for very_satisfied.
+		{"level twice, in two cases", "POST", "/kiosk/k01/press", k1, j, `{"level":"very_satisfied","press_id":"press-0001","Level":"dissatisfied"}`, 400, "malformed_json", bad, true},
+		{"press ID twice", "POST", "/kiosk/k01/press", k1, j, `{"level":"satisfied","press_id":"press-0001","press_id":"press-0002"}`, 400, "malformed_json", bad, true},
+		// Issue 18, row 7: one bearer parser; these pass the token check
+		// (the body then fails, so nothing is spooled).
+		{"bearer in lower case", "POST", "/kiosk/k01/press", "bearer " + kioskToken("k01"), j, `{"level":2}`, 400, "malformed_json", bad, true},
+		{"two spaces after Bearer", "POST", "/kiosk/k01/press", "Bearer  " + kioskToken("k01"), j, `{"level":2}`, 400, "malformed_json", bad, true},
 		{"reasons: unknown rating", "POST", "/kiosk/k01/reasons", k1, j, `{"rating_id":"nope","reasons":["cho-lau"]}`, 404, "unknown_rating", bad, true},
 		{"reasons: unknown reason", "POST", "/kiosk/k01/reasons", k1, j, `{"rating_id":"r1","reasons":["x,y=1"]}`, 400, "unknown_reason", bad, true},
 		{"reasons: none", "POST", "/kiosk/k01/reasons", k1, j, `{"rating_id":"r1","reasons":[]}`, 400, "no_reasons", bad, true},
@@ -203,24 +222,40 @@ func webhookCases() []httpCase {
 	j := "application/json"
 	step := queueStep()
 	return []httpCase{
-		{"no token", "POST", "/queue", "", j, step, 401, "unauthorized", "", false},
-		{"wrong token", "POST", "/queue", bearer("not-the-token-0123456789"), j, step, 401, "unauthorized", "", false},
-		{"empty bearer", "POST", "/queue", "Bearer ", j, step, 401, "unauthorized", "", false},
-		{"kiosk token", "POST", "/queue", bearer(kioskToken("k01")), j, step, 401, "unauthorized", "", false},
-		{"token as basic", "POST", "/queue", "Basic " + webhookToken, j, step, 401, "unauthorized", "", false},
+		{"no token", "POST", "/queue", "", j, step, 401, "unauthorized", "", true},
+		{"wrong token", "POST", "/queue", bearer("not-the-token-0123456789"), j, step, 401, "unauthorized", "", true},
+		{"empty bearer", "POST", "/queue", "Bearer ", j, step, 401, "unauthorized", "", true},
+		{"kiosk token", "POST", "/queue", bearer(kioskToken("k01")), j, step, 401, "unauthorized", "", true},
+		{"token as basic", "POST", "/queue", "Basic " + webhookToken, j, step, 401, "unauthorized", "", true},
 		{"GET", "GET", "/queue", tok, "", "", 405, "Method Not Allowed", "", false},
-		{"not JSON", "POST", "/queue", tok, j, "called A001", 400, "malformed_json", queueRejected("malformed_json"), false},
-		{"truncated", "POST", "/queue", tok, j, step[:len(step)/2], 400, "malformed_json", queueRejected("malformed_json"), false},
-		{"empty body", "POST", "/queue", tok, j, "", 400, "malformed_json", queueRejected("malformed_json"), false},
-		{"over 8 KiB", "POST", "/queue", tok, j, queueStep("pad", strings.Repeat("x", 9000)), 413, "8 KiB", "", false},
-		{"unknown step", "POST", "/queue", tok, j, queueStep("step", "teleported"), 400, "invalid_value", queueRejected("invalid_value"), false},
-		{"step a number", "POST", "/queue", tok, j, queueStep("step", 2), 400, "wrong_type", queueRejected("wrong_type"), false},
-		{"no ticket", "POST", "/queue", tok, j, queueStep("ticket", nil), 400, "missing_field", queueRejected("missing_field"), false},
-		{"wrong site", "POST", "/queue", tok, j, queueStep("site", "hoaiduc"), 400, "site_mismatch", queueRejected("site_mismatch"), false},
-		{"injection in service", "POST", "/queue", tok, j, queueStep("service", "a,b=c d=1"), 400, "invalid_id", queueRejected("invalid_id"), false},
-		{"newline in ticket", "POST", "/queue", tok, j, queueStep("ticket", "A1\nqueue x=1"), 400, "invalid_value", queueRejected("invalid_value"), false},
-		{"ts far past", "POST", "/queue", tok, j, queueStep("ts", "2001-01-01T00:00:00Z"), 400, "ts_out_of_range", queueRejected("ts_out_of_range"), false},
-		{"invalid UTF-8", "POST", "/queue", tok, j, strings.Replace(step, "A001", "A\xff01", 1), 400, "invalid_utf8", queueRejected("invalid_utf8"), false},
+		{"not JSON", "POST", "/queue", tok, j, "called A001", 400, "malformed_json", queueRejected("malformed_json"), true},
+		{"truncated", "POST", "/queue", tok, j, step[:len(step)/2], 400, "malformed_json", queueRejected("malformed_json"), true},
+		{"empty body", "POST", "/queue", tok, j, "", 400, "malformed_json", queueRejected("malformed_json"), true},
+		{"over 8 KiB", "POST", "/queue", tok, j, queueStep("pad", strings.Repeat("x", 9000)), 413, "too_large", "", true},
+		{"unknown step", "POST", "/queue", tok, j, queueStep("step", "teleported"), 400, "invalid_value", queueRejected("invalid_value"), true},
+		{"step a number", "POST", "/queue", tok, j, queueStep("step", 2), 400, "wrong_type", queueRejected("wrong_type"), true},
+		{"no ticket", "POST", "/queue", tok, j, queueStep("ticket", nil), 400, "missing_field", queueRejected("missing_field"), true},
+		{"wrong site", "POST", "/queue", tok, j, queueStep("site", "hoaiduc"), 400, "site_mismatch", queueRejected("site_mismatch"), true},
+		{"injection in service", "POST", "/queue", tok, j, queueStep("service", "a,b=c d=1"), 400, "invalid_id", queueRejected("invalid_id"), true},
+		{"newline in ticket", "POST", "/queue", tok, j, queueStep("ticket", "A1\nqueue x=1"), 400, "invalid_value", queueRejected("invalid_value"), true},
+		{"ts far past", "POST", "/queue", tok, j, queueStep("ts", "2001-01-01T00:00:00Z"), 400, "ts_out_of_range", queueRejected("ts_out_of_range"), true},
+		{"invalid UTF-8", "POST", "/queue", tok, j, strings.Replace(step, "A001", "A\xff01", 1), 400, "invalid_utf8", queueRejected("invalid_utf8"), true},
+		// Issue 18, row 3: a ticket issued in 2020, or a step 13 h old, would
+		// make a session years or hours long; one 23 h ahead, a session
+		// ending tomorrow.
+		{"issued in 2020", "POST", "/queue", tok, j, queueStep("ts", "2020-01-01T00:00:00Z", "step", "issued", "counter", nil), 400, "ts_out_of_range", queueRejected("ts_out_of_range"), true},
+		{"13 h old", "POST", "/queue", tok, j, queueStep("ts", time.Now().Add(-13*time.Hour).UTC().Format(time.RFC3339)), 400, "ts_out_of_range", queueRejected("ts_out_of_range"), true},
+		{"finished 23 h ahead", "POST", "/queue", tok, j, queueStep("ts", time.Now().Add(23*time.Hour).UTC().Format(time.RFC3339), "step", "finished"), 400, "ts_out_of_range", queueRejected("ts_out_of_range"), true},
+		// Issue 18, row 12: services and counters the center does not have.
+		{"unknown service", "POST", "/queue", tok, j, queueStep("service", "xuat-nhap-canh"), 400, "invalid_value", queueRejected("invalid_value"), true},
+		{"unknown counter", "POST", "/queue", tok, j, queueStep("counter", "c99"), 400, "invalid_value", queueRejected("invalid_value"), true},
+		// Issue 18, row 8.
+		{"step twice, in two cases", "POST", "/queue", tok, j, strings.Replace(step, `"step":"called"`, `"step":"called","Step":"finished"`, 1), 400, "malformed_json", queueRejected("malformed_json"), true},
+		{"right-to-left override in the ticket", "POST", "/queue", tok, j, queueStep("ticket", "A0\u202e10"), 400, "invalid_value", queueRejected("invalid_value"), true},
+		// Issue 18, row 7: the same bearer parser as the kiosk API (the
+		// body then fails, so nothing is spooled).
+		{"bearer in lower case", "POST", "/queue", "bearer " + webhookToken, j, "called A001", 400, "malformed_json", queueRejected("malformed_json"), true},
+		{"two spaces after Bearer", "POST", "/queue", "Bearer  " + webhookToken, j, "called A001", 400, "malformed_json", queueRejected("malformed_json"), true},
 	}
 }
 
@@ -261,9 +296,19 @@ func testHTTP(t *testing.T, w *world, cases []httpCase) {
 			if c.metric != "" && after[c.metric]-before[c.metric] != 1 {
 				t.Errorf("%s went up by %v, want 1", c.metric, after[c.metric]-before[c.metric])
 			}
-			if c.logsWrn && mark.logLine(t, "kiosk request refused", "reason", c.reason) == "" {
-				t.Errorf("no log line \"kiosk request refused\" with reason %s; log since the case:\n%s", c.reason,
-					textclip.Clip(strings.Join(mark.since(t), "\n"), 3000))
+			if c.refused {
+				endpoint := "kiosk"
+				if c.path == "/queue" {
+					endpoint = "queue"
+				}
+				m := `pscm_agent_http_refused_total{endpoint="` + endpoint + `",reason="` + c.reason + `"}`
+				if d := after[m] - before[m]; d != 1 {
+					t.Errorf("%s went up by %v, want 1", m, d)
+				}
+				if after[m] == 1 && mark.logLine(t, "request refused", "reason", c.reason) == "" {
+					t.Errorf("no log line \"request refused\" with reason %s for the first such refusal; log since the case:\n%s", c.reason,
+						textclip.Clip(strings.Join(mark.since(t), "\n"), 3000))
+				}
 			}
 			for _, line := range mark.since(t) {
 				if strings.Contains(line, "token-") {
@@ -289,5 +334,41 @@ func checkAgentInflux(t *testing.T, w *world, before map[string]int64, sentinels
 	n := w.db.Query(t, `SELECT count("id") FROM "rating" WHERE "site" = '`+agentSite+`' AND "kiosk" != 'k02'`)
 	if len(n) != 0 {
 		t.Errorf("ratings from kiosks other than the sentinel's k02: %+v", n)
+	}
+}
+
+// testIncompleteBody (issue 18, row 6): a body that ends before its
+// Content-Length (the client hung up; a stalled one ends the same way at
+// the server's read timeout) is a 408 at both doors, which the kiosk page
+// and a queue system send again, not a 413 "too large" or a 400 "not
+// JSON" that they would take as final. Nothing is spooled.
+func testIncompleteBody(t *testing.T, w *world) {
+	for _, c := range []struct{ path, token string }{
+		{"/kiosk/k01/press", kioskToken("k01")},
+		{"/queue", webhookToken},
+	} {
+		t.Run(c.path, func(t *testing.T) {
+			before := w.metrics(t, w.agentURL)
+			conn, err := net.Dial("tcp", strings.TrimPrefix(w.agentURL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"level\":\"sat", c.path, c.token)
+			_ = conn.(*net.TCPConn).CloseWrite()
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestTimeout {
+				t.Errorf("incomplete body: HTTP %d, want 408", resp.StatusCode)
+			}
+			after := w.metrics(t, w.agentURL)
+			if d := after[spoolAppended] - before[spoolAppended]; d != 0 {
+				t.Errorf("spool took %v records, want none", d)
+			}
+		})
 	}
 }

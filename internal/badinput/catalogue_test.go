@@ -23,6 +23,7 @@ func TestCatalogue(t *testing.T) {
 	t.Run("agent-mqtt", func(t *testing.T) { sentinels = testAgentMQTT(t, w) })
 	t.Run("kiosk-http", func(t *testing.T) { testHTTP(t, w, kioskCases()) })
 	t.Run("queue-webhook", func(t *testing.T) { testHTTP(t, w, webhookCases()) })
+	t.Run("incomplete-body", func(t *testing.T) { testIncompleteBody(t, w) })
 	t.Run("agent-influxdb", func(t *testing.T) { checkAgentInflux(t, w, before, sentinels) })
 
 	t.Run("csv-import", func(t *testing.T) { testCSV(t, w) })

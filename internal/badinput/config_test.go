@@ -31,6 +31,7 @@ anti_abuse:
   min_interval: 5s
 queue:
   webhook_token: {file: {dir}/webhook.token}
+  services: [ho-tich]
 log: {level: info, format: text}
 `,
 	"collector": `mqtt:

@@ -83,7 +83,10 @@ func spliced(kind, old, new string) func(map[string]ev) []byte {
 
 var mqttCases = []mqttCase{
 	// Topics.
-	{"unknown kind", topic("weather"), set("rating"), ""},
+	// Received (the collector subscribes to every kind), counted, never
+	// written (issue 12, item 6).
+	{"unknown kind", topic("weather"), set("rating"), "unknown_kind"},
+	{"unknown kind with a source", topic("weather/edge-1"), set("rating"), "unknown_kind"},
 	{"press topic is the agent's", "pscm/v1/anlao/kiosk/k01/press", raw("1"), ""},
 	{"extra levels", topic("rating/edge-1/extra"), set("rating"), ""},
 	{"other version", "pscm/v2/anlao/rating", set("rating"), ""},
@@ -130,7 +133,11 @@ var mqttCases = []mqttCase{
 	{"unknown outcome", topic("dossier"), set("dossier", "outcome", "never"), "invalid_value"},
 	{"unknown codec", topic("camera"), set("camera", "codec", "mjpeg2000"), "invalid_value"},
 	{"negative reconnects", topic("camera"), set("camera", "reconnects", -1), "invalid_value"},
-	{"duplicate key, last bad", topic("rating"), spliced("rating", `"level":"satisfied"`, `"level":"satisfied","level":"bogus"`), "invalid_value"},
+	// A key twice is refused whatever the values (issue 18, row 8): the
+	// last would win, unseen by whoever reads the first.
+	{"duplicate key, last bad", topic("rating"), spliced("rating", `"level":"satisfied"`, `"level":"satisfied","level":"bogus"`), "malformed_json"},
+	{"duplicate key, both valid", topic("rating"), spliced("rating", `"level":"satisfied"`, `"level":"very_satisfied","level":"dissatisfied"`), "malformed_json"},
+	{"key in two cases", topic("rating"), spliced("rating", `"level":"satisfied"`, `"level":"very_satisfied","Level":"dissatisfied"`), "malformed_json"},
 	// Who sent it.
 	{"site mismatch", topic("rating"), set("rating", "site", "hoaiduc"), "site_mismatch"},
 	{"agent mismatch", topic("agent/edge-1"), set("agent", "agent", "edge-2"), "site_mismatch"},

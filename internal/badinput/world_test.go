@@ -120,6 +120,7 @@ kiosks:
   min_interval: 0s
 queue:
   webhook_token: {file: %s}
+  services: [ho-tich]
 status_interval: 5s
 log: {level: info, format: json}
 `, agentSite, agentName, w.central.URL(), w.local.URL(), aport, filepath.Join(w.dir, "spool"), kiosks.String(),

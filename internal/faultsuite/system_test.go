@@ -216,6 +216,8 @@ spool:
   min_interval: 0s
 queue:
   webhook_token: {file: %s}
+  services: [ho-tich, dat-dai]
+  counters: [c11, c12]
 status_interval: 5s
 `, agentSite, agentName, s.uplink.URL(), s.local.URL(), port, s.spoolDir, limit, kiosks.String(), webhook)
 }

@@ -354,7 +354,9 @@ func notRFC3339(field, s string) error {
 func unmarshal(p []byte, v any) error {
 	err := json.Unmarshal(p, v)
 	if err == nil {
-		return nil
+		// A key given twice, or in two cases, decodes as the last one:
+		// what a reader of the payload sees may not be what is stored.
+		return CheckKeys(p)
 	}
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 		// Field is a dotted Go path through the embedded structs
@@ -401,6 +403,10 @@ func jsonType(t reflect.Type) string {
 type Press struct {
 	Button int    `json:"button"`
 	Seq    uint64 `json:"seq,omitempty"` // the device's press counter, for dropping duplicates; 0 when absent
+	// TS is when the button was pressed by the box's own clock, zero when
+	// absent: a press the center's broker held while the agent was away is
+	// judged, and stamped, at its own time rather than its arrival.
+	TS time.Time `json:"ts,omitzero"`
 }
 
 // Buttons are numbered 1..maxButton.
@@ -408,7 +414,7 @@ const maxButton = 9
 
 // DecodePress decodes a press payload. Simple firmware sends the bare button
 // number ("3", surrounding whitespace allowed); richer firmware sends
-// {"button":3,"seq":17}. Errors are *Error.
+// {"button":3,"seq":17,"ts":"2026-12-02T01:15:02.250Z"}. Errors are *Error.
 func DecodePress(payload []byte) (Press, error) {
 	if len(payload) > MaxPayload {
 		return Press{}, tooLarge(len(payload))
@@ -422,8 +428,9 @@ func DecodePress(payload []byte) (Press, error) {
 	}
 	if p[0] == '{' {
 		var w struct {
-			Button *int   `json:"button"`
-			Seq    uint64 `json:"seq"`
+			Button *int      `json:"button"`
+			Seq    uint64    `json:"seq"`
+			TS     time.Time `json:"ts"`
 		}
 		if err := unmarshal(p, &w); err != nil {
 			return Press{}, err
@@ -438,7 +445,10 @@ func DecodePress(payload []byte) (Press, error) {
 			// Kept as the rating's press_seq, an InfluxDB integer.
 			return Press{}, newError(ReasonInvalidValue, "seq", strconv.FormatUint(w.Seq, 10)+" is above 9223372036854775807")
 		}
-		return Press{Button: *w.Button, Seq: w.Seq}, nil
+		if !w.TS.IsZero() && w.TS.Unix() < minTSUnix {
+			return Press{}, newError(ReasonTimeRange, "ts", w.TS.UTC().Format(time.RFC3339Nano)+" is before 2020-01-01T00:00:00Z")
+		}
+		return Press{Button: *w.Button, Seq: w.Seq, TS: w.TS.UTC()}, nil
 	}
 	for _, c := range p {
 		if c < '0' || c > '9' {

@@ -627,6 +627,9 @@ func TestDecodePress(t *testing.T) {
 		{"JSON with seq", `{"button":3,"seq":17}`, Press{Button: 3, Seq: 17}, noReason, ""},
 		{"JSON without seq", ` {"button":2} `, Press{Button: 2}, noReason, ""},
 		{"JSON with largest seq", `{"button":2,"seq":9223372036854775807,"fw":"1.2"}`, Press{Button: 2, Seq: 9223372036854775807}, noReason, ""},
+		{"JSON with the box's time", `{"button":1,"seq":5,"ts":"2026-11-25T08:15:02.25+07:00"}`, Press{Button: 1, Seq: 5, TS: time.Date(2026, 11, 25, 1, 15, 2, 250e6, time.UTC)}, noReason, ""},
+		{"time before 2020", `{"button":1,"ts":"1970-01-01T00:00:07Z"}`, Press{}, ReasonTimeRange, "ts"},
+		{"time not a time", `{"button":1,"ts":"yesterday"}`, Press{}, ReasonMalformed, ""},
 		{"seq above an InfluxDB integer", `{"button":2,"seq":9223372036854775808}`, Press{}, ReasonInvalidValue, "seq"},
 
 		{"zero", "0", Press{}, ReasonInvalidValue, "button"},
@@ -726,5 +729,31 @@ func TestReencodedSize(t *testing.T) {
 				t.Errorf("re-decoded line differs:\n%s\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestDecodeRefusesTwiceNamedKeys (issue 18, row 8): a key given twice, or
+// in two cases, is refused at every door that decodes with the schema (the
+// collector, the agent's webhook and presses), and so is a text with an
+// invisible format character such as a right-to-left override.
+func TestDecodeRefusesTwiceNamedKeys(t *testing.T) {
+	now := time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, payload string
+		field         string
+	}{
+		{"level twice in two cases", `{"id":"r1","ts":"2026-11-25T01:15:02Z","site":"anlao","counter":"c03","kiosk":"k03","level":"very_satisfied","Level":"dissatisfied"}`, "Level"},
+		{"id twice", `{"id":"r1","id":"r2","ts":"2026-11-25T01:15:02Z","site":"anlao","counter":"c03","kiosk":"k03","level":"neutral"}`, "id"},
+	} {
+		if _, err := Decode(KindRating, []byte(tc.payload), now); ReasonOf(err) != ReasonMalformed || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: %v, want malformed_json naming %s", tc.name, err, tc.field)
+		}
+	}
+	if _, err := DecodePress([]byte(`{"button":1,"Button":4}`)); ReasonOf(err) != ReasonMalformed {
+		t.Errorf("press with button twice: %v, want malformed_json", err)
+	}
+	rlo := `{"id":"q1","ts":"2026-11-25T01:15:02Z","site":"anlao","ticket":"A0` + "\u202e" + `21","service":"ho-tich","step":"issued"}`
+	if _, err := Decode(KindQueue, []byte(rlo), now); ReasonOf(err) != ReasonInvalidValue || !strings.Contains(err.Error(), "U+202E") {
+		t.Errorf("ticket with a right-to-left override: %v, want invalid_value naming U+202E", err)
 	}
 }

@@ -19,6 +19,7 @@ package schema
 import (
 	"errors"
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/pscm/pscm/internal/textclip"
@@ -256,6 +257,13 @@ func textProblem(s string) (Reason, string) {
 		// C0, DEL and C1: the same set as unicode.IsControl.
 		if r < 0x20 || r >= 0x7f && r <= 0x9f {
 			return ReasonInvalidValue, quote(s) + " contains control character U+" + hex4(r)
+		}
+		// Format characters: bidirectional overrides and isolates that make
+		// "A012" display as something else on a manager's screen, and
+		// invisible ones that make two equal-looking values differ.
+		// Vietnamese text needs none of them.
+		if r >= 0xad && unicode.Is(unicode.Cf, r) {
+			return ReasonInvalidValue, "contains invisible format character U+" + hex4(r)
 		}
 	}
 	return "", ""

@@ -82,12 +82,13 @@
     }
   }
 
-  // post sends body, retrying the very same body on a network error or a
-  // 5xx: for a press that means the same press_id.
+  // post sends body, retrying the very same body on a network error, a
+  // 408 (the body reached the agent incomplete) or a 5xx: for a press that
+  // means the same press_id.
   async function post(path, body) {
     for (let attempt = 0; ; attempt++) {
       const res = await request('POST', path, body);
-      const retry = res.status === 0 || res.status >= 500;
+      const retry = res.status === 0 || res.status === 408 || res.status >= 500;
       if (!retry || attempt >= RETRY_DELAYS_MS.length) return res;
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
     }

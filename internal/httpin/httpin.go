@@ -1,0 +1,128 @@
+// Package httpin reads what outside clients send to pscm's HTTP doors (the
+// kiosk API, the queue webhook): the bearer token and the body, with one
+// answer per kind of failure, so every door refuses the same input the same
+// way and a client can tell what to do next (retry or not).
+package httpin
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/internal/logging"
+	"github.com/pscm/pscm/internal/textclip"
+)
+
+// Bearer returns the token of an "Authorization: Bearer <token>" header.
+// The scheme is matched without regard to case and any run of spaces or
+// tabs may separate it from the token (RFC 9110 11.4, 11.6.2); ok is false
+// when the header is absent, of another scheme, or has no token.
+func Bearer(r *http.Request) (token string, ok bool) {
+	h := r.Header.Get("Authorization")
+	scheme, rest, found := strings.Cut(strings.TrimLeft(h, " \t"), " ")
+	if !found {
+		scheme, rest, found = strings.Cut(h, "\t")
+	}
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.Trim(rest, " \t")
+	return token, token != "" && !strings.ContainsAny(token, " \t")
+}
+
+// Why a body could not be read.
+var (
+	// ErrTooLarge: the body is longer than allowed. Sending it again will
+	// not help: 413.
+	ErrTooLarge = errors.New("body too large")
+	// ErrIncomplete: the body stopped coming (the read timed out) or
+	// ended before its Content-Length. The request may be sent again: 408.
+	ErrIncomplete = errors.New("body incomplete")
+)
+
+// ReadBody reads r's body, at most max bytes, and returns ErrTooLarge or
+// ErrIncomplete (wrapped) for the two failures a client must tell apart.
+func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err == nil {
+		return body, nil
+	}
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return nil, errors.Join(ErrTooLarge, err)
+	}
+	// A stalled client hits the server's ReadTimeout (a deadline error); a
+	// client that hangs up mid-body, an unexpected EOF. Either way what
+	// came is not the request it meant to send.
+	return nil, errors.Join(ErrIncomplete, err)
+}
+
+// Status is the HTTP status and reason for a ReadBody error.
+func Status(err error) (status int, reason string) {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, ErrIncomplete):
+		return http.StatusRequestTimeout, "incomplete_body"
+	}
+	return http.StatusBadRequest, "bad_request"
+}
+
+// Message is a short text for a ReadBody error, for the client.
+func Message(err error, max int64) string {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return "body is larger than " + strconv.FormatInt(max, 10) + " bytes"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "body did not arrive in time; send the request again"
+	case errors.Is(err, ErrIncomplete):
+		return "body ended before it was complete; send the request again"
+	}
+	return "body could not be read"
+}
+
+// Refusals counts every refused request by endpoint and reason and logs
+// them at Warn, one line per endpoint, reason and 10 s with how many were
+// held back: a scanner without a token or a flood of bad bodies costs a
+// few lines, while the counter shows all of it.
+type Refusals struct {
+	counter *prometheus.CounterVec
+	limit   *logging.Limiter
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// NewRefusals registers pscm_<program>_http_refused_total{endpoint,reason}
+// with reg (nil: counted, not exported).
+func NewRefusals(program string, reg prometheus.Registerer, log *slog.Logger) *Refusals {
+	f := &Refusals{
+		counter: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "pscm", Subsystem: program, Name: "http_refused_total",
+			Help: "HTTP requests refused, by endpoint and reason.",
+		}, []string{"endpoint", "reason"}),
+		limit: logging.NewLimiter(10 * time.Second),
+		log:   log,
+		now:   time.Now,
+	}
+	if reg != nil {
+		reg.MustRegister(f.counter)
+	}
+	return f
+}
+
+// Refuse counts and (rate-limited) logs a refusal. endpoint and reason
+// must come from a closed set: they are label values.
+func (f *Refusals) Refuse(r *http.Request, endpoint, reason string, status int) {
+	f.counter.WithLabelValues(endpoint, reason).Inc()
+	if ok, held := f.limit.Allow(endpoint+"/"+reason, f.now()); ok {
+		f.log.Warn("request refused", "endpoint", endpoint, "reason", reason, "status", status,
+			"method", textclip.Clip(r.Method, 16), "path", textclip.Clip(r.URL.Path, 80), "remote", r.RemoteAddr,
+			"similar_refusals_not_logged", held)
+	}
+}
