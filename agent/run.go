@@ -104,6 +104,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err != nil {
 		return err
 	}
+	defer tracker.Close()
 
 	var levels []schema.Level
 	for _, b := range cfg.Kiosk.Buttons {

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -146,7 +147,15 @@ type Tracker struct {
 	now  func() time.Time
 
 	// state is the file holding the open tickets; "" keeps them in memory.
-	state string
+	// Steps append to journal (state + ".log"), which snapshot folds back
+	// into state once it is longer than the tickets it describes.
+	state    string
+	journal  *os.File
+	journalN int      // entries in journal
+	gone     []string // tickets dropped (ttl, limit) not yet in the journal; under mu
+	// compactAt, when set, replaces the journal's length limit (tests and
+	// the benchmark: 0 lines means a snapshot on every step, as before).
+	compactAt func(open int) int
 	// stepMu serialises Step: a step's state save, spooling and undo are
 	// not interleaved with another's (the queue system sends a handful a
 	// minute per counter).
@@ -236,7 +245,7 @@ func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 	// The ticket is saved before its step is spooled: a crash in between
 	// leaves a step that was never acknowledged, which the queue system
 	// sends again, and applying it again changes nothing.
-	if err := t.save(); err != nil {
+	if err := t.saveTicket(key); err != nil {
 		t.restore(key, prev)
 		return err
 	}
@@ -250,6 +259,9 @@ func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 	if err := t.out.EmitAll(ctx, evs...); err != nil {
 		if sess == nil {
 			t.restore(key, prev)
+			// Best effort: the file may keep the step applied, which its
+			// retry applies again to the same effect.
+			_ = t.saveTicket(key)
 			return err
 		}
 		// The ticket stays, with this session: the retry of the step
@@ -267,7 +279,7 @@ func (t *Tracker) Step(ctx context.Context, payload []byte) error {
 	}
 	t.sessions[sess.Counter] = &lastSession{id: sess.ID, end: t.now()}
 	t.mu.Unlock()
-	if err := t.save(); err != nil {
+	if err := t.saveTicket(key); err != nil {
 		// The session is spooled; a ticket left in the file only makes a
 		// retried step spool the same session again, which is harmless.
 		t.log.Warn("queue: session spooled, but the open tickets were not saved", "ticket", q.Ticket, "err", err)
@@ -382,9 +394,18 @@ func (t *Tracker) expire() {
 		}
 		t.order = t.order[1:]
 		if ok {
-			delete(t.tickets, key)
-			t.dropped.Inc()
+			t.drop(key)
 		}
+	}
+}
+
+// drop forgets a ticket past ticket_ttl or max_open_tickets, and notes it
+// for the journal. Called with mu held.
+func (t *Tracker) drop(key string) {
+	delete(t.tickets, key)
+	t.dropped.Inc()
+	if t.state != "" {
+		t.gone = append(t.gone, key)
 	}
 }
 
@@ -394,8 +415,7 @@ func (t *Tracker) evict() {
 		key := t.order[0]
 		t.order = t.order[1:]
 		if _, ok := t.tickets[key]; ok {
-			delete(t.tickets, key)
-			t.dropped.Inc()
+			t.drop(key)
 		}
 	}
 }

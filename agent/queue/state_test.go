@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -93,15 +92,42 @@ func TestOpenTicketsSurviveRestart(t *testing.T) {
 
 func readState(t *testing.T, dir string) stateDoc {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if err != nil {
-		t.Fatal(err)
+	// What the next start reads: the state file with the journal replayed.
+	tr := New(testConfig(), "anlao", &fakeOut{now: func() time.Time { return clock }}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return clock })
+	tr.state = filepath.Join(dir, StateFile)
+	if err := tr.loadFiles(); err != nil {
+		t.Fatalf("state file and journal: %v", err)
 	}
+	tr.compact()
 	var doc stateDoc
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("state file: %v", err)
+	for _, key := range tr.order {
+		doc.Tickets = append(doc.Tickets, tr.saved(key, tr.tickets[key]))
 	}
 	return doc
+}
+
+// stateFiles returns the state file and its journal as they are now;
+// putStateFiles puts them back: what a SIGKILL at that moment leaves.
+func stateFiles(t *testing.T, dir string) [2][]byte {
+	t.Helper()
+	var out [2][]byte
+	for i, name := range []string{StateFile, StateFile + journalSuffix} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+func putStateFiles(t *testing.T, dir string, files [2][]byte) {
+	t.Helper()
+	for i, name := range []string{StateFile, StateFile + journalSuffix} {
+		if err := os.WriteFile(filepath.Join(dir, name), files[i], 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestFinishedRetryNeitherLosesNorDuplicates: whatever moment a finished
@@ -151,22 +177,16 @@ func TestFinishedRetryNeitherLosesNorDuplicates(t *testing.T) {
 		prefix(t, tr)
 		// The file as it is when the session reaches the spool: a SIGKILL
 		// right then leaves this, and an unacknowledged finished step.
-		var atKill []byte
+		var atKill [2][]byte
 		out.fail = func(ev schema.Event) error {
 			if ev.Kind() == schema.KindSession {
-				b, err := os.ReadFile(filepath.Join(dir, StateFile))
-				if err != nil {
-					t.Error(err)
-				}
-				atKill = b
+				atKill = stateFiles(t, dir)
 			}
 			return nil
 		}
 		mustStep(t, tr, finished)
 		out.fail = nil
-		if err := os.WriteFile(filepath.Join(dir, StateFile), atKill, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		putStateFiles(t, dir, atKill)
 		tr = restart(t, testConfig(), dir, out)
 		mustStep(t, tr, finished)
 		ss := sessionsOf(out)
@@ -269,7 +289,22 @@ func TestStateSaveFailureRefusesStep(t *testing.T) {
 	dir := t.TempDir()
 	out := &fakeOut{now: func() time.Time { return clock }}
 	tr := restart(t, testConfig(), dir, out)
-	// A directory where the temporary file goes makes every save fail.
+	// The journal cannot be written.
+	if err := tr.journal.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Step(context.Background(), step("q1", "2026-11-25T01:00:00Z", "A1", "", "issued")); err == nil {
+		t.Fatal("step accepted while its ticket could not be written to the journal")
+	}
+	if len(out.evs) != 0 || len(tr.tickets) != 0 {
+		t.Fatalf("refused step left %d events, %d tickets", len(out.evs), len(tr.tickets))
+	}
+
+	// The snapshot cannot be written: a directory where its temporary
+	// file goes makes every one fail.
+	dir = t.TempDir()
+	tr = restart(t, testConfig(), dir, out)
+	tr.compactAt = func(int) int { return 0 } // a snapshot at every step
 	if err := os.Mkdir(filepath.Join(dir, StateFile+".tmp"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -278,5 +313,60 @@ func TestStateSaveFailureRefusesStep(t *testing.T) {
 	}
 	if len(out.evs) != 0 || len(tr.tickets) != 0 {
 		t.Fatalf("refused step left %d events, %d tickets", len(out.evs), len(tr.tickets))
+	}
+}
+
+// TestJournal: steps go to the journal, not the whole file; past its
+// limit the journal is folded into the file; a torn last line (a crash
+// inside a write) is dropped and the rest kept; damage before the last
+// line sets both files aside.
+func TestJournal(t *testing.T) {
+	dir := t.TempDir()
+	out := &fakeOut{now: func() time.Time { return clock }}
+	tr := restart(t, testConfig(), dir, out)
+	tr.compactAt = func(open int) int { return 2*open + 4 }
+	snap, _ := os.ReadFile(filepath.Join(dir, StateFile))
+	for i := range 3 {
+		n := string(rune('0' + i))
+		mustStep(t, tr, step("i"+n, "2026-11-25T01:00:0"+n+"Z", "T00"+n, "", "issued"))
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, StateFile)); string(b) != string(snap) {
+		t.Fatalf("a step rewrote the whole state file")
+	}
+	if tr.journalN != 3 {
+		t.Fatalf("journal holds %d lines, want 3", tr.journalN)
+	}
+	for i := 3; i < 12; i++ {
+		n := string(rune('0' + i%10))
+		mustStep(t, tr, step("j"+n, "2026-11-25T01:00:1"+n+"Z", "U00"+n, "", "issued"))
+	}
+	if tr.journalN >= 2*len(tr.tickets)+4+1 {
+		t.Fatalf("journal of %d lines for %d tickets: never folded", tr.journalN, len(tr.tickets))
+	}
+	if doc := readState(t, dir); len(doc.Tickets) != 12 {
+		t.Fatalf("state file and journal hold %d tickets, want 12", len(doc.Tickets))
+	}
+
+	// A torn last line: the tickets before it are kept.
+	j := filepath.Join(dir, StateFile+journalSuffix)
+	f, err := os.OpenFile(j, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString(`{"key":"ho-tich/V001","ticket":{"serv`)
+	_ = f.Close()
+	if doc := readState(t, dir); len(doc.Tickets) != 12 {
+		t.Fatalf("after a torn last line %d tickets, want 12", len(doc.Tickets))
+	}
+	// Damage before the last line: both files are set aside.
+	if err := os.WriteFile(j, []byte("garbage\n{\"key\":\"ho-tich/T000\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr2 := restart(t, testConfig(), dir, out)
+	if len(tr2.tickets) != 0 {
+		t.Fatalf("%d tickets from a damaged journal", len(tr2.tickets))
+	}
+	if _, err := os.Stat(j + ".bad"); err != nil {
+		t.Fatalf("damaged journal not set aside: %v", err)
 	}
 }

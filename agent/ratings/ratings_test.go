@@ -1,11 +1,13 @@
 package ratings
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -390,5 +392,38 @@ func TestHeldPressesKeepTheirTime(t *testing.T) {
 	}
 	if got := out.evs[len(out.evs)-1].TS; !got.Equal(c.now()) {
 		t.Errorf("press from a box a year ahead stamped %v, want its arrival %v", got, c.now())
+	}
+}
+
+// TestFloodLogsLittle (issue 18, row 9): 5,000 presses in 5 s at one kiosk
+// count every one and log a handful of lines, not one each.
+func TestFloodLogsLittle(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)}
+	out := &fakeOut{clock: c}
+	var logs bytes.Buffer
+	buttons := []schema.Level{schema.LevelVerySatisfied, schema.LevelSatisfied, schema.LevelNeutral, schema.LevelDissatisfied}
+	s := New(Defaults(), []Kiosk{{ID: "k01", Counter: "c01"}}, buttons, nil, nil, out, nil,
+		slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry(), c.now)
+	for i := range 5000 {
+		if _, err := s.HardwarePress(context.Background(), "k01", []byte(fmt.Sprintf(`{"button":1,"seq":%d}`, i+1))); err != nil {
+			t.Fatal(err)
+		}
+		c.advance(time.Millisecond)
+	}
+	if got := testutil.ToFloat64(s.presses.WithLabelValues("k01", "button", "too_soon")); got != 4999 {
+		t.Errorf("too_soon presses counted %v, want 4999 (the first accepted)", got)
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 {
+		t.Errorf("%d log lines for a 5-second flood, want 1:\n%s", n, logs.String())
+	}
+	// Later, one accepted and one too soon: the line says what it held back.
+	c.advance(7 * time.Second)
+	for i := range 2 {
+		if _, err := s.HardwarePress(context.Background(), "k01", []byte(fmt.Sprintf(`{"button":1,"seq":%d}`, 9000+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(logs.String(), "similar_lines_held_back=4998") {
+		t.Errorf("the log does not say how many lines it held back:\n%s", logs.String())
 	}
 }

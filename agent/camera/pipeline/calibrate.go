@@ -5,12 +5,15 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/occupancy"
+	"github.com/pscm/pscm/internal/logging"
 )
 
 // CalibrationUser is the Basic-auth user name of the calibration page; the
@@ -35,16 +38,30 @@ func (w *Watch) Calibration(password string) http.Handler {
 	mux.HandleFunc("GET /calibration/{$}", w.calibrationPage)
 	mux.HandleFunc("GET /calibration/{file}", w.calibrationPNG)
 	mux.HandleFunc("POST /calibration/{camera}/reanchor", w.reanchor)
-	return guard(password, mux)
+	return guard(password, mux, &slowDown{}, w.log)
 }
 
-// guard lets through only loopback, unproxied, authenticated requests.
-func guard(password string, next http.Handler) http.Handler {
+// forwardingHeaders are the headers a reverse proxy adds to say whom it
+// forwards for. The page is for the box itself, so any of them means a
+// proxy in front, which is refused: behind one every client is loopback.
+var forwardingHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP",
+	"X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Cluster-Client-IP", "Via"}
+
+// guard lets through only loopback, unproxied, authenticated requests. A
+// wrong password is answered later each time (slowDown) and logged, at
+// most once per 10 s with how many there were.
+func guard(password string, next http.Handler, slow *slowDown, log *slog.Logger) http.Handler {
+	limit := logging.NewLimiter(10 * time.Second)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		ip := net.ParseIP(host)
-		if err != nil || ip == nil || !ip.IsLoopback() ||
-			r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+		proxied := false
+		for _, h := range forwardingHeaders {
+			if r.Header.Get(h) != "" {
+				proxied = true
+			}
+		}
+		if err != nil || ip == nil || !ip.IsLoopback() || proxied {
 			http.Error(rw, "Trang hiệu chỉnh chỉ mở trên máy đặt agent (localhost) / calibration is localhost-only", http.StatusForbidden)
 			return
 		}
@@ -52,10 +69,22 @@ func guard(password string, next http.Handler) http.Handler {
 		if !ok || password == "" ||
 			subtle.ConstantTimeCompare([]byte(user), []byte(CalibrationUser)) != 1 ||
 			subtle.ConstantTimeCompare([]byte(pass), []byte(password)) != 1 {
+			if ok { // a password was tried, not just the browser asking first
+				wait, n := slow.failed(time.Now())
+				if logOK, held := limit.Allow("wrong", time.Now()); logOK {
+					log.Warn("calibration page: wrong password", "failures_in_a_row", n, "answer_delay", wait, "not_logged_since", held)
+				}
+				select {
+				case <-time.After(wait):
+				case <-r.Context().Done():
+					return
+				}
+			}
 			rw.Header().Set("WWW-Authenticate", `Basic realm="pscm calibration", charset="UTF-8"`)
 			http.Error(rw, "Cần đăng nhập quản trị / admin login required", http.StatusUnauthorized)
 			return
 		}
+		slow.succeeded()
 		if r.Method == http.MethodPost {
 			// Browsers resend Basic credentials to any form that posts
 			// here, so a state change must come from this page itself.
@@ -70,6 +99,39 @@ func guard(password string, next http.Handler) http.Handler {
 		rw.Header().Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(rw, r)
 	})
+}
+
+// slowDown answers wrong passwords later and later: the first three at
+// once, then 100 ms doubling up to 5 s while they keep coming, so guessing
+// takes hours instead of seconds. A right password resets it. One for the
+// page: it is reached from the box itself only, so there is one client.
+type slowDown struct {
+	mu    sync.Mutex
+	fails int
+	last  time.Time
+}
+
+// failed records a wrong password at now and returns how long to wait
+// before answering it, and the failures in a row.
+func (s *slowDown) failed(now time.Time) (time.Duration, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.last) > 10*time.Minute {
+		s.fails = 0 // an installer's typo an hour ago is forgotten
+	}
+	s.fails++
+	s.last = now
+	if s.fails <= 3 {
+		return 0, s.fails
+	}
+	d := 100 * time.Millisecond << min(s.fails-4, 6)
+	return min(d, 5*time.Second), s.fails
+}
+
+func (s *slowDown) succeeded() {
+	s.mu.Lock()
+	s.fails = 0
+	s.mu.Unlock()
 }
 
 func (w *Watch) camera(id string) *camera {
