@@ -63,3 +63,16 @@ func BenchmarkAppendLineKinds(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckKeys is the part of DecodeMessage that refuses a key given
+// twice (issue 18), on the same payload, to compare in one run.
+func BenchmarkCheckKeys(b *testing.B) {
+	payload := []byte(exampleOf(KindRating).payload)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		if err := CheckKeys(payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
