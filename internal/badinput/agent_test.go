@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,13 +323,13 @@ func testHTTP(t *testing.T, w *world, cases []httpCase) {
 
 // checkAgentInflux: after the agent's cases, InfluxDB holds from the
 // agent's site exactly the sentinel presses' ratings, and nothing else.
-func checkAgentInflux(t *testing.T, w *world, before map[string]int64, sentinels int) {
+func checkAgentInflux(t *testing.T, w *world, before map[string]int64, sentinels int, extra map[string]int64) {
 	t.Helper()
 	testenv.Eventually(t, wait, 50*time.Millisecond, func() bool {
 		return w.db.Count(t, "rating", "id") >= before["rating.count_id"]+int64(sentinels)
 	}, "the %d sentinel ratings never all reached InfluxDB", sentinels)
 	after := w.snapshot(t)
-	want := plus(before, map[string]int64{"rating.count_id": int64(sentinels)})
+	want := plus(plus(before, map[string]int64{"rating.count_id": int64(sentinels)}), extra)
 	if d := diff(want, after); d != "" {
 		t.Errorf("InfluxDB, beyond the %d sentinel ratings: %s", sentinels, d)
 	}
@@ -371,4 +373,111 @@ func testIncompleteBody(t *testing.T, w *world) {
 			}
 		})
 	}
+}
+
+// testPressID (issue 18, rows 4 and 5): one tap of kiosk k02, then 20
+// parallel copies of the same request (the same press_id), then the same
+// press_id with another level. The tap is spooled once and every copy gets
+// its answer, with the same rating ID; the other level is a 409 that says
+// why, and spools nothing. It returns the ratings it made (one).
+func testPressID(t *testing.T, w *world) int {
+	post := func(body string) (int, string, string) {
+		req, _ := http.NewRequest(http.MethodPost, w.agentURL+"/kiosk/k02/press", strings.NewReader(body))
+		req.Header.Set("Authorization", bearer(kioskToken("k02")))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := w.http.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, "", ""
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Status, Reason, RatingID string `json:"-"`
+		}
+		var raw map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&raw)
+		out.Status, _ = raw["status"].(string)
+		out.Reason, _ = raw["reason"].(string)
+		out.RatingID, _ = raw["rating_id"].(string)
+		return resp.StatusCode, out.Status + out.Reason, out.RatingID
+	}
+	before := w.metrics(t, w.agentURL)
+	tap := `{"level":"satisfied","press_id":"catalogue-tap-0001"}`
+	code, status, id := post(tap)
+	if code != http.StatusOK || status != "accepted" || id == "" {
+		t.Fatalf("the tap: %d %s %q", code, status, id)
+	}
+	var wg sync.WaitGroup
+	ids := make([]string, 20)
+	for i := range ids {
+		wg.Go(func() {
+			if code, status, rid := post(tap); code == http.StatusOK && status == "accepted" {
+				ids[i] = rid
+			}
+		})
+	}
+	wg.Wait()
+	for i, rid := range ids {
+		if rid != id {
+			t.Errorf("copy %d answered rating %q, want the tap's %q", i, rid, id)
+		}
+	}
+	if code, reason, _ := post(`{"level":"dissatisfied","press_id":"catalogue-tap-0001"}`); code != http.StatusConflict || reason != "press_id_conflict" {
+		t.Errorf("the same press_id with another level: %d %s, want 409 press_id_conflict", code, reason)
+	}
+	after := w.metrics(t, w.agentURL)
+	if d := after[spoolAppended] - before[spoolAppended]; d != 1 {
+		t.Errorf("spool took %v records, want 1: the tap, once", d)
+	}
+	accepted := `pscm_agent_presses_total{kiosk="k02",result="accepted",source="touch"}`
+	if d := after[accepted] - before[accepted]; d != 1 {
+		t.Errorf("%s went up by %v, want 1", accepted, d)
+	}
+	return 1
+}
+
+// testHeldAndRetained (issue 18, rows 1 and 2): a press published with the
+// retain flag while the agent listens is one rating; three presses with
+// their box's times 6 s apart are published while the agent is stopped and
+// held by the center's broker. After the restart the three are ratings at
+// their own times, and the retained press, delivered again to the new
+// subscription, is refused and counted, not a second rating. It returns
+// the ratings made (four).
+func testHeldAndRetained(t *testing.T, w *world) int {
+	retained := pressMetric("k02", "retained")
+	accepted := pressMetric("k02", "accepted")
+	before := w.metrics(t, w.agentURL)
+	if tok := w.pubLocal.Publish(pressTopic("k02"), 1, true, `{"button":2,"seq":7001}`); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("retained press: %v", tok.Error())
+	}
+	testenv.Eventually(t, wait, tick, func() bool { return w.metrics(t, w.agentURL)[accepted] == before[accepted]+1 },
+		"the retained press, published while the agent listened, was not taken")
+	// Clear it at the end, so no later start of the agent meets it.
+	defer func() { w.pubLocal.Publish(pressTopic("k02"), 1, true, []byte{}).WaitTimeout(10 * time.Second) }()
+
+	w.agent.Stop(t)
+	first := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	for i := range 3 {
+		publish(t, w.pubLocal, pressTopic("k02"), fmt.Appendf(nil, `{"button":1,"seq":%d,"ts":%q}`, 7002+i,
+			first.Add(time.Duration(6*i)*time.Second).Format(time.RFC3339Nano)))
+	}
+	w.agent.Start(t)
+	testenv.Eventually(t, wait, tick, func() bool {
+		m := w.metrics(t, w.agentURL) // a restarted agent counts from zero
+		return m[accepted] == 3 && m[retained] == 1
+	}, "after the restart the held presses were not all taken (%v of 3), or the retained one not refused (%v of 1)",
+		w.metrics(t, w.agentURL)[accepted], w.metrics(t, w.agentURL)[retained])
+	rows := w.db.Query(t, `SELECT "press_seq" FROM "rating" WHERE "press_seq" >= 7002`)
+	testenv.Eventually(t, wait, tick, func() bool {
+		rows = w.db.Query(t, `SELECT "press_seq" FROM "rating" WHERE "press_seq" >= 7002`)
+		return len(rows) == 1 && len(rows[0].Values) == 3
+	}, "the three held presses never all reached InfluxDB")
+	for i, v := range rows[0].Values {
+		ns, err := strconv.ParseInt(fmt.Sprint(v[0]), 10, 64)
+		want := first.Add(time.Duration(6*i) * time.Second)
+		if got := time.Unix(0, ns).UTC().Truncate(time.Millisecond); err != nil || !got.Equal(want) {
+			t.Errorf("held press %d stored at %v, want its own time %v", i, got, want)
+		}
+	}
+	return 4
 }

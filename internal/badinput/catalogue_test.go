@@ -24,7 +24,18 @@ func TestCatalogue(t *testing.T) {
 	t.Run("kiosk-http", func(t *testing.T) { testHTTP(t, w, kioskCases()) })
 	t.Run("queue-webhook", func(t *testing.T) { testHTTP(t, w, webhookCases()) })
 	t.Run("incomplete-body", func(t *testing.T) { testIncompleteBody(t, w) })
-	t.Run("agent-influxdb", func(t *testing.T) { checkAgentInflux(t, w, before, sentinels) })
+	extra := map[string]int64{}
+	t.Run("press-id", func(t *testing.T) {
+		n := testPressID(t, w)
+		sentinels += n
+		extra["rating.count_press_id"] = int64(n) // the taps carry their press_id
+	})
+	t.Run("held-and-retained", func(t *testing.T) {
+		n := testHeldAndRetained(t, w)
+		sentinels += n
+		extra["rating.count_press_seq"] = int64(n) // the presses carry their seq
+	})
+	t.Run("agent-influxdb", func(t *testing.T) { checkAgentInflux(t, w, before, sentinels, extra) })
 
 	t.Run("csv-import", func(t *testing.T) { testCSV(t, w) })
 	// Last: its agent's camera health and status change InfluxDB.
