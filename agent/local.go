@@ -26,6 +26,20 @@ func permanentInputError(err error) bool {
 		errors.Is(err, ratings.ErrUnknownButton) || errors.Is(err, ratings.ErrDuplicate)
 }
 
+// refusalReason names the kind of a permanent refusal, from a closed set,
+// for the log limiter's key.
+func refusalReason(err error) string {
+	switch {
+	case errors.Is(err, ratings.ErrUnknownKiosk):
+		return "unknown_kiosk"
+	case errors.Is(err, ratings.ErrUnknownButton):
+		return "unknown_button"
+	case errors.Is(err, ratings.ErrDuplicate):
+		return "duplicate"
+	}
+	return string(schema.ReasonOf(err))
+}
+
 // Backoff between attempts to spool a message from the center's broker.
 const (
 	retryFirst = 100 * time.Millisecond
@@ -45,7 +59,7 @@ const (
 // from the connection (order-matters delivery), keep-alive answers
 // included, so a wait past about 1.5 keep-alives ends in a reconnect:
 // harmless, the broker then resends from this message on.
-func spoolWithRetry(once func() error, connected func() bool, log *slog.Logger) bool {
+func spoolWithRetry(once func() error, connected func() bool, log *slog.Logger, refusals *logging.Limiter, key string) bool {
 	wait := retryFirst
 	for attempt := 1; ; attempt++ {
 		err := once()
@@ -56,7 +70,11 @@ func spoolWithRetry(once func() error, connected func() bool, log *slog.Logger) 
 			}
 			return true
 		case permanentInputError(err):
-			log.Warn("refused", "err", err)
+			// Counted by the ratings and the queue tracker; logged at most
+			// once per topic, reason and 10 s, so a flood is a few lines.
+			if ok, held := refusals.Allow(key+"/"+refusalReason(err), time.Now()); ok {
+				log.Warn("refused", "err", err, "similar_refusals_not_logged", held)
+			}
 			return true
 		}
 		if attempt == 1 || attempt%30 == 0 {
@@ -94,7 +112,8 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 	}
 	l := &localFeed{}
 	pressFilter := schema.PressFilter(cfg.Site)
-	once := logging.NewLimiter(time.Hour) // per topic
+	once := logging.NewLimiter(time.Hour)            // retained messages, per topic
+	refusals := logging.NewLimiter(10 * time.Second) // refused input, per topic and reason
 	queueTopic := schema.TopicFor(cfg.Site, schema.KindQueue, "")
 	handle := func(c mqtt.Client, m mqtt.Message) {
 		t, err := schema.ParseTopic(m.Topic())
@@ -131,7 +150,7 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 			}
 			return tr.Step(ctx, m.Payload())
 		}
-		if !spoolWithRetry(spool, c.IsConnectionOpen, log.With("topic", m.Topic())) {
+		if !spoolWithRetry(spool, c.IsConnectionOpen, log.With("topic", textclip.Clip(m.Topic(), 160)), refusals, m.Topic()) {
 			// The connection it came on is gone: unacknowledged, it is the
 			// broker's to send again on the session's next connection.
 			return

@@ -15,6 +15,8 @@ import (
 
 	"github.com/pscm/pscm/agent/ratings"
 	"github.com/pscm/pscm/agent/spool"
+	"github.com/pscm/pscm/internal/logging"
+	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 )
 
@@ -260,9 +262,30 @@ func TestSpoolWithRetry(t *testing.T) {
 			if tc.connected != nil {
 				connected = func() bool { return tc.connected(calls) }
 			}
-			if ack := spoolWithRetry(once, connected, log); ack != tc.ack || calls != tc.calls {
+			if ack := spoolWithRetry(once, connected, log, logging.NewLimiter(10*time.Second), "topic"); ack != tc.ack || calls != tc.calls {
 				t.Fatalf("acknowledged %v after %d calls, want %v after %d", ack, calls, tc.ack, tc.calls)
 			}
 		})
+	}
+}
+
+// TestRefusalFloodLogsLittle (issue 18, row 9): 1,000 refused messages on
+// one topic log one line per reason, not one each.
+func TestRefusalFloodLogsLittle(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	limit := logging.NewLimiter(10 * time.Second)
+	always := func() bool { return true }
+	for i := range 1000 {
+		err := error(ratings.ErrUnknownButton)
+		if i%2 == 1 {
+			err = &schema.Error{Reason: schema.ReasonMalformed, Msg: "not JSON"}
+		}
+		if !spoolWithRetry(func() error { return err }, always, log, limit, "pscm/v1/anlao/kiosk/k01/press") {
+			t.Fatal("a refused message was not acknowledged")
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 2 {
+		t.Fatalf("%d log lines for 1,000 refusals of two kinds, want 2:\n%s", n, logs.String())
 	}
 }

@@ -134,7 +134,7 @@ func New(cfg Config, kiosks []Kiosk, buttons []schema.Level, askReasons []schema
 		limit:   logging.NewLimiter(10 * time.Second),
 		presses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pscm", Subsystem: "agent", Name: "presses_total",
-			Help: "Rating presses by kiosk, source (touch, button) and result.",
+			Help: "Rating presses by kiosk, source (touch, button) and result. refused counts attempts the spool could not take; the tablet or the center's broker sends the same press again, and accepted counts it once when it is taken.",
 		}, []string{"kiosk", "source", "result"}),
 	}
 	for _, l := range askReasons {
