@@ -81,8 +81,11 @@ func newWorldWith(t testing.TB, secure bool) *world {
 				CertFile: filepath.Join(w.pki, "broker.pem"), KeyFile: filepath.Join(w.pki, "broker.key"), CAFile: filepath.Join(w.pki, "ca.pem"),
 				RequireCertificate: requireCert})
 		}
-		w.central = testenv.StartMosquitto(t, sec(central, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl.example"), true))
-		w.local = testenv.StartMosquitto(t, shipped, sec(local, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl-center.example"), false))
+		// Both shipped configs make a client's ID its user name (issue 13);
+		// only with users can a test broker do the same.
+		byUser := testenv.WithSetting("use_username_as_clientid", "true")
+		w.central = testenv.StartMosquitto(t, byUser, sec(central, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl.example"), true))
+		w.local = testenv.StartMosquitto(t, shipped, byUser, sec(local, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl-center.example"), false))
 		w.centralURL, w.localURL = w.central.TLSURL(), w.local.TLSURL()
 		// auth is the YAML of one connection's user and TLS, indented by
 		// pad (the local broker's keys sit one level deeper, under mqtt:).

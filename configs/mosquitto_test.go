@@ -61,6 +61,7 @@ func TestCenterBrokerConfSettings(t *testing.T) {
 	for key, want := range map[string]string{
 		"persistence": "true", "autosave_on_changes": "true", "autosave_interval": "1",
 		"allow_anonymous": "false", "queue_qos0_messages": "false", "per_listener_settings": "false",
+		"use_username_as_clientid": "true",
 		"max_packet_size": strings.Join(central["max_packet_size"], " "),
 		"acl_file":        "/etc/mosquitto/pscm-center.acl",
 	} {
@@ -75,6 +76,10 @@ func TestCenterBrokerConfSettings(t *testing.T) {
 	}
 	if n, err := strconv.Atoi(one("max_queued_bytes")); err != nil || n < 11000*1024 {
 		t.Errorf("max_queued_bytes %q: want room for 11000 queue steps of up to 1 KiB", one("max_queued_bytes"))
+	}
+	// Issue 13: no client may take another's ID, on either broker.
+	if got := strings.Join(central["use_username_as_clientid"], " "); got != "true" {
+		t.Errorf("mosquitto.conf: use_username_as_clientid %q, want true", got)
 	}
 	if one("persistent_client_expiration") == "" || one("password_file") == "" || one("persistence_location") == "" {
 		t.Error("persistent_client_expiration, password_file and persistence_location must be set")
