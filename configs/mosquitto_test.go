@@ -62,8 +62,8 @@ func TestCenterBrokerConfSettings(t *testing.T) {
 		"persistence": "true", "autosave_on_changes": "true", "autosave_interval": "1",
 		"allow_anonymous": "false", "queue_qos0_messages": "false", "per_listener_settings": "false",
 		"use_username_as_clientid": "true",
-		"max_packet_size": strings.Join(central["max_packet_size"], " "),
-		"acl_file":        "/etc/mosquitto/pscm-center.acl",
+		"max_packet_size":          strings.Join(central["max_packet_size"], " "),
+		"acl_file":                 "/etc/mosquitto/pscm-center.acl",
 	} {
 		if got := one(key); got != want {
 			t.Errorf("%s = %q, want %q", key, got, want)

@@ -482,7 +482,7 @@ func TestExpiredSessionRefused(t *testing.T) {
 		}
 		resp.Body.Close()
 		for _, c := range resp.Cookies() {
-			if c.Value != "" {
+			if c.Name == "pscm_session" && c.Value != "" {
 				return c
 			}
 		}
@@ -582,7 +582,7 @@ func TestDashboardHTTPS(t *testing.T) {
 	}
 	var session *http.Cookie
 	for _, ck := range resp.Cookies() {
-		if ck.Value != "" {
+		if ck.Name == "pscm_session" && ck.Value != "" {
 			session = ck
 		}
 	}

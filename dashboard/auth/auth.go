@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pscm/pscm/internal/httpin"
 )
 
 // MinKeySize is the shortest HMAC key New accepts: 256 bits, the size of
@@ -53,15 +54,25 @@ type Config struct {
 	// Secure sets the cookie's Secure attribute. Only the local demo on
 	// http://127.0.0.1 turns it off.
 	Secure bool `yaml:"secure"`
-	// LoginMaxFailures failed logins for one user from one address within
-	// LoginWindow lock that pair out for LoginLockout, doubling with each
-	// further lockout up to maxLockout.
+	// Past LoginMaxFailures failed logins for one user from one address
+	// within LoginWindow, that pair may try again only after a wait that
+	// doubles with each further failure, from 1 s up to LoginLockout; the
+	// user's account over all addresses gets ten times the budget. Nobody
+	// is locked out: the right password is taken once the wait is over,
+	// and a browser that logged in as the user before is not slowed by
+	// failures from elsewhere (limiter).
 	LoginMaxFailures int           `yaml:"login_max_failures"`
 	LoginWindow      time.Duration `yaml:"login_window"`
 	LoginLockout     time.Duration `yaml:"login_lockout"`
-	// ClientIP names the client for the brute-force limiter and the logs.
-	// The default is the peer address; behind a reverse proxy, supply a
-	// function that trusts that proxy's header and nothing else.
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose ClientIPHeader names the client; from anyone else the header is
+	// ignored. Behind a proxy without it every client would be the proxy,
+	// and one address's failures would slow everyone.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientIPHeader is X-Forwarded-For (the default) or X-Real-IP.
+	ClientIPHeader string `yaml:"client_ip_header"`
+	// ClientIP names the client for the limiter and the logs; built from
+	// TrustedProxies when nil.
 	ClientIP func(*http.Request) string `yaml:"-"`
 }
 
@@ -74,7 +85,8 @@ func DefaultConfig() Config {
 		Secure:           true,
 		LoginMaxFailures: 5,
 		LoginWindow:      15 * time.Minute,
-		LoginLockout:     15 * time.Minute,
+		LoginLockout:     time.Minute,
+		ClientIPHeader:   "X-Forwarded-For",
 	}
 }
 
@@ -87,10 +99,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("login_max_failures: %d must be at least 1", c.LoginMaxFailures)
 	case c.LoginWindow <= 0:
 		return fmt.Errorf("login_window: %s must be positive", c.LoginWindow)
-	case c.LoginLockout <= 0:
-		return fmt.Errorf("login_lockout: %s must be positive", c.LoginLockout)
+	case c.LoginLockout < time.Second || c.LoginLockout > time.Hour:
+		return fmt.Errorf("login_lockout: %s outside 1s..1h (the longest wait between two attempts)", c.LoginLockout)
+	case c.ClientIPHeader != "X-Forwarded-For" && c.ClientIPHeader != "X-Real-IP":
+		return fmt.Errorf("client_ip_header: %q is not X-Forwarded-For or X-Real-IP", c.ClientIPHeader)
 	case !validCookieName(c.CookieName):
 		return fmt.Errorf("cookie_name: %q is not a valid cookie name", c.CookieName)
+	}
+	if _, err := httpin.ParsePrefixes(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
 	}
 	return nil
 }
@@ -112,8 +129,13 @@ func (c *Config) fillDefaults() {
 	if c.LoginLockout == 0 {
 		c.LoginLockout = d.LoginLockout
 	}
+	if c.ClientIPHeader == "" {
+		c.ClientIPHeader = d.ClientIPHeader
+	}
 	if c.ClientIP == nil {
-		c.ClientIP = peerIP
+		if trusted, err := httpin.ParsePrefixes(c.TrustedProxies); err == nil {
+			c.ClientIP = httpin.ClientIP(trusted, c.ClientIPHeader)
+		}
 	}
 }
 
@@ -129,21 +151,13 @@ func validCookieName(s string) bool {
 	return true
 }
 
-// peerIP is the default ClientIP: the TCP peer, which cannot be forged.
-func peerIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // Auth checks logins and sessions. It is safe for concurrent use.
 type Auth struct {
 	cfg        Config
 	users      map[string]User
 	sessionKey []byte
 	csrfKey    []byte
+	deviceKey  []byte // signs the device cookie (knownDevice)
 	// dummyHash is compared against when the user is unknown, so an unknown
 	// name costs the same bcrypt time as a wrong password.
 	dummyHash []byte
@@ -226,6 +240,7 @@ func newAuth(cfg Config, users []User, key []byte, log *slog.Logger, now func() 
 		// session signature or the other way round.
 		sessionKey: derive(key, "pscm/dashboard/session/v1"),
 		csrfKey:    derive(key, "pscm/dashboard/csrf/v1"),
+		deviceKey:  derive(key, "pscm/dashboard/device/v1"),
 		dummyHash:  dummy,
 		log:        log,
 		now:        now,

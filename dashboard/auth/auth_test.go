@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -699,6 +700,11 @@ func TestOpenRedirect(t *testing.T) {
 	}
 }
 
+// TestBruteForce (issue 13, rows 2 and 3): past five failures one user
+// from one address waits 1 s, 2 s, 4 s... (capped by login_lockout)
+// between attempts instead of being locked out for hours; the right
+// password is taken once the wait is over; other addresses and other users
+// are not slowed; an early attempt is refused without counting.
 func TestBruteForce(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
 	const other = "203.0.113.9:5555"
@@ -715,29 +721,25 @@ func TestBruteForce(t *testing.T) {
 		{"fail 2", time.Minute, "lan", "guess2", remote, 401, ""},
 		{"fail 3", time.Minute, "lan", "guess3", remote, 401, ""},
 		{"fail 4", time.Minute, "lan", "guess4", remote, 401, ""},
-		{"fail 5", time.Minute, "lan", "guess5", remote, 401, ""},
-		{"6th refused", 0, "lan", "guess6", remote, 429, "900"},
-		{"right password while locked", 0, "lan", lanPW, remote, 429, "900"},
-		{"still locked later", 10 * time.Minute, "lan", lanPW, remote, 429, "300"},
+		{"fail 5: from now on, waits", time.Minute, "lan", "guess5", remote, 401, ""},
+		{"too soon", 0, "lan", "guess6", remote, 429, "1"},
+		{"right password too soon", 0, "lan", lanPW, remote, 429, "1"},
 		{"same user other address", 0, "lan", lanPW, other, 303, ""},
 		{"other user same address", 0, "minh", minhPW, remote, 303, ""},
-		// Lockout over: five more tries, then a doubled lockout.
-		{"after lockout fail 1", 5 * time.Minute, "lan", "guess7", remote, 401, ""},
-		{"after lockout fail 2", 0, "lan", "guess8", remote, 401, ""},
-		{"after lockout fail 3", 0, "lan", "guess9", remote, 401, ""},
-		{"after lockout fail 4", 0, "lan", "guess10", remote, 401, ""},
-		{"after lockout fail 5", 0, "lan", "guess11", remote, 401, ""},
-		{"second lockout doubles", 0, "lan", lanPW, remote, 429, "1800"},
-		{"right password after it", 30 * time.Minute, "lan", lanPW, remote, 303, ""},
-		// Success cleared the record: a fresh count.
+		{"after 1 s: fail 6", time.Second, "lan", "guess7", remote, 401, ""},
+		{"wait doubles", 0, "lan", "guess8", remote, 429, "2"},
+		{"after 2 s: fail 7", 2 * time.Second, "lan", "guess9", remote, 401, ""},
+		{"wait doubles again", 0, "lan", "guess10", remote, 429, "4"},
+		{"right password after the wait", 4 * time.Second, "lan", lanPW, remote, 303, ""},
+		// Success cleared the pair: a fresh count.
 		{"fresh fail", 0, "lan", "x", remote, 401, ""},
-		// An unknown user locks the same way, so 429 tells nothing.
+		// Unknown users slow down the same way, so 429 tells nothing.
 		{"unknown 1", 0, "ghost", "x", remote, 401, ""},
 		{"unknown 2", 0, "ghost", "x", remote, 401, ""},
 		{"unknown 3", 0, "ghost", "x", remote, 401, ""},
 		{"unknown 4", 0, "ghost", "x", remote, 401, ""},
 		{"unknown 5", 0, "ghost", "x", remote, 401, ""},
-		{"unknown 6", 0, "ghost", "x", remote, 429, "900"},
+		{"unknown 6", 0, "ghost", "x", remote, 429, "1"},
 	}
 	for _, s := range steps {
 		f.clock.Advance(s.advance)
@@ -749,8 +751,86 @@ func TestBruteForce(t *testing.T) {
 			t.Errorf("%s: Retry-After %q, want %q", s.name, got, s.wantRetry)
 		}
 		if s.wantCode == 429 && len(w.Result().Cookies()) != 0 {
-			t.Errorf("%s: cookie set while locked out", s.name)
+			t.Errorf("%s: cookie set while slowed down", s.name)
 		}
+	}
+	// The wait is capped by login_lockout (1 min by default), never hours.
+	for i := range 12 {
+		f.clock.Advance(61 * time.Second) // past any wait, inside the 15-min window
+		if w := f.loginFrom(t, "minh", "nope", "", other); w.Code != 401 {
+			t.Fatalf("failure %d after its wait: %d", i+1, w.Code)
+		}
+	}
+	if w := f.loginFrom(t, "minh", "nope", "", other); w.Header().Get("Retry-After") != "60" {
+		t.Errorf("after 12 failures Retry-After %q, want the cap of 60", w.Header().Get("Retry-After"))
+	}
+}
+
+// TestProxyAndKnownDevice (issue 13, row 2): behind a trusted proxy the
+// limiter and the logs see each client's own address, so one address's
+// failures slow nobody else; guesses spread over many addresses slow the
+// account as a whole, except for the browser its owner logged in from.
+func TestProxyAndKnownDevice(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrustedProxies = []string{"127.0.0.1"}
+	f := newFixture(t, cfg)
+	via := func(user, pw, client string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		form := url.Values{"username": {user}, "password": {pw}}
+		r := httptest.NewRequest(http.MethodPost, "http://dash.example/login", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("X-Forwarded-For", client)
+		r.RemoteAddr = "127.0.0.1:45000" // the proxy
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		f.a.LoginHandler().ServeHTTP(w, r)
+		return w
+	}
+	// The owner logs in once from their browser and keeps its device cookie.
+	w := via("lan", lanPW, "10.0.0.5")
+	var device *http.Cookie
+	for _, c := range w.Result().Cookies() {
+		if c.Name == "pscm_session_device" {
+			device = c
+		}
+	}
+	if w.Code != 303 || device == nil || !device.HttpOnly || device.Path != "/login" {
+		t.Fatalf("login: %d, device cookie %+v", w.Code, device)
+	}
+	// Five wrong passwords from one address slow that address only.
+	for range 5 {
+		via("lan", "guess", "203.0.113.66")
+	}
+	if w := via("lan", "guess", "203.0.113.66"); w.Code != 429 {
+		t.Fatalf("the guessing address: %d, want 429", w.Code)
+	}
+	if w := via("lan", lanPW, "10.0.0.9"); w.Code != 303 {
+		t.Fatalf("the owner from another address behind the same proxy: %d, want 303", w.Code)
+	}
+	if !strings.Contains(f.logs.String(), "remote=203.0.113.66") {
+		t.Errorf("the log does not name the real client:\n%s", f.logs.String())
+	}
+	// Fifty wrong passwords from fifty addresses: the account slows down...
+	for i := range 50 {
+		via("lan", "guess", fmt.Sprintf("198.18.0.%d", i+1))
+	}
+	if w := via("lan", lanPW, "198.18.1.1"); w.Code != 429 {
+		t.Fatalf("a new address after a spread attack: %d, want 429 (account slowed)", w.Code)
+	}
+	// ...but not for the owner's browser.
+	if w := via("lan", lanPW, "10.0.0.9", device); w.Code != 303 {
+		t.Fatalf("the owner's browser during a spread attack: %d, want 303", w.Code)
+	}
+	// A forged header from a client that is not the proxy is ignored.
+	form := url.Values{"username": {"minh"}, "password": {"x"}}
+	r := httptest.NewRequest(http.MethodPost, "http://dash.example/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("X-Forwarded-For", "10.9.9.9")
+	r.RemoteAddr = "192.0.2.77:1234"
+	f.a.LoginHandler().ServeHTTP(httptest.NewRecorder(), r)
+	if !strings.Contains(f.logs.String(), "remote=192.0.2.77") || strings.Contains(f.logs.String(), "10.9.9.9") {
+		t.Errorf("a header from an untrusted peer was believed:\n%s", f.logs.String())
 	}
 }
 
@@ -850,7 +930,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	f.do(h, get(c, "http://dash.example/api/x", ""))
 
 	logs := f.logs.String()
-	for _, want := range []string{"login failed", "user=lan", "remote=198.51.100.7", "locked out", "user=minh", "logout", "csrf token refused", "session refused"} {
+	for _, want := range []string{"login failed", "user=lan", "remote=198.51.100.7", "slowed down", "user=minh", "logout", "csrf token refused", "session refused"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
@@ -890,23 +970,36 @@ func TestBruteForceParallelBurst(t *testing.T) {
 	for c := range codes {
 		count[c]++
 	}
-	if count[401] != 5 || count[429] != n-5 {
-		t.Errorf("statuses %v, want 5×401 and %d×429", count, n-5)
+	// Checked again once a bcrypt slot is held: at most the budget plus
+	// the other slots' comparisons get through.
+	if count[401] < 5 || count[401] > 5+maxConcurrentHashes-1 || count[401]+count[429] != n {
+		t.Errorf("statuses %v, want 5 to %d×401 and the rest 429", count, 5+maxConcurrentHashes-1)
 	}
 }
 
+// TestLimiterBounded (issue 13, row 3): a flood of fresh names neither
+// grows the table past its bound nor evicts a pair that is slowing down;
+// attempts that never reach a comparison leave nothing behind.
 func TestLimiterBounded(t *testing.T) {
-	l := newLimiter(5, 15*time.Minute, 15*time.Minute)
+	l := newLimiter(5, 15*time.Minute, time.Minute)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	// Lock "victim" first, then flood with fresh names.
-	for i := 0; i < 5; i++ {
-		l.begin("victim", now)
+	for range 5 {
+		l.failed("victim", "a", now)
 	}
 	for i := 0; i < maxTracked+100; i++ {
-		l.begin("flood-"+strconv.Itoa(i), now.Add(time.Duration(i)*time.Millisecond))
+		l.failed("flood-"+strconv.Itoa(i), "a", now)
 	}
-	if len(l.entries) > maxTracked {
-		t.Errorf("limiter holds %d entries, bound %d", len(l.entries), maxTracked)
+	if len(l.pairs) > maxTracked {
+		t.Errorf("limiter holds %d pairs, bound %d", len(l.pairs), maxTracked)
+	}
+	if l.wait("victim", "a", false, now) == 0 {
+		t.Error("the flood evicted a pair that was slowing down")
+	}
+	for i := range 1000 {
+		l.wait("probe-"+strconv.Itoa(i), "b", false, now) // cancelled before its comparison
+	}
+	if _, ok := l.pairs["probe-0\x00b"]; ok {
+		t.Error("an attempt that never reached a comparison was recorded")
 	}
 }
 

@@ -6,106 +6,132 @@ import (
 )
 
 const (
-	// maxLockout caps the growing lockout: long enough to make guessing
-	// hopeless, short enough that a manager who forgot the password is back
-	// within a morning even if nobody restarts the dashboard.
-	maxLockout = 4 * time.Hour
-	// forgetAfter is how long a quiet user+address pair keeps its strikes.
+	// forgetAfter is how long a quiet key keeps its failures.
 	forgetAfter = 24 * time.Hour
-	// maxTracked bounds the limiter's memory; random user names from one
+	// maxTracked bounds the per-address memory; random user names from one
 	// address would otherwise grow it without end.
 	maxTracked = 10000
+	// accountFactor: an account's budget, over every address, is this many
+	// times a single address's before the whole account slows down.
+	accountFactor = 10
+	// unknownAccount is the one account-wide key of every name that is no
+	// user, so inventing names buys no budget.
+	unknownAccount = "\x00unknown"
 )
 
-// limiter counts login attempts per user+address. An attempt is counted
-// when it starts, not when bcrypt has answered, so a burst of parallel
-// guesses cannot all slip in before the first failure is recorded.
+// limiter slows login guessing down instead of locking anyone out. Past
+// max failures within window, a user+address pair may try again only
+// after a wait that doubles with each further failure (1 s, 2 s, ... up to
+// maxWait); an attempt before then is refused without costing a bcrypt
+// comparison and without counting. A user's account as a whole, over all
+// addresses, gets accountFactor times that budget, for guesses spread over
+// many addresses; a browser that has logged in as that user before (a
+// device cookie) is not slowed by the account-wide count, so an attack
+// from elsewhere never keeps the owner out, and at worst anyone waits
+// maxWait, not hours.
+//
+// Failures are recorded after the bcrypt comparison, whose slots are few
+// (hashSem), and the login checks again once it holds one: a burst of
+// parallel guesses gets at most max plus the slots through, and requests
+// cancelled before their comparison leave nothing behind. Pairs still
+// slowing down are never evicted to make room.
 type limiter struct {
 	max     int
 	window  time.Duration
-	lockout time.Duration
+	maxWait time.Duration
 
-	mu      sync.Mutex
-	entries map[string]*attempts
+	mu       sync.Mutex
+	pairs    map[string]*throttle // user + "\x00" + address
+	accounts map[string]*throttle // user, or unknownAccount
 }
 
-type attempts struct {
-	count   int       // attempts in the current window
-	start   time.Time // start of the current window
-	strikes int       // lockouts so far: each doubles the next
-	until   time.Time // locked until
-	last    time.Time // last attempt, for forgetting and eviction
+type throttle struct {
+	fails int       // failures in the current window
+	start time.Time // start of the current window
+	next  time.Time // no attempt before this
+	last  time.Time // last failure, for forgetting
 }
 
-func newLimiter(maxFailures int, window, lockout time.Duration) *limiter {
-	return &limiter{max: maxFailures, window: window, lockout: lockout, entries: make(map[string]*attempts)}
+func newLimiter(maxFailures int, window, maxWait time.Duration) *limiter {
+	return &limiter{max: maxFailures, window: window, maxWait: maxWait,
+		pairs: make(map[string]*throttle), accounts: make(map[string]*throttle)}
 }
 
-// begin records an attempt for key. It returns ok=false and how long to
-// wait when the key is locked out. The attempt that reaches max starts the
-// lockout; if it turns out to be right, succeed lifts it.
-func (l *limiter) begin(key string, now time.Time) (wait time.Duration, ok bool) {
+// wait returns how long the attempt must wait before it may be tried (0:
+// now). knownDevice skips the account-wide count. It records nothing.
+func (l *limiter) wait(account, address string, knownDevice bool, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e := l.entries[key]
-	if e != nil && now.Sub(e.last) > forgetAfter && !now.Before(e.until) {
-		delete(l.entries, key)
-		e = nil
+	w := untilNext(l.pairs[account+"\x00"+address], now)
+	if !knownDevice {
+		w = max(w, untilNext(l.accounts[account], now))
 	}
-	if e == nil {
-		l.makeRoom(now)
-		e = &attempts{start: now}
-		l.entries[key] = e
-	}
-	if now.Before(e.until) {
-		return e.until.Sub(now), false
-	}
-	if now.Sub(e.start) >= l.window {
-		e.count, e.start = 0, now
-	}
-	e.last = now
-	e.count++
-	if e.count >= l.max {
-		d := l.lockout << e.strikes
-		if d > maxLockout || d <= 0 {
-			d = maxLockout
-		}
-		e.strikes++
-		e.until = now.Add(d)
-		e.count, e.start = 0, now
-	}
-	return 0, true
+	return w
 }
 
-// succeed forgets the key: the right password ends the suspicion.
-func (l *limiter) succeed(key string) {
+func untilNext(t *throttle, now time.Time) time.Duration {
+	if t == nil || !now.Before(t.next) {
+		return 0
+	}
+	return t.next.Sub(now)
+}
+
+// failed records a wrong password, after its comparison.
+func (l *limiter) failed(account, address string, now time.Time) {
 	l.mu.Lock()
-	delete(l.entries, key)
+	defer l.mu.Unlock()
+	key := account + "\x00" + address
+	p := l.pairs[key]
+	if p == nil {
+		if !l.makeRoom(now) {
+			p = &throttle{} // not remembered: the account-wide budget still counts
+		} else {
+			p = &throttle{}
+			l.pairs[key] = p
+		}
+	}
+	l.count(p, l.max, now)
+	a := l.accounts[account]
+	if a == nil {
+		a = &throttle{}
+		l.accounts[account] = a
+	}
+	l.count(a, accountFactor*l.max, now)
+}
+
+// count adds a failure to t and, past budget failures in the window, sets
+// when the next attempt may come.
+func (l *limiter) count(t *throttle, budget int, now time.Time) {
+	if now.Sub(t.start) >= l.window {
+		t.fails, t.start = 0, now
+	}
+	t.fails++
+	t.last = now
+	if excess := t.fails - budget; excess >= 0 {
+		d := time.Second << min(excess, 20)
+		t.next = now.Add(min(d, l.maxWait))
+	}
+}
+
+// succeeded forgets the pair: the right password from that address ends
+// the suspicion there. The account-wide count stays: a spread attack goes on.
+func (l *limiter) succeeded(account, address string) {
+	l.mu.Lock()
+	delete(l.pairs, account+"\x00"+address)
 	l.mu.Unlock()
 }
 
-// makeRoom keeps the map under maxTracked: first it drops entries that are
-// neither locked nor inside a window, then, if still full, the one idle
-// longest. Evicting a lock takes maxTracked fresh bcrypt-priced attempts,
-// which the hash semaphore makes slow.
-func (l *limiter) makeRoom(now time.Time) {
-	if len(l.entries) < maxTracked {
-		return
+// makeRoom keeps pairs under maxTracked by dropping entries that are quiet
+// (no wait pending, window over, or forgotten), never one still slowing
+// down; it reports whether there is room.
+func (l *limiter) makeRoom(now time.Time) bool {
+	if len(l.pairs) < maxTracked {
+		return true
 	}
-	for k, e := range l.entries {
-		if !now.Before(e.until) && now.Sub(e.start) >= l.window {
-			delete(l.entries, k)
+	for k, t := range l.pairs {
+		if !now.Before(t.next) && (now.Sub(t.start) >= l.window || now.Sub(t.last) > forgetAfter) {
+			delete(l.pairs, k)
 		}
 	}
-	if len(l.entries) < maxTracked {
-		return
-	}
-	var oldest string
-	var oldestLast time.Time
-	for k, e := range l.entries {
-		if oldest == "" || e.last.Before(oldestLast) {
-			oldest, oldestLast = k, e.last
-		}
-	}
-	delete(l.entries, oldest)
+	return len(l.pairs) < maxTracked
 }

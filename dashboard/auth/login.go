@@ -2,6 +2,8 @@ package auth
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -15,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -145,17 +148,23 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256([]byte(name))
 		logName = "unknown:" + hex.EncodeToString(sum[:4])
 	}
-	key := name + "\x00" + ip
-	if wait, ok := a.limiter.begin(key, a.now()); !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		a.log.Warn("login refused: locked out", "user", logName, "remote", ip, "retry_after_s", secs)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		a.renderLogin(w, http.StatusTooManyRequests, pageData{Error: msgTooMany, Next: next})
+	account := name
+	if !known {
+		account = unknownAccount // inventing names buys no budget
+	}
+	device := known && a.knownDevice(r, name)
+	if a.slowedDown(w, account, ip, device, logName, next) {
 		return
 	}
 	select {
 	case a.hashSem <- struct{}{}:
 	case <-r.Context().Done():
+		return
+	}
+	// Again with the slot held: the failures of a parallel burst ahead of
+	// this one are recorded by now.
+	if a.slowedDown(w, account, ip, device, logName, next) {
+		<-a.hashSem
 		return
 	}
 	hash := a.dummyHash
@@ -167,7 +176,8 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	err := bcrypt.CompareHashAndPassword(hash, []byte(pw))
 	<-a.hashSem
 	if !known || err != nil || len(pw) > maxPasswordBytes {
-		a.log.Warn("login failed", "user", logName, "remote", ip)
+		a.limiter.failed(account, ip, a.now())
+		a.log.Warn("login failed", "user", logName, "remote", ip, "known_device", device)
 		a.renderLogin(w, http.StatusUnauthorized, pageData{Error: msgWrong, Next: next})
 		return
 	}
@@ -179,11 +189,67 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		a.renderLogin(w, http.StatusForbidden, pageData{Error: msgWeak, Next: next})
 		return
 	}
-	a.limiter.succeed(key)
+	a.limiter.succeeded(account, ip)
+	http.SetCookie(w, a.deviceCookie(user.Name))
 	value, s := a.newSession(user)
 	http.SetCookie(w, a.sessionCookie(value, s.expires))
 	a.log.Info("login", "user", user.Name, "remote", ip)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// slowedDown answers 429 with Retry-After when the limiter says this
+// attempt comes too soon, and reports whether it did. Nothing is counted.
+func (a *Auth) slowedDown(w http.ResponseWriter, account, ip string, device bool, logName, next string) bool {
+	wait := a.limiter.wait(account, ip, device, a.now())
+	if wait <= 0 {
+		return false
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	a.log.Warn("login slowed down: too many wrong passwords", "user", logName, "remote", ip, "retry_after_s", secs)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	a.renderLogin(w, http.StatusTooManyRequests, pageData{Error: msgTooMany, Next: next})
+	return true
+}
+
+// deviceCookieMaxAge is how long a browser is remembered as one its user
+// logged in from.
+const deviceCookieMaxAge = 365 * 24 * time.Hour
+
+// deviceCookie marks this browser as one user has logged in from: the
+// user name, a random ID and their signature. It only spares the browser
+// the account-wide slow-down (limiter); it opens no session.
+func (a *Auth) deviceCookie(user string) *http.Cookie {
+	id := make([]byte, 16)
+	rand.Read(id)
+	payload := b64.EncodeToString([]byte(user)) + "." + b64.EncodeToString(id)
+	return &http.Cookie{Name: a.cfg.CookieName + "_device", Value: payload + "." + a.deviceSig(payload),
+		Path: "/login", MaxAge: int(deviceCookieMaxAge.Seconds()), HttpOnly: true, Secure: a.cfg.Secure,
+		SameSite: http.SameSiteStrictMode}
+}
+
+func (a *Auth) deviceSig(payload string) string {
+	m := hmac.New(sha256.New, a.deviceKey)
+	m.Write([]byte(payload))
+	return b64.EncodeToString(m.Sum(nil))
+}
+
+// knownDevice reports whether the request carries a device cookie of user.
+func (a *Auth) knownDevice(r *http.Request, user string) bool {
+	c, err := r.Cookie(a.cfg.CookieName + "_device")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(c.Value, '.')
+	if i < 0 {
+		return false
+	}
+	payload := c.Value[:i]
+	if !hmac.Equal([]byte(c.Value[i+1:]), []byte(a.deviceSig(payload))) {
+		return false
+	}
+	name, _, _ := strings.Cut(payload, ".")
+	got, err := b64.DecodeString(name)
+	return err == nil && string(got) == user
 }
 
 // LogoutHandler ends the session (POST with the CSRF token, so another

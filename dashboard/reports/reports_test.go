@@ -145,7 +145,7 @@ func newLogins(t *testing.T) *logins {
 		w := httptest.NewRecorder()
 		a.LoginHandler().ServeHTTP(w, r)
 		for _, c := range w.Result().Cookies() {
-			if c.Value != "" {
+			if c.Name == "pscm_session" && c.Value != "" {
 				l.cookies[name] = c
 			}
 		}

@@ -6,9 +6,11 @@ package httpin
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -124,5 +126,72 @@ func (f *Refusals) Refuse(r *http.Request, endpoint, reason string, status int) 
 		f.log.Warn("request refused", "endpoint", endpoint, "reason", reason, "status", status,
 			"method", textclip.Clip(r.Method, 16), "path", textclip.Clip(r.URL.Path, 80), "remote", r.RemoteAddr,
 			"similar_refusals_not_logged", held)
+	}
+}
+
+// ParsePrefixes parses addresses ("10.0.0.5") and CIDR prefixes
+// ("10.0.0.0/24"), as a trusted_proxies setting lists them.
+func ParsePrefixes(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for i, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %q is neither an address nor a CIDR prefix", i, textclip.Clip(s, 60))
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// ClientIP returns a function naming a request's client: the TCP peer,
+// unless the peer is one of trusted, a reverse proxy, whose header then
+// names it. For X-Forwarded-For that is the right-most address not itself
+// a trusted proxy (what is left of it, the client wrote itself); for
+// X-Real-IP, its value. A header that does not parse leaves the peer.
+func ClientIP(trusted []netip.Prefix, header string) func(*http.Request) string {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(r *http.Request) string {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		addr := peer.Addr().Unmap()
+		if len(trusted) == 0 || !isTrusted(addr) {
+			return addr.String()
+		}
+		values := r.Header.Values(header)
+		if header == "X-Real-IP" {
+			if len(values) == 1 {
+				if a, err := netip.ParseAddr(strings.TrimSpace(values[0])); err == nil {
+					return a.Unmap().String()
+				}
+			}
+			return addr.String()
+		}
+		var hops []string
+		for _, v := range values {
+			hops = append(hops, strings.Split(v, ",")...)
+		}
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				return addr.String()
+			}
+			if !isTrusted(a) {
+				return a.Unmap().String()
+			}
+		}
+		return addr.String()
 	}
 }
