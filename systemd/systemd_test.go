@@ -66,6 +66,11 @@ func TestUnitsDeclareHardening(t *testing.T) {
 			if env := d["EnvironmentFile"]; len(env) != 1 || env[0] != "-/etc/pscm/"+strings.TrimPrefix(u, "pscm-")+".env" {
 				t.Errorf("EnvironmentFile=%q, want the program's optional env file in /etc/pscm", env)
 			}
+			for _, k := range []string{"MemoryMax", "TasksMax"} {
+				if v := d[k]; len(v) != 1 || v[0] == "" || v[0] == "infinity" {
+					t.Errorf("%s=%q: a unit's memory and tasks need a bound (issue 13)", k, v)
+				}
+			}
 			if s := d["TimeoutStopSec"]; len(s) != 1 || s[0] == "" || s[0] == "infinity" {
 				t.Errorf("TimeoutStopSec=%q: a graceful stop needs a bound", s)
 			}

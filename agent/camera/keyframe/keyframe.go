@@ -32,6 +32,7 @@ package keyframe
 typedef struct {
 	const AVCodec *codec;
 	AVCodecContext *ctx;
+	int64_t max_pixels;
 	AVPacket *pkt;
 	AVFrame *frame;
 	struct SwsContext *sws;
@@ -46,6 +47,9 @@ static int kf_open_ctx(kf_dec *d) {
 	// thread pool per camera for one picture every few seconds.
 	d->ctx->thread_count = 1;
 	d->ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
+	// A hostile stream may declare any size; libavcodec refuses to
+	// allocate a picture above this instead of taking hundreds of MiB.
+	d->ctx->max_pixels = d->max_pixels;
 	int ret = avcodec_open2(d->ctx, d->codec, NULL);
 	if (ret < 0) avcodec_free_context(&d->ctx);
 	return ret;
@@ -62,12 +66,13 @@ static void kf_free(kf_dec *d) {
 }
 
 // kf_new returns a decoder, or NULL with *err set.
-static kf_dec *kf_new(int hevc, int *err) {
+static kf_dec *kf_new(int hevc, int64_t max_pixels, int *err) {
 	// libav logs every damaged slice to stderr; errors come back through
 	// return values instead.
 	av_log_set_level(AV_LOG_QUIET);
 	kf_dec *d = calloc(1, sizeof(kf_dec));
 	if (!d) { *err = AVERROR(ENOMEM); return NULL; }
+	d->max_pixels = max_pixels;
 	d->codec = avcodec_find_decoder(hevc ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264);
 	if (!d->codec) { *err = AVERROR_DECODER_NOT_FOUND; kf_free(d); return NULL; }
 	d->pkt = av_packet_alloc();
@@ -153,6 +158,9 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/deepch/vdk/codec/h264parser"
+	"github.com/deepch/vdk/codec/h265parser"
+
 	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -181,7 +189,28 @@ var (
 	ErrNoPicture        = errors.New("keyframe: decoder gave no picture")
 	ErrClosed           = errors.New("keyframe: decoder closed")
 	ErrAccessUnitTooBig = errors.New("keyframe: access unit too large")
+	// ErrPictureTooLarge: the stream's parameter sets declare a picture
+	// larger than the decoder takes (WithMaxPicture).
+	ErrPictureTooLarge = errors.New("keyframe: picture larger than allowed")
 )
+
+// DefaultMaxPicture is the largest picture a decoder takes by default:
+// 4K UHD's width by 2304 lines (a 16:9 4K camera's main stream). A camera's
+// sub-stream, what the agent should read, is far smaller.
+const (
+	DefaultMaxPictureWidth  = 4096
+	DefaultMaxPictureHeight = 2304
+)
+
+// Option changes a default of New.
+type Option func(*Decoder)
+
+// WithMaxPicture sets the largest picture decoded: a keyframe whose SPS
+// declares more is refused before libavcodec sees it, and libavcodec
+// itself refuses to allocate more pixels than w*h.
+func WithMaxPicture(w, h int) Option {
+	return func(d *Decoder) { d.maxW, d.maxH = w, h }
+}
 
 // Decoder decodes keyframes of one stream. Its methods may be called from
 // several goroutines; decodes run one at a time.
@@ -193,28 +222,76 @@ type Decoder struct {
 	// fresh opens a new codec context per keyframe instead of flushing
 	// one; only the benchmark that chose between the two sets it.
 	fresh bool
+	// maxW, maxH bound the picture (WithMaxPicture); noSPSCheck leaves
+	// the bound to libavcodec alone (a test of that backstop).
+	maxW, maxH int
+	noSPSCheck bool
 }
 
 // New returns a decoder of codec ("h264" or "h265") keyframes into frames
 // width pixels wide (rounded down to even); the height follows the
 // source's aspect ratio, rounded to even. Close frees it.
-func New(codec string, width int) (*Decoder, error) {
+func New(codec string, width int, opts ...Option) (*Decoder, error) {
 	if codec != schema.CodecH264 && codec != schema.CodecH265 {
 		return nil, fmt.Errorf("keyframe: codec %q: want %q or %q", codec, schema.CodecH264, schema.CodecH265)
 	}
 	if width < MinWidth || width > MaxWidth {
 		return nil, fmt.Errorf("keyframe: width %d outside [%d, %d]", width, MinWidth, MaxWidth)
 	}
+	dec := &Decoder{codec: codec, width: width &^ 1, maxW: DefaultMaxPictureWidth, maxH: DefaultMaxPictureHeight}
+	for _, o := range opts {
+		o(dec)
+	}
+	if dec.maxW < 16 || dec.maxH < 16 || dec.maxW > 16384 || dec.maxH > 16384 {
+		return nil, fmt.Errorf("keyframe: max picture %dx%d outside 16x16..16384x16384", dec.maxW, dec.maxH)
+	}
 	var cerr C.int
 	hevc := C.int(0)
 	if codec == schema.CodecH265 {
 		hevc = 1
 	}
-	d := C.kf_new(hevc, &cerr)
+	d := C.kf_new(hevc, C.int64_t(dec.maxW*dec.maxH), &cerr)
 	if d == nil {
 		return nil, fmt.Errorf("keyframe: open %s decoder: %w", codec, averror(cerr))
 	}
-	return &Decoder{codec: codec, width: width &^ 1, d: d}, nil
+	dec.d = d
+	return dec, nil
+}
+
+// checkSize refuses au when its SPS declares a picture above the bound.
+// An SPS that does not parse is left to libavcodec, which refuses above
+// max_pixels all the same.
+func (d *Decoder) checkSize(au []byte) (err error) {
+	defer func() {
+		// vdk's SPS parsers read hostile bytes; a panic in them means an
+		// SPS that does not parse, which libavcodec judges instead.
+		if recover() != nil {
+			err = nil
+		}
+	}()
+	for _, u := range annexb.Split(au) {
+		var w, h int
+		switch {
+		case d.codec == schema.CodecH264 && annexb.Type(d.codec, u) == 7:
+			sps, err := h264parser.ParseSPS(u)
+			if err != nil {
+				continue
+			}
+			w, h = int(sps.Width), int(sps.Height)
+		case d.codec == schema.CodecH265 && annexb.Type(d.codec, u) == 33:
+			sps, err := h265parser.ParseSPS(u)
+			if err != nil {
+				continue
+			}
+			w, h = int(sps.Width), int(sps.Height)
+		default:
+			continue
+		}
+		if w > d.maxW || h > d.maxH {
+			return fmt.Errorf("%w: the SPS declares %dx%d, limit %dx%d", ErrPictureTooLarge, w, h, d.maxW, d.maxH)
+		}
+	}
+	return nil
 }
 
 // Decode decodes au, one Annex B access unit of a keyframe (H.264 IDR,
@@ -229,6 +306,11 @@ func (d *Decoder) Decode(au []byte) (Frame, error) {
 	}
 	if !annexb.HasParameterSets(d.codec, au) {
 		return Frame{}, ErrNoParameterSets
+	}
+	if !d.noSPSCheck {
+		if err := d.checkSize(au); err != nil {
+			return Frame{}, err
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

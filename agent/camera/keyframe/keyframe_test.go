@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,4 +280,45 @@ func stddev(p []byte) float64 {
 	n := float64(len(p))
 	m := s / n
 	return math.Sqrt(ss/n - m*m)
+}
+
+// TestHugePictureRefused (issue 13, row 4): a keyframe declaring 8192x4320
+// (real H.264 from ffmpeg) is refused from its SPS before libavcodec
+// allocates for it, and libavcodec's own max_pixels refuses it too when the
+// SPS check is skipped; raising the limit decodes it, so it is the limit
+// that refused, not damage.
+func TestHugePictureRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes an 8192x4320 picture with ffmpeg")
+	}
+	path := filepath.Join(t.TempDir(), "huge.h264")
+	out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=gray:s=8192x4320",
+		"-frames:v", "1", "-c:v", "libx264", "-preset", "ultrafast", "-bsf:v", "h264_mp4toannexb", "-f", "h264", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	au, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(schema.CodecH264, 160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Decode(au); !errors.Is(err, ErrPictureTooLarge) || !strings.Contains(err.Error(), "8192x4320") {
+		t.Fatalf("Decode of 8192x4320: %v, want ErrPictureTooLarge naming the size", err)
+	}
+	d.noSPSCheck = true
+	if _, err := d.Decode(au); err == nil {
+		t.Fatal("libavcodec decoded 8192x4320 with max_pixels at 4096x2304")
+	}
+	big, err := New(schema.CodecH264, 160, WithMaxPicture(8192, 4320))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	if f, err := big.Decode(au); err != nil || f.W != 160 {
+		t.Fatalf("with the limit raised: %+v, %v", f.W, err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/ingest"
+	"github.com/pscm/pscm/agent/camera/keyframe"
 	"github.com/pscm/pscm/agent/camera/occupancy"
 	"github.com/pscm/pscm/agent/camera/presence"
 	"github.com/pscm/pscm/internal/config"
@@ -48,9 +49,14 @@ func (c *Camera) UnmarshalYAML(unmarshal func(any) error) error {
 type Settings struct {
 	// DecodeWidth is the width keyframes are decoded to; the detector's
 	// defaults are tuned at 160 (a 16:9 picture becomes 160x90).
-	DecodeWidth int              `yaml:"decode_width"`
-	Occupancy   occupancy.Config `yaml:"occupancy"`
-	Sessions    presence.Config  `yaml:"sessions"`
+	DecodeWidth int `yaml:"decode_width"`
+	// MaxPictureWidth and MaxPictureHeight bound the pictures a camera may
+	// send: a keyframe declaring more is refused before it is decoded (a
+	// hostile 16000x16000 would cost ~600 MiB and seconds of CPU each).
+	MaxPictureWidth  int              `yaml:"max_picture_width"`
+	MaxPictureHeight int              `yaml:"max_picture_height"`
+	Occupancy        occupancy.Config `yaml:"occupancy"`
+	Sessions         presence.Config  `yaml:"sessions"`
 	// AbsenceAfter: the official's seat vacant this long inside working
 	// hours is an absence (logged once, counted, and on the
 	// pscm_agent_staff_absent_seconds gauge the alert rules watch).
@@ -75,18 +81,23 @@ type Calibration struct {
 // Defaults returns the settings used where the file says nothing.
 func Defaults() Settings {
 	return Settings{
-		DecodeWidth:  160,
-		Occupancy:    occupancy.Defaults(),
-		Sessions:     presence.Defaults(),
-		AbsenceAfter: 10 * time.Minute,
-		WorkingHours: kpi.DefaultHoursConfig(),
-		FuseWindow:   2 * time.Minute,
-		Calibration:  Calibration{},
+		DecodeWidth:      160,
+		MaxPictureWidth:  keyframe.DefaultMaxPictureWidth,
+		MaxPictureHeight: keyframe.DefaultMaxPictureHeight,
+		Occupancy:        occupancy.Defaults(),
+		Sessions:         presence.Defaults(),
+		AbsenceAfter:     10 * time.Minute,
+		WorkingHours:     kpi.DefaultHoursConfig(),
+		FuseWindow:       2 * time.Minute,
+		Calibration:      Calibration{},
 	}
 }
 
 // Validate checks the settings, naming the key at fault.
 func (s Settings) Validate() error {
+	if s.MaxPictureWidth < 64 || s.MaxPictureWidth > 16384 || s.MaxPictureHeight < 64 || s.MaxPictureHeight > 16384 {
+		return fmt.Errorf("max_picture_width, max_picture_height: %dx%d outside 64x64..16384x16384", s.MaxPictureWidth, s.MaxPictureHeight)
+	}
 	if s.DecodeWidth < 64 || s.DecodeWidth > 640 {
 		return fmt.Errorf("decode_width: %d outside 64..640", s.DecodeWidth)
 	}

@@ -299,7 +299,7 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 		if c.dec != nil {
 			c.dec.Close()
 		}
-		dec, err := keyframe.New(kf.Codec, w.set.DecodeWidth)
+		dec, err := keyframe.New(kf.Codec, w.set.DecodeWidth, keyframe.WithMaxPicture(w.set.MaxPictureWidth, w.set.MaxPictureHeight))
 		if err != nil {
 			w.m.decodeErrors.WithLabelValues(c.cfg.ID).Inc()
 			w.log.Warn("no decoder for the camera's codec", "camera", c.cfg.ID, "codec", kf.Codec, "err", err)
