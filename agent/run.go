@@ -173,7 +173,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return fmt.Errorf("http listen: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	log.Info("starting", "version", version, "http", ln.Addr().String(), "uplink", cfg.Uplink.Broker,
 		"local", cfg.Local.Enabled, "kiosks", len(cfg.Kiosks), "cameras", len(cfg.Cameras))

@@ -99,7 +99,11 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	srv := &http.Server{
 		Handler:           routes(reg, readiness),
 		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// /metrics and the probes only: a client slower than this is gone.
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
 	log.Info("starting", "version", version, "broker", cfg.MQTT.Broker, "client_id", cfg.MQTT.ClientID,

@@ -71,6 +71,9 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// ClientIPHeader is X-Forwarded-For (the default) or X-Real-IP.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// MaxWebsocketsPerUser bounds the live connections one user holds
+	// (tabs, a wall TV): one account cannot take the hub's whole budget.
+	MaxWebsocketsPerUser int `yaml:"max_websockets_per_user"`
 	// ClientIP names the client for the limiter and the logs; built from
 	// TrustedProxies when nil.
 	ClientIP func(*http.Request) string `yaml:"-"`
@@ -80,13 +83,14 @@ type Config struct {
 // sessions, 5 failures per 15 min.
 func DefaultConfig() Config {
 	return Config{
-		SessionTTL:       12 * time.Hour,
-		CookieName:       "pscm_session",
-		Secure:           true,
-		LoginMaxFailures: 5,
-		LoginWindow:      15 * time.Minute,
-		LoginLockout:     time.Minute,
-		ClientIPHeader:   "X-Forwarded-For",
+		SessionTTL:           12 * time.Hour,
+		CookieName:           "pscm_session",
+		Secure:               true,
+		LoginMaxFailures:     5,
+		LoginWindow:          15 * time.Minute,
+		LoginLockout:         time.Minute,
+		ClientIPHeader:       "X-Forwarded-For",
+		MaxWebsocketsPerUser: 20,
 	}
 }
 
@@ -101,6 +105,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("login_window: %s must be positive", c.LoginWindow)
 	case c.LoginLockout < time.Second || c.LoginLockout > time.Hour:
 		return fmt.Errorf("login_lockout: %s outside 1s..1h (the longest wait between two attempts)", c.LoginLockout)
+	case c.MaxWebsocketsPerUser < 1 || c.MaxWebsocketsPerUser > 10000:
+		return fmt.Errorf("max_websockets_per_user: %d outside 1..10000", c.MaxWebsocketsPerUser)
 	case c.ClientIPHeader != "X-Forwarded-For" && c.ClientIPHeader != "X-Real-IP":
 		return fmt.Errorf("client_ip_header: %q is not X-Forwarded-For or X-Real-IP", c.ClientIPHeader)
 	case !validCookieName(c.CookieName):
@@ -131,6 +137,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.ClientIPHeader == "" {
 		c.ClientIPHeader = d.ClientIPHeader
+	}
+	if c.MaxWebsocketsPerUser == 0 {
+		c.MaxWebsocketsPerUser = d.MaxWebsocketsPerUser
 	}
 	if c.ClientIP == nil {
 		if trusted, err := httpin.ParsePrefixes(c.TrustedProxies); err == nil {
@@ -173,6 +182,11 @@ type Auth struct {
 	// captured before logout is valid again until it expires, the price of
 	// sessions that survive restarts.
 	revoked map[string]time.Time
+	// live holds the cancel functions of the open long-lived connections
+	// by session nonce (logout ends them), liveUsers their count per user.
+	live      map[string]map[uint64]context.CancelFunc
+	liveUsers map[string]int
+	liveSeq   uint64
 }
 
 // New builds an Auth. key is the HMAC key from a secret file, at least
@@ -248,6 +262,8 @@ func newAuth(cfg Config, users []User, key []byte, log *slog.Logger, now func() 
 		hashSem:    make(chan struct{}, maxConcurrentHashes),
 		page:       page,
 		revoked:    make(map[string]time.Time),
+		live:       make(map[string]map[uint64]context.CancelFunc),
+		liveUsers:  make(map[string]int),
 	}, nil
 }
 
@@ -375,6 +391,53 @@ func (a *Auth) revoke(s session) {
 		delete(a.revoked, oldest)
 	}
 	a.revoked[s.nonce] = s.expires
+	for _, cancel := range a.live[s.nonce] {
+		cancel() // the session's open websockets end with it
+	}
+}
+
+// ErrTooManyConnections: the user already has MaxWebsocketsPerUser open.
+var ErrTooManyConnections = errors.New("auth: too many open connections for this user")
+
+// Live returns a context for a long-lived connection (a websocket) opened
+// with the request's session: it ends when the session expires or is
+// logged out, so the hub closes the connection then. A user may hold at
+// most MaxWebsocketsPerUser at once (ErrTooManyConnections beyond). stop
+// must be called when the connection ends.
+func (a *Auth) Live(ctx context.Context) (live context.Context, stop func(), err error) {
+	s, ok := ctx.Value(ctxKey{}).(session)
+	if !ok {
+		return nil, nil, errors.New("auth: no session in the context")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.liveUsers[s.user.Name] >= a.cfg.MaxWebsocketsPerUser {
+		return nil, nil, ErrTooManyConnections
+	}
+	live, cancel := context.WithDeadline(ctx, s.expires)
+	a.liveSeq++
+	id := a.liveSeq
+	if a.live[s.nonce] == nil {
+		a.live[s.nonce] = map[uint64]context.CancelFunc{}
+	}
+	a.live[s.nonce][id] = cancel
+	a.liveUsers[s.user.Name]++
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			delete(a.live[s.nonce], id)
+			if len(a.live[s.nonce]) == 0 {
+				delete(a.live, s.nonce)
+			}
+			if a.liveUsers[s.user.Name]--; a.liveUsers[s.user.Name] == 0 {
+				delete(a.liveUsers, s.user.Name)
+			}
+		})
+	}
+	return live, stop, nil
 }
 
 func (a *Auth) sessionCookie(value string, expires time.Time) *http.Cookie {
@@ -453,13 +516,6 @@ type ctxKey struct{}
 func UserFrom(ctx context.Context) (User, bool) {
 	s, ok := ctx.Value(ctxKey{}).(session)
 	return s.user, ok
-}
-
-// SessionEnds returns when the session Require put in the context expires:
-// a long-lived connection (a websocket) opened with it must end then too.
-func SessionEnds(ctx context.Context) (time.Time, bool) {
-	s, ok := ctx.Value(ctxKey{}).(session)
-	return s.expires, ok
 }
 
 // Require lets through only requests with a valid session. A browser page

@@ -2,9 +2,11 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -1016,4 +1018,52 @@ func TestRevokedBounded(t *testing.T) {
 	if _, ok := f.a.revoked["n"+strconv.Itoa(maxRevoked+99)]; !ok {
 		t.Error("latest revocation evicted")
 	}
+}
+
+// TestLiveConnections (issue 13, row 9): a websocket's context ends when
+// its session is logged out, not hours later at its expiry, and one user
+// holds at most max_websockets_per_user at once.
+func TestLiveConnections(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxWebsocketsPerUser = 2
+	f := newFixture(t, cfg)
+	c := f.session(t, "lan", lanPW)
+	type opened struct {
+		ctx  context.Context
+		stop func()
+		err  error
+	}
+	open := func() opened {
+		var o opened
+		h := f.a.Require(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			o.ctx, o.stop, o.err = f.a.Live(r.Context())
+		}))
+		f.do(h, get(c, "http://dash.example/ws", ""))
+		return o
+	}
+	first, second := open(), open()
+	if first.err != nil || second.err != nil {
+		t.Fatalf("two connections: %v, %v", first.err, second.err)
+	}
+	if third := open(); !errors.Is(third.err, ErrTooManyConnections) {
+		t.Fatalf("a third connection for the same user: %v, want ErrTooManyConnections", third.err)
+	}
+	second.stop()
+	if again := open(); again.err != nil {
+		t.Fatalf("after one closed: %v", again.err)
+	} else {
+		defer again.stop()
+	}
+	// Logout ends the session's connections at once.
+	token := f.a.CSRFToken(get(c, "http://dash.example/", ""))
+	r := httptest.NewRequest(http.MethodPost, "http://dash.example/logout", nil)
+	r.Header.Set("X-CSRF-Token", token)
+	r.AddCookie(c)
+	f.do(f.a.LogoutHandler(), r)
+	select {
+	case <-first.ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("the websocket's context outlived the logout")
+	}
+	first.stop()
 }

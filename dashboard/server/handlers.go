@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -41,12 +40,16 @@ func (s *Server) routes() http.Handler {
 // is checked.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	// The hub ends the connection when the login it was opened with does.
-	if ends, ok := auth.SessionEnds(r.Context()); ok {
-		ctx, cancel := context.WithDeadline(r.Context(), ends)
-		defer cancel()
-		r = r.WithContext(ctx)
+	// The hub ends the connection when the login it was opened with does:
+	// at its expiry, or at once when it is logged out.
+	live, stop, err := s.auth.Live(r.Context())
+	if err != nil {
+		s.log.Warn("websocket refused", "user", u.Name, "err", err)
+		http.Error(w, "too many open dashboards for this user", http.StatusTooManyRequests)
+		return
 	}
+	defer stop()
+	r = r.WithContext(live)
 	if r.URL.Query().Get("view") == "sites" {
 		// The province view: one row per site the user may see, pushed
 		// under a key naming exactly that set, so nobody receives a site

@@ -155,7 +155,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	s.ln = ln
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second,
+	// No Read/WriteTimeout: they would cut the websockets, which the hub
+	// bounds itself (ping deadlines, the session's end).
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
