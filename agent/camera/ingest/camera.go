@@ -224,7 +224,7 @@ func (c *Camera) session(ctx context.Context) (played time.Duration, err error) 
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "554")
 	}
-	g, err := startGuard(host, c.cfg.DialTimeout)
+	g, err := startGuard(host, c.cfg.DialTimeout, c.cfg.Auth == AuthBasic)
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -47,6 +48,27 @@ type Config struct {
 	// Queue is how many keyframes wait for a slow consumer before the
 	// oldest is dropped: occupancy wants the newest picture, not a backlog.
 	Queue int `yaml:"queue"`
+	// Auth is "" or digest: the password is sent only as an HTTP Digest
+	// answer, never in clear; a camera (or a rogue responder in its place)
+	// asking for Basic is refused. basic allows Basic, only for a camera
+	// on loopback (vdk speaks no RTSPS), e.g. a local re-streamer.
+	Auth string `yaml:"auth"`
+}
+
+// Auth values.
+const (
+	AuthDigest = "digest"
+	AuthBasic  = "basic"
+)
+
+// loopback reports whether the camera's host is a loopback address.
+func (c Config) loopback() bool {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }
 
 // HealthyPeriod is how long a session must play before the backoff goes
@@ -107,6 +129,15 @@ func (c Config) Validate() error {
 	}
 	if strings.ContainsAny(c.Username, ":@/\r\n") {
 		return errors.New("username: must not contain ':', '@', '/' or a line break")
+	}
+	switch c.Auth {
+	case "", AuthDigest:
+	case AuthBasic:
+		if !c.loopback() {
+			return errors.New("auth: basic sends the password in clear; allowed only for a camera on loopback (127.0.0.1, ::1)")
+		}
+	default:
+		return fmt.Errorf("auth: %q is not digest or basic", c.Auth)
 	}
 	switch c.Transport {
 	case TransportTCP:

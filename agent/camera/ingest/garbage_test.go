@@ -28,6 +28,9 @@ type badCamera struct {
 	describe func(cseq string) string // the whole DESCRIBE response
 	afterPly []byte
 	wg       sync.WaitGroup
+
+	mu    sync.Mutex
+	auths []string // the Authorization headers received
 }
 
 func startBadCamera(t testing.TB, describe func(cseq string) string, afterPlay []byte) *badCamera {
@@ -82,6 +85,11 @@ func (b *badCamera) serve(c net.Conn) {
 			}
 			if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "CSeq") {
 				cseq = strings.TrimSpace(v)
+			}
+			if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "Authorization") {
+				b.mu.Lock()
+				b.auths = append(b.auths, strings.TrimSpace(v))
+				b.mu.Unlock()
 			}
 		}
 		ok := "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\n"
@@ -245,4 +253,45 @@ func TestSilentServer(t *testing.T) {
 	}
 	mu.Unlock()
 	noLeak(t, before)
+}
+
+// TestBasicDowngradeRefused (issue 13, row 5): a responder in the camera's
+// place that asks for Basic authentication never receives the password: the
+// session is refused with a reason. One that offers Digest and Basic gets a
+// Digest answer (vdk would answer the last challenge it read, Basic here).
+func TestBasicDowngradeRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, challenge, want string
+	}{
+		{"Basic only", "WWW-Authenticate: Basic realm=\"cam\"\r\n", "Basic authentication only"},
+		{"Digest then Basic", "WWW-Authenticate: Digest realm=\"cam\", nonce=\"abc\"\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			cam := startBadCamera(t, func(cseq string) string {
+				return "RTSP/1.0 401 Unauthorized\r\nCSeq: " + cseq + "\r\n" + tc.challenge + "\r\n"
+			}, nil)
+			cfg := camConfig("cam1", "rtsp://"+cam.ln.Addr().String()+"/stream", passwordFile(t, testPassword))
+			cfg.BackoffMin = 100 * time.Millisecond
+			cfg.BackoffMax = 200 * time.Millisecond
+			r := startCamera(t, cfg, nil)
+			testenv.Eventually(t, 20*time.Second, 50*time.Millisecond, func() bool { return r.cam.Health().Reconnects >= 2 }, "retries")
+			if tc.want != "" && !strings.Contains(r.log.String(), tc.want) {
+				t.Fatalf("log lacks %q:\n%s", tc.want, testenv.Tail(r.log.String(), 6))
+			}
+			r.stop(t)
+			cam.close()
+			cam.mu.Lock()
+			defer cam.mu.Unlock()
+			for _, a := range cam.auths {
+				if strings.HasPrefix(strings.ToLower(a), "basic") || strings.Contains(a, testPassword) {
+					t.Fatalf("the responder received the password: Authorization: %s", a)
+				}
+			}
+			if tc.want == "" && len(cam.auths) == 0 {
+				t.Fatal("no Digest answer to a Digest challenge")
+			}
+			noLeak(t, before)
+		})
+	}
 }

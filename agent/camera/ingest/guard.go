@@ -45,6 +45,10 @@ var (
 	ErrAuth = errors.New("camera refused the credentials (401 after they were sent): wrong username or password?")
 	// ErrProtocol marks bytes that are not RTSP or not safe RTP.
 	ErrProtocol = errors.New("camera sent invalid data")
+	// ErrBasicAuth means the camera asked for Basic authentication only,
+	// which would send the password in clear (a rogue responder on the
+	// cameras' network gets it): refused unless the camera's auth is basic.
+	ErrBasicAuth = errors.New("camera asks for Basic authentication only, which sends the password in clear: refused (auth: basic allows it for a camera on loopback)")
 )
 
 // Limits of what the guard accepts from a camera.
@@ -67,9 +71,10 @@ type guard struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	authSent atomic.Bool // a request carried an Authorization header
-	playing  atomic.Bool // an interleaved frame went through
-	rxBytes  atomic.Int64
+	authSent   atomic.Bool // a request carried an Authorization header
+	allowBasic bool        // the camera's auth is basic
+	playing    atomic.Bool // an interleaved frame went through
+	rxBytes    atomic.Int64
 
 	mu       sync.Mutex
 	down, up net.Conn
@@ -84,7 +89,7 @@ type guard struct {
 
 // startGuard listens on a free loopback port for vdk's one connection and,
 // when it comes, dials upstream (host:port).
-func startGuard(upstream string, dialTimeout time.Duration) (*guard, error) {
+func startGuard(upstream string, dialTimeout time.Duration, allowBasic bool) (*guard, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("guard: listen: %w", err)
@@ -93,6 +98,7 @@ func startGuard(upstream string, dialTimeout time.Duration) (*guard, error) {
 		ln:          ln,
 		upstream:    upstream,
 		dialTimeout: dialTimeout,
+		allowBasic:  allowBasic,
 		rtpChans:    map[byte]bool{},
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
@@ -468,6 +474,10 @@ func (g *guard) response(r *bufio.Reader) ([]byte, error) {
 	contentLength := 0
 	hasBody := false
 	var transport string
+	// WWW-Authenticate: vdk keeps the last such header and answers Basic
+	// with the password in clear, so what it sees is decided here.
+	var digest bool
+	var basicLines [][]byte
 	for lines := 0; ; lines++ {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
@@ -509,6 +519,14 @@ func (g *guard) response(r *bufio.Reader) ([]byte, error) {
 			contentLength, hasBody = n, true
 		case "transport":
 			transport = value
+		case "www-authenticate":
+			scheme, _, _ := strings.Cut(value, " ")
+			switch strings.ToLower(scheme) {
+			case "digest":
+				digest = true
+			case "basic":
+				basicLines = append(basicLines, append([]byte(nil), line...))
+			}
 		}
 	}
 	// vdk's in-stream reader finds Content-Length with a plain substring
@@ -529,6 +547,20 @@ func (g *guard) response(r *bufio.Reader) ([]byte, error) {
 	}
 	if status == 401 && g.authSent.Load() {
 		return nil, ErrAuth
+	}
+	if status == 401 && len(basicLines) > 0 {
+		switch {
+		case digest:
+			// Both offered: vdk must see Digest only.
+			h := head.Bytes()
+			for _, l := range basicLines {
+				h = bytes.Replace(h, l, nil, 1)
+			}
+			head.Reset()
+			head.Write(h)
+		case !g.allowBasic:
+			return nil, ErrBasicAuth
+		}
 	}
 	if ch, ok := interleavedChannel(transport); ok {
 		g.mu.Lock()

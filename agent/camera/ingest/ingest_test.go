@@ -270,7 +270,9 @@ func TestWrongPasswordBacksOff(t *testing.T) {
 
 func TestBasicAuthAndSlowConsumer(t *testing.T) {
 	srv := simServer(t, testclip.H264(t), rtspsim.AuthBasic)
-	r := startCamera(t, camConfig("cam2", srv.URL("cam2"), passwordFile(t, testPassword)), nil)
+	cfg := camConfig("cam2", srv.URL("cam2"), passwordFile(t, testPassword))
+	cfg.Auth = AuthBasic // allowed: the simulator is on loopback
+	r := startCamera(t, cfg, nil)
 	testenv.Eventually(t, 20*time.Second, 100*time.Millisecond, func() bool { return r.got.count() >= 1 }, "a keyframe through Basic auth")
 	k, _ := r.got.last()
 	checkKeyframe(t, k, "h264")

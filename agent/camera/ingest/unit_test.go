@@ -245,3 +245,24 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestAuthConfig: auth basic sends the password in clear, so it is taken
+// only for a camera on loopback; anything but digest or basic is refused.
+func TestAuthConfig(t *testing.T) {
+	for _, tc := range []struct {
+		url, auth string
+		ok        bool
+	}{
+		{"rtsp://10.0.0.5/stream", "", true},
+		{"rtsp://10.0.0.5/stream", AuthDigest, true},
+		{"rtsp://10.0.0.5/stream", AuthBasic, false},
+		{"rtsp://127.0.0.1:8554/stream", AuthBasic, true},
+		{"rtsp://10.0.0.5/stream", "ntlm", false},
+	} {
+		c := Defaults()
+		c.ID, c.URL, c.Auth = "cam1", tc.url, tc.auth
+		if err := c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s auth %q: %v, want ok=%v", tc.url, tc.auth, err, tc.ok)
+		}
+	}
+}
