@@ -153,6 +153,7 @@ type Tracker struct {
 	journal  *os.File
 	journalN int      // entries in journal
 	gone     []string // tickets dropped (ttl, limit) not yet in the journal; under mu
+	closed   bool     // Close was called; under stepMu
 	// compactAt, when set, replaces the journal's length limit (tests and
 	// the benchmark: 0 lines means a snapshot on every step, as before).
 	compactAt func(open int) int

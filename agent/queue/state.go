@@ -27,6 +27,9 @@ import (
 // (atomically) and the journal emptied.
 const StateFile = "queue-tickets.json"
 
+// errClosed refuses a step that comes after Close.
+var errClosed = errors.New("queue: tracker closed")
+
 // journalSuffix names the journal beside the state file.
 const journalSuffix = ".log"
 
@@ -176,6 +179,9 @@ func (t *Tracker) saveTicket(key string) error {
 	if t.state == "" {
 		return nil
 	}
+	if t.closed {
+		return errClosed
+	}
 	t.mu.Lock()
 	// The tickets this step pushed out (max_open_tickets) or that expired,
 	// then the step's own.
@@ -295,9 +301,13 @@ func (t *Tracker) snapshot() error {
 	return nil
 }
 
-// Close closes the journal. The state needs no final save: every step
-// was written when it was taken.
+// Close closes the journal; a step after it is refused (and sent again by
+// the queue system to the next run). The state needs no final save: every
+// step was written when it was taken.
 func (t *Tracker) Close() error {
+	t.stepMu.Lock()
+	defer t.stepMu.Unlock()
+	t.closed = true
 	if t.journal == nil {
 		return nil
 	}

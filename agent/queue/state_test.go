@@ -369,4 +369,12 @@ func TestJournal(t *testing.T) {
 	if _, err := os.Stat(j + ".bad"); err != nil {
 		t.Fatalf("damaged journal not set aside: %v", err)
 	}
+	// After Close (the agent stopping) a late step is refused, not lost:
+	// the queue system sends it again to the next run.
+	if err := tr2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr2.Step(context.Background(), step("late", "2026-11-25T02:00:00Z", "Z001", "", "issued")); err == nil {
+		t.Fatal("a step after Close was accepted")
+	}
 }
