@@ -2,7 +2,8 @@
 // framings the system meets: Annex B byte streams (start codes: .h264 and
 // .h265 files as ffmpeg writes them, and what libavcodec decodes) and AVCC
 // packets (4-byte length prefixes: what vdk's RTSP client hands over). It
-// cuts a stream into access units and tells keyframes apart.
+// cuts a stream into access units, tells keyframes apart and reads the
+// picture size an SPS declares (ParseSPS).
 //
 // The camera ingest, the keyframe decoder, the RTSP simulator and the scene
 // tests all read the same bitstreams; this is their one reading of them, so

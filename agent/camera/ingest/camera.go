@@ -30,6 +30,10 @@ import (
 	"github.com/pscm/pscm/internal/textclip"
 )
 
+// maxNAL bounds one NAL unit; vdk itself flushes its reassembly buffer at
+// about 4 MB, and no 4K keyframe slice comes near it.
+const maxNAL = 4 << 20
+
 // ErrStall means no video packet arrived for the stall timeout.
 var ErrStall = errors.New("stream stalled")
 
@@ -386,7 +390,7 @@ type stream struct {
 	sdp           [3][]byte // vps, sps, pps from the SDP
 	vps, sps, pps []byte
 	parsedSPS     []byte
-	pic           picture
+	pic           annexb.Picture
 	picErr        error
 }
 
@@ -405,13 +409,13 @@ func (s *stream) refresh(g *guard) bool {
 	return string(old) != string(s.sps)
 }
 
-func (s *stream) picture() (picture, error) {
+func (s *stream) picture() (annexb.Picture, error) {
 	if len(s.sps) == 0 {
-		return picture{}, errors.New("no SPS yet")
+		return annexb.Picture{}, errors.New("no SPS yet")
 	}
 	if string(s.parsedSPS) != string(s.sps) {
 		s.parsedSPS = s.sps
-		s.pic, s.picErr = parseSPS(s.codec, s.sps)
+		s.pic, s.picErr = annexb.ParseSPS(s.codec, s.sps)
 	}
 	return s.pic, s.picErr
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/deepch/vdk/format/rtspv2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/rtspsim/testclip"
 )
@@ -123,7 +124,7 @@ func TestParseSPSRealBitstreams(t *testing.T) {
 		codec string
 		sps   []byte
 	}{{"h264", testclip.H264(t).SPS}, {"h265", testclip.H265(t).SPS}} {
-		p, err := parseSPS(clip.codec, clip.sps)
+		p, err := annexb.ParseSPS(clip.codec, clip.sps)
 		if err != nil {
 			t.Fatalf("%s: %v", clip.codec, err)
 		}
@@ -134,10 +135,10 @@ func TestParseSPSRealBitstreams(t *testing.T) {
 			t.Errorf("h264 SPS timing: %v fps, want 10", p.FPS)
 		}
 		for n := 0; n < len(clip.sps); n++ { // every truncation: an error or a value, never a panic
-			_, _ = parseSPS(clip.codec, clip.sps[:n])
+			_, _ = annexb.ParseSPS(clip.codec, clip.sps[:n])
 		}
 	}
-	if _, err := parseSPS("h264", []byte{0x68, 1, 2}); err == nil {
+	if _, err := annexb.ParseSPS("h264", []byte{0x68, 1, 2}); err == nil {
 		t.Error("a PPS parsed as an SPS")
 	}
 }
@@ -166,7 +167,7 @@ func FuzzParseSPS(f *testing.F) {
 		if h264 {
 			codec = "h264"
 		}
-		p, err := parseSPS(codec, sps)
+		p, err := annexb.ParseSPS(codec, sps)
 		if err == nil && (p.Width <= 0 || p.Height <= 0) {
 			t.Fatalf("accepted size %dx%d", p.Width, p.Height)
 		}

@@ -158,9 +158,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/deepch/vdk/codec/h264parser"
-	"github.com/deepch/vdk/codec/h265parser"
-
 	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -202,6 +199,16 @@ const (
 	DefaultMaxPictureHeight = 2304
 )
 
+// CheckMaxPicture reports what WithMaxPicture would refuse: a bound below
+// what a camera's smallest sub-stream sends or above what H.264 and H.265
+// allow.
+func CheckMaxPicture(w, h int) error {
+	if w < 64 || h < 64 || w > 16384 || h > 16384 {
+		return fmt.Errorf("max picture %dx%d outside 64x64..16384x16384", w, h)
+	}
+	return nil
+}
+
 // Option changes a default of New.
 type Option func(*Decoder)
 
@@ -242,8 +249,8 @@ func New(codec string, width int, opts ...Option) (*Decoder, error) {
 	for _, o := range opts {
 		o(dec)
 	}
-	if dec.maxW < 16 || dec.maxH < 16 || dec.maxW > 16384 || dec.maxH > 16384 {
-		return nil, fmt.Errorf("keyframe: max picture %dx%d outside 16x16..16384x16384", dec.maxW, dec.maxH)
+	if err := CheckMaxPicture(dec.maxW, dec.maxH); err != nil {
+		return nil, fmt.Errorf("keyframe: %w", err)
 	}
 	var cerr C.int
 	hevc := C.int(0)
@@ -261,34 +268,14 @@ func New(codec string, width int, opts ...Option) (*Decoder, error) {
 // checkSize refuses au when its SPS declares a picture above the bound.
 // An SPS that does not parse is left to libavcodec, which refuses above
 // max_pixels all the same.
-func (d *Decoder) checkSize(au []byte) (err error) {
-	defer func() {
-		// vdk's SPS parsers read hostile bytes; a panic in them means an
-		// SPS that does not parse, which libavcodec judges instead.
-		if recover() != nil {
-			err = nil
-		}
-	}()
+func (d *Decoder) checkSize(au []byte) error {
 	for _, u := range annexb.Split(au) {
-		var w, h int
-		switch {
-		case d.codec == schema.CodecH264 && annexb.Type(d.codec, u) == 7:
-			sps, err := h264parser.ParseSPS(u)
-			if err != nil {
-				continue
-			}
-			w, h = int(sps.Width), int(sps.Height)
-		case d.codec == schema.CodecH265 && annexb.Type(d.codec, u) == 33:
-			sps, err := h265parser.ParseSPS(u)
-			if err != nil {
-				continue
-			}
-			w, h = int(sps.Width), int(sps.Height)
-		default:
-			continue
+		p, err := annexb.ParseSPS(d.codec, u)
+		if err != nil {
+			continue // not an SPS, or one libavcodec judges
 		}
-		if w > d.maxW || h > d.maxH {
-			return fmt.Errorf("%w: the SPS declares %dx%d, limit %dx%d", ErrPictureTooLarge, w, h, d.maxW, d.maxH)
+		if p.Width > d.maxW || p.Height > d.maxH {
+			return fmt.Errorf("%w: the SPS declares %dx%d, limit %dx%d", ErrPictureTooLarge, p.Width, p.Height, d.maxW, d.maxH)
 		}
 	}
 	return nil

@@ -95,8 +95,8 @@ func Defaults() Settings {
 
 // Validate checks the settings, naming the key at fault.
 func (s Settings) Validate() error {
-	if s.MaxPictureWidth < 64 || s.MaxPictureWidth > 16384 || s.MaxPictureHeight < 64 || s.MaxPictureHeight > 16384 {
-		return fmt.Errorf("max_picture_width, max_picture_height: %dx%d outside 64x64..16384x16384", s.MaxPictureWidth, s.MaxPictureHeight)
+	if err := keyframe.CheckMaxPicture(s.MaxPictureWidth, s.MaxPictureHeight); err != nil {
+		return fmt.Errorf("max_picture_width, max_picture_height: %w", err)
 	}
 	if s.DecodeWidth < 64 || s.DecodeWidth > 640 {
 		return fmt.Errorf("decode_width: %d outside 64..640", s.DecodeWidth)
