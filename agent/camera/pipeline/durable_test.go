@@ -192,11 +192,33 @@ func BenchmarkFusionSave(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				w.mu.Lock()
+				w.fuse.changed = true // as after each session handed to the fuser
 				if err := w.saveLocked(); err != nil {
 					b.Fatal(err)
 				}
 				w.mu.Unlock()
 			}
 		})
+	}
+}
+
+// TestTickSavesHeldSessions: a camera session the seats' clock ended in a
+// tick, held for fusion, is on disk when the tick is over; a tick that
+// changed nothing writes nothing.
+func TestTickSavesHeldSessions(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Second)
+	clock := func() time.Time { return now }
+	w := restartWatch(t, dir, &failingOut{}, clock)
+	w.tick(context.Background(), now)
+	if _, err := os.Stat(filepath.Join(dir, fusionFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a tick that changed nothing wrote %s: %v", fusionFile, err)
+	}
+	w.mu.Lock()
+	w.cameraSessions(w.counters["c01"], []presence.Session{{Counter: "c01", Start: now.Add(-time.Minute), End: now}}, now)
+	w.mu.Unlock()
+	w.tick(context.Background(), now)
+	if n := restartWatch(t, dir, &failingOut{}, clock).fuse.len(); n != 1 {
+		t.Fatalf("after the tick %d sessions on disk, want the held camera session", n)
 	}
 }

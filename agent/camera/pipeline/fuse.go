@@ -46,6 +46,8 @@ type fuser struct {
 	que     map[string][]held
 	sending []schema.Session
 	done    map[string]time.Time
+	// changed says the state differs from what was last saved (state).
+	changed bool
 }
 
 func newFuser(window time.Duration) *fuser {
@@ -87,6 +89,7 @@ func (f *fuser) sent(id string, now time.Time) {
 		if s.Source != schema.SourceCamera {
 			f.done[id] = now
 		}
+		f.changed = true
 		break
 	}
 	for id, at := range f.done {
@@ -125,6 +128,7 @@ func (f *fuser) queue(s schema.Session, now time.Time) []schema.Session {
 
 // pair fuses s with the best match waiting in other, or holds it in mine.
 func (f *fuser) pair(s schema.Session, other, mine map[string][]held, now time.Time, fuse func(schema.Session) schema.Session) []schema.Session {
+	f.changed = true
 	if i := match(other[s.Counter], s); i >= 0 {
 		o := other[s.Counter][i].s
 		other[s.Counter] = remove(other[s.Counter], i)
@@ -167,6 +171,9 @@ func (f *fuser) flush(now time.Time) []schema.Session {
 				m[counter] = keep
 			}
 		}
+	}
+	if len(out) > 0 {
+		f.changed = true
 	}
 	return f.decide(out)
 }

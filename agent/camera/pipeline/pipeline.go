@@ -215,10 +215,10 @@ func (w *Watch) loadFusion() error {
 	return nil
 }
 
-// saveLocked writes the fuser's state, before what it decided is spooled.
-// Called with mu held.
+// saveLocked writes the fuser's state, if it changed since the last save,
+// before what it decided is spooled. Called with mu held.
 func (w *Watch) saveLocked() error {
-	if w.stateDir == "" {
+	if w.stateDir == "" || !w.fuse.changed {
 		return nil
 	}
 	b, err := json.Marshal(w.fuse.state())
@@ -229,6 +229,7 @@ func (w *Watch) saveLocked() error {
 		w.m.emitErrors.Inc()
 		return fmt.Errorf("cameras: saving the sessions waiting for fusion: %w", err)
 	}
+	w.fuse.changed = false
 	return nil
 }
 
@@ -428,11 +429,8 @@ func (w *Watch) tick(ctx context.Context, now time.Time) {
 			w.log.Info("staff back at the counter", "counter", id)
 		}
 	}
-	before := len(w.fuse.sending)
 	w.fuse.flush(now)
-	if len(w.fuse.sending) != before {
-		w.saveIfLocked()
-	}
+	w.saveIfLocked() // sessions the seats ended above, or the window sent alone
 	// Also what an earlier spooling failed to store, or the last run left.
 	ready := w.takeSendingLocked()
 	w.m.waiting.Set(float64(w.fuse.len()))
@@ -462,7 +460,7 @@ func (w *Watch) send(ctx context.Context, ss []schema.Session, extra ...schema.E
 			w.fuse.sent(s.ID, w.now())
 		}
 	}
-	if err == nil && len(ss) > 0 {
+	if err == nil {
 		// Not saved, a crash only spools them again: the same points.
 		w.saveIfLocked()
 	}
