@@ -18,26 +18,22 @@ import (
 	"github.com/pscm/pscm/internal/textclip"
 )
 
-// permanentInputError is an error about the message itself, which a
-// redelivery would only repeat.
-func permanentInputError(err error) bool {
+// permanentRefusal reports whether err is about the message itself, which
+// a redelivery would only repeat, and names its kind from a closed set (for
+// the log limiter's key).
+func permanentRefusal(err error) (reason string, ok bool) {
 	var se *schema.Error
-	return errors.As(err, &se) || errors.Is(err, ratings.ErrUnknownKiosk) ||
-		errors.Is(err, ratings.ErrUnknownButton) || errors.Is(err, ratings.ErrDuplicate)
-}
-
-// refusalReason names the kind of a permanent refusal, from a closed set,
-// for the log limiter's key.
-func refusalReason(err error) string {
 	switch {
+	case errors.As(err, &se):
+		return string(se.Reason), true
 	case errors.Is(err, ratings.ErrUnknownKiosk):
-		return "unknown_kiosk"
+		return "unknown_kiosk", true
 	case errors.Is(err, ratings.ErrUnknownButton):
-		return "unknown_button"
+		return "unknown_button", true
 	case errors.Is(err, ratings.ErrDuplicate):
-		return "duplicate"
+		return "duplicate", true
 	}
-	return string(schema.ReasonOf(err))
+	return "", false
 }
 
 // Backoff between attempts to spool a message from the center's broker.
@@ -63,16 +59,16 @@ func spoolWithRetry(once func() error, connected func() bool, log *slog.Logger, 
 	wait := retryFirst
 	for attempt := 1; ; attempt++ {
 		err := once()
-		switch {
-		case err == nil:
+		if err == nil {
 			if attempt > 1 {
 				log.Info("spooled after retrying", "attempts", attempt)
 			}
 			return true
-		case permanentInputError(err):
+		}
+		if reason, ok := permanentRefusal(err); ok {
 			// Counted by the ratings and the queue tracker; logged at most
 			// once per topic, reason and 10 s, so a flood is a few lines.
-			if ok, held := refusals.Allow(key+"/"+refusalReason(err), time.Now()); ok {
+			if ok, held := refusals.Allow(key+"/"+reason, time.Now()); ok {
 				log.Warn("refused", "err", err, "similar_refusals_not_logged", held)
 			}
 			return true
@@ -112,7 +108,7 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 	}
 	l := &localFeed{}
 	pressFilter := schema.PressFilter(cfg.Site)
-	once := logging.NewLimiter(time.Hour)            // retained messages, per topic
+	retainedLog := logging.NewLimiter(time.Hour)     // retained messages, per topic
 	refusals := logging.NewLimiter(10 * time.Second) // refused input, per topic and reason
 	queueTopic := schema.TopicFor(cfg.Site, schema.KindQueue, "")
 	handle := func(c mqtt.Client, m mqtt.Message) {
@@ -134,7 +130,7 @@ func localClient(cfg *config.Config, rs *ratings.Service, tr *queue.Tracker, log
 			} else {
 				tr.RetainedStep()
 			}
-			if ok, held := once.Allow(m.Topic(), time.Now()); ok {
+			if ok, held := retainedLog.Allow(m.Topic(), time.Now()); ok {
 				log.Warn("retained message refused: clear it with mosquitto_pub -r -n -t <topic>, and make the device publish without the retain flag",
 					"topic", textclip.Clip(m.Topic(), 160), "refused_since_last_line", held)
 			}

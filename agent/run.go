@@ -302,8 +302,7 @@ func queueWebhook(tr *queue.Tracker, token string, refusals *httpin.Refusals, lo
 		body, err := httpin.ReadBody(w, r, schema.MaxPayload)
 		if err != nil {
 			// 413 too large (final), 408 stalled or cut (send it again).
-			status, reason := httpin.Status(err)
-			refuse(status, reason, httpin.Message(err, schema.MaxPayload))
+			refuse(httpin.Status(err, schema.MaxPayload))
 			return
 		}
 		if err := tr.Step(r.Context(), body); err != nil {

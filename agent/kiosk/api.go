@@ -181,7 +181,7 @@ func (h *handler) press(w http.ResponseWriter, r *http.Request, k *kioskState) {
 		h.fail(w, r, k, http.StatusBadRequest, reasonUnknownLevel, "level "+textclip.Quote(string(req.Level), maxQuoted)+" has no button on this kiosk")
 		return
 	}
-	if !validToken(req.PressID, minPressID) {
+	if !schema.ValidPressID(req.PressID) {
 		h.fail(w, r, k, http.StatusBadRequest, reasonPressID, "press_id must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -")
 		return
 	}
@@ -196,7 +196,7 @@ func (h *handler) press(w http.ResponseWriter, r *http.Request, k *kioskState) {
 	}
 	switch acc.Status {
 	case StatusAccepted:
-		if !validToken(acc.RatingID, 1) {
+		if !schema.ValidToken(acc.RatingID, 1, maxIDLen) {
 			// The event is spooled, so the citizen must hear it worked;
 			// only the follow-up, which needs the ID, is lost.
 			k.log.Error("kiosk: Acceptor returned an unusable rating ID; not asking for reasons",
@@ -227,7 +227,7 @@ func (h *handler) addReasons(w http.ResponseWriter, r *http.Request, k *kioskSta
 	if !h.decode(w, r, k, &req) {
 		return
 	}
-	if !validToken(req.RatingID, 1) {
+	if !schema.ValidToken(req.RatingID, 1, maxIDLen) {
 		h.fail(w, r, k, http.StatusBadRequest, reasonRatingID, "rating_id must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
 		return
 	}
@@ -293,8 +293,8 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, k *kioskState, 
 	if err != nil {
 		// 413 for a body too large (sending it again will not help), 408
 		// for one that stalled or was cut (the page sends it again).
-		status, reason := httpin.Status(err)
-		h.fail(w, r, k, status, reason, httpin.Message(err, maxBody))
+		status, reason, msg := httpin.Status(err, maxBody)
+		h.fail(w, r, k, status, reason, msg)
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -312,21 +312,6 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, k *kioskState, 
 		// as dissatisfied.
 		h.fail(w, r, k, http.StatusBadRequest, reasonMalformed, err.Error())
 		return false
-	}
-	return true
-}
-
-// validToken reports whether s is an opaque ID safe to log and to put in an
-// event: min to maxIDLen characters of [A-Za-z0-9_-].
-func validToken(s string, min int) bool {
-	if len(s) < min || len(s) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
 	}
 	return true
 }

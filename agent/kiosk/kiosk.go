@@ -121,8 +121,7 @@ const (
 	maxPhoto     = 1 << 20
 	minTokenLen  = 16
 	maxTokenLen  = 256
-	maxIDLen     = 64 // press_id and rating_id
-	minPressID   = 8
+	maxIDLen     = 64 // rating_id (press_id: schema.ValidPressID)
 	maxNameLen   = 128
 	staticPrefix = "static"
 	// acceptTimeout bounds one Acceptor call. It is shorter than the page's

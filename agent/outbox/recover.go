@@ -22,8 +22,8 @@ const RecoverLimit = DefaultPointWindow
 
 // Recover reads back what the spool still holds (the records not yet
 // delivered, and those delivered within its retain_acked; the newest
-// RecoverLimit of them), at the agent's
-// start, before anything new is emitted. Each event's point is claimed, so
+// RecoverLimit of them), at the agent's start, before anything new is
+// emitted. Each event's point is claimed, so
 // no new event is placed on it, and each is handed to fn in spool order:
 // the agent rebuilds from them its memory of recent presses, so a tap
 // retried or a button press redelivered across a restart is recognised

@@ -285,11 +285,19 @@ type session struct {
 // sign computes the cookie MAC. The user's current hash is part of it, so
 // changing a password (or removing the user) ends that user's sessions
 // without a session store.
-func (a *Auth) sign(payload, hash string) string {
-	m := hmac.New(sha256.New, a.sessionKey)
-	m.Write([]byte(payload))
-	m.Write([]byte{0})
-	m.Write([]byte(hash))
+func (a *Auth) sign(payload, hash string) string { return mac(a.sessionKey, payload, hash) }
+
+// mac is the base64 HMAC-SHA256 under key of parts joined by zero bytes:
+// one signing for sessions, CSRF tokens and device cookies, each with its
+// own key (derive).
+func mac(key []byte, parts ...string) string {
+	m := hmac.New(sha256.New, key)
+	for i, p := range parts {
+		if i > 0 {
+			m.Write([]byte{0})
+		}
+		m.Write([]byte(p))
+	}
 	return b64.EncodeToString(m.Sum(nil))
 }
 
@@ -467,11 +475,7 @@ func (a *Auth) clearCookie(w http.ResponseWriter) {
 
 // csrfFor derives the CSRF token of a session: nothing to store, and it
 // changes with every login.
-func (a *Auth) csrfFor(s session) string {
-	m := hmac.New(sha256.New, a.csrfKey)
-	m.Write([]byte(s.nonce))
-	return b64.EncodeToString(m.Sum(nil))
-}
+func (a *Auth) csrfFor(s session) string { return mac(a.csrfKey, s.nonce) }
 
 // CSRFToken returns the token a page embeds for its state-changing
 // requests, or "" when the request has no valid session.

@@ -222,15 +222,9 @@ func (a *Auth) deviceCookie(user string) *http.Cookie {
 	id := make([]byte, 16)
 	rand.Read(id)
 	payload := b64.EncodeToString([]byte(user)) + "." + b64.EncodeToString(id)
-	return &http.Cookie{Name: a.cfg.CookieName + "_device", Value: payload + "." + a.deviceSig(payload),
+	return &http.Cookie{Name: a.cfg.CookieName + "_device", Value: payload + "." + mac(a.deviceKey, payload),
 		Path: "/login", MaxAge: int(deviceCookieMaxAge.Seconds()), HttpOnly: true, Secure: a.cfg.Secure,
 		SameSite: http.SameSiteStrictMode}
-}
-
-func (a *Auth) deviceSig(payload string) string {
-	m := hmac.New(sha256.New, a.deviceKey)
-	m.Write([]byte(payload))
-	return b64.EncodeToString(m.Sum(nil))
 }
 
 // knownDevice reports whether the request carries a device cookie of user.
@@ -244,7 +238,7 @@ func (a *Auth) knownDevice(r *http.Request, user string) bool {
 		return false
 	}
 	payload := c.Value[:i]
-	if !hmac.Equal([]byte(c.Value[i+1:]), []byte(a.deviceSig(payload))) {
+	if !hmac.Equal([]byte(c.Value[i+1:]), []byte(mac(a.deviceKey, payload))) {
 		return false
 	}
 	name, _, _ := strings.Cut(payload, ".")

@@ -27,16 +27,11 @@ import (
 // tabs may separate it from the token (RFC 9110 11.4, 11.6.2); ok is false
 // when the header is absent, of another scheme, or has no token.
 func Bearer(r *http.Request) (token string, ok bool) {
-	h := r.Header.Get("Authorization")
-	scheme, rest, found := strings.Cut(strings.TrimLeft(h, " \t"), " ")
-	if !found {
-		scheme, rest, found = strings.Cut(h, "\t")
-	}
-	if !found || !strings.EqualFold(scheme, "Bearer") {
+	f := strings.Fields(r.Header.Get("Authorization"))
+	if len(f) != 2 || !strings.EqualFold(f[0], "Bearer") {
 		return "", false
 	}
-	token = strings.Trim(rest, " \t")
-	return token, token != "" && !strings.ContainsAny(token, " \t")
+	return f[1], true
 }
 
 // Why a body could not be read.
@@ -65,28 +60,17 @@ func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	return nil, errors.Join(ErrIncomplete, err)
 }
 
-// Status is the HTTP status and reason for a ReadBody error.
-func Status(err error) (status int, reason string) {
+// Status is the answer to a ReadBody error: the HTTP status, the reason
+// (a label value) and a short text for the client. max is ReadBody's.
+func Status(err error, max int64) (status int, reason, msg string) {
 	switch {
 	case errors.Is(err, ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, "too_large"
-	case errors.Is(err, ErrIncomplete):
-		return http.StatusRequestTimeout, "incomplete_body"
-	}
-	return http.StatusBadRequest, "bad_request"
-}
-
-// Message is a short text for a ReadBody error, for the client.
-func Message(err error, max int64) string {
-	switch {
-	case errors.Is(err, ErrTooLarge):
-		return "body is larger than " + strconv.FormatInt(max, 10) + " bytes"
+		return http.StatusRequestEntityTooLarge, "too_large", "body is larger than " + strconv.FormatInt(max, 10) + " bytes"
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return "body did not arrive in time; send the request again"
-	case errors.Is(err, ErrIncomplete):
-		return "body ended before it was complete; send the request again"
+		return http.StatusRequestTimeout, "incomplete_body", "body did not arrive in time; send the request again"
+	default: // ErrIncomplete: ReadBody returns no other
+		return http.StatusRequestTimeout, "incomplete_body", "body ended before it was complete; send the request again"
 	}
-	return "body could not be read"
 }
 
 // Refusals counts every refused request by endpoint and reason and logs

@@ -54,11 +54,11 @@ func TestReadBody(t *testing.T) {
 		t.Fatalf("whole body: %q, %v", b, err)
 	}
 	_, err := ReadBody(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("x", 101))), 100)
-	if st, _ := Status(err); !errors.Is(err, ErrTooLarge) || st != http.StatusRequestEntityTooLarge {
+	if st, _, _ := Status(err, 100); !errors.Is(err, ErrTooLarge) || st != http.StatusRequestEntityTooLarge {
 		t.Fatalf("too large: %v, %d", err, st)
 	}
 	_, err = ReadBody(w, httptest.NewRequest(http.MethodPost, "/", &cutReader{}), 100)
-	if st, reason := Status(err); !errors.Is(err, ErrIncomplete) || st != http.StatusRequestTimeout || reason != "incomplete_body" {
+	if st, reason, _ := Status(err, 100); !errors.Is(err, ErrIncomplete) || st != http.StatusRequestTimeout || reason != "incomplete_body" {
 		t.Fatalf("cut body: %v, %d %s; want 408 incomplete_body", err, st, reason)
 	}
 }

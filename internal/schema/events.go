@@ -312,8 +312,12 @@ func (e *Rating) Validate(now time.Time) error {
 
 // ValidPressID reports whether s can be a kiosk page's press ID: 8 to 64
 // characters of A-Z, a-z, 0-9, _ and -.
-func ValidPressID(s string) bool {
-	if len(s) < 8 || len(s) > 64 {
+func ValidPressID(s string) bool { return ValidToken(s, 8, 64) }
+
+// ValidToken reports whether s is an opaque ID safe to log and to put in an
+// event: min to max characters of A-Z, a-z, 0-9, _ and -.
+func ValidToken(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

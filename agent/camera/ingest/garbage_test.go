@@ -116,6 +116,26 @@ func (b *badCamera) serve(c net.Conn) {
 	}
 }
 
+// retryBadCamera runs a camera (with password, or without credentials)
+// against cam until it has reconnected twice, and checks that its log
+// says want ("" for anything).
+func retryBadCamera(t *testing.T, cam *badCamera, password config.Secret, want string) *running {
+	t.Helper()
+	cfg := camConfig("cam1", "rtsp://"+cam.ln.Addr().String()+"/stream", password)
+	if !password.IsSet() {
+		cfg.Username = ""
+	}
+	cfg.StallTimeout = 2 * time.Second
+	cfg.BackoffMin = 100 * time.Millisecond
+	cfg.BackoffMax = 200 * time.Millisecond
+	r := startCamera(t, cfg, nil)
+	testenv.Eventually(t, 20*time.Second, 50*time.Millisecond, func() bool { return r.cam.Health().Reconnects >= 2 }, "retries")
+	if want != "" && !strings.Contains(r.log.String(), want) {
+		t.Fatalf("log lacks %q:\n%s", want, testenv.Tail(r.log.String(), 6))
+	}
+	return r
+}
+
 // sdpResponse returns a DESCRIBE response carrying sdp.
 func sdpResponse(sdp string) func(string) string {
 	return func(cseq string) string {
@@ -187,16 +207,7 @@ func TestGarbageFromCamera(t *testing.T) {
 				c.want = "" // vdk ignores impossible padding; the guard lets it through; only no crash matters
 			}
 			cam := startBadCamera(t, c.describe, c.afterPlay)
-			cfg := camConfig("cam1", "rtsp://"+cam.ln.Addr().String()+"/stream", config.Secret{})
-			cfg.Username = ""
-			cfg.StallTimeout = 2 * time.Second
-			cfg.BackoffMin = 100 * time.Millisecond
-			cfg.BackoffMax = 200 * time.Millisecond
-			r := startCamera(t, cfg, nil)
-			testenv.Eventually(t, 20*time.Second, 50*time.Millisecond, func() bool { return r.cam.Health().Reconnects >= 2 }, "retries")
-			if c.want != "" && !strings.Contains(r.log.String(), c.want) {
-				t.Fatalf("log lacks %q:\n%s", c.want, testenv.Tail(r.log.String(), 6))
-			}
+			r := retryBadCamera(t, cam, config.Secret{}, c.want)
 			if r.got.count() != 0 {
 				t.Fatalf("%d keyframes from garbage", r.got.count())
 			}
@@ -271,14 +282,7 @@ func TestBasicDowngradeRefused(t *testing.T) {
 			cam := startBadCamera(t, func(cseq string) string {
 				return "RTSP/1.0 401 Unauthorized\r\nCSeq: " + cseq + "\r\n" + tc.challenge + "\r\n"
 			}, nil)
-			cfg := camConfig("cam1", "rtsp://"+cam.ln.Addr().String()+"/stream", passwordFile(t, testPassword))
-			cfg.BackoffMin = 100 * time.Millisecond
-			cfg.BackoffMax = 200 * time.Millisecond
-			r := startCamera(t, cfg, nil)
-			testenv.Eventually(t, 20*time.Second, 50*time.Millisecond, func() bool { return r.cam.Health().Reconnects >= 2 }, "retries")
-			if tc.want != "" && !strings.Contains(r.log.String(), tc.want) {
-				t.Fatalf("log lacks %q:\n%s", tc.want, testenv.Tail(r.log.String(), 6))
-			}
+			r := retryBadCamera(t, cam, passwordFile(t, testPassword), tc.want)
 			r.stop(t)
 			cam.close()
 			cam.mu.Lock()
