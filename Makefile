@@ -99,6 +99,8 @@ install: ## install bin/pscm-* (after make build), configs, systemd units; PREFI
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	$(INSTALL) -m 0644 systemd/pscm.sysusers $(DESTDIR)$(SYSUSERSDIR)/pscm.conf
+	@# Each unit's LoadCredential= directory: root's, for the secret files.
+	$(INSTALL) -d -m 0700 $(foreach u,$(UNITS),$(DESTDIR)$(SYSCONFDIR)/pscm/secrets/$(u:pscm-%.service=%))
 	@for d in $(SHARED); do \
 		[ -d configs/$$d ] || continue; \
 		(cd configs && find $$d -type f ! -name '*.go') | while read -r f; do \
@@ -115,5 +117,7 @@ uninstall: ## remove what make install put in place, except edited configs (same
 		c=$(DESTDIR)$(SYSCONFDIR)/pscm/$${f%.example.yml}.yml; \
 		if cmp -s configs/$$f $$c; then rm -f $$c; elif [ -e $$c ]; then echo "kept $$c (edited)"; fi; \
 	done
+	-@rmdir $(foreach u,$(UNITS),$(DESTDIR)$(SYSCONFDIR)/pscm/secrets/$(u:pscm-%.service=%)) 2>/dev/null
+	-@rmdir $(DESTDIR)$(SYSCONFDIR)/pscm/secrets 2>/dev/null
 	-@rmdir $(DESTDIR)$(SYSCONFDIR)/pscm 2>/dev/null
 	rm -rf $(DESTDIR)$(DATADIR)/pscm

@@ -330,11 +330,12 @@ func testAgentSIGKILL(t *testing.T, uplinkUp bool) {
 
 func TestConfigCheck(t *testing.T) {
 	var out, errb testenv.SyncBuffer
-	// The check means "this will start": the example names secret files
-	// that exist only on a server, so its check fails on the first of them,
-	// after the YAML itself was accepted (config.TestShippedConfig).
+	// The check means "this will start": the example names certificate
+	// and secret files that exist only on a server, so its check fails on
+	// the first of them, after the YAML itself was accepted
+	// (config.TestShippedConfig).
 	err := run(t.Context(), []string{"-config", "../configs/agent.example.yml", "-config.check"}, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "/etc/pscm/secrets/") || out.String() != "" {
+	if err == nil || !strings.Contains(err.Error(), "open /etc/pscm/") || out.String() != "" {
 		t.Fatalf("example config check: %v, stdout %q", err, out.String())
 	}
 	if err := run(t.Context(), []string{"-config", "config/testdata/invalid-site.yml", "-config.check"}, &out, &errb); err == nil {
@@ -355,7 +356,7 @@ func TestLocalQueueStepAndMetrics(t *testing.T) {
 		return count(t, w, "queue") == 1
 	}, "queue step from the center's broker not in InfluxDB")
 
-	resp, err := http.Get("http://" + a.addr + "/metrics")
+	resp, err := http.Get("http://" + a.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,6 +369,17 @@ func TestLocalQueueStepAndMetrics(t *testing.T) {
 		}
 	}
 	testenv.CheckMetrics(t, body)
+	// The kiosks' port, which the whole LAN reaches, has no metrics: they
+	// carry each counter's staff presence (issue 13 item 7; before, the
+	// same page was served there).
+	if resp, err := http.Get("http://" + a.addr + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the kiosk port: %d, want 404", resp.StatusCode)
+	}
+	// Both ports cut a client that never finishes its headers (a test of
+	// the read timeouts, issue 13 item 9).
+	testenv.SlowClientsCut(t, 15*time.Second, a.addr, a.admin)
 	for _, secret := range []string{tokenPrefix, "webhook-secret-token-42"} {
 		if bytes.Contains(body, []byte(secret)) || strings.Contains(a.logs.String(), secret) {
 			t.Errorf("a secret appears in /metrics or the log")

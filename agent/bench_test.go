@@ -146,7 +146,7 @@ func replay100k(b *testing.B, retain string) {
 	var forwarded time.Duration
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
-		if forwarded == 0 && agentMetric(b, a.addr, "pscm_agent_spool_records") == 0 {
+		if forwarded == 0 && agentMetric(b, a.admin, "pscm_agent_spool_records") == 0 {
 			forwarded = time.Since(start)
 		}
 		if w.db.Count(b, "rating", "id") >= n {

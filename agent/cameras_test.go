@@ -89,7 +89,7 @@ func TestCamerasEndToEnd(t *testing.T) {
 	}
 
 	// The calibration page, as an installer on the box sees it.
-	req, _ := http.NewRequest(http.MethodGet, "http://"+a.addr+"/calibration/cam1.png", nil)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+a.admin+"/calibration/cam1.png", nil)
 	req.SetBasicAuth("admin", calPassword)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -100,7 +100,7 @@ func TestCamerasEndToEnd(t *testing.T) {
 	if res.StatusCode != http.StatusOK || err != nil || img.Bounds().Dx() < 160 {
 		t.Fatalf("calibration frame: %d, %v", res.StatusCode, err)
 	}
-	res, err = http.Get("http://" + a.addr + "/calibration/")
+	res, err = http.Get("http://" + a.admin + "/calibration/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +108,18 @@ func TestCamerasEndToEnd(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("calibration page without the password: %d", res.StatusCode)
+	}
+	// Not on the kiosks' port, even with the password (issue 13 item 7:
+	// it was served there before).
+	req, _ = http.NewRequest(http.MethodGet, "http://"+a.addr+"/calibration/cam1.png", nil)
+	req.SetBasicAuth("admin", calPassword)
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("calibration frame on the kiosk port: %d, want 404", res.StatusCode)
 	}
 
 	// The citizen's session, 18 s in the clip, ends about 30 s in.
@@ -153,7 +165,7 @@ func TestCamerasEndToEnd(t *testing.T) {
 		return n > 0
 	}, "the camera back up with its reconnects counted")
 
-	metrics := get(t, "http://"+a.addr+"/metrics")
+	metrics := get(t, "http://"+a.admin+"/metrics")
 	testenv.CheckMetrics(t, []byte(metrics))
 	for _, m := range []string{`pscm_agent_zone_occupied{camera="cam1",counter="c01",zone="staff"}`, "pscm_agent_shift_open 1",
 		`pscm_agent_camera_up{camera="cam1"} 1`, `pscm_agent_staff_absent_seconds{counter="c01"}`} {

@@ -40,7 +40,7 @@ func TestCentralBrokerKilledWithBacklog(t *testing.T) {
 	// Every tap acknowledged by the central broker: the spool holds none
 	// unacknowledged.
 	testenv.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool {
-		return agentMetric(t, a.addr, "pscm_agent_spool_records") == 0
+		return agentMetric(t, a.admin, "pscm_agent_spool_records") == 0
 	}, "the central broker did not acknowledge all %d taps", total)
 
 	w.central.Kill(t)
@@ -55,8 +55,8 @@ func TestCentralBrokerKilledWithBacklog(t *testing.T) {
 		t.Fatalf("%d ratings after settling, want exactly %d", c, total)
 	}
 	t.Logf("%d taps in %v; %v of them sent again after the broker's restart", total, time.Since(start).Round(time.Millisecond),
-		agentMetric(t, a.addr, "pscm_agent_uplink_replayed_total"))
-	if agentMetric(t, a.addr, "pscm_agent_uplink_replayed_total") < 1 {
+		agentMetric(t, a.admin, "pscm_agent_uplink_replayed_total"))
+	if agentMetric(t, a.admin, "pscm_agent_uplink_replayed_total") < 1 {
 		t.Error("nothing was replayed")
 	}
 }

@@ -183,6 +183,7 @@ type agentOpts struct {
 	kiosks      int
 	extra       string // more top-level YAML (cameras:, camera:)
 	retain      string // spool.retain_acked; "" for the default
+	httpTLS     string // http.tls's value, e.g. "{cert_file: ..., key_file: ...}"; "" for plain HTTP on loopback
 }
 
 const tokenPrefix = "test-token-0123456789-"
@@ -197,6 +198,10 @@ func (w *world) agentConfig(t testing.TB, o agentOpts) string {
 	}
 	if o.kiosks == 0 {
 		o.kiosks = 2
+	}
+	httpTLS := ""
+	if o.httpTLS != "" {
+		httpTLS = "  tls: " + o.httpTLS + "\n"
 	}
 	retain := ""
 	if o.retain != "" {
@@ -230,6 +235,8 @@ uplink:
     max_reconnect_interval: 1s
 %shttp:
   listen: 127.0.0.1:0
+%sadmin:
+  listen: 127.0.0.1:0
 spool:
   dir: %s
   max_records: %d
@@ -240,7 +247,7 @@ queue:
   webhook_token: {file: %s}
   services: [ho-tich, dat-dai]
 status_interval: 2s
-%s`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, filepath.Join(w.dir, "spool"), o.maxRecords, retain, kiosks.String(), o.minInterval, wh, o.extra)
+%s`, w.centralURL, w.uplinkAuth, w.localURL, w.localAuth, httpTLS, filepath.Join(w.dir, "spool"), o.maxRecords, retain, kiosks.String(), o.minInterval, wh, o.extra)
 	p := filepath.Join(w.dir, "agent.yml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -250,7 +257,8 @@ status_interval: 2s
 
 // agentProc is the agent running in process.
 type agentProc struct {
-	addr   string
+	addr   string // kiosk pages, the queue webhook
+	admin  string // metrics, health, calibration
 	cancel context.CancelFunc
 	done   chan error
 	logs   *testenv.SyncBuffer
@@ -261,11 +269,12 @@ func (w *world) startAgent(t testing.TB, o agentOpts) *agentProc {
 	path := w.agentConfig(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &agentProc{cancel: cancel, done: make(chan error, 1), logs: &testenv.SyncBuffer{}}
-	ready := make(chan string, 1)
+	ready := make(chan listening, 1)
 	testenv.Keep(t, "agent", a.logs)
 	go func() { a.done <- runReady(ctx, []string{"-config", path}, a.logs, a.logs, ready) }()
 	select {
-	case a.addr = <-ready:
+	case l := <-ready:
+		a.addr, a.admin = l.http, l.admin
 	case err := <-a.done:
 		t.Fatalf("agent exited at start: %v\n%s", err, a.logs.String())
 	case <-time.After(15 * time.Second):

@@ -10,13 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pscm/pscm/agent/camera/pipeline"
@@ -27,6 +25,8 @@ import (
 	"github.com/pscm/pscm/agent/ratings"
 	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/agent/uplink"
+	"github.com/pscm/pscm/internal/adminhttp"
+	iconfig "github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/httpin"
 	"github.com/pscm/pscm/internal/schema"
@@ -39,9 +39,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return runReady(ctx, args, stdout, stderr, nil)
 }
 
-// runReady is run; if ready is not nil it receives the HTTP address once
-// the agent serves.
-func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
+// listening are the addresses the agent serves on.
+type listening struct {
+	http  string // kiosk pages, the queue webhook
+	admin string // metrics, health, calibration
+}
+
+// runReady is run; if ready is not nil it receives the addresses once the
+// agent serves.
+func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- listening) error {
 	fs := flag.NewFlagSet("pscm-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/pscm/agent.yml", "configuration file")
@@ -143,11 +149,15 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return err
 	}
 
+	// The LAN's port serves only what the tablets and the queue system
+	// use; metrics (staff presence per counter) and the calibration page
+	// (the only picture) are on the admin listener.
 	mux := http.NewServeMux()
 	mux.Handle("/kiosk/", kh)
 	mux.Handle("POST /queue", queueWebhook(tracker, secrets.WebhookToken, refusals, log))
+	adminMux := http.NewServeMux()
 	if cams != nil && cfg.Camera.Calibration.Enabled {
-		mux.Handle("/calibration/", cams.Calibration(secrets.CalibrationPassword))
+		adminMux.Handle("/calibration/", cams.Calibration(secrets.CalibrationPassword))
 	}
 	var local *localFeed
 	if cfg.Local.Enabled {
@@ -166,8 +176,12 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		readiness.Add("local_mqtt", health.Condition(local.Ready,
 			"not connected to the center's broker, or not subscribed yet; hardware presses and queue steps wait there"))
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	health.Register(mux, readiness)
+	admin, err := adminhttp.Listen(cfg.Admin, secrets.AdminToken, adminMux, reg, readiness, log)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen: %w", err)
@@ -175,7 +189,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
-	log.Info("starting", "version", version, "http", ln.Addr().String(), "uplink", cfg.Uplink.Broker,
+	log.Info("starting", "version", version, "http", ln.Addr().String(), "tls", cfg.HTTP.TLS.Enabled(), "admin", admin.Addr(), "uplink", cfg.Uplink.Broker,
 		"local", cfg.Local.Enabled, "kiosks", len(cfg.Kiosks), "cameras", len(cfg.Cameras))
 
 	// A failing component (the uplink unable to read the spool, the HTTP
@@ -195,6 +209,13 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return nil
 	})
 	g.Go(func() error {
+		err := admin.Serve()
+		if err != nil {
+			fail(err)
+		}
+		return err
+	})
+	g.Go(func() error {
 		err := up.Run(upCtx)
 		if err != nil {
 			fail(err)
@@ -208,7 +229,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		local.client.Connect() // retries in the background
 	}
 	if ready != nil {
-		ready <- ln.Addr().String()
+		ready <- listening{http: ln.Addr().String(), admin: admin.Addr()}
 	}
 	<-runCtx.Done()
 	if cause := context.Cause(runCtx); cause != nil && ctx.Err() == nil {
@@ -219,6 +240,9 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(sctx)
+	if aerr := admin.Shutdown(sctx); err == nil {
+		err = aerr
+	}
 	if local != nil {
 		local.client.Disconnect(250)
 	}
@@ -235,17 +259,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 // is not a segment (no .seg suffix), so a crash between its creation and
 // its removal leaves nothing the spool would read.
 func dirWritable(dir string) health.Check {
-	return func(context.Context) error {
-		f, err := os.CreateTemp(dir, ".readyz-*")
-		if err != nil {
-			return err
-		}
-		err = f.Close()
-		if rerr := os.Remove(f.Name()); err == nil {
-			err = rerr
-		}
-		return err
-	}
+	return func(context.Context) error { return iconfig.DirWritable(dir) }
 }
 
 // acceptor adapts ratings.Service to the kiosk page's interface.

@@ -220,16 +220,22 @@ func TestBadInputs(t *testing.T) {
 
 func TestConfigCheck(t *testing.T) {
 	var out, errb testenv.SyncBuffer
-	// The check means "this will start": the example names secret files
-	// that exist only on a server, so its check fails on the first of them,
-	// after the YAML itself was accepted (config.TestShippedConfigs).
+	// The check means "this will start": the example's secrets are systemd
+	// credentials, which exist only in the unit's run, so its check fails
+	// on the first of them, after the YAML itself was accepted
+	// (config.TestShippedConfigs).
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
 	err := run(context.Background(), []string{"-config", "../configs/collector.example.yml", "-config.check"}, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "/etc/pscm/secrets/") || out.String() != "" {
+	if err == nil || !strings.Contains(err.Error(), "credential collector_") || out.String() != "" {
 		t.Fatalf("example config check: %v, stdout %q", err, out.String())
 	}
 	err = run(context.Background(), []string{"-config", "testdata/invalid-unknown-key.yml", "-config.check"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "field batchsize not found") {
 		t.Fatalf("unknown key: err = %v", err)
+	}
+	err = run(context.Background(), []string{"-config", "testdata/check-closed-future.yml", "-config.check"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "admission.closed_through: 2099H2 runs until") {
+		t.Fatalf("closing a period not ended: err = %v", err)
 	}
 }
 
@@ -286,6 +292,8 @@ func TestMetricsLint(t *testing.T) {
 		}
 	}
 	testenv.CheckMetrics(t, body)
+	// A client that never finishes its headers is cut (the read timeout).
+	testenv.SlowClientsCut(t, 15*time.Second, c.addr)
 	// Readiness says what it checks.
 	resp, err = http.Get("http://" + c.addr + "/readyz")
 	if err != nil {

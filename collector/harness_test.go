@@ -50,6 +50,7 @@ type collectorOpts struct {
 	batchSize   int
 	maxInflight int
 	logLevel    string
+	admission   string // a top-level admission: section, appended as is
 }
 
 // writeConfig writes a collector config for e and returns its path.
@@ -88,7 +89,7 @@ http:
 log:
   level: %s
 shutdown_timeout: 5s
-`, e.mq.URL(), o.clientID, o.sharedGroup, e.db.URL(), e.db.Bucket(), o.batchSize, o.maxInflight, o.logLevel)
+%s`, e.mq.URL(), o.clientID, o.sharedGroup, e.db.URL(), e.db.Bucket(), o.batchSize, o.maxInflight, o.logLevel, o.admission)
 	p := filepath.Join(t.TempDir(), "collector.yml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -98,10 +99,11 @@ shutdown_timeout: 5s
 
 // inproc is a collector running in the test process.
 type inproc struct {
-	addr   string
-	cancel context.CancelFunc
-	done   chan error
-	logs   *testenv.SyncBuffer
+	addr     string
+	cancel   context.CancelFunc
+	done     chan error
+	logs     *testenv.SyncBuffer
+	stopOnce sync.Once
 }
 
 func (e *env) startCollector(t testing.TB, o collectorOpts) *inproc {
@@ -129,17 +131,20 @@ func (e *env) startCollector(t testing.TB, o collectorOpts) *inproc {
 	return c
 }
 
+// stop cancels the collector and waits for it; a test may stop it before
+// its cleanup does.
 func (c *inproc) stop(t testing.TB) {
-	c.cancel()
-	select {
-	case err, ok := <-c.done:
-		if ok && err != nil {
-			t.Errorf("collector returned %v", err)
+	c.stopOnce.Do(func() {
+		c.cancel()
+		select {
+		case err := <-c.done:
+			if err != nil {
+				t.Errorf("collector returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("collector did not stop within 30s")
 		}
-		close(c.done)
-	case <-time.After(30 * time.Second):
-		t.Error("collector did not stop within 30s")
-	}
+	})
 }
 
 // process is the collector binary running as a child process, for tests

@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pscm/pscm/collector/admission"
 	"github.com/pscm/pscm/collector/config"
 	"github.com/pscm/pscm/collector/ingest"
+	"github.com/pscm/pscm/collector/tagindex"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/store"
 )
@@ -54,7 +56,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return err
 	}
 	// The check and the start run the same Check: what it passes starts.
-	if err := cfg.Check(); err != nil {
+	if err := cfg.Check(time.Now()); err != nil {
 		return err
 	}
 	if *check {
@@ -79,7 +81,15 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	defer writer.Close()
 
-	pipeline := ingest.New(cfg.Batch, writer, isPermanent, cfg.ShutdownTimeout,
+	stored, err := tagindex.New(cfg.InfluxDB)
+	if err != nil {
+		return err
+	}
+	admit, err := admission.New(cfg.Admission, stored, reg, log.With("component", "admission"), time.Now())
+	if err != nil {
+		return err
+	}
+	pipeline := ingest.New(cfg.Batch, writer, isPermanent, admit, cfg.ShutdownTimeout,
 		log.With("component", "ingest"), ingest.NewMetrics(reg, cfg.Batch), time.Now)
 
 	mopts, err := cfg.MQTT.Options(false) // persistent session: the broker queues while we are away

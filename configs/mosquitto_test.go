@@ -61,9 +61,8 @@ func TestCenterBrokerConfSettings(t *testing.T) {
 	for key, want := range map[string]string{
 		"persistence": "true", "autosave_on_changes": "true", "autosave_interval": "1",
 		"allow_anonymous": "false", "queue_qos0_messages": "false", "per_listener_settings": "false",
-		"use_username_as_clientid": "true",
-		"max_packet_size":          strings.Join(central["max_packet_size"], " "),
-		"acl_file":                 "/etc/mosquitto/pscm-center.acl",
+		"max_packet_size": strings.Join(central["max_packet_size"], " "),
+		"acl_file":        "/etc/mosquitto/pscm-center.acl",
 	} {
 		if got := one(key); got != want {
 			t.Errorf("%s = %q, want %q", key, got, want)
@@ -77,9 +76,14 @@ func TestCenterBrokerConfSettings(t *testing.T) {
 	if n, err := strconv.Atoi(one("max_queued_bytes")); err != nil || n < 11000*1024 {
 		t.Errorf("max_queued_bytes %q: want room for 11000 queue steps of up to 1 KiB", one("max_queued_bytes"))
 	}
-	// Issue 13: no client may take another's ID, on either broker.
-	if got := strings.Join(central["use_username_as_clientid"], " "); got != "true" {
-		t.Errorf("mosquitto.conf: use_username_as_clientid %q, want true", got)
+	// Issue 13: no client may take another's ID, on either broker: once
+	// per listener (TestUseUsernameAsClientID).
+	for name, conf := range map[string]map[string][]string{"center.conf": c, "mosquitto.conf": central} {
+		for _, v := range conf["use_username_as_clientid"] {
+			if v != "true" {
+				t.Errorf("%s: use_username_as_clientid %q, want true", name, v)
+			}
+		}
 	}
 	if one("persistent_client_expiration") == "" || one("password_file") == "" || one("persistence_location") == "" {
 		t.Error("persistent_client_expiration, password_file and persistence_location must be set")
@@ -162,8 +166,11 @@ func TestCenterBrokerConf(t *testing.T) {
 		}
 		return c, tok.Error()
 	}
+	// The probe logs in as a button: with client IDs bound to user names, a
+	// clean-session probe as the agent's user would be the agent, and would
+	// wipe its persistent session.
 	ready := func(context.Context) error {
-		c, err := connect(plain, "probe", "anlao-edge-1", true, nil)
+		c, err := connect(plain, "probe", "anlao-k01", true, nil)
 		if err == nil {
 			c.Disconnect(0)
 		}
@@ -218,6 +225,22 @@ func TestCenterBrokerConf(t *testing.T) {
 	defer agent.Disconnect(100)
 	testenv.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool { return presses.Load() == 1 },
 		"the press acknowledged while the agent was away never reached it after the restart")
+
+	// A kiosk's login asking for the agent's client ID, on either listener,
+	// gets its own user name as ID and leaves the agent connected (the
+	// shipped file once set use_username_as_clientid above its listeners,
+	// where Mosquitto 2.0 ignores it: this took the agent's session).
+	for _, url := range []string{plain, secure} {
+		c, err := connect(url, agentID, "anlao-k01", false, nil)
+		if err != nil {
+			t.Fatalf("impostor on %s: %v", url, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		c.Disconnect(0)
+		if !agent.IsConnectionOpen() {
+			t.Fatalf("a kiosk's login with the agent's client ID on %s disconnected the agent", url)
+		}
+	}
 
 	log, err := os.ReadFile(broker.LogPath())
 	if err != nil {
@@ -277,4 +300,41 @@ func rewriteConf(t *testing.T, path string, rewrite map[string]string) string {
 		}
 	}
 	return out.String()
+}
+
+// TestUseUsernameAsClientID: each shipped broker config binds client IDs to
+// user names on every listener. Mosquitto 2.0 reads the setting per
+// listener and ignores it above the first one, so it must follow each
+// listener line (TestCenterBrokerConf proves the effect on a real broker).
+func TestUseUsernameAsClientID(t *testing.T) {
+	for _, f := range []string{"mosquitto/mosquitto.conf", "mosquitto/center.conf"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners, bound := 0, 0
+		inListener := false
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			switch {
+			case strings.HasPrefix(line, "listener "):
+				if inListener {
+					t.Errorf("%s: a listener before %q does not bind client IDs to users", f, line)
+				}
+				listeners++
+				inListener = true
+			case line == "use_username_as_clientid true":
+				if !inListener && listeners == 0 {
+					t.Errorf("%s: use_username_as_clientid above the first listener is ignored by Mosquitto 2.0", f)
+				}
+				if inListener {
+					bound++
+				}
+				inListener = false
+			}
+		}
+		if inListener || listeners == 0 || bound != listeners {
+			t.Errorf("%s: %d listeners, %d of them bind client IDs to users", f, listeners, bound)
+		}
+	}
 }

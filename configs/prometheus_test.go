@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pscm/pscm/internal/testenv"
 )
 
 func promtool(t *testing.T) string {
@@ -42,7 +44,31 @@ func runTool(t *testing.T, dir, bin string, args ...string) string {
 // TestPrometheusConfig: the example prometheus.yml and the rule files it
 // loads pass promtool check config (which also checks the rules).
 func TestPrometheusConfig(t *testing.T) {
-	out := runTool(t, "prometheus", promtool(t), "check", "config", "prometheus.yml")
+	// promtool reads the files the config names (the agents' token, the
+	// CA): give them, under a copy of /etc/prometheus.
+	dir := t.TempDir()
+	cfg, err := os.ReadFile("prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.ReplaceAll(string(cfg), "/etc/prometheus/", dir+"/"))
+	ca, _ := testenv.SelfSignedCert(t)
+	files := map[string][]byte{"prometheus.yml": cfg, "secrets/agent-metrics.token": []byte("token\n"), "pscm-ca.pem": ca}
+	for _, f := range []string{"recording.yml", "alerts.yml"} {
+		if files[f], err = os.ReadFile(filepath.Join("prometheus", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := runTool(t, dir, promtool(t), "check", "config", "prometheus.yml")
 	for _, f := range []string{"recording.yml", "alerts.yml"} {
 		if !strings.Contains(out, "Checking "+f) {
 			t.Errorf("prometheus.yml does not load %s:\n%s", f, out)

@@ -299,7 +299,7 @@ func TestConfigCheckAndUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	// The check means "this will run": the example names a token file that
 	// exists only on a server, and passes once it exists.
-	const tokenPath = "/etc/pscm/secrets/ctl-influxdb.token"
+	const tokenPath = "/etc/pscm/secrets/ctl/influxdb.token"
 	if err := run(context.Background(), []string{"report", "-config", "../configs/ctl.example.yml", "-config.check"}, &out, &errb); err == nil ||
 		!strings.Contains(err.Error(), "influxdb token: read secret file: open "+tokenPath) || out.String() != "" {
 		t.Errorf("config.check without the token file: %v %q", err, out.String())

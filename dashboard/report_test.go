@@ -223,7 +223,7 @@ func TestReportDownload(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		_, body := get(t, anon, d.addr, "/metrics")
+		_, body := get(t, anon, d.admin, "/metrics")
 		testenv.CheckMetrics(t, body)
 		// 4 workbooks served above (site, default period, two provinces), 1 page.
 		for _, want := range []string{`pscm_dashboard_reports_total{format="xlsx",result="ok"} 4`, `pscm_dashboard_reports_total{format="html",result="ok"} 1`,

@@ -30,10 +30,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return runReady(ctx, args, stdin, stdout, stderr, nil)
 }
 
+// listening are the addresses the dashboard serves on.
+type listening struct {
+	http  string // the pages, /api, /ws
+	admin string // metrics, health
+}
+
 // runReady is run; if ready is not nil it receives the HTTP address once
 // the dashboard serves and has loaded every site's figures (or logged why
 // it could not).
-func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, ready chan<- string) error {
+func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, ready chan<- listening) error {
 	fs := flag.NewFlagSet("pscm-dashboard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/pscm/dashboard.yml", "configuration file")
@@ -85,10 +91,14 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	if err := a.KeepRevocations(cfg.RevocationsFile()); err != nil {
+		return err
+	}
+	defer a.Close()
 	token, loc, hours := res.InfluxToken, res.Loc, res.Hours
 	src := kpidb.NewSource(kpidb.Config{URL: cfg.InfluxDB.URL, Token: token, Bucket: cfg.InfluxDB.Bucket, Satisfied: cfg.Satisfied, Loc: loc, Hours: hours})
 	defer src.Close()
-	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now)
+	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now, board.WithReasons(cfg.Reasons))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -99,7 +109,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	srv, err := server.New(server.Config{
-		Listen: cfg.HTTP.Listen, TLS: cfg.HTTP.TLS, MQTT: cfg.MQTT,
+		Listen: cfg.HTTP.Listen, TLS: cfg.HTTP.TLS, Admin: cfg.Admin, AdminToken: res.AdminToken, MQTT: cfg.MQTT,
 		InfluxDB: server.InfluxDB{URL: cfg.InfluxDB.URL, Token: token},
 		Hours:    hours, PushInterval: cfg.PushInterval, ReloadInterval: cfg.ReloadInterval,
 	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports})
@@ -107,7 +117,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer srv.Close()
-	log.Info("starting", "version", version, "http", srv.Addr(), "sites", len(cfg.Sites), "users", len(res.Users))
+	log.Info("starting", "version", version, "http", srv.Addr(), "admin", srv.AdminAddr(), "sites", len(cfg.Sites), "users", len(res.Users))
 
 	// The server listens at once and loads the figures in the background;
 	// ready (the tests') waits for the first load, as /readyz does.
@@ -116,7 +126,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if ready != nil {
 		select {
 		case <-srv.Loaded():
-			ready <- srv.Addr()
+			ready <- listening{http: srv.Addr(), admin: srv.AdminAddr()}
 		case err := <-done:
 			log.Info("stopped", "err", err)
 			return err

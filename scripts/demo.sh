@@ -14,19 +14,21 @@ INFLUX_RPC_PORT="${PSCM_DEMO_INFLUX_RPC_PORT:-18088}"
 COLLECTOR_PORT="${PSCM_DEMO_COLLECTOR_PORT:-19481}"
 LOCAL_MQTT_PORT="${PSCM_DEMO_LOCAL_MQTT_PORT:-11884}"
 AGENT_PORT="${PSCM_DEMO_AGENT_PORT:-18480}"
+AGENT_ADMIN_PORT="${PSCM_DEMO_AGENT_ADMIN_PORT:-18481}"
 DASHBOARD_PORT="${PSCM_DEMO_DASHBOARD_PORT:-18490}"
+DASHBOARD_ADMIN_PORT="${PSCM_DEMO_DASHBOARD_ADMIN_PORT:-18491}"
 RTSP_PORT="${PSCM_DEMO_RTSP_PORT:-18554}"
 SPEED="${PSCM_DEMO_SPEED:-300}"
 MOSQUITTO="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 
-for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT" "$LOCAL_MQTT_PORT" "$AGENT_PORT" "$DASHBOARD_PORT" "$RTSP_PORT"; do
+for port in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$COLLECTOR_PORT" "$LOCAL_MQTT_PORT" "$AGENT_PORT" "$AGENT_ADMIN_PORT" "$DASHBOARD_PORT" "$DASHBOARD_ADMIN_PORT" "$RTSP_PORT"; do
 	if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "demo: port $port is in use; set PSCM_DEMO_*_PORT (see scripts/demo.sh)" >&2
 		exit 1
 	fi
 done
 
-mkdir -p "$DEMO/mosquitto" "$DEMO/local-mosquitto" "$DEMO/influxdb" "$DEMO/logs" "$DEMO/secrets"
+mkdir -p "$DEMO/dashboard-state" "$DEMO/mosquitto" "$DEMO/local-mosquitto" "$DEMO/influxdb" "$DEMO/logs" "$DEMO/secrets"
 chmod 700 "$DEMO/secrets"
 PIDS=""
 cleanup() {
@@ -167,7 +169,9 @@ local:
   mqtt:
     broker: tcp://127.0.0.1:$LOCAL_MQTT_PORT
 http:
-  listen: 127.0.0.1:$AGENT_PORT
+  listen: 127.0.0.1:$AGENT_PORT      # loopback: plain HTTP is allowed; on the LAN it is HTTPS
+admin:
+  listen: 127.0.0.1:$AGENT_ADMIN_PORT
 spool:
   dir: $DEMO/spool
 kiosks:$KIOSKS
@@ -212,6 +216,8 @@ done
 cat > "$DEMO/dashboard.yml" <<CONF
 http:
   listen: 127.0.0.1:$DASHBOARD_PORT
+admin:
+  listen: 127.0.0.1:$DASHBOARD_ADMIN_PORT
 influxdb:
   url: http://127.0.0.1:$INFLUX_PORT
   bucket: pscm/autogen
@@ -226,6 +232,7 @@ reload_interval: 30s
 auth:
   secure: false   # the demo is plain http on 127.0.0.1
 users_file: $DEMO/secrets/users.yml
+state_dir: $DEMO/dashboard-state
 session_key: {file: $DEMO/secrets/session.key}
 CONF
 "$ROOT/bin/pscm-dashboard" -config "$DEMO/dashboard.yml" >>"$DEMO/logs/dashboard.log" 2>&1 &
@@ -243,10 +250,10 @@ cat <<MSG
   Dashboard:           http://127.0.0.1:$DASHBOARD_PORT/   login: demo / $(cat "$DEMO/secrets/demo.pass")
                        wall TV: http://127.0.0.1:$DASHBOARD_PORT/?site=anlao&tv=1
   Kiosk page (tablet): http://127.0.0.1:$AGENT_PORT/kiosk/k01/   token: $(cat "$DEMO/secrets/k01.token")
-  Agent metrics:       http://127.0.0.1:$AGENT_PORT/metrics       (pscm_agent_presses_total, pscm_agent_spool_records,
+  Agent metrics:       http://127.0.0.1:$AGENT_ADMIN_PORT/metrics       (pscm_agent_presses_total, pscm_agent_spool_records,
                                                                   pscm_agent_zone_occupied, pscm_agent_camera_up)
   Cameras (RTSP):      rtsp://127.0.0.1:$RTSP_PORT/cam1 and /cam2 watch counters 9 and 10 (user demo, password in .demo/secrets/camera.pass)
-  Camera calibration:  http://127.0.0.1:$AGENT_PORT/calibration/   login: admin / $(cat "$DEMO/secrets/calibration.pass")
+  Camera calibration:  http://127.0.0.1:$AGENT_ADMIN_PORT/calibration/   login: admin / $(cat "$DEMO/secrets/calibration.pass")
   Collector metrics:   http://127.0.0.1:$COLLECTOR_PORT/metrics   (pscm_collector_points_written_total)
   Readiness:           http://127.0.0.1:$COLLECTOR_PORT/readyz
   Events arriving:     curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=pscm \\

@@ -31,6 +31,8 @@ type Secrets struct {
 	WebhookToken string
 	// CalibrationPassword is set when the calibration page is enabled.
 	CalibrationPassword string
+	// AdminToken guards /metrics on the admin listener; "" when unset.
+	AdminToken string
 }
 
 // Check is everything the agent refuses at start, short of the network
@@ -56,6 +58,10 @@ func (c Config) Resolve() (Secrets, error) {
 	if err := c.HTTP.TLS.Check(); err != nil {
 		return s, fmt.Errorf("http.tls: %w", err)
 	}
+	var err error
+	if s.AdminToken, err = c.Admin.Resolve(); err != nil {
+		return s, fmt.Errorf("admin.%w", err)
+	}
 	if len(c.Cameras) > 0 {
 		for i, cam := range c.Cameras {
 			// Read at every connection: a missing file would otherwise
@@ -70,7 +76,6 @@ func (c Config) Resolve() (Secrets, error) {
 			return s, err
 		}
 	}
-	var err error
 	if s.Kiosks, err = c.kioskPages(); err != nil {
 		return s, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/pipeline"
@@ -14,6 +15,7 @@ import (
 	"github.com/pscm/pscm/agent/queue"
 	"github.com/pscm/pscm/agent/ratings"
 	"github.com/pscm/pscm/agent/spool"
+	"github.com/pscm/pscm/internal/adminhttp"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/mqttconn"
@@ -32,13 +34,16 @@ type Config struct {
 	UplinkWindow int `yaml:"uplink_window"`
 	// Local is the center's broker, where hardware buttons and the queue
 	// system publish. Leave broker empty when there is none.
-	Local   LocalBroker    `yaml:"local"`
-	HTTP    HTTP           `yaml:"http"`
-	Spool   spool.Config   `yaml:"spool"`
-	Kiosk   kiosk.Config   `yaml:"kiosk"`
-	Kiosks  []Kiosk        `yaml:"kiosks"`
-	Ratings ratings.Config `yaml:"anti_abuse"`
-	Queue   Queue          `yaml:"queue"`
+	Local LocalBroker `yaml:"local"`
+	// HTTP is what the center's LAN reaches: kiosk pages and the queue
+	// webhook. Admin is the operator's: metrics, health, calibration.
+	HTTP    HTTP             `yaml:"http"`
+	Admin   adminhttp.Config `yaml:"admin"`
+	Spool   spool.Config     `yaml:"spool"`
+	Kiosk   kiosk.Config     `yaml:"kiosk"`
+	Kiosks  []Kiosk          `yaml:"kiosks"`
+	Ratings ratings.Config   `yaml:"anti_abuse"`
+	Queue   Queue            `yaml:"queue"`
 	// Cameras are the center's IP cameras, each with the zones drawn on
 	// its picture; Camera holds what they share (detector, sessions,
 	// working hours, the calibration page).
@@ -55,11 +60,20 @@ type LocalBroker struct {
 	MQTT    mqttconn.Config `yaml:"mqtt"`
 }
 
-// HTTP serves the kiosk pages, the queue webhook, /metrics and /healthz.
+// HTTP serves the kiosk pages, the queue webhook, /healthz and /readyz to
+// the center's LAN.
 type HTTP struct {
 	Listen string `yaml:"listen"`
-	// TLS serves HTTPS: tablets then need the deployment's CA installed.
+	// TLS serves HTTPS (a server certificate from scripts/certs.sh; the
+	// tablets and the queue system trust the deployment's ca.pem). It is
+	// required unless Listen is loopback or PlainHTTP is set: kiosk tokens
+	// and the webhook's travel in every request, and kiosk.js could be
+	// rewritten on the way to a tablet.
 	TLS config.ServerTLS `yaml:"tls"`
+	// PlainHTTP serves plain HTTP on a LAN address: for a closed LAN where
+	// nothing but the tablets and the queue system is connected, and the
+	// operator accepts that anyone plugged into it reads the tokens.
+	PlainHTTP bool `yaml:"plain_http"`
 }
 
 // Kiosk is one tablet at a counter.
@@ -106,6 +120,7 @@ func Defaults() *Config {
 		UplinkWindow:   1000,
 		Local:          LocalBroker{MQTT: local},
 		HTTP:           HTTP{Listen: "0.0.0.0:8480"},
+		Admin:          adminhttp.Config{Listen: "127.0.0.1:8481"},
 		Spool:          spool.Defaults(),
 		Kiosk:          kiosk.Defaults(),
 		Ratings:        ratings.Defaults(),
@@ -189,7 +204,7 @@ func (c Config) Validate() error {
 		case k.CounterNameVI == "" || k.CounterNameEN == "":
 			return fmt.Errorf("kiosks[%d]: counter_name_vi and counter_name_en are required (shown to citizens)", i)
 		case !k.Token.IsSet():
-			return fmt.Errorf("kiosks[%d].token: required (file or env): a kiosk without a token would take presses from anyone", i)
+			return fmt.Errorf("kiosks[%d].token: required (file, env or credential): a kiosk without a token would take presses from anyone", i)
 		}
 		if err := k.Token.Validate(); err != nil {
 			return fmt.Errorf("kiosks[%d].token: %w", i, err)
@@ -217,5 +232,27 @@ func (c Config) Validate() error {
 	if c.StatusInterval < time.Second || c.StatusInterval > time.Hour {
 		return fmt.Errorf("status_interval: %v outside 1s..1h", c.StatusInterval)
 	}
-	return c.Log.Validate()
+	if err := c.Log.Validate(); err != nil {
+		return err
+	}
+	return c.validateListeners()
+}
+
+// validateListeners comes last: what is wrong in the file's content is
+// said before how the agent is deployed.
+func (c Config) validateListeners() error {
+	switch {
+	case c.HTTP.TLS.Enabled() && c.HTTP.PlainHTTP:
+		return errors.New("http: tls and plain_http: true contradict each other")
+	case !c.HTTP.TLS.Enabled() && !c.HTTP.PlainHTTP && !adminhttp.Loopback(c.HTTP.Listen):
+		return fmt.Errorf("http.tls: required on %s (not loopback): kiosk and webhook tokens would cross the LAN in clear; "+
+			"give a server certificate (scripts/certs.sh DIR server NAME HOST-OR-IP), or set http.plain_http: true for a closed LAN", c.HTTP.Listen)
+	}
+	if err := c.Admin.Validate(); err != nil {
+		return fmt.Errorf("admin.%w", err)
+	}
+	if c.Admin.Listen == c.HTTP.Listen && !strings.HasSuffix(c.Admin.Listen, ":0") {
+		return errors.New("admin.listen: must differ from http.listen (metrics and calibration stay off the kiosks' port)")
+	}
+	return nil
 }

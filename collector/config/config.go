@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/pscm/pscm/collector/admission"
 	"github.com/pscm/pscm/collector/ingest"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/logging"
@@ -22,8 +23,11 @@ type Config struct {
 	Subscribe Subscribe       `yaml:"subscribe"`
 	InfluxDB  store.Config    `yaml:"influxdb"`
 	Batch     ingest.Config   `yaml:"batch"`
-	HTTP      HTTP            `yaml:"http"`
-	Log       logging.Config  `yaml:"log"`
+	// Admission bounds what valid events may still do: IDs per site, the
+	// lag of ts, closed reporting periods.
+	Admission admission.Config `yaml:"admission"`
+	HTTP      HTTP             `yaml:"http"`
+	Log       logging.Config   `yaml:"log"`
 	// ShutdownTimeout bounds the final flush on stop; what is not written by
 	// then is redelivered by the broker after restart.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -51,6 +55,7 @@ func Defaults() *Config {
 		MQTT:            m,
 		InfluxDB:        store.Defaults(),
 		Batch:           ingest.Defaults(),
+		Admission:       admission.Defaults(),
 		HTTP:            HTTP{Listen: "127.0.0.1:9481"},
 		Log:             logging.Defaults(),
 		ShutdownTimeout: 10 * time.Second,
@@ -91,6 +96,9 @@ func (c Config) Validate() error {
 	if err := c.Batch.Validate(); err != nil {
 		return fmt.Errorf("batch.%w", err)
 	}
+	if err := c.Admission.Validate(); err != nil {
+		return fmt.Errorf("admission.%w", err)
+	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
@@ -104,12 +112,17 @@ func (c Config) Validate() error {
 }
 
 // Check is everything the collector refuses at start, short of the
-// network: Validate, the MQTT password (present, not empty, not weak) and
-// TLS files, and the InfluxDB token. -config.check and the start both call
-// it, so a configuration the check passes starts.
-func (c Config) Check() error {
+// network: Validate, the admission rules that depend on now (a closed
+// period has ended, a reopening ends within a month), the MQTT password
+// (present, not empty, not weak) and TLS files, and the InfluxDB token.
+// -config.check and the start both call it, so a configuration the check
+// passes starts.
+func (c Config) Check(now time.Time) error {
 	if err := c.Validate(); err != nil {
 		return err
+	}
+	if err := c.Admission.Check(now); err != nil {
+		return fmt.Errorf("admission.%w", err)
 	}
 	if err := c.MQTT.Check(); err != nil {
 		return err

@@ -48,6 +48,10 @@ func TestEventMetricsCountOnlyWhenAcknowledged(t *testing.T) {
 	}
 	close(w.block)
 	waitFor(t, "acks", func() bool { return in[0].acked.Load() && in[3].acked.Load() })
+	// The events are observed just after their acks: wait for the last one.
+	waitFor(t, "the last rating observed", func() bool {
+		return testutil.ToFloat64(m.events.ratings.WithLabelValues("anlao", "c02", "very_satisfied")) == 1
+	})
 	byCounter := map[[3]string]float64{
 		{"anlao", "c01", "satisfied"}: 1, {"anlao", "c01", "dissatisfied"}: 1, {"anlao", "c01", "neutral"}: 0,
 		{"anlao", "c01", "very_satisfied"}: 0, {"anlao", "c02", "very_satisfied"}: 1, {"anlao", "c02", "satisfied"}: 0,

@@ -84,6 +84,18 @@ type Writer interface {
 	Write(ctx context.Context, lines []byte, n int) error
 }
 
+// Admitter decides whether an event valid under the contract may be
+// stored (collector/admission: per-site inventories, timestamp lag, closed
+// periods). Its refusals are errors with a schema.Reason, counted and logged
+// like any invalid message.
+type Admitter interface {
+	// Load learns what is already stored; Run calls it once, before the
+	// first Admit, and takes no message until it returns.
+	Load(ctx context.Context) error
+	// Admit is called from the batcher goroutine only, in arrival order.
+	Admit(ev schema.Event, now time.Time) error
+}
+
 // Metrics are the pipeline's Prometheus metrics.
 type Metrics struct {
 	received  prometheus.Counter
@@ -160,6 +172,7 @@ type Pipeline struct {
 	cfg       Config
 	w         Writer
 	permanent PermanentChecker
+	admit     Admitter // nil admits every valid event
 	log       *slog.Logger
 	m         *Metrics
 	now       func() time.Time
@@ -172,22 +185,27 @@ type Pipeline struct {
 	stopped chan struct{} // closed when Run no longer takes messages
 	stop    sync.Once
 
-	rejectLog rateLimiter
+	// rejectLog is a log budget per reason, so that a flood refused for
+	// one reason (an agent inventing IDs) cannot hide the lines of another
+	// (a point backdated into a closed period). Its keys are the closed
+	// set of reasons; touched only by the batcher (add).
+	rejectLog map[schema.Reason]*rateLimiter
 	// points is touched only by the batcher (add).
 	points *schema.PointWindow
 }
 
 // New returns a pipeline; call Run, and register Handle as the MQTT handler.
-func New(cfg Config, w Writer, permanent PermanentChecker, shutdownTimeout time.Duration, log *slog.Logger, m *Metrics, now func() time.Time) *Pipeline {
+// admit may be nil: every valid event is then stored.
+func New(cfg Config, w Writer, permanent PermanentChecker, admit Admitter, shutdownTimeout time.Duration, log *slog.Logger, m *Metrics, now func() time.Time) *Pipeline {
 	return &Pipeline{
-		cfg: cfg, w: w, permanent: permanent, log: log, m: m, now: now,
+		cfg: cfg, w: w, permanent: permanent, admit: admit, log: log, m: m, now: now,
 		shutdownTimeout: shutdownTimeout,
 		// The batches hold (Writers+1) x BatchSize; the queue the rest.
 		queue: make(chan Message, cfg.MaxInflight-(cfg.Writers+1)*cfg.BatchSize),
 		// One slot per batch that can be out at once, so writers never block on it.
 		written:   make(chan struct{}, cfg.Writers+1),
 		stopped:   make(chan struct{}),
-		rejectLog: rateLimiter{burst: 100, perSecond: 5},
+		rejectLog: make(map[schema.Reason]*rateLimiter, len(schema.Reasons())),
 		points:    schema.NewPointWindow(cfg.PointWindow),
 	}
 }
@@ -249,6 +267,18 @@ func (b *batch) reset() {
 // one), but are acknowledged strictly in the order they were filled, so the
 // PUBACKs leave in the order the PUBLISHes came (MQTT 3.1.1, 4.6).
 func (p *Pipeline) Run(ctx context.Context) error {
+	if p.admit != nil {
+		// Messages wait in the queue meanwhile: admitting one before the
+		// stored IDs are known would let every restart admit a new cap's
+		// worth of them.
+		if err := p.admit.Load(ctx); err != nil {
+			p.stop.Do(func() { close(p.stopped) })
+			if ctx.Err() != nil {
+				return nil // stopped while loading: nothing taken, the broker redelivers
+			}
+			return fmt.Errorf("admission: %w", err)
+		}
+	}
 	// Pool: one batch filling, one per writer being written or waiting for
 	// its turn to be acknowledged. Its size is what bounds memory here.
 	free := make(chan *batch, p.cfg.Writers+1)
@@ -382,10 +412,19 @@ func (p *Pipeline) batchLoop(ctx context.Context, out chan<- *batch, free chan *
 
 func (p *Pipeline) add(b *batch, m Message) {
 	b.msgs = append(b.msgs, m)
-	ev, err := schema.DecodeMessage(m.Topic(), m.Payload(), p.now())
+	now := p.now()
+	ev, err := schema.DecodeMessage(m.Topic(), m.Payload(), now)
 	if err != nil {
 		p.reject(m, err)
 		return
+	}
+	// Admission before the point window: a refused flood must not push
+	// real points out of the window.
+	if p.admit != nil {
+		if err := p.admit.Admit(ev, now); err != nil {
+			p.reject(m, err)
+			return
+		}
 	}
 	start := len(b.lines)
 	b.lines = ev.AppendLine(b.lines)
@@ -400,11 +439,17 @@ func (p *Pipeline) add(b *batch, m Message) {
 	b.events = append(b.events, ev)
 }
 
-// reject counts and logs (rate-limited) a message refused for good.
+// reject counts and logs (rate-limited per reason) a message refused for
+// good.
 func (p *Pipeline) reject(m Message, err error) {
 	reason := schema.ReasonOf(err)
 	p.m.rejected.WithLabelValues(string(reason)).Inc()
-	if ok, suppressed := p.rejectLog.allow(p.now()); ok {
+	limit := p.rejectLog[reason]
+	if limit == nil {
+		limit = &rateLimiter{burst: 100, perSecond: 5}
+		p.rejectLog[reason] = limit
+	}
+	if ok, suppressed := limit.allow(p.now()); ok {
 		p.log.Warn("rejected message", "topic", textclip.Clip(m.Topic(), 160), "reason", reason, "err", err,
 			"suppressed_before", suppressed)
 	}

@@ -73,9 +73,15 @@ var errPermanent = errors.New("permanent")
 
 func newTest(t *testing.T, cfg Config, w Writer) (*Pipeline, *Metrics, context.CancelFunc, chan error) {
 	t.Helper()
+	return newTestAdmit(t, cfg, w, nil, io.Discard)
+}
+
+// newTestAdmit is newTest with an Admitter, logging to log.
+func newTestAdmit(t *testing.T, cfg Config, w Writer, admit Admitter, log io.Writer) (*Pipeline, *Metrics, context.CancelFunc, chan error) {
+	t.Helper()
 	m := NewMetrics(prometheus.NewRegistry(), cfg)
-	p := New(cfg, w, func(err error) (int, bool) { return 1, errors.Is(err, errPermanent) }, 200*time.Millisecond,
-		slog.New(slog.NewTextHandler(io.Discard, nil)), m, time.Now)
+	p := New(cfg, w, func(err error) (int, bool) { return 1, errors.Is(err, errPermanent) }, admit, 200*time.Millisecond,
+		slog.New(slog.NewTextHandler(log, nil)), m, time.Now)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

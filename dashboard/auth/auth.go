@@ -168,20 +168,28 @@ type Auth struct {
 	csrfKey    []byte
 	deviceKey  []byte // signs the device cookie (knownDevice)
 	// dummyHash is compared against when the user is unknown, so an unknown
-	// name costs the same bcrypt time as a wrong password.
+	// name costs the same bcrypt time as a wrong password. It has the
+	// highest cost in the users file; padding holds a dummy of each lower
+	// cost, and a user whose hash is cheaper is padded up to that (see
+	// checkPassword).
 	dummyHash []byte
-	log       *slog.Logger
-	now       func() time.Time
-	limiter   *limiter
-	hashSem   chan struct{}
-	page      *loginPage
+	padding   map[int][]byte
+	// compare is bcrypt.CompareHashAndPassword (a test counts its work).
+	compare func(hash, pw []byte) error
+	log     *slog.Logger
+	now     func() time.Time
+	limiter *limiter
+	hashSem chan struct{}
+	page    *loginPage
 
 	mu sync.Mutex
 	// revoked holds the nonces of sessions logged out before their expiry,
-	// mapped to that expiry. It is in memory only: after a restart a cookie
-	// captured before logout is valid again until it expires, the price of
-	// sessions that survive restarts.
-	revoked map[string]time.Time
+	// mapped to that expiry. revlog, when set (KeepRevocations), keeps it
+	// on disk: without it, after a restart a cookie captured before logout
+	// would be valid again until it expires.
+	revoked    map[string]time.Time
+	revlog     *revocationLog
+	maxRevoked int // maxRevoked, smaller in tests
 	// live holds the cancel functions of the open long-lived connections
 	// by session nonce (logout ends them), liveUsers their count per user.
 	live      map[string]map[uint64]context.CancelFunc
@@ -224,13 +232,12 @@ func newAuth(cfg Config, users []User, key []byte, log *slog.Logger, now func() 
 		now = time.Now
 	}
 	byName := make(map[string]User, len(users))
-	maxCost := minCost
+	maxCost, lowCost := minCost, bcrypt.MaxCost
 	for _, u := range users {
 		u.Sites = append([]string(nil), u.Sites...)
 		byName[u.Name] = u
-		if c, _ := bcrypt.Cost([]byte(u.Hash)); c > maxCost {
-			maxCost = c
-		}
+		c, _ := bcrypt.Cost([]byte(u.Hash))
+		maxCost, lowCost = max(maxCost, c), min(lowCost, c)
 	}
 	// The dummy matches the slowest real hash so "no such user" is never
 	// the faster answer.
@@ -239,6 +246,12 @@ func newAuth(cfg Config, users []User, key []byte, log *slog.Logger, now func() 
 	dummy, err := bcrypt.GenerateFromPassword(dummyPW, maxCost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: dummy hash: %w", err)
+	}
+	padding := map[int][]byte{}
+	for c := lowCost; c < maxCost; c++ {
+		if padding[c], err = bcrypt.GenerateFromPassword(dummyPW, c); err != nil {
+			return nil, fmt.Errorf("auth: dummy hash: %w", err)
+		}
 	}
 	page, err := newLoginPage()
 	if err != nil {
@@ -256,12 +269,15 @@ func newAuth(cfg Config, users []User, key []byte, log *slog.Logger, now func() 
 		csrfKey:    derive(key, "pscm/dashboard/csrf/v1"),
 		deviceKey:  derive(key, "pscm/dashboard/device/v1"),
 		dummyHash:  dummy,
+		padding:    padding,
+		compare:    bcrypt.CompareHashAndPassword,
 		log:        log,
 		now:        now,
 		limiter:    newLimiter(cfg.LoginMaxFailures, cfg.LoginWindow, cfg.LoginLockout),
 		hashSem:    make(chan struct{}, maxConcurrentHashes),
 		page:       page,
 		revoked:    make(map[string]time.Time),
+		maxRevoked: maxRevoked,
 		live:       make(map[string]map[uint64]context.CancelFunc),
 		liveUsers:  make(map[string]int),
 	}, nil
@@ -381,14 +397,14 @@ func (a *Auth) revoke(s session) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
-	if len(a.revoked) >= maxRevoked {
+	if len(a.revoked) >= a.maxRevoked {
 		for n, exp := range a.revoked {
 			if !now.Before(exp) {
 				delete(a.revoked, n)
 			}
 		}
 	}
-	if len(a.revoked) >= maxRevoked {
+	if len(a.revoked) >= a.maxRevoked {
 		var oldest string
 		var oldestExp time.Time
 		for n, exp := range a.revoked {
@@ -399,6 +415,12 @@ func (a *Auth) revoke(s session) {
 		delete(a.revoked, oldest)
 	}
 	a.revoked[s.nonce] = s.expires
+	if a.revlog != nil {
+		if err := a.revlog.add(s.nonce, s.expires, a.revoked); err != nil {
+			// The session is still ended until the next restart.
+			a.log.Error("logout not saved: a restart would let this session back in until it expires", "user", s.user.Name, "err", err)
+		}
+	}
 	for _, cancel := range a.live[s.nonce] {
 		cancel() // the session's open websockets end with it
 	}

@@ -167,13 +167,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		<-a.hashSem
 		return
 	}
-	hash := a.dummyHash
-	if known {
-		hash = []byte(user.Hash)
-	}
-	// Always one bcrypt comparison, whether or not the user exists, so the
-	// response time does not tell which names are real.
-	err := bcrypt.CompareHashAndPassword(hash, []byte(pw))
+	err := a.checkPassword(user, known, pw)
 	<-a.hashSem
 	if !known || err != nil || len(pw) > maxPasswordBytes {
 		a.limiter.failed(account, ip, a.now())
@@ -340,4 +334,23 @@ func splitHostPort(hostport, scheme string) (host, port string) {
 		}
 	}
 	return host, port
+}
+
+// checkPassword compares pw with the user's hash, or with a dummy when the
+// user is unknown, so the response time does not tell which names are
+// real. bcrypt's work doubles with each cost step, and the dummy has the
+// highest cost in the users file: a user whose hash is cheaper (cost c) is
+// also compared with dummies of costs c to max-1, whose work adds up to
+// the difference (2^c + 2^c + ... + 2^(max-1) = 2^max). Every login then
+// costs the same, whatever costs the users file mixes.
+func (a *Auth) checkPassword(user User, known bool, pw string) error {
+	if !known {
+		return a.compare(a.dummyHash, []byte(pw))
+	}
+	err := a.compare([]byte(user.Hash), []byte(pw))
+	c, _ := bcrypt.Cost([]byte(user.Hash))
+	for ; a.padding[c] != nil; c++ {
+		_ = a.compare(a.padding[c], []byte(pw))
+	}
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,16 @@ type counterState struct {
 	staffed      *bool
 	vacantSince  time.Time // staff seat empty since (zero when staffed or unknown)
 	absenceAlert bool      // the current absence was already alerted
+	// camera watches the staff seat (from its occupancy events); seenUntil
+	// is the latest event time that camera is known to have been watching
+	// (an occupancy change or an "up" health report: every 10 s), and
+	// cameraDown whether its last report said down. The unstaffed alert is
+	// measured on these event times, never on the wall clock, so events
+	// that arrive late (a spool replayed after an uplink outage) cannot
+	// make a 5-minute break look like 3 hours.
+	camera       string
+	seenUntil    time.Time
+	cameraDown   bool
 	servingSince *time.Time
 	lastRating   *lastRating
 	today        *kpi.Live
@@ -51,6 +62,15 @@ type Alert struct {
 	Counter string    `json:"counter,omitempty"`
 	TextVI  string    `json:"text_vi"`
 	TextEN  string    `json:"text_en"`
+	// ReasonsVI and ReasonsEN are the reasons a dissatisfied citizen
+	// ticked, by name.
+	ReasonsVI []string `json:"reasons_vi,omitempty"`
+	ReasonsEN []string `json:"reasons_en,omitempty"`
+	// key names the thing and condition: an alert with the key of one in
+	// the list replaces it (a rating's reasons arrive after it) instead of
+	// adding a line; "" falls back to kind, counter and text within a
+	// minute (a camera or agent repeating its state).
+	key string
 }
 
 type siteState struct {
@@ -72,14 +92,25 @@ type Board struct {
 	satisfied []schema.Level
 	log       *slog.Logger
 	now       func() time.Time
+	figures   kpi.Figures // for the reasons' names
 
 	mu    sync.Mutex
 	sites map[string]*siteState
 }
 
+// Option changes a Board at New.
+type Option func(*Board)
+
+// WithReasons names the follow-up reasons (kpi.DefaultReasons otherwise).
+func WithReasons(r []kpi.Reason) Option { return func(b *Board) { b.figures.Reasons = r } }
+
 // New returns a board for sites; call Reload before the first Snapshot.
-func New(sites []kpi.Site, src Loader, loc *time.Location, targets kpi.Targets, satisfied []schema.Level, log *slog.Logger, now func() time.Time) *Board {
-	b := &Board{src: src, loc: loc, targets: targets, satisfied: satisfied, log: log, now: now, sites: map[string]*siteState{}}
+func New(sites []kpi.Site, src Loader, loc *time.Location, targets kpi.Targets, satisfied []schema.Level, log *slog.Logger, now func() time.Time, opts ...Option) *Board {
+	b := &Board{src: src, loc: loc, targets: targets, satisfied: satisfied, log: log, now: now, sites: map[string]*siteState{},
+		figures: kpi.Figures{Reasons: kpi.DefaultReasons()}}
+	for _, o := range opts {
+		o(b)
+	}
 	for _, s := range sites {
 		st := &siteState{site: s, live: map[kpi.Period]*kpi.Live{}, counters: map[string]*counterState{}}
 		for _, c := range s.Counters {
@@ -199,9 +230,18 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 			changed = true
 		}
 		if e.Level == schema.LevelDissatisfied {
-			st.alert(Alert{TS: e.TS, Kind: "dissatisfied", Counter: e.Counter,
-				TextVI: "Đánh giá không hài lòng tại " + b.counterName(st, e.Counter, true),
-				TextEN: "Dissatisfied rating at " + b.counterName(st, e.Counter, false)})
+			// Every dissatisfied rating is its own alert, with the reasons
+			// the citizen ticked; the rating sent again with its reasons
+			// (same ID) updates its line.
+			a := Alert{TS: e.TS, Kind: "dissatisfied", Counter: e.Counter, key: "rating/" + e.ID,
+				TextVI:    "Đánh giá không hài lòng tại " + b.counterName(st, e.Counter, true),
+				TextEN:    "Dissatisfied rating at " + b.counterName(st, e.Counter, false),
+				ReasonsVI: b.figures.ReasonLabels(e.Reasons, true), ReasonsEN: b.figures.ReasonLabels(e.Reasons, false)}
+			if len(e.Reasons) > 0 {
+				a.TextVI += ": " + strings.Join(a.ReasonsVI, ", ")
+				a.TextEN += ": " + strings.Join(a.ReasonsEN, ", ")
+			}
+			st.alert(a)
 			changed = true
 		}
 	case *schema.Session, *schema.Queue, *schema.Dossier:
@@ -216,6 +256,12 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 			return h.Site, changed
 		}
 		occupied := e.Occupied
+		if e.Zone == schema.ZoneStaff {
+			cs.camera = e.Camera
+		}
+		if e.Camera == cs.camera && e.TS.After(cs.seenUntil) {
+			cs.seenUntil, cs.cameraDown = e.TS, false
+		}
 		switch e.Zone {
 		case schema.ZoneStaff:
 			cs.staffed = &occupied
@@ -234,6 +280,12 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 		}
 		changed = true
 	case *schema.Camera:
+		for _, cs := range st.counters {
+			if cs.camera != e.Camera || e.TS.Before(cs.seenUntil) {
+				continue
+			}
+			cs.seenUntil, cs.cameraDown = e.TS, !e.Up
+		}
 		if !e.Up {
 			st.alert(Alert{TS: e.TS, Kind: "camera_down", TextVI: "Camera " + e.Camera + " mất tín hiệu", TextEN: "Camera " + e.Camera + " is down"})
 			changed = true
@@ -297,9 +349,13 @@ func counterOf(ev schema.Event) (string, bool) {
 }
 
 func (st *siteState) alert(a Alert) {
-	// A camera or agent repeating its state must not fill the list.
-	for _, old := range st.alerts {
-		if old.Kind == a.Kind && old.Counter == a.Counter && old.TextEN == a.TextEN && a.TS.Sub(old.TS) < time.Minute {
+	for i, old := range st.alerts {
+		switch {
+		case a.key != "" && old.key == a.key:
+			st.alerts[i] = a
+			return
+		case a.key == "" && old.key == "" && old.Kind == a.Kind && old.Counter == a.Counter && old.TextEN == a.TextEN && a.TS.Sub(old.TS) < time.Minute:
+			// A camera or agent repeating its state must not fill the list.
 			return
 		}
 	}
@@ -329,24 +385,28 @@ func (b *Board) counterName(st *siteState, id string, vi bool) string {
 const UnstaffedAfter = 10 * time.Minute
 
 // Tick raises "counter unstaffed" alerts for staff seats empty for more than
-// UnstaffedAfter inside working hours, once per absence, and returns the
-// sites whose snapshot changed.
+// UnstaffedAfter of working time, once per absence, and returns the sites
+// whose snapshot changed. The absence is measured in event time: from the
+// vacancy to the latest moment the seat's camera is known to have been
+// watching (seenUntil), so a late or replayed "occupied" that has not
+// arrived yet cannot be taken for an absence, and a camera that is down
+// raises "camera down", never "unstaffed".
 func (b *Board) Tick(hours kpi.WorkHours) []string {
-	now := b.now()
-	if !hours.Contains(now) {
-		return nil
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var changed []string
 	for id, st := range b.sites {
 		for cid, cs := range st.counters {
-			if cs.vacantSince.IsZero() || cs.absenceAlert || now.Sub(cs.vacantSince) < UnstaffedAfter {
+			if cs.vacantSince.IsZero() || cs.absenceAlert || cs.cameraDown || !cs.seenUntil.After(cs.vacantSince) {
+				continue
+			}
+			work := hours.Overlap(cs.vacantSince, cs.seenUntil)
+			if work < UnstaffedAfter || !hours.Contains(cs.seenUntil) {
 				continue
 			}
 			cs.absenceAlert = true
-			mins := int(now.Sub(cs.vacantSince).Minutes())
-			st.alert(Alert{TS: now, Kind: "unstaffed", Counter: cid,
+			mins := int(work.Minutes())
+			st.alert(Alert{TS: cs.seenUntil, Kind: "unstaffed", Counter: cid,
 				TextVI: fmt.Sprintf("%s không có cán bộ %d phút trong giờ làm việc", b.counterName(st, cid, true), mins),
 				TextEN: fmt.Sprintf("%s unstaffed for %d min in working hours", b.counterName(st, cid, false), mins)})
 			changed = append(changed, id)

@@ -3,6 +3,7 @@ package board
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -65,8 +66,19 @@ func TestSnapshotAndLive(t *testing.T) {
 	if s.Periods[kpi.PeriodYear].SatisfiedPct != 96 || s.Periods[kpi.PeriodYear].OnTimePct != 98.2 {
 		t.Fatalf("year %+v", s.Periods[kpi.PeriodYear])
 	}
-	if s.Budget != (BudgetJSON{DissatisfiedLeft: 10, LateLeft: 1}) {
+	// On 25 November (90 % of the year gone) 1,000 ratings and 500
+	// dossiers make a year of about 1,112 and 556: room for 15 more not
+	// satisfied and 2 more late (on the results so far: 10 and 1).
+	if s.Budget != (BudgetJSON{DissatisfiedLeft: 15, LateLeft: 2, RatingsBasis: kpi.BasisExtrapolated, ExpectedRatings: 1112,
+		DossiersBasis: kpi.BasisExtrapolated, ExpectedDossiers: 556}) {
 		t.Fatalf("budget %+v", s.Budget)
+	}
+	// The tabs' dates: the half-year is the report's (2026H2 on 25 November).
+	if got := s.Bounds[kpi.PeriodHalf]; got != (BoundsJSON{First: "2026-06-01", Last: "2026-11-30", Label: "2026H2"}) {
+		t.Errorf("half-year bounds %+v", got)
+	}
+	if got := s.Bounds[kpi.PeriodToday]; got != (BoundsJSON{First: "2026-11-25", Last: "2026-11-25"}) {
+		t.Errorf("today's bounds %+v", got)
 	}
 	ev := &schema.Rating{Header: schema.Header{ID: "r1", TS: now.Add(-time.Minute), Site: "anlao"}, Counter: "c01", Kiosk: "k01", Level: schema.LevelDissatisfied}
 	if site, changed := b.Apply(ev); site != "anlao" || !changed {
@@ -84,7 +96,7 @@ func TestSnapshotAndLive(t *testing.T) {
 		t.Fatalf("alerts %+v", s.Alerts)
 	}
 	// The budget shrinks by the live dissatisfied rating.
-	if s.Budget.DissatisfiedLeft != 9 {
+	if s.Budget.DissatisfiedLeft != 14 {
 		t.Fatalf("budget after a dissatisfied rating: %+v", s.Budget)
 	}
 	// Series: 24 hours of today, 30 days; the live rating (09:59 local,
@@ -144,13 +156,26 @@ func TestUnstaffedAlert(t *testing.T) {
 	}
 	vacant := &schema.Occupancy{Header: schema.Header{ID: "o1", TS: now.UTC(), Site: "anlao"}, Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: false}
 	b.Apply(vacant)
+	// The camera reports every 10 s; its reports are the event time.
+	watching := func(from, to time.Duration) {
+		for d := from; d <= to; d += 10 * time.Second {
+			b.Apply(&schema.Camera{Header: schema.Header{ID: fmt.Sprintf("h%d", d), TS: now.Add(d).UTC(), Site: "anlao"}, Camera: "cam1", Up: true, FPS: 10})
+		}
+	}
+	watching(10*time.Second, 5*time.Minute)
 	clock = now.Add(5 * time.Minute)
 	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 0 {
 		t.Fatal("alert after a 5-minute break")
 	}
-	clock = now.Add(11 * time.Minute)
+	// The wall clock alone proves nothing: 3 hours later with no newer
+	// event from the camera (an uplink outage), no alert.
+	clock = now.Add(3 * time.Hour)
+	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 0 {
+		t.Fatal("alert from the wall clock while the camera's events had not arrived")
+	}
+	watching(5*time.Minute+10*time.Second, 11*time.Minute)
 	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 1 {
-		t.Fatal("no alert after 11 minutes")
+		t.Fatal("no alert after 11 minutes of event time")
 	}
 	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 0 {
 		t.Fatal("the same absence alerted twice")
@@ -165,5 +190,102 @@ func TestUnstaffedAlert(t *testing.T) {
 	clock = time.Date(2026, 11, 25, 12, 30, 0, 0, loc) // lunch
 	if got := b.Tick(kpi.DefaultWorkHours()); len(got) != 0 {
 		t.Fatal("alert at lunch time")
+	}
+}
+
+// TestEveryDissatisfiedRatingAlerts: two dissatisfied ratings at one
+// counter 57 s apart are two alerts (issue 14: the second raised nothing,
+// swallowed by a de-duplication meant for cameras); the same rating sent
+// again with the reasons the citizen ticked updates its own line, named in
+// Vietnamese and English; a camera repeating "down" is still one line.
+func TestEveryDissatisfiedRatingAlerts(t *testing.T) {
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	b := newBoard(now)
+	if err := b.Reload(context.Background(), "anlao"); err != nil {
+		t.Fatal(err)
+	}
+	rating := func(id string, ts time.Time, reasons ...string) *schema.Rating {
+		return &schema.Rating{Header: schema.Header{ID: id, TS: ts, Site: "anlao"}, Counter: "c01", Kiosk: "k01",
+			Level: schema.LevelDissatisfied, Reasons: reasons}
+	}
+	b.Apply(rating("r1", now.Add(-2*time.Minute)))
+	b.Apply(rating("r2", now.Add(-2*time.Minute+57*time.Second)))
+	b.Apply(rating("r1", now.Add(-2*time.Minute), "cho-lau", "thai-do", "khac"))
+	for range 3 {
+		b.Apply(&schema.Camera{Header: schema.Header{ID: "cam", TS: now, Site: "anlao"}, Camera: "cam1", Up: false})
+	}
+	s, _ := b.Snapshot("anlao")
+	var dissatisfied []Alert
+	cameras := 0
+	for _, a := range s.Alerts {
+		switch a.Kind {
+		case "dissatisfied":
+			dissatisfied = append(dissatisfied, a)
+		case "camera_down":
+			cameras++
+		}
+	}
+	if len(dissatisfied) != 2 || cameras != 1 {
+		t.Fatalf("%d dissatisfied and %d camera alerts, want 2 and 1: %+v", len(dissatisfied), cameras, s.Alerts)
+	}
+	var withReasons *Alert
+	for i := range dissatisfied {
+		if len(dissatisfied[i].ReasonsVI) > 0 {
+			withReasons = &dissatisfied[i]
+		}
+	}
+	if withReasons == nil || withReasons.TextVI != "Đánh giá không hài lòng tại Quầy 1: Chờ lâu, Thái độ, khac" ||
+		withReasons.TextEN != "Dissatisfied rating at Counter 1: Long wait, Attitude, khac" {
+		t.Errorf("the rating's reasons: %+v", withReasons)
+	}
+}
+
+// TestUnstaffedNeverFromReplay: an uplink outage replayed in order (the
+// seat empty five minutes, then taken again, all arriving hours later)
+// raises no "unstaffed" alert (issue 14: "Quầy 6 không có cán bộ 186 phút"
+// for a seat empty five minutes); a camera that goes down while the seat
+// is empty raises "camera down", never "unstaffed".
+func TestUnstaffedNeverFromReplay(t *testing.T) {
+	loc := time.FixedZone("ICT", 7*3600)
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, loc)
+	clock := t0.Add(4*time.Hour + 45*time.Minute) // the replay arrives at 13:45, in working hours
+	b := New([]kpi.Site{{ID: "anlao", Name: "An Lão", Counters: []kpi.Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}, {ID: "c02", NameVI: "Quầy 2", NameEN: "Counter 2"}}}},
+		fakeLoader{}, loc, kpi.DefaultTargets(), kpi.DefaultSatisfied(),
+		slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
+	if err := b.Reload(context.Background(), "anlao"); err != nil {
+		t.Fatal(err)
+	}
+	occ := func(id, cam, counter string, at time.Duration, occupied bool) {
+		b.Apply(&schema.Occupancy{Header: schema.Header{ID: id, TS: t0.Add(at).UTC(), Site: "anlao"}, Camera: cam, Counter: counter, Zone: schema.ZoneStaff, Occupied: occupied})
+	}
+	health := func(cam string, at time.Duration, up bool) {
+		b.Apply(&schema.Camera{Header: schema.Header{ID: fmt.Sprintf("%s-%d", cam, at), TS: t0.Add(at).UTC(), Site: "anlao"}, Camera: cam, Up: up, FPS: 10})
+	}
+	hours := kpi.DefaultWorkHours()
+	occ("a1", "cam1", "c01", 0, false)
+	occ("b1", "cam2", "c02", 0, false)
+	health("cam2", time.Minute, false) // cam2 goes down with its seat empty
+	for d := 10 * time.Second; d <= 5*time.Minute; d += 10 * time.Second {
+		health("cam1", d, true)
+		if got := b.Tick(hours); len(got) != 0 {
+			t.Fatalf("alert while replaying minute %v", d)
+		}
+	}
+	occ("a2", "cam1", "c01", 5*time.Minute, true)
+	for d := 5*time.Minute + 10*time.Second; d <= 30*time.Minute; d += 10 * time.Second {
+		health("cam1", d, true)
+	}
+	clock = clock.Add(time.Hour)
+	if got := b.Tick(hours); len(got) != 0 {
+		t.Fatalf("unstaffed raised for %v", got)
+	}
+	s, _ := b.Snapshot("anlao")
+	for _, a := range s.Alerts {
+		if a.Kind == "unstaffed" {
+			t.Errorf("alert %+v", a)
+		}
+	}
+	if len(s.Alerts) != 1 || s.Alerts[0].Kind != "camera_down" {
+		t.Errorf("alerts %+v, want cam2's camera_down alone", s.Alerts)
 	}
 }

@@ -11,29 +11,37 @@ import (
 
 // StatsJSON is kpi.Stats as the page reads it (docs: dashboard/web).
 type StatsJSON struct {
-	Ratings          map[schema.Level]int64   `json:"ratings"`
-	RatingsTotal     int64                    `json:"ratings_total"`
-	Satisfied        int64                    `json:"satisfied"`
-	HasRatings       bool                     `json:"has_ratings"`
-	SatisfiedPct     float64                  `json:"satisfied_pct"`
-	Dossiers         map[schema.Outcome]int64 `json:"dossiers"`
-	DossiersTotal    int64                    `json:"dossiers_total"`
-	OnTime           int64                    `json:"on_time"`
-	HasDossiers      bool                     `json:"has_dossiers"`
-	OnTimePct        float64                  `json:"on_time_pct"`
-	Sessions         int64                    `json:"sessions"`
-	WaitMeanS        float64                  `json:"wait_mean_s"`
-	WaitP50S         float64                  `json:"wait_p50_s"`
-	WaitP90S         float64                  `json:"wait_p90_s"`
-	ServiceMeanS     float64                  `json:"service_mean_s"`
-	ServiceP50S      float64                  `json:"service_p50_s"`
-	ServiceP90S      float64                  `json:"service_p90_s"`
-	NoShows          int64                    `json:"no_shows"`
-	HasPresence      bool                     `json:"has_presence"`
-	StaffPresencePct float64                  `json:"staff_presence_pct"`
+	Ratings      map[schema.Level]int64 `json:"ratings"`
+	RatingsTotal int64                  `json:"ratings_total"`
+	Satisfied    int64                  `json:"satisfied"`
+	HasRatings   bool                   `json:"has_ratings"`
+	SatisfiedPct float64                `json:"satisfied_pct"`
+	// The share as shown beside its verdict (kpi.ShareShown: never rounded
+	// across the target), its decimals, and the verdict (kpi.Passes).
+	SatisfiedShown    float64                  `json:"satisfied_shown"`
+	SatisfiedDecimals int                      `json:"satisfied_decimals"`
+	SatisfactionMet   bool                     `json:"satisfaction_met"`
+	Dossiers          map[schema.Outcome]int64 `json:"dossiers"`
+	DossiersTotal     int64                    `json:"dossiers_total"`
+	OnTime            int64                    `json:"on_time"`
+	HasDossiers       bool                     `json:"has_dossiers"`
+	OnTimePct         float64                  `json:"on_time_pct"`
+	OnTimeShown       float64                  `json:"on_time_shown"`
+	OnTimeDecimals    int                      `json:"on_time_decimals"`
+	OnTimeMet         bool                     `json:"on_time_met"`
+	Sessions          int64                    `json:"sessions"`
+	WaitMeanS         float64                  `json:"wait_mean_s"`
+	WaitP50S          float64                  `json:"wait_p50_s"`
+	WaitP90S          float64                  `json:"wait_p90_s"`
+	ServiceMeanS      float64                  `json:"service_mean_s"`
+	ServiceP50S       float64                  `json:"service_p50_s"`
+	ServiceP90S       float64                  `json:"service_p90_s"`
+	NoShows           int64                    `json:"no_shows"`
+	HasPresence       bool                     `json:"has_presence"`
+	StaffPresencePct  float64                  `json:"staff_presence_pct"`
 }
 
-func statsJSON(s kpi.Stats) StatsJSON {
+func statsJSON(s kpi.Stats, t kpi.Targets) StatsJSON {
 	ratings := map[schema.Level]int64{}
 	for _, l := range []schema.Level{schema.LevelVerySatisfied, schema.LevelSatisfied, schema.LevelNeutral, schema.LevelDissatisfied} {
 		ratings[l] = s.Ratings[l]
@@ -42,7 +50,11 @@ func statsJSON(s kpi.Stats) StatsJSON {
 	for _, o := range []schema.Outcome{schema.OutcomeEarly, schema.OutcomeOnTime, schema.OutcomeLate} {
 		dossiers[o] = s.Dossiers[o]
 	}
+	satShown, satD := t.SatisfactionShown(s.Satisfied, s.RatingsTotal)
+	otShown, otD := t.OnTimeShown(s.OnTime, s.DossiersTotal)
 	return StatsJSON{
+		SatisfiedShown: satShown, SatisfiedDecimals: satD, SatisfactionMet: t.SatisfactionMet(s),
+		OnTimeShown: otShown, OnTimeDecimals: otD, OnTimeMet: t.OnTimeMet(s),
 		Ratings: ratings, RatingsTotal: s.RatingsTotal, Satisfied: s.Satisfied, HasRatings: s.HasRatings, SatisfiedPct: s.SatisfiedPct,
 		Dossiers: dossiers, DossiersTotal: s.DossiersTotal, OnTime: s.OnTime, HasDossiers: s.HasDossiers, OnTimePct: s.OnTimePct,
 		Sessions: s.Sessions, WaitMeanS: s.WaitMeanS, WaitP50S: s.WaitP50S, WaitP90S: s.WaitP90S,
@@ -68,10 +80,30 @@ type Snapshot struct {
 	User      *UserJSON                `json:"user,omitempty"`
 	Targets   TargetsJSON              `json:"targets"`
 	Periods   map[kpi.Period]StatsJSON `json:"periods"`
-	Budget    BudgetJSON               `json:"budget"`
-	Counters  []CounterJSON            `json:"counters"`
-	Alerts    []Alert                  `json:"alerts"`
-	Series    SeriesJSON               `json:"series"`
+	// Bounds are the dates each period covers (kpi.Bounds, the report's
+	// calendar), shown under the tabs.
+	Bounds   map[kpi.Period]BoundsJSON `json:"bounds"`
+	Budget   BudgetJSON                `json:"budget"`
+	Counters []CounterJSON             `json:"counters"`
+	Alerts   []Alert                   `json:"alerts"`
+	Series   SeriesJSON                `json:"series"`
+}
+
+// BoundsJSON is a period's first and last day (local dates, inclusive)
+// and, for the half-year, the report's label.
+type BoundsJSON struct {
+	First string `json:"first"`
+	Last  string `json:"last"`
+	Label string `json:"label,omitempty"`
+}
+
+func boundsJSON(p kpi.Period, now time.Time, loc *time.Location) BoundsJSON {
+	from, to := kpi.Bounds(p, now, loc)
+	b := BoundsJSON{First: from.Format(time.DateOnly), Last: to.AddDate(0, 0, -1).Format(time.DateOnly)}
+	if p == kpi.PeriodHalf {
+		b.Label = kpi.HalfLabel(from)
+	}
+	return b
 }
 
 // SeriesJSON are the charts' data: today by hour (24 local hours) and the
@@ -87,12 +119,19 @@ type PointJSON struct {
 	Ratings   int64     `json:"ratings"`
 	Satisfied int64     `json:"satisfied"`
 	Sessions  int64     `json:"sessions"`
+	// The satisfied share as shown, its decimals and its verdict, as in
+	// StatsJSON (meaningless without ratings).
+	SatisfiedShown    float64 `json:"satisfied_shown"`
+	SatisfiedDecimals int     `json:"satisfied_decimals"`
+	SatisfactionMet   bool    `json:"satisfaction_met"`
 }
 
-func pointsJSON(pts []kpi.Point) []PointJSON {
+func pointsJSON(pts []kpi.Point, t kpi.Targets) []PointJSON {
 	out := make([]PointJSON, len(pts))
 	for i, p := range pts {
-		out[i] = PointJSON{Start: p.Start, Ratings: p.Ratings, Satisfied: p.Satisfied, Sessions: p.Sessions}
+		v, d := t.SatisfactionShown(p.Satisfied, p.Ratings)
+		out[i] = PointJSON{Start: p.Start, Ratings: p.Ratings, Satisfied: p.Satisfied, Sessions: p.Sessions,
+			SatisfiedShown: v, SatisfiedDecimals: d, SatisfactionMet: t.SatisfactionMet(kpi.Stats{Satisfied: p.Satisfied, RatingsTotal: p.Ratings})}
 	}
 	return out
 }
@@ -101,14 +140,27 @@ func pointsJSON(pts []kpi.Point) []PointJSON {
 type TargetsJSON struct {
 	SatisfactionPct float64 `json:"satisfaction_pct"`
 	OnTimePct       float64 `json:"on_time_pct"`
-	WaitP90S        float64 `json:"wait_p90_s"`
-	ServiceP90S     float64 `json:"service_p90_s"`
+	// How each is met: "above" (">", the plan's "trên") or "at_least" ("≥").
+	SatisfactionRule kpi.Rule `json:"satisfaction_rule"`
+	OnTimeRule       kpi.Rule `json:"on_time_rule"`
+	WaitP90S         float64  `json:"wait_p90_s"`
+	ServiceP90S      float64  `json:"service_p90_s"`
 }
 
 // BudgetJSON is the year's remaining budget.
 type BudgetJSON struct {
 	DissatisfiedLeft int64 `json:"dissatisfied_left"`
 	LateLeft         int64 `json:"late_left"`
+	// The year's volume each budget was computed on, and which: expected
+	// (configured), extrapolated (the year so far, scaled) or so_far.
+	RatingsBasis     kpi.Basis `json:"ratings_basis"`
+	ExpectedRatings  int64     `json:"expected_ratings"`
+	DossiersBasis    kpi.Basis `json:"dossiers_basis"`
+	ExpectedDossiers int64     `json:"expected_dossiers"`
+	// Good results in a row that would bring a failing share back above
+	// its target (0 when it passes; -1 when none would).
+	RecoverSatisfied int64 `json:"recover_satisfied"`
+	RecoverOnTime    int64 `json:"recover_on_time"`
 }
 
 // CounterJSON is one tile of the counter grid.
@@ -133,23 +185,33 @@ func (b *Board) Snapshot(site string) (Snapshot, bool) {
 	s := Snapshot{
 		Type: "snapshot", Site: site, SiteName: st.site.Name, Generated: b.now().UTC(),
 		Targets: TargetsJSON{SatisfactionPct: b.targets.SatisfactionPct, OnTimePct: b.targets.OnTimePct,
+			SatisfactionRule: rule(b.targets.SatisfactionRule), OnTimeRule: rule(b.targets.OnTimeRule),
 			WaitP90S: b.targets.WaitP90S, ServiceP90S: b.targets.ServiceP90S},
 		Periods: map[kpi.Period]StatsJSON{},
+		Bounds:  map[kpi.Period]BoundsJSON{},
 		Alerts:  append([]Alert{}, st.alerts...),
-		Series:  SeriesJSON{TodayByHour: pointsJSON(st.hours), Last30Days: pointsJSON(st.days)},
+		Series:  SeriesJSON{TodayByHour: pointsJSON(st.hours, b.targets), Last30Days: pointsJSON(st.days, b.targets)},
 	}
 	for p, l := range st.live {
-		s.Periods[p] = statsJSON(l.Stats())
+		s.Periods[p] = statsJSON(l.Stats(), b.targets)
+	}
+	for _, p := range periods {
+		s.Bounds[p] = boundsJSON(p, s.Generated, b.loc)
 	}
 	if y, ok := st.live[kpi.PeriodYear]; ok {
-		bud := kpi.BudgetFor(y.Stats(), b.targets)
-		s.Budget = BudgetJSON{DissatisfiedLeft: bud.DissatisfiedLeft, LateLeft: bud.LateLeft}
+		from, to := kpi.Bounds(kpi.PeriodYear, s.Generated, b.loc)
+		elapsed := float64(s.Generated.Sub(from)) / float64(to.Sub(from))
+		bud := kpi.YearBudgetFor(y.Stats(), b.targets, elapsed)
+		s.Budget = BudgetJSON{DissatisfiedLeft: bud.DissatisfiedLeft, LateLeft: bud.LateLeft,
+			RatingsBasis: bud.RatingsBasis, ExpectedRatings: bud.ExpectedRatings,
+			DossiersBasis: bud.DossiersBasis, ExpectedDossiers: bud.ExpectedDossiers,
+			RecoverSatisfied: bud.RecoverSatisfied, RecoverOnTime: bud.RecoverOnTime}
 	}
 	for _, c := range st.site.Counters {
 		cs := st.counters[c.ID]
 		cj := CounterJSON{ID: c.ID, NameVI: c.NameVI, NameEN: c.NameEN, Staffed: cs.staffed, ServingSince: cs.servingSince, LastRating: cs.lastRating}
 		if cs.today != nil {
-			cj.Today = statsJSON(cs.today.Stats())
+			cj.Today = statsJSON(cs.today.Stats(), b.targets)
 		}
 		s.Counters = append(s.Counters, cj)
 	}
@@ -190,4 +252,12 @@ func (b *Board) SitesJSON(sites []string) ([]byte, error) {
 			Year: s.Periods[kpi.PeriodYear], Today: s.Periods[kpi.PeriodToday]})
 	}
 	return json.Marshal(out)
+}
+
+// rule names the default rule, so the page never guesses.
+func rule(r kpi.Rule) kpi.Rule {
+	if r == "" {
+		return kpi.RuleAbove
+	}
+	return r
 }

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pscm/pscm/dashboard/auth"
+	"github.com/pscm/pscm/internal/adminhttp"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/logging"
@@ -19,9 +22,12 @@ import (
 
 // Config is the whole dashboard configuration.
 type Config struct {
-	HTTP     HTTP            `yaml:"http"`
-	InfluxDB InfluxDB        `yaml:"influxdb"`
-	MQTT     mqttconn.Config `yaml:"mqtt"`
+	HTTP HTTP `yaml:"http"`
+	// Admin serves /metrics, /healthz and /readyz apart from the port a
+	// reverse proxy publishes.
+	Admin    adminhttp.Config `yaml:"admin"`
+	InfluxDB InfluxDB         `yaml:"influxdb"`
+	MQTT     mqttconn.Config  `yaml:"mqtt"`
 	// Figures are the sites, targets, satisfied levels and time zone, the
 	// same keys as pscm-ctl's.
 	kpi.Figures `yaml:",inline"`
@@ -36,6 +42,10 @@ type Config struct {
 	Auth         auth.Config   `yaml:"auth"`
 	// UsersFile holds the users (bcrypt hashes, roles, sites), mode 0600.
 	UsersFile string `yaml:"users_file"`
+	// StateDir keeps what must outlive a restart: the sessions logged out
+	// before their expiry (revoked-sessions), which would otherwise be
+	// valid again. The unit's StateDirectory=.
+	StateDir string `yaml:"state_dir"`
 	// SessionKey signs session cookies: at least 32 bytes, from a file.
 	SessionKey config.Secret  `yaml:"session_key"`
 	Log        logging.Config `yaml:"log"`
@@ -67,6 +77,8 @@ func Defaults() *Config {
 	m.ClientID = "pscm-dashboard"
 	return &Config{
 		HTTP:           HTTP{Listen: "127.0.0.1:8490"},
+		StateDir:       "/var/lib/pscm-dashboard",
+		Admin:          adminhttp.Config{Listen: "127.0.0.1:8491"},
 		InfluxDB:       InfluxDB{URL: "http://127.0.0.1:8086", Bucket: "pscm/autogen"},
 		MQTT:           m,
 		Figures:        kpi.DefaultFigures(),
@@ -96,6 +108,12 @@ func (c Config) Validate() error {
 	if err := c.HTTP.TLS.Validate(); err != nil {
 		return fmt.Errorf("http.tls: %w", err)
 	}
+	if err := c.Admin.Validate(); err != nil {
+		return fmt.Errorf("admin.%w", err)
+	}
+	if c.Admin.Listen == c.HTTP.Listen && !strings.HasSuffix(c.Admin.Listen, ":0") {
+		return errors.New("admin.listen: must differ from http.listen (the proxy publishes http.listen)")
+	}
 	if u, err := url.Parse(c.InfluxDB.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
 		return fmt.Errorf("influxdb.url: %q is not an http(s) URL without credentials", c.InfluxDB.URL)
 	}
@@ -119,6 +137,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Auth.Validate(); err != nil {
 		return fmt.Errorf("auth: %w", err)
+	}
+	if c.StateDir == "" || !filepath.IsAbs(c.StateDir) {
+		return fmt.Errorf("state_dir: %q: an absolute directory is required (logouts are kept there)", c.StateDir)
 	}
 	if c.UsersFile == "" {
 		return errors.New("users_file: required (the dashboard is never open without a login)")
@@ -148,6 +169,7 @@ type Resolved struct {
 	InfluxToken string
 	Loc         *time.Location
 	Hours       kpi.WorkHours
+	AdminToken  string
 }
 
 // Resolve runs Check's checks and returns what they read.
@@ -183,6 +205,12 @@ func (c Config) Resolve() (Resolved, error) {
 	if err := c.HTTP.TLS.Check(); err != nil {
 		return r, fmt.Errorf("http.tls: %w", err)
 	}
+	if r.AdminToken, err = c.Admin.Resolve(); err != nil {
+		return r, fmt.Errorf("admin.%w", err)
+	}
+	if err := config.DirWritable(c.StateDir); err != nil {
+		return r, fmt.Errorf("state_dir: %w", err)
+	}
 	return r, nil
 }
 
@@ -211,3 +239,6 @@ func (c Config) Location() (*time.Location, error) {
 	}
 	return loc, nil
 }
+
+// RevocationsFile is where logged-out sessions are kept.
+func (c Config) RevocationsFile() string { return filepath.Join(c.StateDir, "revoked-sessions") }

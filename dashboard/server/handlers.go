@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/web"
@@ -19,13 +17,13 @@ import (
 )
 
 // routes are the dashboard's HTTP endpoints. Everything a manager sees is
-// behind the login; /metrics, /healthz and /readyz are for the operator
-// and carry no figures.
+// behind the login; /healthz and /readyz carry no figures (a load balancer
+// may ask them). /metrics is on the admin listener only: this port is the
+// one a reverse proxy publishes.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/login", s.auth.LoginHandler())
 	mux.Handle("POST /logout", s.auth.LogoutHandler())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	health.Register(mux, s.readiness)
 	mux.Handle("GET /ws", s.auth.Require(http.HandlerFunc(s.serveWS)))
 	mux.Handle("GET /api/snapshot", s.auth.Require(http.HandlerFunc(s.serveSnapshot)))

@@ -31,6 +31,7 @@ import (
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/hub"
+	"github.com/pscm/pscm/internal/adminhttp"
 	iconfig "github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/kpi"
@@ -44,6 +45,10 @@ type Config struct {
 	Listen string
 	// TLS, when enabled, makes the server HTTPS only.
 	TLS iconfig.ServerTLS
+	// Admin serves /metrics and health apart from Listen (which a proxy
+	// publishes); AdminToken guards its /metrics when set.
+	Admin      adminhttp.Config
+	AdminToken string
 	// MQTT is the broker connection of the live feed. Its session is
 	// clean: what was missed while away is in InfluxDB.
 	MQTT mqttconn.Config
@@ -90,6 +95,7 @@ type Server struct {
 	hub            *hub.Hub
 	ln             net.Listener
 	http           *http.Server
+	admin          *adminhttp.Server
 	readiness      *health.Readiness
 	reloadDuration prometheus.Histogram
 
@@ -149,9 +155,16 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.readiness.Add("mqtt", s.feed.ready)
 
 	s.hub = hub.New(hub.Config{}.WithDefaults(), d.Log.With("component", "hub"), d.Registry)
+	admin, err := adminhttp.Listen(cfg.Admin, cfg.AdminToken, http.NewServeMux(), s.reg, s.readiness, d.Log)
+	if err != nil {
+		s.hub.Close()
+		return nil, err
+	}
+	s.admin = admin
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		s.hub.Close()
+		_ = admin.Close()
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	s.ln = ln
@@ -164,6 +177,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// AdminAddr is the address of /metrics and health.
+func (s *Server) AdminAddr() string { return s.admin.Addr() }
 
 // Loaded is closed once the first reload of every site has finished (with
 // its figures, or with its failure logged); /readyz is not ready before.
@@ -178,8 +194,13 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	wg.Go(func() { serveErr <- s.cfg.TLS.Serve(s.http, s.ln) })
+	wg.Go(func() {
+		if err := s.admin.Serve(); err != nil {
+			serveErr <- err
+		}
+	})
 	s.feed.start()
 	wg.Go(func() { s.reloadLoop(ctx) })
 	wg.Go(func() { s.pushLoop(ctx) })
@@ -202,6 +223,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if serr := s.http.Shutdown(sctx); serr != nil && err == nil {
 		err = serr
 	}
+	if serr := s.admin.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
 	wg.Wait()
 	return err
 }
@@ -213,6 +237,7 @@ func (s *Server) Close() {
 		s.feed.stop()
 		s.hub.Close()
 		_ = s.http.Close()
+		_ = s.admin.Close()
 		_ = s.ln.Close()
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/reports"
+	"github.com/pscm/pscm/internal/adminhttp"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/kpidb"
@@ -92,7 +93,7 @@ func testConfig(listen, influxURL, brokerURL string) Config {
 	mq.Broker, mq.ClientID = brokerURL, "server-test"
 	mq.MaxReconnectInterval = time.Second
 	return Config{
-		Listen: listen, MQTT: mq, InfluxDB: InfluxDB{URL: influxURL},
+		Listen: listen, Admin: adminhttp.Config{Listen: "127.0.0.1:0"}, MQTT: mq, InfluxDB: InfluxDB{URL: influxURL},
 		Hours: kpi.DefaultWorkHours(), PushInterval: 50 * time.Millisecond, ReloadInterval: time.Minute,
 	}
 }
@@ -251,13 +252,19 @@ func TestServer(t *testing.T) {
 
 	// /metrics: every family passes promtool, build_info and the reload
 	// duration among them.
-	code, metrics := getBody(t, http.DefaultClient, "http://"+s.Addr()+"/metrics")
+	code, metrics := getBody(t, http.DefaultClient, "http://"+s.AdminAddr()+"/metrics")
 	for _, name := range []string{"pscm_dashboard_build_info", "pscm_dashboard_reload_duration_seconds"} {
 		if code != 200 || !strings.Contains(metrics, "\n"+name) {
 			t.Errorf("/metrics (%d) lacks %s", code, name)
 		}
 	}
 	testenv.CheckMetrics(t, []byte(metrics))
+	// Not on the port the proxy publishes (issue 13 item 7: it was).
+	testenv.SlowClientsCut(t, 15*time.Second, s.Addr(), s.AdminAddr())
+	// Without a login it is the login page; the metrics are nowhere.
+	if _, body := getBody(t, http.DefaultClient, "http://"+s.Addr()+"/metrics"); strings.Contains(body, "pscm_dashboard_build_info") {
+		t.Error("/metrics served on the published port")
+	}
 
 	db.Stop(t)
 	testenv.WaitReadyz(t, "http://"+s.Addr(), 10*time.Second, 503, "[+]reload ok", "[+]mqtt ok", "readyz check failed")

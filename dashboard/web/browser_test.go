@@ -20,8 +20,16 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
+	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/testenv"
 )
+
+// shown adds a share's fields as the board sends them (kpi.ShareShown and
+// kpi.Passes against the plan's targets) under prefix.
+func shown(o obj, prefix, verdict string, good, total int, target float64) {
+	v, d := kpi.ShareShown(int64(good), int64(total), target)
+	o[prefix+"_shown"], o[prefix+"_decimals"], o[verdict+"_met"] = v, d, kpi.Passes(int64(good), int64(total), target)
+}
 
 // wsServer stands in for the dashboard's /ws: each accepted connection is
 // handed to the test, which writes frames and closes it when it likes.
@@ -109,7 +117,7 @@ func stats(ratings [4]int, dossiers [3]int, sessions int, wait, service [3]float
 		}
 		return float64(a) * 100 / float64(b)
 	}
-	return obj{
+	o := obj{
 		"ratings":       obj{"very_satisfied": ratings[0], "satisfied": ratings[1], "neutral": ratings[2], "dissatisfied": ratings[3]},
 		"ratings_total": total, "satisfied": sat, "has_ratings": total > 0, "satisfied_pct": pct(sat, total),
 		"dossiers":       obj{"early": dossiers[0], "on_time": dossiers[1], "late": dossiers[2]},
@@ -118,6 +126,9 @@ func stats(ratings [4]int, dossiers [3]int, sessions int, wait, service [3]float
 		"service_mean_s": service[0], "service_p50_s": service[1], "service_p90_s": service[2],
 		"no_shows": noShows, "has_presence": presence > 0, "staff_presence_pct": presence,
 	}
+	shown(o, "satisfied", "satisfaction", sat, total, 95)
+	shown(o, "on_time", "on_time", on, dt, 98)
+	return o
 }
 
 // snapshot is a site snapshot with known numbers: today 960 of 1,000
@@ -137,7 +148,10 @@ func snapshot(now time.Time, satisfied int, dissatisfiedLeft, lateLeft int) obj 
 			"half":  stats([4]int{30000, 27500, 1500, 1000}, [3]int{12000, 17700, 300}, 61000, [3]float64{340, 300, 650}, [3]float64{400, 370, 750}, 800, 94.2),
 			"year":  stats([4]int{60000, 55800, 2600, 1600}, [3]int{24000, 35160, 840}, 120000, [3]float64{345, 300, 660}, [3]float64{405, 375, 755}, 1600, 94.8),
 		},
-		"budget": obj{"dissatisfied_left": dissatisfiedLeft, "late_left": lateLeft},
+		"budget": obj{"dissatisfied_left": dissatisfiedLeft, "late_left": lateLeft, "ratings_basis": "extrapolated", "expected_ratings": 131000,
+			"dossiers_basis": "expected", "expected_dossiers": 65000, "recover_satisfied": 0, "recover_on_time": 0},
+		"bounds": obj{"today": obj{"first": "2026-12-02", "last": "2026-12-02"}, "month": obj{"first": "2026-12-01", "last": "2026-12-31"},
+			"half": obj{"first": "2026-12-01", "last": "2027-05-31", "label": "2027H1"}, "year": obj{"first": "2026-01-01", "last": "2026-12-31"}},
 		"counters": []obj{
 			{"id": "c01", "name_vi": "Quầy 1 — Hộ tịch", "name_en": "Counter 1 — Civil status",
 				"today":   stats([4]int{20, 18, 1, 1}, [3]int{10, 12, 0}, 41, [3]float64{300, 280, 600}, [3]float64{400, 380, 700}, 1, 0),
@@ -149,7 +163,7 @@ func snapshot(now time.Time, satisfied int, dissatisfiedLeft, lateLeft int) obj 
 				"last_rating": obj{"level": "satisfied", "ts": ts(25 * time.Minute)}},
 			{"id": "c03", "name_vi": "Quầy 3 — Tư pháp", "name_en": "Counter 3 — Justice",
 				"today":   stats([4]int{5, 6, 2, 3}, [3]int{2, 4, 1}, 18, [3]float64{340, 320, 650}, [3]float64{450, 420, 800}, 2, 0),
-				"staffed": false, "last_rating": obj{"level": "dissatisfied", "ts": ts(3 * time.Minute)}},
+				"staffed": false, "serving_since": ts(time.Minute), "last_rating": obj{"level": "dissatisfied", "ts": ts(3 * time.Minute)}},
 			{"id": "c04", "name_vi": "Quầy 4 — Kinh doanh", "name_en": "Counter 4 — Business",
 				"today": stats([4]int{}, [3]int{}, 0, [3]float64{}, [3]float64{}, 0, 0)},
 		},
@@ -202,6 +216,7 @@ func series(now time.Time, satisfied int) obj {
 			p["ratings"], p["satisfied"], p["sessions"] = 400, good[k%len(good)], 130
 			k++
 		}
+		shown(p, "satisfied", "satisfaction", p["satisfied"].(int), p["ratings"].(int), 95)
 		days = append(days, p)
 	}
 	return obj{"today_by_hour": hours, "last_30_days": days}
@@ -401,21 +416,23 @@ func TestBrowser(t *testing.T) {
 		{`#user`, "Nguyễn Thị Lan · Lãnh đạo"},
 		{`[data-target="satisfaction"]`, "> 95 %"},
 		{`[data-target="on-time"]`, "> 98 %"},
-		{`[data-budget="dissatisfied"]`, "Còn có thể nhận thêm 10 đánh giá không hài lòng trong năm"},
-		{`[data-budget="late"]`, "Còn có thể có thêm 1 hồ sơ trễ hạn trong năm"},
+		{`[data-budget="dissatisfied"]`, "Còn có thể nhận thêm 10 đánh giá không hài lòng trong năm (ước tính cả năm theo nhịp đến nay: 131.000)"},
+		{`[data-budget="late"]`, "Còn có thể có thêm 1 hồ sơ trễ hạn trong năm (theo số dự kiến cả năm: 65.000)"},
 		{`[data-detail="satisfaction"]`, "960 / 1.000 đánh giá hài lòng"},
 		{`[data-year="satisfaction"]`, "Cả năm: 96,5 %"},
-		{`[data-kpi="wait-mean"]`, "5:12"},
-		{`[data-kpi="wait-p50"]`, "4:40"},
-		{`[data-kpi="wait-p90"]`, "10:05"},
-		{`[data-kpi="service-mean"]`, "7:04"},
-		{`[data-kpi="service-p90"]`, "13:00"},
+		{`[data-kpi="wait-mean"]`, "5 phút 12 giây"},
+		{`[data-kpi="wait-p50"]`, "4 phút 40 giây"},
+		{`[data-kpi="wait-p90"]`, "10 phút 5 giây"},
+		{`[data-kpi="service-mean"]`, "7 phút 4 giây"},
+		{`[data-kpi="service-p90"]`, "13 phút"},
 		{`[data-kpi="sessions"]`, "312"},
 		{`[data-kpi="no-shows"]`, "7"},
 		{`[data-kpi="presence"]`, "93,8 %"},
 		{`[data-counter="c01"] .c-name`, "Quầy 1 — Hộ tịch"},
 		{`[data-counter="c01"] .chip`, "Có cán bộ"},
 		{`[data-counter="c03"] .chip`, "Trống"},
+		// A citizen seated at an empty counter is waiting, not served.
+		{`[data-counter="c03"] .c-serving`, "Người dân đang chờ"},
 		{`[data-counter="c01"] .c-pct`, "95,0 %"},
 		{`[data-counter="c02"] .c-serving`, "Không có phiên"},
 		{`[data-counter="c03"] .c-last`, "Đánh giá gần nhất 😞 3 phút trước"},
@@ -454,9 +471,17 @@ func TestBrowser(t *testing.T) {
 	b.screenshot("counters", ".counters-panel")
 
 	// A second snapshot changes the numbers on the open page, no reload.
+	// Pushes after the first do not name the viewer (the server shares
+	// them among everyone on the site): the name stays (issue 14: it and
+	// the report bar vanished at the first push).
 	b.eval(`window.pscmNoReload = 'still here'; ''`)
-	conn.send(t, snapshot(now, 965, 12, 3))
+	push := snapshot(now, 965, 12, 3)
+	delete(push, "user")
+	conn.send(t, push)
 	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %")
+	if got := b.text(`#user`); got != "Nguyễn Thị Lan · Lãnh đạo" {
+		t.Errorf("the viewer's name after a push without it: %q", got)
+	}
 	if got := b.attr(`[data-budget="dissatisfied"]`, "data-value"); got != "12" {
 		t.Errorf("dissatisfied budget %q after the update, want 12", got)
 	}
@@ -467,13 +492,37 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the page reloaded (marker %q)", got)
 	}
 
+	// Shares at the target's edge are shown with the decimals their verdict
+	// needs (issue 14: 94,96 % read "95,0 %" beside "Không đạt").
+	for _, c := range []struct {
+		satisfied     int
+		shown, status string
+	}{
+		{9496, "94,96 %", "Không đạt"}, {94996, "94,996 %", "Không đạt"}, {95004, "95,004 %", "Sát chỉ tiêu"}, {9500, "95,0 %", "Không đạt"},
+	} {
+		edge := snapshot(now, 965, 12, 3)
+		total := 100000
+		if c.satisfied < 10000 {
+			total = 10000
+		}
+		edge["periods"].(obj)["today"] = stats([4]int{c.satisfied, 0, total - c.satisfied, 0}, [3]int{200, 291, 9}, 312,
+			[3]float64{312, 280, 605}, [3]float64{424, 390, 780}, 7, 93.75)
+		conn.send(t, edge)
+		b.waitText(`[data-kpi="satisfaction"]`, c.shown)
+		if got := b.text(`[data-status="satisfaction"]`); got != c.status {
+			t.Errorf("%s shown beside %q, want %q", c.shown, got, c.status)
+		}
+	}
+	conn.send(t, snapshot(now, 965, 12, 3))
+	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %")
+
 	// English: en-US numbers, English names.
 	b.do("switch to English", chromedp.Click(chromedp.ID("lang-en")))
 	b.waitText(`[data-kpi="satisfaction"]`, "96.5%")
 	for _, c := range []struct{ sel, want string }{
 		{`[data-kpi="on-time"]`, "98.2%"},
-		{`[data-budget="dissatisfied"]`, "12 more dissatisfied ratings the year can afford"},
-		{`[data-budget="late"]`, "3 more late dossiers the year can afford"},
+		{`[data-budget="dissatisfied"]`, "12 more dissatisfied ratings the year can afford (on 131,000, the year so far extrapolated)"},
+		{`[data-budget="late"]`, "3 more late dossiers the year can afford (on the expected 65,000 this year)"},
 		{`[data-detail="satisfaction"]`, "965 of 1,000 ratings satisfied"},
 		{`[data-counter="c01"] .c-name`, "Counter 1 — Civil status"},
 		{`[data-counter="c03"] .chip`, "Unstaffed"},
@@ -498,10 +547,16 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("year on-time state %q", got)
 	}
 	b.waitText(`[data-kpi="sessions"]`, "120.000")
+	b.waitText(`#period-label`, "Năm nay: 01/01/2026 – 31/12/2026")
+	// Every tab says which days it counts; the half-year is the report's.
+	b.do("choose the half-year", chromedp.Click(chromedp.CSS(`[data-period="half"]`)))
+	b.waitText(`#period-label`, "6 tháng: 01/12/2026 – 31/05/2027 (kỳ báo cáo 2027H1)")
 	b.do("choose this month", chromedp.Click(chromedp.CSS(`[data-period="month"]`)))
+	b.waitText(`#period-label`, "Tháng này: 01/12/2026 – 31/12/2026")
 	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %") // 9,600 of 10,000
 	b.do("back to today", chromedp.Click(chromedp.CSS(`[data-period="today"]`)))
 	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %")
+	b.waitText(`#period-label`, "Hôm nay: 02/12/2026")
 
 	// The server goes away: the banner, then a reconnect that clears it.
 	ws.setDown(true)
@@ -515,7 +570,12 @@ func TestBrowser(t *testing.T) {
 	b.screenshot("disconnected", "")
 	ws.setDown(false)
 	conn2 := ws.next(t, 15*time.Second) // backoff 1 s, 2 s, 4 s...
-	conn2.send(t, snapshot(time.Now(), 940, 0, 0))
+	// The year below its target: no room, and the way back.
+	failing := snapshot(time.Now(), 940, 0, 0)
+	failing["periods"].(obj)["year"] = stats([4]int{60000, 53000, 4000, 3000}, [3]int{24000, 35160, 840}, 120000,
+		[3]float64{345, 300, 660}, [3]float64{405, 375, 755}, 1600, 94.8) // 113,000 of 120,000: 94,2 %
+	failing["budget"].(obj)["recover_satisfied"] = 20001
+	conn2.send(t, failing)
 	b.waitText(`[data-kpi="satisfaction"]`, "94,0 %")
 	b.eventually("the banner goes away", 5*time.Second, func() (bool, string) {
 		return !b.visible(`#banner`), "banner still shown"
@@ -529,8 +589,15 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("after reconnect: %s %s = %q, want %q", c.sel, c.attr, got, c.want)
 		}
 	}
-	if got := b.text(`[data-budget="dissatisfied"]`); got != "Không thể nhận thêm đánh giá không hài lòng nào trong năm" {
-		t.Errorf("empty budget shows %q", got)
+	if got := b.text(`[data-budget="dissatisfied"]`); got != "Không thể nhận thêm đánh giá không hài lòng nào trong năm (ước tính cả năm theo nhịp đến nay: 131.000) · Cần 20.001 đánh giá hài lòng liên tiếp để đạt lại chỉ tiêu" {
+		t.Errorf("empty budget below target shows %q", got)
+	}
+	// No room left while the year still meets its target is amber, not red.
+	full := snapshot(time.Now(), 960, 0, 0)
+	conn2.send(t, full)
+	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %")
+	if got := b.attr(`[data-budget="dissatisfied"]`, "data-state"); got != "warn" {
+		t.Errorf("no room left with the year met: state %q, want warn", got)
 	}
 	conn2.c.Close()
 

@@ -107,16 +107,16 @@ func testAgentMQTT(t *testing.T, w *world) (sentinels int) {
 	logged := map[string]bool{}
 	for _, c := range localCases() {
 		t.Run(c.name, func(t *testing.T) {
-			before := w.metrics(t, w.agentURL)
+			before := w.metrics(t, w.agentAdmin)
 			mark := markLog(t, w.agent)
 			publish(t, w.pubLocal, c.topic, []byte(c.payload))
 			publish(t, w.pubLocal, pressTopic("k02"), []byte("1"))
 			sentinels++
 			accepted := pressMetric("k02", "accepted")
 			testenv.Eventually(t, wait, tick, func() bool {
-				return w.metrics(t, w.agentURL)[accepted] == before[accepted]+1
+				return w.metrics(t, w.agentAdmin)[accepted] == before[accepted]+1
 			}, "the sentinel press after %q was never accepted", c.name)
-			after := w.metrics(t, w.agentURL)
+			after := w.metrics(t, w.agentAdmin)
 			if d := after[spoolAppended] - before[spoolAppended]; d != 1 {
 				t.Errorf("spool took %v records, want 1 (the sentinel's)", d)
 			}
@@ -274,7 +274,7 @@ func webhookCases() []httpCase {
 func testHTTP(t *testing.T, w *world, cases []httpCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := w.metrics(t, w.agentURL)
+			before := w.metrics(t, w.agentAdmin)
 			mark := markLog(t, w.agent)
 			req, err := http.NewRequest(c.method, w.agentURL+c.path, strings.NewReader(c.body))
 			if err != nil {
@@ -298,7 +298,7 @@ func testHTTP(t *testing.T, w *world, cases []httpCase) {
 			if len(body) > 1024 {
 				t.Errorf("error body of %d bytes: it must not echo the input", len(body))
 			}
-			after := w.metrics(t, w.agentURL)
+			after := w.metrics(t, w.agentAdmin)
 			if d := after[spoolAppended] - before[spoolAppended]; d != 0 {
 				t.Errorf("spool took %v records, want none", d)
 			}
@@ -357,7 +357,7 @@ func testIncompleteBody(t *testing.T, w *world) {
 		{"/queue", webhookToken},
 	} {
 		t.Run(c.path, func(t *testing.T) {
-			before := w.metrics(t, w.agentURL)
+			before := w.metrics(t, w.agentAdmin)
 			conn, err := net.Dial("tcp", strings.TrimPrefix(w.agentURL, "http://"))
 			if err != nil {
 				t.Fatal(err)
@@ -374,7 +374,7 @@ func testIncompleteBody(t *testing.T, w *world) {
 			if resp.StatusCode != http.StatusRequestTimeout {
 				t.Errorf("incomplete body: HTTP %d, want 408", resp.StatusCode)
 			}
-			after := w.metrics(t, w.agentURL)
+			after := w.metrics(t, w.agentAdmin)
 			if d := after[spoolAppended] - before[spoolAppended]; d != 0 {
 				t.Errorf("spool took %v records, want none", d)
 			}
@@ -408,7 +408,7 @@ func testPressID(t *testing.T, w *world) int {
 		out.RatingID, _ = raw["rating_id"].(string)
 		return resp.StatusCode, out.Status + out.Reason, out.RatingID
 	}
-	before := w.metrics(t, w.agentURL)
+	before := w.metrics(t, w.agentAdmin)
 	tap := `{"level":"satisfied","press_id":"catalogue-tap-0001"}`
 	code, status, id := post(tap)
 	if code != http.StatusOK || status != "accepted" || id == "" {
@@ -432,7 +432,7 @@ func testPressID(t *testing.T, w *world) int {
 	if code, reason, _ := post(`{"level":"dissatisfied","press_id":"catalogue-tap-0001"}`); code != http.StatusConflict || reason != "press_id_conflict" {
 		t.Errorf("the same press_id with another level: %d %s, want 409 press_id_conflict", code, reason)
 	}
-	after := w.metrics(t, w.agentURL)
+	after := w.metrics(t, w.agentAdmin)
 	if d := after[spoolAppended] - before[spoolAppended]; d != 1 {
 		t.Errorf("spool took %v records, want 1: the tap, once", d)
 	}
@@ -453,11 +453,11 @@ func testPressID(t *testing.T, w *world) int {
 func testHeldAndRetained(t *testing.T, w *world) int {
 	retained := pressMetric("k02", "retained")
 	accepted := pressMetric("k02", "accepted")
-	before := w.metrics(t, w.agentURL)
+	before := w.metrics(t, w.agentAdmin)
 	if tok := w.pubLocal.Publish(pressTopic("k02"), 1, true, `{"button":2,"seq":7001}`); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("retained press: %v", tok.Error())
 	}
-	testenv.Eventually(t, wait, tick, func() bool { return w.metrics(t, w.agentURL)[accepted] == before[accepted]+1 },
+	testenv.Eventually(t, wait, tick, func() bool { return w.metrics(t, w.agentAdmin)[accepted] == before[accepted]+1 },
 		"the retained press, published while the agent listened, was not taken")
 	// Clear it at the end, so no later start of the agent meets it.
 	defer func() { w.pubLocal.Publish(pressTopic("k02"), 1, true, []byte{}).WaitTimeout(10 * time.Second) }()
@@ -470,10 +470,10 @@ func testHeldAndRetained(t *testing.T, w *world) int {
 	}
 	w.agent.Start(t)
 	testenv.Eventually(t, wait, tick, func() bool {
-		m := w.metrics(t, w.agentURL) // a restarted agent counts from zero
+		m := w.metrics(t, w.agentAdmin) // a restarted agent counts from zero
 		return m[accepted] == 3 && m[retained] == 1
 	}, "after the restart the held presses were not all taken (%v of 3), or the retained one not refused (%v of 1)",
-		w.metrics(t, w.agentURL)[accepted], w.metrics(t, w.agentURL)[retained])
+		w.metrics(t, w.agentAdmin)[accepted], w.metrics(t, w.agentAdmin)[retained])
 	rows := w.db.Query(t, `SELECT "press_seq" FROM "rating" WHERE "press_seq" >= 7002`)
 	testenv.Eventually(t, wait, tick, func() bool {
 		rows = w.db.Query(t, `SELECT "press_seq" FROM "rating" WHERE "press_seq" >= 7002`)

@@ -23,6 +23,8 @@ uplink:
   client_id: edge-1
 http:
   listen: 127.0.0.1:9480
+admin:
+  listen: 127.0.0.1:9483
 spool:
   dir: {dir}/spool
 kiosks:
@@ -48,6 +50,8 @@ log: {level: info, format: text}
 `,
 	"dashboard": `http:
   listen: 127.0.0.1:9482
+admin:
+  listen: 127.0.0.1:9484
 influxdb:
   url: http://127.0.0.1:8086
   bucket: pscm/autogen
@@ -58,6 +62,7 @@ sites:
   - id: anlao
     name: "Trung tâm Phục vụ hành chính công xã An Lão"
 users_file: {dir}/users.yml
+state_dir: {dir}
 session_key: {file: {dir}/session.key}
 reload_interval: 60s
 log: {level: info, format: text}
@@ -158,7 +163,8 @@ var configCases = func() []configCase {
 		configCase{"agent", "min_interval not a duration", "min_interval: 5s", "min_interval: soon", "time.Duration"},
 		configCase{"agent", "inline kiosk token", "token: {file: {dir}/k01.token}", "token: inline-secret-0123456789", "a secret is never written in the file: use {file:"},
 		configCase{"agent", "inline webhook token", "webhook_token: {file: {dir}/webhook.token}", "webhook_token: inline-secret-0123456789", "a secret is never written in the file: use {file:"},
-		configCase{"agent", "token from file and env", "token: {file: {dir}/k01.token}", "token: {file: {dir}/k01.token, env: TOKEN}", "not both"},
+		configCase{"agent", "token credential a path", "token: {file: {dir}/k01.token}", "token: {credential: ../k01.token}", "not a path"},
+		configCase{"agent", "token from file and env", "token: {file: {dir}/k01.token}", "token: {file: {dir}/k01.token, env: TOKEN}", "set one of file, env or credential, not several"},
 		configCase{"agent", "kiosk twice", "kiosks:\n", "kiosks:\n  - {id: k01, counter: c02, counter_name_vi: \"Quầy 2\", counter_name_en: \"Counter 2\", token: {file: {dir}/k01.token}}\n", "k01"},
 		configCase{"agent", "broker with credentials", "broker: tcp://127.0.0.1:1883", "broker: tcp://user:pass@127.0.0.1:1883", "uplink.broker"},
 		configCase{"agent", "listen not an address", "listen: 127.0.0.1:9480", "listen: everywhere", "http.listen"},

@@ -74,14 +74,17 @@ func garbageServer(t *testing.T) string {
 // a clear error, and never report video.
 func testRTSP(t *testing.T, w *world) {
 	addr := garbageServer(t)
-	port := testenv.FreePort(t)
+	port, adminPort := testenv.FreePort(t), testenv.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	admin := fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	cfg := w.write(t, "agent-camera.yml", fmt.Sprintf(`site: hoaiduc
 agent: hoaiduc-edge-1
 uplink:
   broker: %s
   client_id: badinput-agent-camera
 http:
+  listen: 127.0.0.1:%d
+admin:
   listen: 127.0.0.1:%d
 spool:
   dir: %s
@@ -96,16 +99,16 @@ cameras:
     zones:
       - {id: c01-staff, counter: c01, kind: staff, polygon: [[0.1, 0.3], [0.3, 0.3], [0.3, 0.8], [0.1, 0.8]]}
 log: {level: info, format: json}
-`, w.central.URL(), port, filepath.Join(w.dir, "spool-camera"), filepath.Join(w.dir, "k01.token"), addr))
+`, w.central.URL(), port, adminPort, filepath.Join(w.dir, "spool-camera"), filepath.Join(w.dir, "k01.token"), addr))
 	agent := testenv.StartProgram(t, "agent-camera", w.dir, []string{w.agentBin, "-config", cfg}, 30*time.Second,
 		testenv.HTTPReady(url+"/healthz"))
 
 	up, reconnects := `pscm_agent_camera_up{camera="cam1"}`, `pscm_agent_camera_reconnects_total{camera="cam1"}`
 	// One reply of each kind at least, and then some.
 	testenv.Eventually(t, 45*time.Second, 100*time.Millisecond, func() bool {
-		return w.metrics(t, url)[reconnects] >= 4
+		return w.metrics(t, admin)[reconnects] >= 4
 	}, "the agent did not keep reconnecting to the garbage camera")
-	m := w.metrics(t, url)
+	m := w.metrics(t, admin)
 	if v, ok := m[up]; !ok || v != 0 {
 		t.Errorf("%s = %v (present %t), want 0", up, v, ok)
 	}

@@ -47,6 +47,12 @@ var startCases = []configCase{
 	{"agent", "HTTPS", "  listen: 127.0.0.1:9480\n", "  listen: 127.0.0.1:9480\n  tls: {cert_file: {dir}/cert.pem, key_file: {dir}/key.pem}\n", ""},
 	{"agent", "the center's broker", "", "local:\n  enabled: true\n  mqtt: {broker: tcp://127.0.0.1:1883}\n", ""},
 	{"agent", "a camera with a zone", "anti_abuse:\n", "cameras:\n  - id: cam1\n    url: rtsp://127.0.0.1:1/cam1\n" + zone + "anti_abuse:\n", ""},
+	{"agent", "plain HTTP on the LAN", "  listen: 127.0.0.1:9480\n", "  listen: 0.0.0.0:9480\n", "http.tls: required on 0.0.0.0:9480 (not loopback)"},
+	// (Accepted LAN addresses are in agent/config's TestListeners: a start
+	// here would bind beyond loopback.)
+	{"agent", "admin off loopback without a token", "  listen: 127.0.0.1:9483\n", "  listen: 0.0.0.0:9483\n", "admin.listen: 0.0.0.0:9483 is not loopback: set token and tls"},
+	{"agent", "admin token too short", "  listen: 127.0.0.1:9483\n", "  listen: 127.0.0.1:9483\n  token: {file: {dir}/short.token}\n", "admin.token: shorter than 24 characters"},
+	{"dashboard", "admin off loopback without TLS", "  listen: 127.0.0.1:9484\n", "  listen: 0.0.0.0:9484\n  token: {file: {dir}/k02.token}\n", "admin.listen: 0.0.0.0:9484 is not loopback: set token and tls"},
 	{"agent", "HTTPS key of another certificate", "  listen: 127.0.0.1:9480\n", "  listen: 127.0.0.1:9480\n  tls: {cert_file: {dir}/cert.pem, key_file: {dir}/junk.pem}\n", "http.tls: load certificate"},
 	{"agent", "kiosk token file missing", "{dir}/k01.token", "{dir}/missing.token", "kiosk k01 token: read secret file: open "},
 	{"agent", "kiosk token file empty", "{dir}/k01.token", "{dir}/empty.token", "kiosk k01 token: secret file "},
@@ -124,7 +130,9 @@ func TestCheckMeansStart(t *testing.T) {
 	for i, c := range startCases {
 		t.Run(c.prog+"/"+c.name, func(t *testing.T) {
 			port := strconv.Itoa(testenv.FreePort(t))
+			adminPort := strconv.Itoa(testenv.FreePort(t))
 			content := strings.NewReplacer(
+				"127.0.0.1:9483", "127.0.0.1:"+adminPort, "127.0.0.1:9484", "127.0.0.1:"+adminPort,
 				"tcp://127.0.0.1:1883", mq.URL(), "http://127.0.0.1:8086", db.URL(),
 				"127.0.0.1:9480", "127.0.0.1:"+port, "127.0.0.1:9481", "127.0.0.1:"+port, "127.0.0.1:9482", "127.0.0.1:"+port,
 				// Each agent its own spool: a case never inherits another's.

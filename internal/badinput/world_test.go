@@ -49,7 +49,8 @@ type world struct {
 	collector      *testenv.Program
 	agent          *testenv.Program
 	collectorURL   string // http://127.0.0.1:port of /metrics
-	agentURL       string // http://127.0.0.1:port of the kiosk API, /queue and /metrics
+	agentURL       string // http://127.0.0.1:port of the kiosk API and /queue
+	agentAdmin     string // http://127.0.0.1:port of the agent's /metrics
 	agentBin       string
 	ctlBin         string
 	// pubCentral publishes as a device would on the central broker;
@@ -91,6 +92,8 @@ log: {level: info, format: json}
 
 	aport := testenv.FreePort(t)
 	w.agentURL = fmt.Sprintf("http://127.0.0.1:%d", aport)
+	adminPort := testenv.FreePort(t)
+	w.agentAdmin = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	var kiosks strings.Builder
 	for _, k := range []string{"k01", "k02"} {
 		tok := w.write(t, k+".token", kioskToken(k))
@@ -113,6 +116,8 @@ local:
     max_reconnect_interval: 1s
 http:
   listen: 127.0.0.1:%d
+admin:
+  listen: 127.0.0.1:%d
 spool:
   dir: %s
 kiosks:
@@ -121,9 +126,9 @@ kiosks:
 queue:
   webhook_token: {file: %s}
   services: [ho-tich]
-status_interval: 5s
+status_interval: 1h       # its status at connect only: a periodic one would land among the collector cases' counted messages
 log: {level: info, format: json}
-`, agentSite, agentName, w.central.URL(), w.local.URL(), aport, filepath.Join(w.dir, "spool"), kiosks.String(),
+`, agentSite, agentName, w.central.URL(), w.local.URL(), aport, adminPort, filepath.Join(w.dir, "spool"), kiosks.String(),
 		w.write(t, "webhook.token", webhookToken)))
 	w.agent = testenv.StartProgram(t, "agent", w.dir, []string{w.agentBin, "-config", acfg}, 30*time.Second,
 		testenv.HTTPReady(w.agentURL+"/healthz"))

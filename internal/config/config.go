@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -84,12 +85,18 @@ func decode(data []byte, dst any) error {
 	return nil
 }
 
-// Secret is a credential read from a file or an environment variable, never
-// written inline in the YAML: config files get copied into tickets and chats.
-// Its String and MarshalText never reveal the value.
+// Secret is a credential read from a file, an environment variable or a
+// systemd credential, never written inline in the YAML: config files get
+// copied into tickets and chats. Its String and MarshalText never reveal the
+// value.
 type Secret struct {
 	File string `yaml:"file"`
 	Env  string `yaml:"env"`
+	// Credential names a file of $CREDENTIALS_DIRECTORY, where systemd puts
+	// what the unit's LoadCredential= lines load: the secret files stay
+	// root's, and each service reads only its own (a per-service user
+	// could otherwise be given read access to the wrong file by mistake).
+	Credential string `yaml:"credential"`
 }
 
 // UnmarshalYAML refuses a secret written inline, without quoting it (a YAML
@@ -111,8 +118,10 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 			out.File = v.Value
 		case "env":
 			out.Env = v.Value
+		case "credential":
+			out.Credential = v.Value
 		default:
-			return fmt.Errorf("line %d: field %s not found in a secret (file or env)", k.Line, k.Value)
+			return fmt.Errorf("line %d: field %s not found in a secret (file, env or credential)", k.Line, k.Value)
 		}
 	}
 	*s = out
@@ -120,12 +129,22 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // IsSet reports whether a source is configured.
-func (s Secret) IsSet() bool { return s.File != "" || s.Env != "" }
+func (s Secret) IsSet() bool { return s.File != "" || s.Env != "" || s.Credential != "" }
 
-// Validate checks that at most one source is given.
+// Validate checks that at most one source is given, and that a credential
+// is a plain name.
 func (s Secret) Validate() error {
-	if s.File != "" && s.Env != "" {
-		return errors.New("set either file or env, not both")
+	n := 0
+	for _, v := range []string{s.File, s.Env, s.Credential} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return errors.New("set one of file, env or credential, not several")
+	}
+	if c := s.Credential; c != "" && (strings.ContainsAny(c, "/\\\x00") || c == "." || c == "..") {
+		return fmt.Errorf("credential %q: a name in $CREDENTIALS_DIRECTORY, not a path", c)
 	}
 	return nil
 }
@@ -147,6 +166,15 @@ func (s Secret) Value() (string, error) {
 			return "", fmt.Errorf("secret file %s is empty", s.File)
 		}
 		return v, nil
+	case s.Credential != "":
+		if err := s.Validate(); err != nil {
+			return "", err
+		}
+		dir := os.Getenv("CREDENTIALS_DIRECTORY")
+		if dir == "" {
+			return "", fmt.Errorf("credential %s: $CREDENTIALS_DIRECTORY is not set (start under systemd, with LoadCredential=%s:/path)", s.Credential, s.Credential)
+		}
+		return Secret{File: filepath.Join(dir, s.Credential)}.Value()
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
@@ -167,6 +195,8 @@ func (s Secret) String() string {
 		return "file:" + s.File
 	case s.Env != "":
 		return "env:" + s.Env
+	case s.Credential != "":
+		return "credential:" + s.Credential
 	}
 	return "unset"
 }
@@ -251,4 +281,20 @@ func WeakSecret(v string, min int) error {
 		return errors.New("one character repeated")
 	}
 	return nil
+}
+
+// DirWritable checks that dir takes a new file: a disk remounted read-only,
+// a lost mount or a wrong owner shows here, at start or in /readyz, not at
+// the first write that matters. The probe file's name starts with a dot and
+// it is removed at once.
+func DirWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	err = f.Close()
+	if rerr := os.Remove(f.Name()); err == nil {
+		err = rerr
+	}
+	return err
 }

@@ -43,7 +43,7 @@ func TestDecode(t *testing.T) {
 		{"validation", "timeout: 5s\n", "name: required"},
 		{"empty", "", "empty file"},
 		{"two documents", "name: a\n---\nname: b\n", "more than one YAML document"},
-		{"both secret sources", "name: a\npass: {file: /x, env: X}\n", "either file or env"},
+		{"both secret sources", "name: a\npass: {file: /x, env: X}\n", "set one of file, env or credential"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,5 +245,44 @@ func TestSecretYAML(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "inline") {
 			t.Errorf("%q: the error quotes the secret: %v", y, err)
 		}
+	}
+}
+
+// TestSecretCredential: {credential: NAME} reads $CREDENTIALS_DIRECTORY/NAME,
+// where systemd's LoadCredential= puts it; a path is refused (it would
+// reach outside that directory), and without the directory the error says
+// how to start.
+func TestSecretCredential(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mqtt.pass"), []byte("cred-s3cret\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", dir)
+	if v, err := (Secret{Credential: "mqtt.pass"}).Value(); err != nil || v != "cred-s3cret" {
+		t.Fatalf("credential = %q, %v", v, err)
+	}
+	if s := (Secret{Credential: "mqtt.pass"}).String(); s != "credential:mqtt.pass" {
+		t.Errorf("String = %q", s)
+	}
+	for _, bad := range []string{"../mqtt.pass", "sub/mqtt.pass", "/etc/shadow", "..", "."} {
+		if _, err := (Secret{Credential: bad}).Value(); err == nil || !strings.Contains(err.Error(), "not a path") {
+			t.Errorf("credential %q: %v", bad, err)
+		}
+	}
+	if err := (Secret{Credential: "a", File: "b"}).Validate(); err == nil {
+		t.Error("two sources accepted")
+	}
+	if _, err := (Secret{Credential: "missing.pass"}).Value(); err == nil || !strings.Contains(err.Error(), "read secret file") {
+		t.Errorf("missing credential: %v", err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	if _, err := (Secret{Credential: "mqtt.pass"}).Value(); err == nil || !strings.Contains(err.Error(), "LoadCredential=mqtt.pass:") {
+		t.Errorf("no credentials directory: %v", err)
+	}
+	var c struct {
+		Pass Secret `yaml:"pass"`
+	}
+	if err := decode([]byte("pass: {credential: mqtt.pass}\n"), &c); err != nil || c.Pass.Credential != "mqtt.pass" {
+		t.Errorf("YAML credential: %+v, %v", c.Pass, err)
 	}
 }

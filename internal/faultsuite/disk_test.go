@@ -93,13 +93,13 @@ func portOf(t *testing.T, addr string) int {
 // spoolDepth is the agent's pscm_agent_spool_records: records not yet
 // acknowledged by the central broker.
 func spoolDepth(t *testing.T, s *system) float64 {
-	return metricSum(t, "http://"+s.agentAddr+"/metrics", "pscm_agent_spool_records", "")
+	return metricSum(t, "http://"+s.agentAdmin+"/metrics", "pscm_agent_spool_records", "")
 }
 
 // refusals counts the presses the agent refused because it could not
 // spool them, over all kiosks.
 func refusals(t *testing.T, s *system) float64 {
-	return metricSum(t, "http://"+s.agentAddr+"/metrics", "pscm_agent_presses_total", `result="refused"`)
+	return metricSum(t, "http://"+s.agentAdmin+"/metrics", "pscm_agent_presses_total", `result="refused"`)
 }
 
 func freeOr(t *testing.T, s *system) int64 {

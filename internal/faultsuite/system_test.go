@@ -59,6 +59,7 @@ type system struct {
 	uplink                      *testenv.Proxy
 	collector, agent, dashboard *testenv.Program
 	agentAddr, dashAddr         string
+	agentAdmin, dashAdmin       string // metrics and health
 	simBin                      string
 	spoolDir                    string
 	// spoolTmpfs is where the spool's own small filesystem is mounted; ""
@@ -73,8 +74,12 @@ func startSystem(t *testing.T) *system {
 	t.Helper()
 	s := &system{dir: t.TempDir()}
 	// Both brokers run with the shipped configs' session, queue and
-	// persistence settings, as in production.
-	s.central = testenv.StartMosquitto(t, testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/mosquitto.conf")))
+	// persistence settings, as in production. The central broker also has
+	// production's logins: a user per program, the shipped ACL, client IDs
+	// bound to user names; the impostor scenario tries to get round them.
+	central := s.centralSecurity(t)
+	s.central = testenv.StartMosquitto(t, testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/mosquitto.conf")),
+		testenv.WithSetting("use_username_as_clientid", "true"), central)
 	s.local = testenv.StartMosquitto(t, testenv.WithSettingsOf(t, filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/center.conf")))
 	s.db = testenv.StartInflux(t, testenv.WithoutFlux())
 	s.uplink = testenv.StartProxy(t, s.central.Addr())
@@ -91,6 +96,8 @@ func startSystem(t *testing.T) *system {
 	ccfg := s.write(t, "collector.yml", fmt.Sprintf(`mqtt:
   broker: %s
   client_id: faults-collector
+  username: collector
+  password: {file: %s}
   keepalive: 5s
   max_reconnect_interval: 1s
 influxdb:
@@ -102,7 +109,7 @@ batch:
   flush_interval: 5ms
 http:
   listen: 127.0.0.1:%d
-`, s.central.URL(), s.db.URL(), s.db.Bucket(), cport))
+`, s.central.URL(), s.passwordFile("collector"), s.db.URL(), s.db.Bucket(), cport))
 	// /readyz answers 200 only once every subscription is granted: from
 	// then on the broker queues for the collector's session.
 	s.collector = testenv.StartProgram(t, "collector", s.dir, []string{collectorBin, "-config", ccfg}, 30*time.Second,
@@ -119,6 +126,7 @@ http:
 	}
 	aport := testenv.FreePort(t)
 	s.agentAddr = fmt.Sprintf("127.0.0.1:%d", aport)
+	s.agentAdmin = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	s.agentCfg = s.write(t, "agent.yml", s.agentConfig(t, aport, 0))
 	s.agent = testenv.StartProgram(t, "agent", s.dir, []string{agentBin, "-config", s.agentCfg}, 30*time.Second,
 		testenv.HTTPReady("http://"+s.agentAddr+"/healthz"))
@@ -140,11 +148,14 @@ http:
 	keyPath := s.write(t, "session.key", strings.Repeat("f", 48))
 	dport := testenv.FreePort(t)
 	s.dashAddr = fmt.Sprintf("127.0.0.1:%d", dport)
+	s.dashAdmin = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	var counters strings.Builder
 	for i := 1; i <= simCounters; i++ {
 		fmt.Fprintf(&counters, "      - {id: c%02d, name_vi: \"Quầy %d\", name_en: \"Counter %d\"}\n", i, i, i)
 	}
 	dcfg := s.write(t, "dashboard.yml", fmt.Sprintf(`http:
+  listen: %s
+admin:
   listen: %s
 influxdb:
   url: %s
@@ -152,6 +163,8 @@ influxdb:
 mqtt:
   broker: %s
   client_id: faults-dashboard
+  username: dashboard
+  password: {file: %s}
   keepalive: 5s
   max_reconnect_interval: 1s
 sites:
@@ -171,9 +184,10 @@ auth:
   secure: false
 users_file: %s
 session_key: {file: %s}
+state_dir: %s
 reload_interval: %s
 push_interval: 100ms
-`, s.dashAddr, s.db.URL(), s.db.Bucket(), s.central.URL(), simSite, counters.String(), agentSite, usersPath, keyPath, reloadInterval))
+`, s.dashAddr, s.dashAdmin, s.db.URL(), s.db.Bucket(), s.central.URL(), s.passwordFile("dashboard"), simSite, counters.String(), agentSite, usersPath, keyPath, s.dir, reloadInterval))
 	s.dashboard = testenv.StartProgram(t, "dashboard", s.dir, []string{dashBin, "-config", dcfg}, 30*time.Second,
 		testenv.HTTPReady("http://"+s.dashAddr+"/healthz"))
 	return s
@@ -198,6 +212,8 @@ agent: %s
 uplink:
   broker: %s
   client_id: faults-agent
+  username: %s
+  password: {file: %s}
   keepalive: 5s
   max_reconnect_interval: 1s
 local:
@@ -209,6 +225,8 @@ local:
     max_reconnect_interval: 1s
 http:
   listen: 127.0.0.1:%d
+admin:
+  listen: %s
 spool:
   dir: %s
 %skiosks:
@@ -219,7 +237,7 @@ queue:
   services: [ho-tich, dat-dai]
   counters: [c11, c12]
 status_interval: 5s
-`, agentSite, agentName, s.uplink.URL(), s.local.URL(), port, s.spoolDir, limit, kiosks.String(), webhook)
+`, agentSite, agentName, s.uplink.URL(), agentName, s.passwordFile(agentName), s.local.URL(), port, s.agentAdmin, s.spoolDir, limit, kiosks.String(), webhook)
 }
 
 const webhookToken = "faults-webhook-token-0123456789"
@@ -283,7 +301,7 @@ func (s *system) startSim(t *testing.T, start time.Time, d time.Duration) *simRu
 	}
 	defer logf.Close()
 	r.cmd = exec.Command(s.simBin, "-mode", "center", "-broker", s.central.URL(),
-		"-client-id", fmt.Sprintf("faults-sim-%d", s.sims), "-site", simSite, "-counters", fmt.Sprint(simCounters),
+		"-client-id", fmt.Sprintf("faults-sim-%d", s.sims), "-username", simUser, "-password-file", s.passwordFile(simUser), "-site", simSite, "-counters", fmt.Sprint(simCounters),
 		"-seed", fmt.Sprint(r.seed), "-speed", fmt.Sprint(speed), "-catch-up=true",
 		"-start", start.Format(time.RFC3339), "-duration", d.String(), "-report")
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, logf
@@ -357,4 +375,48 @@ func simStart(now time.Time, span time.Duration) time.Time {
 			return day.UTC()
 		}
 	}
+}
+
+// The central broker's users besides the programs': the simulator, which
+// publishes simSite's events as its agent would, and the one-stop-shop
+// software's login (dossiers only), which the impostor scenario borrows.
+const (
+	simUser    = "faults-sim"
+	motcuaUser = "motcua"
+)
+
+// centralUsers are the central broker's logins.
+var centralUsers = []string{"collector", "dashboard", agentName, simUser, motcuaUser}
+
+// passwordFile is the file holding user's broker password.
+func (s *system) passwordFile(user string) string {
+	return filepath.Join(s.dir, "mqtt-"+user+".pass")
+}
+
+// password is user's broker password (not a secret outside this test).
+func password(user string) string { return "faults-" + user + "-password-0123" }
+
+// centralSecurity writes the central broker's password file, its ACL (the
+// shipped one, and the simulator's site), a server certificate, and the
+// password files the programs read.
+func (s *system) centralSecurity(t *testing.T) testenv.MosquittoOption {
+	t.Helper()
+	pki := filepath.Join(s.dir, "pki")
+	if out, err := exec.Command(filepath.Join(testenv.RepoRoot(t), "scripts/certs.sh"), pki, "server", "broker", "127.0.0.1").CombinedOutput(); err != nil {
+		t.Fatalf("certs.sh: %v\n%s", err, out)
+	}
+	users := map[string]string{}
+	for _, u := range centralUsers {
+		users[u] = password(u)
+		s.write(t, filepath.Base(s.passwordFile(u)), password(u))
+	}
+	passwd := filepath.Join(s.dir, "central.passwd")
+	testenv.MosquittoPasswd(t, passwd, users)
+	shipped, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "configs/mosquitto/acl.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl := s.write(t, "central.acl", string(shipped)+"\nuser "+simUser+"\ntopic write "+schema.TopicPrefix+simSite+"/#\n")
+	return testenv.WithSecurity(testenv.MosquittoSecurity{PasswordFile: passwd, ACLFile: acl,
+		CertFile: filepath.Join(pki, "broker.pem"), KeyFile: filepath.Join(pki, "broker.key"), CAFile: filepath.Join(pki, "ca.pem")})
 }

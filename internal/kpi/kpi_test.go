@@ -2,9 +2,11 @@ package kpi
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/timezone"
 )
 
@@ -35,10 +37,12 @@ func TestBounds(t *testing.T) {
 		{PeriodMonth, "2028-02-29T12:00:00Z", "2028-01-31T17:00:00Z", "2028-02-29T17:00:00Z"},
 		{PeriodMonth, "2026-12-31T16:59:59Z", "2026-11-30T17:00:00Z", "2026-12-31T17:00:00Z"},
 		// Half-years turn on 1 July and 1 January local time.
-		{PeriodHalf, "2026-06-30T16:59:59Z", "2025-12-31T17:00:00Z", "2026-06-30T17:00:00Z"},
-		{PeriodHalf, "2026-06-30T17:00:00Z", "2026-06-30T17:00:00Z", "2026-12-31T17:00:00Z"},
-		{PeriodHalf, "2026-12-31T16:59:59Z", "2026-06-30T17:00:00Z", "2026-12-31T17:00:00Z"},
-		{PeriodHalf, "2026-12-31T17:00:00Z", "2026-12-31T17:00:00Z", "2027-06-30T17:00:00Z"},
+		// The reporting half-years (the report's tiling), in Vietnam time.
+		{PeriodHalf, "2026-05-31T16:59:59Z", "2025-11-30T17:00:00Z", "2026-05-31T17:00:00Z"},
+		{PeriodHalf, "2026-05-31T17:00:00Z", "2026-05-31T17:00:00Z", "2026-11-30T17:00:00Z"},
+		{PeriodHalf, "2026-11-30T16:59:59Z", "2026-05-31T17:00:00Z", "2026-11-30T17:00:00Z"},
+		{PeriodHalf, "2026-11-30T17:00:00Z", "2026-11-30T17:00:00Z", "2027-05-31T17:00:00Z"},
+		{PeriodHalf, "2027-01-15T03:00:00Z", "2026-11-30T17:00:00Z", "2027-05-31T17:00:00Z"},
 		// Years: 31 Dec 17:00 UTC is already next year in Vietnam.
 		{PeriodYear, "2026-12-31T16:59:59Z", "2025-12-31T17:00:00Z", "2026-12-31T17:00:00Z"},
 		{PeriodYear, "2026-12-31T17:00:00Z", "2026-12-31T17:00:00Z", "2027-12-31T17:00:00Z"},
@@ -218,6 +222,127 @@ func TestHoursConfig(t *testing.T) {
 		}
 		if len(h.Days) != before {
 			t.Errorf("%+v changed by WorkHours", h)
+		}
+	}
+}
+
+// TestShareShown: the shown figure never crosses its target or the ends:
+// the boundary cases of the plan's 95 % target (95,00 %, 94,996 %,
+// 95,004 %), 94,96 % (once shown "95,0 %" beside "Không đạt"), a share
+// just short of everything, and one just above nothing.
+func TestShareShown(t *testing.T) {
+	for _, c := range []struct {
+		good, total int64
+		target      float64
+		want        float64
+		decimals    int
+	}{
+		{960, 1000, 95, 96, 1},                  // plain
+		{95, 100, 95, 95, 1},                    // exactly the target: not met, shown at it
+		{9500, 10000, 95, 95, 1},                // 95,00 %
+		{94996, 100000, 95, 94.996, 3},          // 94,996 %: not met, never "95,0"
+		{95004, 100000, 95, 95.004, 3},          // 95,004 %: met, never "95,0"
+		{9496, 10000, 95, 94.96, 2},             // 94,96 %
+		{99995, 100000, 95, 99.995, 3},          // never "100,0" short of all
+		{1999999, 2000000, 95, 99.9999, 4},      // 99,99995: cut, not rounded, to 4 decimals
+		{5, 100000, 0, 0.01, 2},                 // never "0,0" above nothing
+		{949999999, 1000000000, 95, 94.9999, 4}, // a hair under: cut down
+		{950000001, 1000000000, 95, 95.0001, 4}, // a hair over: cut up
+		{0, 10, 95, 0, 1},
+		{10, 10, 95, 100, 1},
+	} {
+		v, d := ShareShown(c.good, c.total, c.target)
+		if math.Abs(v-c.want) > 1e-9 || d != c.decimals {
+			t.Errorf("ShareShown(%d, %d, %v) = %v with %d decimals, want %v with %d", c.good, c.total, c.target, v, d, c.want, c.decimals)
+		}
+		met := Passes(c.good, c.total, c.target)
+		if c.target > 0 && met != (v > c.target) {
+			t.Errorf("%d/%d shown %v disagrees with its verdict (met %t)", c.good, c.total, v, met)
+		}
+	}
+}
+
+// TestRuleAtLeast: a target configured "at_least" is met at exactly the
+// target, shown at it, and budgets count that as a pass; the plan's
+// default ("above") is not; an unknown rule is refused.
+func TestRuleAtLeast(t *testing.T) {
+	if !PassesRule(95, 100, 95, RuleAtLeast) || PassesRule(95, 100, 95, RuleAbove) || Passes(95, 100, 95) {
+		t.Error("exactly 95 %: at_least passes, above does not")
+	}
+	if v, d := ShareShownRule(9500, 10000, 95, RuleAtLeast); v != 95 || d != 1 {
+		t.Errorf("at_least 95,00 %% shown %v (%d decimals)", v, d)
+	}
+	if v, d := ShareShownRule(94996, 100000, 95, RuleAtLeast); v != 94.996 || d != 3 {
+		t.Errorf("at_least 94,996 %% shown %v (%d decimals)", v, d)
+	}
+	above := Targets{SatisfactionPct: 95, OnTimePct: 98}
+	atLeast := above
+	atLeast.SatisfactionRule = RuleAtLeast
+	year := Stats{Satisfied: 95, RatingsTotal: 95}
+	if b, a := BudgetFor(year, above).DissatisfiedLeft, BudgetFor(year, atLeast).DissatisfiedLeft; b != 4 || a != 5 {
+		t.Errorf("budget of 95 satisfied: above %d (want 4: 95/100 fails), at_least %d (want 5)", b, a)
+	}
+	f := Figures{Sites: []Site{{ID: "anlao", Name: "An Lão"}}, Targets: above, Satisfied: []schema.Level{schema.LevelSatisfied}, TimeZone: "Asia/Ho_Chi_Minh"}
+	f.Targets.OnTimeRule = "at-least"
+	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "on_time_rule") {
+		t.Errorf("unknown rule: %v", err)
+	}
+}
+
+// TestOneCalendar: the dashboard's half-year is the report's period, day
+// for day, every day of two years (issue 14: on 2 December the two covered
+// different days).
+func TestOneCalendar(t *testing.T) {
+	loc := timezone.Vietnam()
+	for d := time.Date(2026, 1, 1, 12, 0, 0, 0, loc); d.Year() < 2028; d = d.AddDate(0, 0, 1) {
+		from, to := Bounds(PeriodHalf, d, loc)
+		rf, rt, label, err := ParseReportPeriod(HalfLabel(from), loc)
+		if err != nil || !rf.Equal(from) || !rt.Equal(to) || d.Before(from) || !d.Before(to) {
+			t.Fatalf("%s: tab %s..%s, report %s %s..%s (%v)", d.Format("2006-01-02"), from, to, label, rf, rt, err)
+		}
+	}
+}
+
+// TestYearBudgetAndRecovery: the budget on the year's volume (configured,
+// else extrapolated, else the results so far, saying which), and how many
+// good results in a row bring a failing share back.
+func TestYearBudgetAndRecovery(t *testing.T) {
+	tg := DefaultTargets()
+	// 24 dossiers on time of 24, a month into the year: the so-far budget
+	// is 0 (24/25 = 96 %), but the year's ~288 dossiers can hold 5 late.
+	year := Stats{OnTime: 24, DossiersTotal: 24, Satisfied: 960, RatingsTotal: 1000}
+	b := YearBudgetFor(year, tg, 1.0/12)
+	if BudgetFor(year, tg).LateLeft != 0 || b.DossiersBasis != BasisExtrapolated || b.ExpectedDossiers != 288 || b.LateLeft != 5 {
+		t.Errorf("dossiers: %+v", b)
+	}
+	// 960 of 1,000 satisfied on an expected 12,000: the other 11,000 may
+	// hold 559 not satisfied (11,401 of 12,000 is the least that passes).
+	tg.ExpectedRatings = 12000
+	b = YearBudgetFor(year, tg, 1.0/12)
+	if b.RatingsBasis != BasisExpected || b.DissatisfiedLeft != 559 {
+		t.Errorf("ratings on the expected volume: %+v", b)
+	}
+	if !PassesRule(960+11000-559, 12000, 95, RuleAbove) || PassesRule(960+11000-560, 12000, 95, RuleAbove) {
+		t.Error("559 is not the edge")
+	}
+	// The first week: too early to extrapolate, the results so far.
+	if b := YearBudgetFor(Stats{OnTime: 100, DossiersTotal: 100}, DefaultTargets(), 0.01); b.DossiersBasis != BasisSoFar || b.LateLeft != 2 {
+		t.Errorf("first week: %+v", b)
+	}
+	// Below target: 940 of 1,000 needs 201 satisfied in a row (1,141/1,201 = 95.004 %).
+	for _, c := range []struct {
+		good, total int64
+		target      float64
+		rule        Rule
+		want        int64
+	}{
+		{940, 1000, 95, RuleAbove, 201}, {950, 1000, 95, RuleAbove, 1}, {950, 1000, 95, RuleAtLeast, 0},
+		{960, 1000, 95, RuleAbove, 0}, {0, 0, 95, RuleAbove, 0}, {99, 100, 100, RuleAbove, -1}, {9, 10, 98, RuleAbove, 41},
+	} {
+		if got := Recovery(c.good, c.total, c.target, c.rule); got != c.want {
+			t.Errorf("Recovery(%d, %d, %v, %s) = %d, want %d", c.good, c.total, c.target, c.rule, got, c.want)
+		} else if got > 0 && (!PassesRule(c.good+got, c.total+got, c.target, c.rule) || PassesRule(c.good+got-1, c.total+got-1, c.target, c.rule)) {
+			t.Errorf("Recovery(%d, %d) = %d is not the least", c.good, c.total, got)
 		}
 	}
 }

@@ -31,9 +31,11 @@ func orVietnam(loc *time.Location) *time.Location {
 }
 
 // Bounds returns [start, end) of the period p containing now, in loc
-// (Vietnam's zone when nil): the day, the calendar month, the half-year
-// (1 January to 1 July, or 1 July to 1 January) or the calendar year.
-// An unknown period is treated as today.
+// (Vietnam's zone when nil): the day, the calendar month, the reporting
+// half-year (the report's own tiling, see ReportPeriod: 1 December to
+// 1 June, or 1 June to 1 December, so the "6 tháng" tab and the report
+// count the same days) or the calendar year. An unknown period is treated
+// as today.
 func Bounds(p Period, now time.Time, loc *time.Location) (time.Time, time.Time) {
 	loc = orVietnam(loc)
 	now = now.In(loc)
@@ -42,10 +44,13 @@ func Bounds(p Period, now time.Time, loc *time.Location) (time.Time, time.Time) 
 	case PeriodMonth:
 		return time.Date(y, m, 1, 0, 0, 0, 0, loc), time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
 	case PeriodHalf:
-		if m < time.July {
-			return time.Date(y, time.January, 1, 0, 0, 0, 0, loc), time.Date(y, time.July, 1, 0, 0, 0, 0, loc)
+		switch {
+		case m == time.December:
+			return time.Date(y, time.December, 1, 0, 0, 0, 0, loc), time.Date(y+1, time.June, 1, 0, 0, 0, 0, loc)
+		case m < time.June:
+			return time.Date(y-1, time.December, 1, 0, 0, 0, 0, loc), time.Date(y, time.June, 1, 0, 0, 0, 0, loc)
 		}
-		return time.Date(y, time.July, 1, 0, 0, 0, 0, loc), time.Date(y+1, time.January, 1, 0, 0, 0, 0, loc)
+		return time.Date(y, time.June, 1, 0, 0, 0, 0, loc), time.Date(y, time.December, 1, 0, 0, 0, 0, loc)
 	case PeriodYear:
 		return time.Date(y, time.January, 1, 0, 0, 0, 0, loc), time.Date(y+1, time.January, 1, 0, 0, 0, 0, loc)
 	default:
@@ -78,6 +83,16 @@ func Last30Days(now time.Time, loc *time.Location) (time.Time, time.Time) {
 // explicit dates.
 
 var labelRe = regexp.MustCompile(`^(\d{4})-?[Hh]([12])$`)
+
+// HalfLabel is the report label ("2027H1") of the reporting half-year that
+// starts at start (a Bounds(PeriodHalf, ...) start).
+func HalfLabel(start time.Time) string {
+	y, m, _ := start.Date()
+	if m == time.December {
+		return fmt.Sprintf("%dH1", y+1)
+	}
+	return fmt.Sprintf("%dH2", y)
+}
 
 // ReportPeriod returns the period that the next deadline reports on, as
 // [from, to) in loc (Vietnam's zone when nil), with its label. On a

@@ -33,11 +33,52 @@ type Figures struct {
 	Satisfied []schema.Level `yaml:"satisfied"`
 	// TimeZone bounds days, months, half-years and years.
 	TimeZone string `yaml:"time_zone"`
+	// Reasons name the follow-up reasons a dissatisfied citizen may tick
+	// (the agent's kiosk.reasons; keep the two lists equal): alerts and
+	// reports show their names, never their IDs.
+	Reasons []Reason `yaml:"reasons"`
+}
+
+// Reason is one follow-up reason's ID and names.
+type Reason struct {
+	ID      string `yaml:"id"`
+	LabelVI string `yaml:"label_vi"`
+	LabelEN string `yaml:"label_en"`
+}
+
+// DefaultReasons are the agent's example reasons.
+func DefaultReasons() []Reason {
+	return []Reason{
+		{ID: "cho-lau", LabelVI: "Chờ lâu", LabelEN: "Long wait"},
+		{ID: "thai-do", LabelVI: "Thái độ", LabelEN: "Attitude"},
+		{ID: "huong-dan", LabelVI: "Hướng dẫn chưa rõ", LabelEN: "Unclear guidance"},
+		{ID: "thu-tuc", LabelVI: "Thủ tục phức tạp", LabelEN: "Complicated procedure"},
+	}
+}
+
+// ReasonLabels names reason IDs in Vietnamese (vi) or English; an ID
+// not configured is shown as itself.
+func (f Figures) ReasonLabels(ids []string, vi bool) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		name := id
+		for _, r := range f.Reasons {
+			if r.ID == id {
+				name = r.LabelEN
+				if vi {
+					name = r.LabelVI
+				}
+				break
+			}
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // DefaultFigures holds every default except the sites.
 func DefaultFigures() Figures {
-	return Figures{Targets: DefaultTargets(), Satisfied: DefaultSatisfied(), TimeZone: timezone.Default}
+	return Figures{Targets: DefaultTargets(), Satisfied: DefaultSatisfied(), TimeZone: timezone.Default, Reasons: DefaultReasons()}
 }
 
 // Validate checks the sites and their counters, the targets, the levels
@@ -64,6 +105,20 @@ func (f Figures) Validate() error {
 	t := f.Targets
 	if t.SatisfactionPct <= 0 || t.SatisfactionPct > 100 || t.OnTimePct <= 0 || t.OnTimePct > 100 || t.WaitP90S < 0 || t.ServiceP90S < 0 {
 		return errors.New("targets: satisfaction_pct and on_time_pct must be in (0, 100], wait_p90_s and service_p90_s at least 0")
+	}
+	if t.ExpectedRatings < 0 || t.ExpectedDossiers < 0 {
+		return errors.New("targets: expected_ratings_per_year and expected_dossiers_per_year must be at least 0 (0: extrapolated from the year so far)")
+	}
+	if !t.SatisfactionRule.Valid() || !t.OnTimeRule.Valid() {
+		return fmt.Errorf("targets: satisfaction_rule and on_time_rule are %q (the plan's \"trên\", the default) or %q", RuleAbove, RuleAtLeast)
+	}
+	if len(f.Reasons) > 50 {
+		return errors.New("reasons: more than 50")
+	}
+	for i, r := range f.Reasons {
+		if !schema.ValidID(r.ID) || r.LabelVI == "" || r.LabelEN == "" {
+			return fmt.Errorf("reasons[%d]: id must be a valid ID, label_vi and label_en are required", i)
+		}
 	}
 	if len(f.Satisfied) == 0 {
 		return errors.New("satisfied: at least one level")

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/schema"
 )
 
 //go:embed report.html
@@ -28,12 +29,22 @@ func page() (*template.Template, error) {
 			}
 			return pctVI(pct(n, total))
 		},
-		"month": func(r *Report, m Month) string { return m.Start.In(r.Loc).Format("01/2006") },
-		"sat":   func(r *Report, st kpi.Stats) bool { return r.Targets.SatisfactionMet(st) },
+		// The plan's two shares, shown as their verdict reads them.
+		"satpct": func(r *Report, st kpi.Stats) string {
+			return shownVI(r.Targets.SatisfactionShown(st.Satisfied, st.RatingsTotal))
+		},
+		"otpct": func(r *Report, st kpi.Stats) string {
+			return shownVI(r.Targets.OnTimeShown(st.OnTime, st.DossiersTotal))
+		},
+		"target": targetVI,
+		"month":  func(r *Report, m Month) string { return m.Start.In(r.Loc).Format("01/2006") },
+		"sat":    func(r *Report, st kpi.Stats) bool { return r.Targets.SatisfactionMet(st) },
 		"ontime": func(r *Report, st kpi.Stats) bool {
 			return r.Targets.OnTimeMet(st)
 		},
 		"levels":   func() any { return levelNames },
+		"levelVI":  func(l schema.Level) string { vi, _ := levelName(l); return vi },
+		"levelEN":  func(l schema.Level) string { _, en := levelName(l); return en },
 		"outcomes": func() any { return outcomeNames },
 	}).Parse(pageSource)
 }

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/pscm/pscm/internal/kpi"
 )
 
 var ict = time.FixedZone("ICT", 7*3600)
@@ -20,6 +23,30 @@ func TestFormat(t *testing.T) {
 	for i, c := range cases {
 		if c.got != c.want {
 			t.Errorf("case %d: %q, want %q", i, c.got, c.want)
+		}
+	}
+}
+
+// TestFindingsNeverRoundAcrossTheTarget: the report's sentence shows a
+// share with the decimals its verdict needs (94,996 % is "Chưa đạt", never
+// "95,0 %"; 95,004 % is "Đạt" and shown above 95), and exactly 95 % is not
+// met ("trên 95 %").
+func TestFindingsNeverRoundAcrossTheTarget(t *testing.T) {
+	for _, c := range []struct {
+		satisfied, total int64
+		shown            string
+		met              bool
+	}{
+		{94996, 100000, "94,996 %", false},
+		{95004, 100000, "95,004 %", true},
+		{9500, 10000, "95,0 %", false},
+		{9496, 10000, "94,96 %", false},
+		{99995, 100000, "99,995 %", true},
+	} {
+		st := kpi.Stats{RatingsTotal: c.total, Satisfied: c.satisfied, HasRatings: true, SatisfiedPct: float64(c.satisfied) * 100 / float64(c.total)}
+		f := findings(&Report{Targets: kpi.DefaultTargets(), Total: st})[0]
+		if f.Met != c.met || !strings.Contains(f.VI, "là "+c.shown+" trên") {
+			t.Errorf("%d/%d: met %t, %q; want met %t and %q", c.satisfied, c.total, f.Met, f.VI, c.met, c.shown)
 		}
 	}
 }

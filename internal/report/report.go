@@ -279,9 +279,9 @@ func findings(r *Report) []Finding {
 		met := t.SatisfactionMet(st)
 		out = append(out, Finding{Key: "satisfaction", Known: true, Met: met, HasTarget: true,
 			VI: fmt.Sprintf("Tỷ lệ người dân hài lòng là %s trên %s lượt đánh giá: %s mục tiêu %s.",
-				pctVI(st.SatisfiedPct), intVI(st.RatingsTotal), metVI(met), pctVI(t.SatisfactionPct)),
+				shownVI(t.SatisfactionShown(st.Satisfied, st.RatingsTotal)), intVI(st.RatingsTotal), metVI(met), pctVI(t.SatisfactionPct)),
 			EN: fmt.Sprintf("%s of %s ratings were satisfied: the %s target was %s.",
-				pctEN(st.SatisfiedPct), intEN(st.RatingsTotal), pctEN(t.SatisfactionPct), metEN(met))})
+				shownEN(t.SatisfactionShown(st.Satisfied, st.RatingsTotal)), intEN(st.RatingsTotal), pctEN(t.SatisfactionPct), metEN(met))})
 	} else {
 		out = append(out, Finding{Key: "satisfaction", HasTarget: true,
 			VI: "Không có lượt đánh giá nào trong kỳ: chưa đánh giá được mục tiêu hài lòng.",
@@ -291,9 +291,9 @@ func findings(r *Report) []Finding {
 		met := t.OnTimeMet(st)
 		out = append(out, Finding{Key: "on_time", Known: true, Met: met, HasTarget: true,
 			VI: fmt.Sprintf("Hồ sơ giải quyết đúng hạn và trước hạn đạt %s trên %s hồ sơ (%s trễ hạn): %s mục tiêu %s.",
-				pctVI(st.OnTimePct), intVI(st.DossiersTotal), intVI(st.Dossiers[schema.OutcomeLate]), metVI(met), pctVI(t.OnTimePct)),
+				shownVI(t.OnTimeShown(st.OnTime, st.DossiersTotal)), intVI(st.DossiersTotal), intVI(st.Dossiers[schema.OutcomeLate]), metVI(met), pctVI(t.OnTimePct)),
 			EN: fmt.Sprintf("%s of %s dossiers were resolved on time or early (%s late): the %s target was %s.",
-				pctEN(st.OnTimePct), intEN(st.DossiersTotal), intEN(st.Dossiers[schema.OutcomeLate]), pctEN(t.OnTimePct), metEN(met))})
+				shownEN(t.OnTimeShown(st.OnTime, st.DossiersTotal)), intEN(st.DossiersTotal), intEN(st.Dossiers[schema.OutcomeLate]), pctEN(t.OnTimePct), metEN(met))})
 	} else {
 		out = append(out, Finding{Key: "on_time", HasTarget: true,
 			VI: "Không có hồ sơ nào được trả kết quả trong kỳ: chưa đánh giá được mục tiêu đúng hạn.",

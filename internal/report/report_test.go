@@ -261,6 +261,10 @@ func TestSiteReport(t *testing.T) {
 	if strings.Contains(hb.String(), "http://") || strings.Contains(hb.String(), "https://") || strings.Contains(hb.String(), "<script") {
 		t.Error("the page refers to an outside asset or has a script")
 	}
+	// Levels by name, never by ID (issue 14: "very_satisfied, satisfied").
+	if !strings.Contains(hb.String(), "levels counted as satisfied: Rất hài lòng (Very satisfied), Hài lòng (Satisfied).") {
+		t.Error("the page does not name the levels counted as satisfied")
+	}
 	texts := renderHTML(t, hb.Bytes(), "site", []string{`[data-kpi="satisfaction"]`, `[data-kpi="on-time"]`, `[data-kpi="ratings"]`,
 		`[data-kpi="dossiers"]`, `[data-kpi="wait-mean"]`, `[data-kpi="wait-p90"]`, `[data-kpi="presence"]`, `[data-level="very_satisfied"]`,
 		`[data-counter="anlao/c02"] [data-presence]`, `[data-period]`})

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -71,6 +72,16 @@ var (
 	}
 )
 
+// levelName is a level's Vietnamese and English names (its ID when unknown).
+func levelName(l schema.Level) (vi, en string) {
+	for _, n := range levelNames {
+		if n.L == l {
+			return n.VI, n.EN
+		}
+	}
+	return string(l), string(l)
+}
+
 // xlsxWriter carries the workbook, its styles and the first error, so the
 // layout code reads as a list of cells.
 type xlsxWriter struct {
@@ -122,6 +133,30 @@ func blank() cellv                  { return cellv{nil, ""} }
 func styled(v any, s string) cellv  { return cellv{v, s} }
 func share(pct float64) cellv       { return cellv{pct / 100, "pct"} }
 func minutes(seconds float64) cellv { return cellv{seconds / 60, "dec"} }
+
+// shownIf is a share against its target (the plan's two) as a fraction,
+// with the decimals kpi.ShareShown gives it, so the cell never reads
+// across the target beside its assessment; a blank cell without data.
+func shownIf(ok bool, v float64, d int) cellv {
+	if !ok {
+		return blank()
+	}
+	if d <= 1 {
+		return share(v)
+	}
+	return cellv{v / 100, "pct" + strconv.Itoa(d)}
+}
+
+// satCell and onTimeCell are the plan's two shares of st as cells.
+func (r *Report) satCell(st kpi.Stats) cellv {
+	v, d := r.Targets.SatisfactionShown(st.Satisfied, st.RatingsTotal)
+	return shownIf(st.HasRatings, v, d)
+}
+
+func (r *Report) onTimeCell(st kpi.Stats) cellv {
+	v, d := r.Targets.OnTimeShown(st.OnTime, st.DossiersTotal)
+	return shownIf(st.HasDossiers, v, d)
+}
 
 // shareIf is the share as a fraction, or a blank cell without data.
 func shareIf(ok bool, pct float64) cellv {
@@ -189,6 +224,9 @@ func (w *xlsxWriter) makeStyles() error {
 		"int":      {CustomNumFmt: custom(fmtInt), Border: border},
 		"dec":      {CustomNumFmt: custom(fmtDec), Border: border},
 		"pct":      {CustomNumFmt: custom(fmtPct), Border: border},
+		"pct2":     {CustomNumFmt: custom("0.00%"), Border: border},
+		"pct3":     {CustomNumFmt: custom("0.000%"), Border: border},
+		"pct4":     {CustomNumFmt: custom("0.0000%"), Border: border},
 		"date":     {CustomNumFmt: custom(fmtDate)},
 		"datetime": {CustomNumFmt: custom(fmtDateTime)},
 		"month":    {CustomNumFmt: custom(fmtMonth), Border: border},
@@ -227,9 +265,9 @@ func (r *Report) xlsxSummary(w *xlsxWriter) {
 	w.row(s, 5, txt("Lập lúc / Generated"), styled(wallUTC(r.Generated, r.Loc), "datetime"))
 
 	w.row(s, RowSatisfaction-1, hdr("Chỉ tiêu / Indicator"), hdr("Kết quả / Result"), hdr("Mục tiêu / Target"), hdr("Đánh giá / Assessment"))
-	w.row(s, RowSatisfaction, styled("Tỷ lệ hài lòng / Satisfied share", "cell"), shareIf(st.HasRatings, st.SatisfiedPct),
+	w.row(s, RowSatisfaction, styled("Tỷ lệ hài lòng / Satisfied share", "cell"), r.satCell(st),
 		share(t.SatisfactionPct), assess(st.HasRatings, t.SatisfactionMet(st)))
-	w.row(s, RowOnTime, styled("Hồ sơ đúng hạn và trước hạn / Dossiers on time or early", "cell"), shareIf(st.HasDossiers, st.OnTimePct),
+	w.row(s, RowOnTime, styled("Hồ sơ đúng hạn và trước hạn / Dossiers on time or early", "cell"), r.onTimeCell(st),
 		share(t.OnTimePct), assess(st.HasDossiers, t.OnTimeMet(st)))
 	for _, x := range []struct {
 		row         int
@@ -258,7 +296,7 @@ func (r *Report) xlsxSummary(w *xlsxWriter) {
 		w.row(s, RowLevels+i, styled(l.VI+" / "+l.EN, "cell"), num(n), shareIf(st.HasRatings, pct(n, st.RatingsTotal)))
 	}
 	w.row(s, RowLevels+4, styled("Tổng / Total", "bold"), num(st.RatingsTotal))
-	w.row(s, RowLevels+5, styled("Hài lòng (được tính) / Counted as satisfied", "cell"), num(st.Satisfied), shareIf(st.HasRatings, st.SatisfiedPct))
+	w.row(s, RowLevels+5, styled("Hài lòng (được tính) / Counted as satisfied", "cell"), num(st.Satisfied), r.satCell(st))
 
 	w.row(s, RowOutcomes-1, hdr("Hồ sơ theo kết quả / Dossiers by outcome"), hdr("Số hồ sơ / Count"), hdr("Tỷ lệ / Share"))
 	for i, o := range outcomeNames {
@@ -266,7 +304,7 @@ func (r *Report) xlsxSummary(w *xlsxWriter) {
 		w.row(s, RowOutcomes+i, styled(o.VI+" / "+o.EN, "cell"), num(n), shareIf(st.HasDossiers, pct(n, st.DossiersTotal)))
 	}
 	w.row(s, RowOutcomes+3, styled("Tổng / Total", "bold"), num(st.DossiersTotal))
-	w.row(s, RowOutcomes+4, styled("Đúng hạn và trước hạn / On time or early", "cell"), num(st.OnTime), shareIf(st.HasDossiers, st.OnTimePct))
+	w.row(s, RowOutcomes+4, styled("Đúng hạn và trước hạn / On time or early", "cell"), num(st.OnTime), r.onTimeCell(st))
 
 	w.row(s, RowTimes-1, hdr("Thời gian (phút) / Times (min)"), hdr("Trung bình / Mean"), hdr("Trung vị / Median"), hdr("P90"))
 	has, pctl := st.Sessions > 0, st.Sessions > 0 && r.HasPercentiles
@@ -293,8 +331,8 @@ func (r *Report) siteRow(name, id string, st kpi.Stats, pctl bool) []cellv {
 	t := r.Targets
 	has := st.Sessions > 0
 	return []cellv{styled(name, "cell"), styled(id, "cell"),
-		num(st.RatingsTotal), num(st.Satisfied), shareIf(st.HasRatings, st.SatisfiedPct), assess(st.HasRatings, t.SatisfactionMet(st)),
-		num(st.DossiersTotal), num(st.OnTime), shareIf(st.HasDossiers, st.OnTimePct), assess(st.HasDossiers, t.OnTimeMet(st)),
+		num(st.RatingsTotal), num(st.Satisfied), r.satCell(st), assess(st.HasRatings, t.SatisfactionMet(st)),
+		num(st.DossiersTotal), num(st.OnTime), r.onTimeCell(st), assess(st.HasDossiers, t.OnTimeMet(st)),
 		num(st.Sessions), minutesIf(has, st.WaitMeanS), minutesIf(has && pctl, st.WaitP90S),
 		minutesIf(has, st.ServiceMeanS), minutesIf(has && pctl, st.ServiceP90S), num(st.NoShows), shareIf(st.HasPresence, st.StaffPresencePct)}
 }
@@ -331,7 +369,7 @@ func (r *Report) xlsxCounters(w *xlsxWriter) {
 		for _, c := range sr.Counters {
 			st, has := c.Stats, c.Stats.Sessions > 0
 			w.row(s, row, styled(siteName(sr.Site), "cell"), styled(c.Name, "cell"), styled(c.ID, "cell"),
-				num(st.RatingsTotal), num(st.Satisfied), shareIf(st.HasRatings, st.SatisfiedPct), num(st.Sessions),
+				num(st.RatingsTotal), num(st.Satisfied), r.satCell(st), num(st.Sessions),
 				minutesIf(has, st.WaitMeanS), minutesIf(has, st.WaitP90S), minutesIf(has, st.ServiceMeanS), minutesIf(has, st.ServiceP90S),
 				num(st.NoShows), shareIf(st.HasPresence, st.StaffPresencePct))
 			row++
@@ -353,8 +391,8 @@ func (r *Report) xlsxMonths(w *xlsxWriter) {
 		hdr("Cán bộ có mặt / Staff presence"))
 	for i, m := range r.Months {
 		st, has := m.Stats, m.Stats.Sessions > 0
-		w.row(s, 2+i, styled(wallUTC(m.Start, r.Loc), "month"), num(st.RatingsTotal), num(st.Satisfied), shareIf(st.HasRatings, st.SatisfiedPct),
-			num(st.DossiersTotal), num(st.OnTime), shareIf(st.HasDossiers, st.OnTimePct), num(st.Sessions),
+		w.row(s, 2+i, styled(wallUTC(m.Start, r.Loc), "month"), num(st.RatingsTotal), num(st.Satisfied), r.satCell(st),
+			num(st.DossiersTotal), num(st.OnTime), r.onTimeCell(st), num(st.Sessions),
 			minutesIf(has, st.WaitMeanS), minutesIf(has, st.ServiceMeanS), shareIf(st.HasPresence, st.StaffPresencePct))
 	}
 	if w.err == nil {

@@ -528,8 +528,8 @@ func TestKindsAndReasons(t *testing.T) {
 	}
 
 	reasons := Reasons()
-	if len(reasons) != 12 || len(slices.Compact(slices.Sorted(slices.Values(reasons)))) != 12 {
-		t.Errorf("Reasons() = %v, want 12 distinct", reasons)
+	if len(reasons) != 15 || len(slices.Compact(slices.Sorted(slices.Values(reasons)))) != 15 {
+		t.Errorf("Reasons() = %v, want 15 distinct", reasons)
 	}
 	for _, r := range reasons {
 		// A Prometheus label value is free-form, but keep them plain.

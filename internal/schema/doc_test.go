@@ -78,6 +78,9 @@ func reasonDocs() map[Reason]string {
 		ReasonBadTopic:      "Not a v1 event topic: wrong prefix, empty segment, wildcard, wrong number of segments, invalid ID, agent topic without the agent, or a press topic where an event topic was expected.",
 		ReasonUnknownKind:   "The kind is not one of the seven: the collector subscribes to every kind (`pscm/v1/{site}/+` and `…/+/+`), so an event of a kind it does not know, from an agent newer than itself, is counted and logged with this reason instead of never being seen.",
 		ReasonPointConflict: "Another event (another `id`) already holds this measurement, tags and `ts` (see \"unique point times\"); writing it would overwrite that one.",
+		ReasonUnknownID:     "By the collector's configuration, not the contract: an ID that becomes a tag (`counter`, `kiosk`, `camera`, `service`, `agent`) is not in its site's inventory (`admission.inventory.sites`), or is new while the site already holds its cap of such IDs (`admission.inventory.caps`); or the site is new while `admission.inventory.max_sites` others are tracked. It bounds the series one publisher can create.",
+		ReasonTSTooOld:      "By the collector's configuration: `ts` is older, by the collector's clock, than `admission.max_lag` (`admission.dossier_max_lag` for dossiers). `agent` status is exempt: its last will carries the agent's start time.",
+		ReasonPeriodClosed:  "By the collector's configuration: `ts` falls in a reporting period already reported (`admission.closed_through`, e.g. `2026H1`, 01/12/2025 to 31/05/2026 in Vietnam time) and no `admission.reopen` entry for its site and period is in force. `agent` status is exempt.",
 	}
 }
 
@@ -125,6 +128,9 @@ func renderEventsDoc(t *testing.T) []byte {
 	p("  consumer knows them. `null` counts as absent, and so does `\"\"` for strings.")
 	p("- Free text (`string` below) is at most %d bytes without control characters.", maxTextLen)
 	p("- The collector rejects a payload whose `site` differs from the topic's `{site}`.")
+	p("- Beyond the contract, the collector's configuration refuses a valid event whose IDs go")
+	p("  past its site's inventory (`unknown_id`), whose `ts` is older than its lag bound")
+	p("  (`ts_too_old`), or whose `ts` lies in a reporting period already reported (`period_closed`).")
 	p("")
 	p("## InfluxDB mapping — ánh xạ sang InfluxDB")
 	p("")

@@ -147,6 +147,26 @@ const (
 	// collector refuses it rather than count it written while one of the
 	// two silently disappears.
 	ReasonPointConflict Reason = "point_conflict"
+
+	// The reasons below are the collector's admission (its configuration,
+	// not the contract): an event valid under the contract that would still
+	// let one publisher widen or rewrite what is stored. They live here so
+	// that every reason the collector counts is in one closed set.
+
+	// ReasonUnknownID: an ID that becomes a tag (counter, kiosk, camera,
+	// service, agent) is not in its site's configured inventory, or is new
+	// while the site already holds its cap of such IDs; or the site itself is
+	// new while the collector already tracks its bound of sites. It bounds
+	// the series one publisher can create.
+	ReasonUnknownID Reason = "unknown_id"
+	// ReasonTSTooOld: ts is older, by the collector's clock, than the lag it
+	// accepts for the event's kind (an agent's spool replayed after a long
+	// outage is within it; a backdated point is not).
+	ReasonTSTooOld Reason = "ts_too_old"
+	// ReasonPeriodClosed: ts falls in a reporting period the collector's
+	// configuration says was already reported, and no reopening of that
+	// period for the event's site is in force.
+	ReasonPeriodClosed Reason = "period_closed"
 )
 
 // Reasons returns every Reason, so the collector can create each labelled
@@ -156,6 +176,7 @@ func Reasons() []Reason {
 		ReasonTooLarge, ReasonInvalidUTF8, ReasonMalformed, ReasonWrongType,
 		ReasonMissing, ReasonInvalidID, ReasonInvalidValue, ReasonTimeRange,
 		ReasonSiteMismatch, ReasonBadTopic, ReasonUnknownKind, ReasonPointConflict,
+		ReasonUnknownID, ReasonTSTooOld, ReasonPeriodClosed,
 	}
 }
 

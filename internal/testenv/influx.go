@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,7 +39,8 @@ type Influx struct {
 	conf     string // path of the generated influxd.conf
 	port     int    // HTTP
 	database string
-	flux     bool // Flux endpoint on
+	flux     bool   // Flux endpoint on
+	shipped  string // the config file rendered instead of influxConf's
 	client   *http.Client
 }
 
@@ -48,6 +50,16 @@ type InfluxOption func(*influxConfig)
 type influxConfig struct {
 	database string
 	noFlux   bool
+	shipped  string
+}
+
+// WithShippedConfig runs influxd with the config file at path (the one
+// pscm ships), its directories moved into the test's and its two listeners
+// onto free loopback ports, everything else as written: authentication
+// included. No database is created: with auth on, the server takes nothing
+// before its first admin user, which is the setup's to make.
+func WithShippedConfig(path string) InfluxOption {
+	return func(c *influxConfig) { c.shipped = path }
 }
 
 // WithDatabase names the database StartInflux creates instead of "pscm".
@@ -85,6 +97,9 @@ func StartInflux(t testing.TB, opts ...InfluxOption) *Influx {
 			t.Fatalf("testenv: %v", err)
 		}
 	}
+	if i.shipped != "" {
+		return i
+	}
 	// CREATE DATABASE is idempotent, but it is needed only once: the data
 	// directory keeps the database across restarts.
 	if _, err := i.query("CREATE DATABASE " + quoteIdent(i.database)); err != nil {
@@ -111,6 +126,7 @@ func newInflux(t testing.TB, opts []InfluxOption) *Influx {
 		conf:     filepath.Join(dir, "influxd.conf"),
 		database: cfg.database,
 		flux:     !cfg.noFlux,
+		shipped:  cfg.shipped,
 		client: &http.Client{
 			Timeout: influxHTTPTimeout,
 			// No keep-alive: a pooled connection to a server the test has
@@ -125,7 +141,15 @@ func newInflux(t testing.TB, opts []InfluxOption) *Influx {
 // listenOn writes the config for the HTTP and RPC ports; Start reuses it.
 func (i *Influx) listenOn(httpPort, rpcPort int) error {
 	i.port = httpPort
-	if err := os.WriteFile(i.conf, []byte(influxConf(i.srv.dir, httpPort, rpcPort, i.flux)), 0o644); err != nil {
+	conf := influxConf(i.srv.dir, httpPort, rpcPort, i.flux)
+	if i.shipped != "" {
+		b, err := os.ReadFile(i.shipped)
+		if err != nil {
+			return err
+		}
+		conf = shippedInfluxConf(string(b), i.srv.dir, httpPort, rpcPort)
+	}
+	if err := os.WriteFile(i.conf, []byte(conf), 0o644); err != nil {
 		return fmt.Errorf("write influxd config: %w", err)
 	}
 	return nil
@@ -169,6 +193,26 @@ func influxConf(dir string, httpPort, rpcPort int, flux bool) string {
 	fmt.Fprintf(&b, "  level = \"warn\"\n")
 	fmt.Fprintf(&b, "  suppress-logo = true\n")
 	return b.String()
+}
+
+// shippedInfluxConf moves a shipped config's directories under dir and its
+// RPC and HTTP listeners (the first and second bind-address) to loopback
+// ports. A shipped listener that is not loopback is left for the test to
+// catch: it is rewritten only after the test has read the file.
+func shippedInfluxConf(conf, dir string, httpPort, rpcPort int) string {
+	q := strconv.Quote
+	dirRe := regexp.MustCompile(`(?m)^(\s*(?:dir|wal-dir)\s*=\s*)"/var/lib/influxdb/([^"]*)"`)
+	conf = dirRe.ReplaceAllString(conf, "${1}"+q(dir + "/")[:len(q(dir+"/"))-1]+`${2}"`)
+	n := 0
+	bindRe := regexp.MustCompile(`(?m)^(\s*bind-address\s*=\s*)"[^"]*"`)
+	return bindRe.ReplaceAllStringFunc(conf, func(m string) string {
+		n++
+		port := rpcPort
+		if n == 2 {
+			port = httpPort
+		}
+		return bindRe.ReplaceAllString(m, "${1}"+q(net.JoinHostPort("127.0.0.1", strconv.Itoa(port))))
+	})
 }
 
 // findInfluxd returns the influxd to run: override (from $PSCM_INFLUXD) when

@@ -60,7 +60,7 @@ func TestConfig(t *testing.T) {
 		{"password in url", func(c *Config) { c.URL = "rtsp://admin:hunter2@10.0.0.5/live" }, "url: rtsp://admin:xxxxx@10.0.0.5/live: contains a password"},
 		{"user twice", func(c *Config) { c.URL = "rtsp://admin@10.0.0.5/live"; c.Username = "pscm" }, "keep one"},
 		{"password without user", func(c *Config) { c.Password = config.Secret{Env: "X"} }, "password: set, but username is empty"},
-		{"both secret sources", func(c *Config) { c.Username = "u"; c.Password = config.Secret{Env: "X", File: "/f"} }, "password: set either file or env"},
+		{"both secret sources", func(c *Config) { c.Username = "u"; c.Password = config.Secret{Env: "X", File: "/f"} }, "password: set one of file, env or credential"},
 		{"udp", func(c *Config) { c.Transport = "udp" }, "transport: udp is not supported"},
 		{"sctp", func(c *Config) { c.Transport = "sctp" }, "transport: \"sctp\" is not tcp"},
 		{"stall too short", func(c *Config) { c.StallTimeout = time.Second }, "stall_timeout: 1s is outside 2s..5m0s"},

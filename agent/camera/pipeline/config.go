@@ -122,7 +122,7 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("calibration.password: %w", err)
 	}
 	if s.Calibration.Enabled && !s.Calibration.Password.IsSet() {
-		return errors.New("calibration.password: required (file or env) while calibration.enabled is true")
+		return errors.New("calibration.password: required (file, env or credential) while calibration.enabled is true")
 	}
 	return nil
 }

@@ -30,9 +30,13 @@
         : 'Không thể nhận thêm đánh giá không hài lòng nào trong năm',
       budgetLate: (n) => n > 0 ? 'Còn có thể có thêm ' + n + ' hồ sơ trễ hạn trong năm'
         : 'Không thể có thêm hồ sơ trễ hạn nào trong năm',
+      basis: { expected: (v) => ' (theo số dự kiến cả năm: ' + v + ')', extrapolated: (v) => ' (ước tính cả năm theo nhịp đến nay: ' + v + ')', so_far: () => ' (theo kết quả đến nay)' },
+      recoverSat: (n, s) => n < 0 ? 'Không thể đạt lại chỉ tiêu trong năm' : 'Cần ' + s + ' đánh giá hài lòng liên tiếp để đạt lại chỉ tiêu',
+      recoverLate: (n, s) => n < 0 ? 'Không thể đạt lại chỉ tiêu trong năm' : 'Cần ' + s + ' hồ sơ đúng hạn liên tiếp để đạt lại chỉ tiêu',
       period: { today: 'Hôm nay', month: 'Tháng này', half: '6 tháng', year: 'Năm nay' },
+      reportOf: 'kỳ báo cáo',
       staffed: 'Có cán bộ', unstaffed: 'Trống', unknown: 'Chưa rõ',
-      serving: 'Đang phục vụ', idle: 'Không có phiên',
+      serving: 'Đang phục vụ', idle: 'Không có phiên', waiting: 'Người dân đang chờ',
       ratings: (n) => n + ' đánh giá',
       noRatings: 'Chưa có đánh giá',
       lastRating: 'Đánh giá gần nhất',
@@ -52,9 +56,13 @@
         : 'The year can afford no more dissatisfied ratings',
       budgetLate: (n) => n > 0 ? n + ' more late dossier' + (n === 1 ? '' : 's') + ' the year can afford'
         : 'The year can afford no more late dossiers',
+      basis: { expected: (v) => ' (on the expected ' + v + ' this year)', extrapolated: (v) => ' (on ' + v + ', the year so far extrapolated)', so_far: () => ' (on the results so far)' },
+      recoverSat: (n, s) => n < 0 ? 'The target cannot be met again this year' : s + ' satisfied ratings in a row would meet the target again',
+      recoverLate: (n, s) => n < 0 ? 'The target cannot be met again this year' : s + ' dossiers on time in a row would meet the target again',
       period: { today: 'Today', month: 'This month', half: 'Half-year', year: 'This year' },
+      reportOf: 'report period',
       staffed: 'Staffed', unstaffed: 'Unstaffed', unknown: 'Unknown',
-      serving: 'Serving', idle: 'No session',
+      serving: 'Serving', idle: 'No session', waiting: 'Citizen waiting',
       ratings: (n) => n + (n === 1 ? ' rating' : ' ratings'),
       noRatings: 'No ratings yet',
       lastRating: 'Last rating',
@@ -100,17 +108,46 @@
     const key = locale + JSON.stringify(opts);
     return fmtCache[key] || (fmtCache[key] = new Intl.NumberFormat(locale, opts));
   }
-  // pct(96) is "96,0 %" in Vietnamese, "96.0%" in English.
-  function pct(v) {
-    const n = nf({ minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
+  // pct(96) is "96,0 %" in Vietnamese, "96.0%" in English; pct(94.996, 3)
+  // is "94,996 %". A share judged against a target comes with the decimals
+  // the server chose for it (kpi.ShareShown: never rounded across the
+  // target), so the number and its verdict agree.
+  function pct(v, d) {
+    d = d || 1;
+    const n = nf({ minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
     return state.lang === 'vi' ? n + ' %' : n + '%';
   }
-  function targetText(v) {
+  // targetText(95) is "> 95 %"; a target met "at least" reads "≥ 95 %".
+  function targetText(v, rule) {
     const n = nf({ maximumFractionDigits: 1 }).format(v);
-    return '> ' + (state.lang === 'vi' ? n + ' %' : n + '%');
+    return (rule === 'at_least' ? '≥ ' : '> ') + (state.lang === 'vi' ? n + ' %' : n + '%');
   }
   function int(v) { return nf({ maximumFractionDigits: 0 }).format(v); }
-  // dur(312) is "5:12"; an hour or more is "1:02:03".
+  // span(312) is "5 phút 12 giây" ("5 min 12 s"): a wait or a service
+  // time, which "5:12" would let a reader take for a clock time.
+  function spanParts(sec) {
+    let s = Math.max(0, Math.round(sec));
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    const vi = state.lang === 'vi';
+    const parts = [];
+    if (h > 0) parts.push([h, vi ? 'giờ' : 'h']);
+    if (m > 0) parts.push([m, vi ? 'phút' : 'min']);
+    if (s > 0 && h === 0 || parts.length === 0) parts.push([s, vi ? 'giây' : 's']);
+    return parts;
+  }
+  function span(sec) { return spanParts(sec).map((p) => p[0] + ' ' + p[1]).join(' '); }
+  // setSpan writes span(sec) into an output with its units in smaller
+  // type, so "5 phút 12 giây" fits where "5:12" did.
+  function setSpan(sel, sec) {
+    const e = q(sel);
+    if (!e) return;
+    const text = span(sec);
+    if (e.textContent === text) return;
+    e.replaceChildren();
+    spanParts(sec).forEach((p, i) => e.append((i ? ' ' : '') + p[0], el('span', 'unit', ' ' + p[1])));
+  }
+  // dur(312) is "5:12", a running timer; an hour or more is "1:02:03".
   function dur(sec) {
     let s = Math.max(0, Math.round(sec));
     const h = Math.floor(s / 3600); s -= h * 3600;
@@ -132,11 +169,12 @@
     const t = Date.parse(ts);
     return isNaN(t) ? NaN : Math.max(0, (Date.now() - t) / 1000);
   }
-  function grade(v, target, has) {
+  // grade colours a share: the verdict is the server's (kpi.Passes, on the
+  // counts), amber when met by less than AMBER_POINTS.
+  function grade(v, target, has, met) {
     if (!has) return 'none';
-    if (v > target + AMBER_POINTS) return 'ok';
-    if (v > target) return 'warn';
-    return 'bad';
+    if (!met) return 'bad';
+    return v > target + AMBER_POINTS ? 'ok' : 'warn';
   }
 
   // ---- DOM helpers ----
@@ -164,14 +202,23 @@
   // ---- Drawing ----
 
   function render() {
-    const t = T[state.lang];
     document.documentElement.lang = state.lang;
     document.documentElement.classList.toggle('lang-vi', state.lang === 'vi');
     document.documentElement.classList.toggle('lang-en', state.lang === 'en');
     for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === state.lang));
     for (const b of document.querySelectorAll('[data-period]')) b.setAttribute('aria-pressed', String(b.dataset.period === state.period));
-    setText('#period-label', t.period[state.period]);
     if (sitesView) renderSites(); else renderSite();
+  }
+
+  // periodText names the period on screen with the days it covers, and
+  // the half-year with its report label: the tab and the report count the
+  // same days (kpi.Bounds).
+  function periodText(t) {
+    const name = t.period[state.period];
+    const b = state.snap && state.snap.bounds && state.snap.bounds[state.period];
+    if (!b || !b.first) return name;
+    const span = b.first === b.last ? dmy(b.first) : dmy(b.first) + ' – ' + dmy(b.last);
+    return name + ': ' + span + (b.label ? ' (' + t.reportOf + ' ' + b.label + ')' : '');
   }
 
   // renderReport fills the semi-annual report bar: for the site on screen,
@@ -232,8 +279,9 @@
 
   function renderSite() {
     const s = state.snap;
-    if (!s) return;
     const t = T[state.lang];
+    setText('#period-label', periodText(t));
+    if (!s) return;
     $('loading').hidden = true;
     $('site-view').hidden = false;
     setText('#site-name', s.site_name || s.site || '');
@@ -250,28 +298,34 @@
 
     // Satisfaction and on time: the two targets of the plan.
     const kpis = [
-      { id: 'satisfaction', card: 'card-satisfaction', v: p.satisfied_pct, has: p.has_ratings, target: targets.satisfaction_pct,
+      { id: 'satisfaction', card: 'card-satisfaction', v: p.satisfied_shown, d: p.satisfied_decimals, met: p.satisfaction_met,
+        has: p.has_ratings, target: targets.satisfaction_pct, rule: targets.satisfaction_rule,
         detail: p.has_ratings ? t.ratingsOf(int(p.satisfied || 0), int(p.ratings_total || 0)) : '',
-        yv: year.satisfied_pct, yhas: year.has_ratings,
-        budgetSel: '[data-budget="dissatisfied"]', budget: budget.dissatisfied_left, budgetText: t.budgetDis },
-      { id: 'on-time', card: 'card-on-time', v: p.on_time_pct, has: p.has_dossiers, target: targets.on_time_pct,
+        yv: year.satisfied_shown, yd: year.satisfied_decimals, yhas: year.has_ratings, ymet: year.satisfaction_met,
+        budgetSel: '[data-budget="dissatisfied"]', budget: budget.dissatisfied_left, budgetText: t.budgetDis,
+        basis: budget.ratings_basis, expected: budget.expected_ratings, recover: budget.recover_satisfied, recoverText: t.recoverSat },
+      { id: 'on-time', card: 'card-on-time', v: p.on_time_shown, d: p.on_time_decimals, met: p.on_time_met,
+        has: p.has_dossiers, target: targets.on_time_pct, rule: targets.on_time_rule,
         detail: p.has_dossiers ? t.dossiersOf(int(p.on_time || 0), int(p.dossiers_total || 0)) : '',
-        yv: year.on_time_pct, yhas: year.has_dossiers,
-        budgetSel: '[data-budget="late"]', budget: budget.late_left, budgetText: t.budgetLate },
+        yv: year.on_time_shown, yd: year.on_time_decimals, yhas: year.has_dossiers, ymet: year.on_time_met,
+        budgetSel: '[data-budget="late"]', budget: budget.late_left, budgetText: t.budgetLate,
+        basis: budget.dossiers_basis, expected: budget.expected_dossiers, recover: budget.recover_on_time, recoverText: t.recoverLate },
     ];
     for (const k of kpis) {
       const has = !!k.has && typeof k.v === 'number';
-      setOut('[data-kpi="' + k.id + '"]', has ? pct(k.v) : '—', has ? k.v.toFixed(1) : '');
-      const g = grade(k.v, k.target || 0, has);
+      setOut('[data-kpi="' + k.id + '"]', has ? pct(k.v, k.d) : '—', has ? k.v.toFixed(k.d || 1) : '');
+      const g = grade(k.v, k.target || 0, has, !!k.met);
       $(k.card).dataset.state = g;
-      setText('[data-target="' + k.id + '"]', typeof k.target === 'number' ? targetText(k.target) : '—');
+      setText('[data-target="' + k.id + '"]', typeof k.target === 'number' ? targetText(k.target, k.rule) : '—');
       setText('[data-status="' + k.id + '"]', t.status[g]);
       setText('[data-detail="' + k.id + '"]', k.detail);
-      setText('[data-year="' + k.id + '"]', state.period !== 'year' && k.yhas ? t.year(pct(k.yv)) : '');
+      setText('[data-year="' + k.id + '"]', state.period !== 'year' && k.yhas ? t.year(pct(k.yv, k.yd)) : '');
       const b = q(k.budgetSel);
       if (typeof k.budget === 'number') {
         b.dataset.value = String(k.budget);
-        b.dataset.state = k.budget > 0 ? 'ok' : 'bad';
+        // No room left while the year still meets its target is a warning,
+        // not a failure (24 of 24 dossiers on time once showed red).
+        b.dataset.state = k.budget > 0 ? 'ok' : k.ymet ? 'warn' : 'bad';
         b.replaceChildren();
         const text = k.budgetText(k.budget);
         const num = int(k.budget);
@@ -280,6 +334,16 @@
           b.append(text.slice(0, at), el('b', 'budget-n', num), text.slice(at + String(k.budget).length));
         } else {
           b.textContent = text;
+        }
+        // Which year's volume the budget counts on, and, below target,
+        // the way back.
+        const basis = t.basis[k.basis];
+        if (basis) b.append(el('span', 'basis', basis(int(k.expected || 0))));
+        b.dataset.basis = k.basis || '';
+        if (typeof k.recover === 'number' && k.recover !== 0) {
+          const r = el('span', 'recover', ' · ' + k.recoverText(k.recover, int(k.recover)));
+          r.dataset.value = String(k.recover);
+          b.append(r);
         }
       } else {
         b.dataset.value = '';
@@ -291,7 +355,8 @@
     for (const [id, v] of [['wait-mean', p.wait_mean_s], ['wait-p50', p.wait_p50_s], ['wait-p90', p.wait_p90_s],
       ['service-mean', p.service_mean_s], ['service-p50', p.service_p50_s], ['service-p90', p.service_p90_s]]) {
       const ok = hasSessions && typeof v === 'number';
-      setOut('[data-kpi="' + id + '"]', ok ? dur(v) : '—', ok ? String(v) : '');
+      if (ok) setSpan('[data-kpi="' + id + '"]', v); else setText('[data-kpi="' + id + '"]', '—');
+      q('[data-kpi="' + id + '"]').dataset.value = ok ? String(v) : '';
     }
     setOut('[data-kpi="sessions"]', int(p.sessions || 0), String(p.sessions || 0));
     setOut('[data-kpi="no-shows"]', int(p.no_shows || 0), String(p.no_shows || 0));
@@ -339,7 +404,8 @@
 
   function renderCharts(series, targets) {
     renderHours((series && series.today_by_hour) || []);
-    renderDays((series && series.last_30_days) || [], typeof targets.satisfaction_pct === 'number' ? targets.satisfaction_pct : 95);
+    renderDays((series && series.last_30_days) || [], typeof targets.satisfaction_pct === 'number' ? targets.satisfaction_pct : 95,
+      targets.satisfaction_rule);
   }
 
   function renderHours(points) {
@@ -395,12 +461,12 @@
     root.setAttribute('aria-label', label);
   }
 
-  function renderDays(points, target) {
+  function renderDays(points, target, rule) {
     const vi = state.lang === 'vi';
     const root = $('svg-days');
     size(root);
     const days = points.map((p) => ({ day: localDay(p.start), r: p.ratings || 0, s: p.satisfied || 0,
-      v: p.ratings > 0 ? Math.min(p.satisfied || 0, p.ratings) * 100 / p.ratings : null }));
+      v: p.ratings > 0 ? p.satisfied_shown : null, d: p.satisfied_decimals, met: !!p.satisfaction_met }));
     const vals = days.filter((d) => d.v !== null).map((d) => d.v);
     // From a round number under both the lowest day and the target, to 100.
     const lo = Math.max(0, Math.floor(Math.min(target - 5, ...vals) / 5) * 5);
@@ -415,7 +481,7 @@
       kids.push(svg('text', { class: 'axis', x: PAD.l - 6, y: y(v) + EM * 0.35, 'text-anchor': 'end' }, int(v)));
     }
     kids.push(svg('line', { class: 'target-line', x1: PAD.l, x2: CW - PAD.r, y1: y(target), y2: y(target) }));
-    kids.push(svg('text', { class: 'target-label', x: CW - PAD.r + EM * 0.4, y: y(target) + EM * 0.35, 'text-anchor': 'start' }, targetText(target)));
+    kids.push(svg('text', { class: 'target-label', x: CW - PAD.r + EM * 0.4, y: y(target) + EM * 0.35, 'text-anchor': 'start' }, targetText(target, rule)));
     // The line breaks at days without ratings.
     let d = '', prev = false;
     days.forEach((p, i) => {
@@ -430,21 +496,21 @@
         kids.push(svg('text', { class: 'axis', x: x(i), y: CH - EM * 0.45, 'text-anchor': 'middle' }, p.day));
       }
       if (p.v === null) return;
-      const g = grade(p.v, target, true);
+      const g = grade(p.v, target, true, p.met);
       if (g !== 'bad') met++;
       if (!worst || p.v < worst.v) worst = p;
-      const c = svg('circle', { class: 'pt', 'data-state': g, 'data-day': p.day, 'data-value': p.v.toFixed(1), cx: x(i), cy: y(p.v), r: Math.max(4, EM * 0.38) });
-      c.append(svg('title', {}, p.day + ' · ' + pct(p.v) + ' (' + p.s + '/' + p.r + ')'));
+      const c = svg('circle', { class: 'pt', 'data-state': g, 'data-day': p.day, 'data-value': p.v.toFixed(p.d || 1), cx: x(i), cy: y(p.v), r: Math.max(4, EM * 0.38) });
+      c.append(svg('title', {}, p.day + ' · ' + pct(p.v, p.d) + ' (' + p.s + '/' + p.r + ')'));
       kids.push(c);
     });
     root.replaceChildren(...kids);
     let label;
     if (vi) {
-      label = '30 ngày qua: tỷ lệ hài lòng theo ngày, ' + vals.length + ' ngày có đánh giá, ' + met + ' ngày đạt chỉ tiêu ' + targetText(target)
-        + (worst ? ', thấp nhất ' + pct(worst.v) + ' ngày ' + worst.day : '') + '.';
+      label = '30 ngày qua: tỷ lệ hài lòng theo ngày, ' + vals.length + ' ngày có đánh giá, ' + met + ' ngày đạt chỉ tiêu ' + targetText(target, rule)
+        + (worst ? ', thấp nhất ' + pct(worst.v, worst.d) + ' ngày ' + worst.day : '') + '.';
     } else {
-      label = 'Last 30 days: daily satisfaction, ' + vals.length + ' days with ratings, ' + met + ' above the ' + targetText(target) + ' target'
-        + (worst ? ', lowest ' + pct(worst.v) + ' on ' + worst.day : '') + '.';
+      label = 'Last 30 days: daily satisfaction, ' + vals.length + ' days with ratings, ' + met + ' above the ' + targetText(target, rule) + ' target'
+        + (worst ? ', lowest ' + pct(worst.v, worst.d) + ' on ' + worst.day : '') + '.';
     }
     root.setAttribute('aria-label', label);
   }
@@ -483,7 +549,12 @@
       line.append(chip, serving);
       li.append(line);
 
-      if (c.serving_since) {
+      if (c.serving_since && staffed === 'no') {
+        // The citizen's seat is taken and the official's is empty: nobody
+        // is being served (a tile once read "Trống" and "Đang phục vụ").
+        serving.classList.add('waiting');
+        serving.textContent = t.waiting;
+      } else if (c.serving_since) {
         serving.classList.add('on');
         const timer = el('span', 'timer');
         timer.dataset.since = c.serving_since;
@@ -497,9 +568,9 @@
       const d = c.today || {};
       const stats = el('p', 'c-stats');
       if (d.has_ratings) {
-        const sp = el('b', 'c-pct', pct(d.satisfied_pct || 0));
-        sp.dataset.value = (d.satisfied_pct || 0).toFixed(1);
-        sp.dataset.state = grade(d.satisfied_pct || 0, (state.snap.targets || {}).satisfaction_pct || 0, true);
+        const sp = el('b', 'c-pct', pct(d.satisfied_shown || 0, d.satisfied_decimals));
+        sp.dataset.value = (d.satisfied_shown || 0).toFixed(d.satisfied_decimals || 1);
+        sp.dataset.state = grade(d.satisfied_shown || 0, (state.snap.targets || {}).satisfaction_pct || 0, true, !!d.satisfaction_met);
         stats.append(sp, ' · ' + t.ratings(d.ratings_total || 0));
       } else {
         stats.textContent = t.noRatings;
@@ -558,14 +629,15 @@
       tr.append(name);
       const y = s.year || {};
       const d = s.today || {};
-      const cell = (has, v, kind) => {
-        const td = el('td', 'num', has ? pct(v) : '—');
+      const cell = (has, v, dec, kind) => {
+        const td = el('td', 'num', has ? pct(v, dec) : '—');
         td.dataset.col = kind;
-        td.dataset.value = has ? v.toFixed(1) : '';
+        td.dataset.value = has ? v.toFixed(dec || 1) : '';
         return td;
       };
-      tr.append(cell(y.has_ratings, y.satisfied_pct, 'year-satisfaction'), cell(y.has_dossiers, y.on_time_pct, 'year-on-time'),
-        cell(d.has_ratings, d.satisfied_pct, 'today-satisfaction'));
+      tr.append(cell(y.has_ratings, y.satisfied_shown, y.satisfied_decimals, 'year-satisfaction'),
+        cell(y.has_dossiers, y.on_time_shown, y.on_time_decimals, 'year-on-time'),
+        cell(d.has_ratings, d.satisfied_shown, d.satisfied_decimals, 'today-satisfaction'));
       const sess = el('td', 'num', int(d.sessions || 0));
       sess.dataset.col = 'today-sessions';
       tr.append(sess);
@@ -623,6 +695,10 @@
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (!m || typeof m !== 'object') return;
       if (m.type === 'snapshot' && !sitesView) {
+        // Only the first frame names the viewer (pushes are shared by
+        // everyone watching the site): keep it, or the report bar and the
+        // user's name would vanish at the first push.
+        if (!m.user && state.snap && state.snap.user) m.user = state.snap.user;
         state.snap = m;
         renderSite();
       } else if (m.type === 'sites' && sitesView) {
