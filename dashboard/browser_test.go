@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,11 +69,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := text(`[data-kpi="on-time"]`); got != "98,2 %" {
 		t.Errorf("on time shows %q, want 98,2 %%", got)
 	}
-	if got := text(`[data-budget="dissatisfied"]`); !strings.Contains(got, "10") {
-		t.Errorf("dissatisfied budget shows %q, want 10", got)
+	// The budgets on the configured year's volumes (wantBudgetSat, Late).
+	if got, want := text(`[data-budget="dissatisfied"]`), fmt.Sprintf("Còn có thể nhận thêm %d đánh giá không hài lòng trong năm (theo số dự kiến cả năm: 20.000)", wantBudgetSat); got != want {
+		t.Errorf("dissatisfied budget shows %q, want %q", got, want)
 	}
-	if got := text(`[data-budget="late"]`); !strings.Contains(got, "1") {
-		t.Errorf("late budget shows %q, want 1", got)
+	if got, want := text(`[data-budget="late"]`), fmt.Sprintf("Còn có thể có thêm %d hồ sơ trễ hạn trong năm (theo số dự kiến cả năm: 5.000)", wantBudgetLate); got != want {
+		t.Errorf("late budget shows %q, want %q", got, want)
 	}
 	shot("overview")
 

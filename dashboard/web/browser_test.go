@@ -470,6 +470,30 @@ func TestBrowser(t *testing.T) {
 	b.screenshot("overview-1366x768", "")
 	b.screenshot("counters", ".counters-panel")
 
+	// A phone (390x844): nothing wider than the screen, and the alerts
+	// right after the two targets, not 3,000 px down below the counters
+	// and the charts (issue 14).
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	phone := `(() => { const top = (s) => document.querySelector(s).getBoundingClientRect().top + window.scrollY;
+		const wide = [...document.querySelectorAll('#site-view *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && e.getClientRects().length).map((e) => e.className || e.tagName);
+		return JSON.stringify({sw: document.documentElement.scrollWidth, wide: wide.slice(0, 5), alerts: top('.alerts-panel'), counters: top('.counters-panel'), charts: top('.charts')}); })()`
+	var layout struct {
+		SW                       int
+		Wide                     []string
+		Alerts, Counters, Charts float64
+	}
+	if err := json.Unmarshal([]byte(b.eval(phone)), &layout); err != nil {
+		t.Fatal(err)
+	}
+	if layout.SW > 390 || len(layout.Wide) > 0 {
+		t.Errorf("phone: page %d px wide, overflowing %v", layout.SW, layout.Wide)
+	}
+	if layout.Alerts > layout.Counters || layout.Alerts > layout.Charts || layout.Alerts > 900 {
+		t.Errorf("phone: alerts at %.0f px, counters at %.0f, charts at %.0f: want the alerts first, near the top", layout.Alerts, layout.Counters, layout.Charts)
+	}
+	b.screenshot("phone-390x844", "")
+	b.do("laptop viewport back", chromedp.EmulateViewport(1366, 768))
+
 	// A second snapshot changes the numbers on the open page, no reload.
 	// Pushes after the first do not name the viewer (the server shares
 	// them among everyone on the site): the name stays (issue 14: it and
