@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -307,8 +306,7 @@ func queueWebhook(tr *queue.Tracker, token string, refusals *httpin.Refusals, lo
 			refuse(http.StatusNotFound, "disabled", "queue webhook disabled (no queue.webhook_token configured)")
 			return
 		}
-		got, ok := httpin.Bearer(r)
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		if !httpin.HasBearer(r, token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pscm-queue"`)
 			refuse(http.StatusUnauthorized, "unauthorized", "unauthorized")
 			return

@@ -521,7 +521,7 @@ func TestPassRuleEverywhere(t *testing.T) {
 			}
 			// A share just at the target fails, the smallest share above it
 			// a realistic count can make passes, and Grafana agrees on both.
-			if kpi.Passes(int64(target*1e6), 1e8, target) || v <= target || v > target+1e-5 {
+			if kpi.Passes(int64(target*1e6), 1e8, target, kpi.RuleAbove) || v <= target || v > target+1e-5 {
 				t.Errorf("%s: green from %v for the %v target: want just above it", f, v, target)
 			}
 		}

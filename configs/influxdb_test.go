@@ -79,15 +79,12 @@ func TestInfluxDBSetup(t *testing.T) {
 	}
 	grafana := "grafana:" + token("grafana/influxdb.pass")
 
-	// as sends one request as user:password ("" anonymous) and returns the
-	// status and body.
-	as := func(userPass, path string, form url.Values) (int, string) {
+	// as POSTs body to path as user:password ("" anonymous) and returns the
+	// status and the answer.
+	as := func(userPass, path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, db.URL()+path, strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, db.URL()+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if path == "/write?db=pscm" {
-			req, _ = http.NewRequest(http.MethodPost, db.URL()+path, strings.NewReader(form.Get("line")))
-		}
 		if userPass != "" {
 			u, p, _ := strings.Cut(userPass, ":")
 			req.SetBasicAuth(u, p)
@@ -101,11 +98,11 @@ func TestInfluxDBSetup(t *testing.T) {
 		return res.StatusCode, string(b)
 	}
 	write := func(userPass string, i int) int {
-		code, _ := as(userPass, "/write?db=pscm", url.Values{"line": {fmt.Sprintf("probe,site=anlao value=%d %d", i, 1_700_000_000_000_000_000+i)}})
+		code, _ := as(userPass, "/write?db=pscm", fmt.Sprintf("probe,site=anlao value=%d %d", i, 1_700_000_000_000_000_000+i))
 		return code
 	}
 	read := func(userPass string) (int, string) {
-		return as(userPass, "/query", url.Values{"db": {"pscm"}, "q": {`SHOW TAG VALUES FROM "probe" WITH KEY = "site"`}})
+		return as(userPass, "/query", url.Values{"db": {"pscm"}, "q": {`SHOW TAG VALUES FROM "probe" WITH KEY = "site"`}}.Encode())
 	}
 	for i, c := range []struct {
 		who         string

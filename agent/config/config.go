@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/pipeline"
@@ -248,11 +247,8 @@ func (c Config) validateListeners() error {
 		return fmt.Errorf("http.tls: required on %s (not loopback): kiosk and webhook tokens would cross the LAN in clear; "+
 			"give a server certificate (scripts/certs.sh DIR server NAME HOST-OR-IP), or set http.plain_http: true for a closed LAN", c.HTTP.Listen)
 	}
-	if err := c.Admin.Validate(); err != nil {
+	if err := c.Admin.ValidateBeside(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("admin.%w", err)
-	}
-	if c.Admin.Listen == c.HTTP.Listen && !strings.HasSuffix(c.Admin.Listen, ":0") {
-		return errors.New("admin.listen: must differ from http.listen (metrics and calibration stay off the kiosks' port)")
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pscm/pscm/internal/durable"
 )
 
 const (
@@ -449,52 +451,25 @@ func overwriteFile(path string, b []byte) error {
 	return err
 }
 
-// WriteFileAtomic replaces dir/name with data so that a crash leaves either
-// the old file or the new one, never a mix or nothing: it writes
-// name.tmp, fsyncs it, renames it over name and fsyncs dir. Only then is
-// the new content durable. On failure the temporary file is removed, so a
-// full disk keeps no half-written copy; a full disk is an ErrFull, as for
-// Append. The agent keeps its small state files beside the spool this way
-// (the ack cursor, the queue's open tickets).
+// WriteFileAtomic is durable.WriteFile, a full disk being an ErrFull as
+// for Append. The agent keeps its small state files beside the spool this
+// way (the ack cursor, the queue's open tickets, the fusion state).
 func WriteFileAtomic(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	_, err = f.Write(data)
+	err := durable.WriteFile(dir, name, data)
 	if err == nil {
-		err = f.Sync()
+		return nil
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	err = fmt.Errorf("spool: %w", err)
+	if noSpace(err) {
+		err = fmt.Errorf("%w: %w", ErrFull, err)
 	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		err = fmt.Errorf("spool: writing %s: %w", filepath.Join(dir, name), err)
-		if noSpace(err) {
-			err = fmt.Errorf("%w: %w", ErrFull, err)
-		}
-		return err
-	}
-	return syncDir(dir)
+	return err
 }
 
 // syncDir makes creations, removals and renames in dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("spool: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("spool: fsync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -6,23 +6,18 @@ package tagindex
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/pscm/pscm/internal/influxql"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/store"
 )
 
 // Reader runs SHOW TAG VALUES against the database the collector writes.
 type Reader struct {
-	url, db, rp, token string
-	http               *http.Client
+	client *influxql.Client
 }
 
 // New returns a Reader of cfg's database; it does not contact InfluxDB.
@@ -31,9 +26,7 @@ func New(cfg store.Config) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("influxdb token: %w", err)
 	}
-	db, rp, _ := strings.Cut(cfg.Bucket, "/")
-	return &Reader{url: strings.TrimRight(cfg.URL, "/"), db: db, rp: rp, token: token,
-		http: &http.Client{Timeout: cfg.Timeout}}, nil
+	return &Reader{client: influxql.New(cfg.URL, cfg.Bucket, token, cfg.Timeout)}, nil
 }
 
 // Bounds of one request: InfluxDB runs its statements one after another,
@@ -45,10 +38,6 @@ const (
 	statementsPerRequest = 100
 	maxValuesPerRequest  = 20_000
 )
-
-// maxBody bounds one answer: the sites of every measurement at the
-// configuration's largest max_sites, or a batch of IDs, stay below it.
-const maxBody = 64 << 20
 
 // Sites returns the site tag values of the contract's measurements, sorted,
 // at most limit.
@@ -114,64 +103,19 @@ func firstN(values []string, n int) []string {
 	return values[:min(len(values), n)]
 }
 
-// response is /query's JSON answer to SHOW TAG VALUES: per statement, a
-// series per measurement with rows of [key, value].
-type response struct {
-	Results []struct {
-		Series []struct {
-			Values [][]string `json:"values"`
-		} `json:"series"`
-		Error string `json:"error"`
-	} `json:"results"`
-	Error string `json:"error"`
-}
-
-// query runs stmts in one request and returns each one's values.
+// query runs stmts in one request and returns each one's values (the
+// second column of SHOW TAG VALUES).
 func (r *Reader) query(ctx context.Context, stmts []string) ([][]string, error) {
-	form := url.Values{"db": {r.db}, "q": {strings.Join(stmts, ";\n")}}
-	if r.rp != "" {
-		form.Set("rp", r.rp)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url+"/query", strings.NewReader(form.Encode()))
+	res, err := r.client.Query(ctx, stmts)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if r.token != "" {
-		// 1.8 takes "user:password" as a token, as the writer sends it.
-		req.Header.Set("Authorization", "Token "+r.token)
-	}
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxBody {
-		return nil, errors.New("answer larger than 64 MiB")
-	}
-	var out response
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("%s: %.200s", resp.Status, body)
-	}
-	if out.Error != "" {
-		return nil, fmt.Errorf("%s: %s", resp.Status, out.Error)
-	}
-	if len(out.Results) != len(stmts) {
-		return nil, fmt.Errorf("%s: %d results for %d statements", resp.Status, len(out.Results), len(stmts))
 	}
 	values := make([][]string, len(stmts))
-	for i, res := range out.Results {
-		if res.Error != "" {
-			return nil, fmt.Errorf("%.120s: %s", stmts[i], res.Error)
-		}
+	for i, res := range res.Results {
 		for _, s := range res.Series {
 			for _, row := range s.Values {
-				if len(row) == 2 {
-					values[i] = append(values[i], row[1])
+				if v, ok := row[len(row)-1].(string); ok && len(row) == 2 {
+					values[i] = append(values[i], v)
 				}
 			}
 		}

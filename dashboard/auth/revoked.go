@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pscm/pscm/internal/durable"
 )
 
 // revocationLog keeps logouts on disk, so that a restart does not bring a
@@ -83,39 +86,19 @@ func (l *revocationLog) rewrite(live map[string]time.Time) error {
 		l.f.Close()
 		l.f = nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(l.path), ".revoked-*")
-	if err != nil {
-		return fmt.Errorf("revocations: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	w := bufio.NewWriter(tmp)
+	var b bytes.Buffer
 	for n, exp := range live {
-		fmt.Fprintf(w, "%s %d\n", n, exp.Unix())
+		fmt.Fprintf(&b, "%s %d\n", n, exp.Unix())
 	}
-	err = w.Flush()
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), l.path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(l.path))
-	}
-	if err != nil {
-		return fmt.Errorf("revocations: write %s: %w", l.path, err)
+	if err := durable.WriteFile(filepath.Dir(l.path), filepath.Base(l.path), b.Bytes()); err != nil {
+		return fmt.Errorf("revocations: %w", err)
 	}
 	l.lines = len(live)
-	l.f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("revocations: %w", err)
 	}
+	l.f = f
 	return nil
 }
 
@@ -142,15 +125,6 @@ func (l *revocationLog) close() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // KeepRevocations makes logouts survive restarts: the logouts saved in

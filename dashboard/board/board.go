@@ -92,7 +92,7 @@ type Board struct {
 	satisfied []schema.Level
 	log       *slog.Logger
 	now       func() time.Time
-	figures   kpi.Figures // for the reasons' names
+	reasons   kpi.Reasons
 
 	mu    sync.Mutex
 	sites map[string]*siteState
@@ -102,12 +102,12 @@ type Board struct {
 type Option func(*Board)
 
 // WithReasons names the follow-up reasons (kpi.DefaultReasons otherwise).
-func WithReasons(r []kpi.Reason) Option { return func(b *Board) { b.figures.Reasons = r } }
+func WithReasons(r kpi.Reasons) Option { return func(b *Board) { b.reasons = r } }
 
 // New returns a board for sites; call Reload before the first Snapshot.
 func New(sites []kpi.Site, src Loader, loc *time.Location, targets kpi.Targets, satisfied []schema.Level, log *slog.Logger, now func() time.Time, opts ...Option) *Board {
 	b := &Board{src: src, loc: loc, targets: targets, satisfied: satisfied, log: log, now: now, sites: map[string]*siteState{},
-		figures: kpi.Figures{Reasons: kpi.DefaultReasons()}}
+		reasons: kpi.DefaultReasons()}
 	for _, o := range opts {
 		o(b)
 	}
@@ -236,7 +236,7 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 			a := Alert{TS: e.TS, Kind: "dissatisfied", Counter: e.Counter, key: "rating/" + e.ID,
 				TextVI:    "Đánh giá không hài lòng tại " + b.counterName(st, e.Counter, true),
 				TextEN:    "Dissatisfied rating at " + b.counterName(st, e.Counter, false),
-				ReasonsVI: b.figures.ReasonLabels(e.Reasons, true), ReasonsEN: b.figures.ReasonLabels(e.Reasons, false)}
+				ReasonsVI: b.reasons.Labels(e.Reasons, true), ReasonsEN: b.reasons.Labels(e.Reasons, false)}
 			if len(e.Reasons) > 0 {
 				a.TextVI += ": " + strings.Join(a.ReasonsVI, ", ")
 				a.TextEN += ": " + strings.Join(a.ReasonsEN, ", ")

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/pscm/pscm/dashboard/auth"
@@ -108,11 +107,8 @@ func (c Config) Validate() error {
 	if err := c.HTTP.TLS.Validate(); err != nil {
 		return fmt.Errorf("http.tls: %w", err)
 	}
-	if err := c.Admin.Validate(); err != nil {
+	if err := c.Admin.ValidateBeside(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("admin.%w", err)
-	}
-	if c.Admin.Listen == c.HTTP.Listen && !strings.HasSuffix(c.Admin.Listen, ":0") {
-		return errors.New("admin.listen: must differ from http.listen (the proxy publishes http.listen)")
 	}
 	if u, err := url.Parse(c.InfluxDB.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
 		return fmt.Errorf("influxdb.url: %q is not an http(s) URL without credentials", c.InfluxDB.URL)

@@ -27,8 +27,8 @@ import (
 // shown adds a share's fields as the board sends them (kpi.ShareShown and
 // kpi.Passes against the plan's targets) under prefix.
 func shown(o obj, prefix, verdict string, good, total int, target float64) {
-	v, d := kpi.ShareShown(int64(good), int64(total), target)
-	o[prefix+"_shown"], o[prefix+"_decimals"], o[verdict+"_met"] = v, d, kpi.Passes(int64(good), int64(total), target)
+	v, d := kpi.ShareShown(int64(good), int64(total), target, kpi.RuleAbove)
+	o[prefix+"_shown"], o[prefix+"_decimals"], o[verdict+"_met"] = v, d, kpi.Passes(int64(good), int64(total), target, kpi.RuleAbove)
 }
 
 // wsServer stands in for the dashboard's /ws: each accepted connection is

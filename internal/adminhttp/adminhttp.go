@@ -13,13 +13,13 @@ package adminhttp
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +59,20 @@ func (c Config) Validate() error {
 	if !Loopback(c.Listen) && (!c.Token.IsSet() || !c.TLS.Enabled()) {
 		return fmt.Errorf("listen: %s is not loopback: set token and tls too (the metrics show staff presence; "+
 			"they must not cross the network in clear or to anyone)", c.Listen)
+	}
+	return nil
+}
+
+// ValidateBeside is Validate for the admin listener of a program whose
+// users reach it on userListen: the two must be different ports, or the
+// metrics would be served where the users (the LAN, a proxy) reach. Port 0
+// (a free port each) never clashes.
+func (c Config) ValidateBeside(userListen string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.Listen == userListen && !strings.HasSuffix(c.Listen, ":0") {
+		return fmt.Errorf("listen: must differ from http.listen (%s): metrics stay off the port users reach", c.Listen)
 	}
 	return nil
 }
@@ -149,10 +163,8 @@ func (s *Server) Close() error { return s.srv.Close() }
 
 // requireToken answers 401 unless the request carries the bearer token.
 func requireToken(token string, next http.Handler) http.Handler {
-	want := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := httpin.Bearer(r)
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+		if !httpin.HasBearer(r, token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pscm metrics"`)
 			http.Error(w, "metrics need the admin token", http.StatusUnauthorized)
 			return

@@ -5,6 +5,7 @@
 package httpin
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,13 @@ func Bearer(r *http.Request) (token string, ok bool) {
 		return "", false
 	}
 	return f[1], true
+}
+
+// HasBearer reports whether r carries "Authorization: Bearer <token>",
+// compared in constant time (token must not be empty).
+func HasBearer(r *http.Request, token string) bool {
+	got, ok := Bearer(r)
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
 // Why a body could not be read.

@@ -90,7 +90,7 @@ func TestBudgetFor(t *testing.T) {
 			// The budget is the largest x that still passes the one rule.
 			if tt.targets.SatisfactionPct > 0 && tt.total > 0 && b.DissatisfiedLeft > 0 {
 				x := b.DissatisfiedLeft
-				if !Passes(tt.sat, tt.total+x, tt.targets.SatisfactionPct) || Passes(tt.sat, tt.total+x+1, tt.targets.SatisfactionPct) {
+				if !Passes(tt.sat, tt.total+x, tt.targets.SatisfactionPct, RuleAbove) || Passes(tt.sat, tt.total+x+1, tt.targets.SatisfactionPct, RuleAbove) {
 					t.Errorf("ratings budget %d is not the largest x", x)
 				}
 			}
@@ -185,7 +185,7 @@ func TestPasses(t *testing.T) {
 		{199_000, 200_000, 95, true},
 	}
 	for _, tt := range tests {
-		if got := Passes(tt.good, tt.total, tt.target); got != tt.want {
+		if got := Passes(tt.good, tt.total, tt.target, RuleAbove); got != tt.want {
 			t.Errorf("Passes(%d, %d, %v) = %v, want %v", tt.good, tt.total, tt.target, got, tt.want)
 		}
 	}
@@ -251,11 +251,11 @@ func TestShareShown(t *testing.T) {
 		{0, 10, 95, 0, 1},
 		{10, 10, 95, 100, 1},
 	} {
-		v, d := ShareShown(c.good, c.total, c.target)
+		v, d := ShareShown(c.good, c.total, c.target, RuleAbove)
 		if math.Abs(v-c.want) > 1e-9 || d != c.decimals {
 			t.Errorf("ShareShown(%d, %d, %v) = %v with %d decimals, want %v with %d", c.good, c.total, c.target, v, d, c.want, c.decimals)
 		}
-		met := Passes(c.good, c.total, c.target)
+		met := Passes(c.good, c.total, c.target, RuleAbove)
 		if c.target > 0 && met != (v > c.target) {
 			t.Errorf("%d/%d shown %v disagrees with its verdict (met %t)", c.good, c.total, v, met)
 		}
@@ -266,13 +266,13 @@ func TestShareShown(t *testing.T) {
 // target, shown at it, and budgets count that as a pass; the plan's
 // default ("above") is not; an unknown rule is refused.
 func TestRuleAtLeast(t *testing.T) {
-	if !PassesRule(95, 100, 95, RuleAtLeast) || PassesRule(95, 100, 95, RuleAbove) || Passes(95, 100, 95) {
+	if !Passes(95, 100, 95, RuleAtLeast) || Passes(95, 100, 95, RuleAbove) || Passes(95, 100, 95, RuleAbove) {
 		t.Error("exactly 95 %: at_least passes, above does not")
 	}
-	if v, d := ShareShownRule(9500, 10000, 95, RuleAtLeast); v != 95 || d != 1 {
+	if v, d := ShareShown(9500, 10000, 95, RuleAtLeast); v != 95 || d != 1 {
 		t.Errorf("at_least 95,00 %% shown %v (%d decimals)", v, d)
 	}
-	if v, d := ShareShownRule(94996, 100000, 95, RuleAtLeast); v != 94.996 || d != 3 {
+	if v, d := ShareShown(94996, 100000, 95, RuleAtLeast); v != 94.996 || d != 3 {
 		t.Errorf("at_least 94,996 %% shown %v (%d decimals)", v, d)
 	}
 	above := Targets{SatisfactionPct: 95, OnTimePct: 98}
@@ -322,7 +322,7 @@ func TestYearBudgetAndRecovery(t *testing.T) {
 	if b.RatingsBasis != BasisExpected || b.DissatisfiedLeft != 559 {
 		t.Errorf("ratings on the expected volume: %+v", b)
 	}
-	if !PassesRule(960+11000-559, 12000, 95, RuleAbove) || PassesRule(960+11000-560, 12000, 95, RuleAbove) {
+	if !Passes(960+11000-559, 12000, 95, RuleAbove) || Passes(960+11000-560, 12000, 95, RuleAbove) {
 		t.Error("559 is not the edge")
 	}
 	// The first week: too early to extrapolate, the results so far.
@@ -341,7 +341,7 @@ func TestYearBudgetAndRecovery(t *testing.T) {
 	} {
 		if got := Recovery(c.good, c.total, c.target, c.rule); got != c.want {
 			t.Errorf("Recovery(%d, %d, %v, %s) = %d, want %d", c.good, c.total, c.target, c.rule, got, c.want)
-		} else if got > 0 && (!PassesRule(c.good+got, c.total+got, c.target, c.rule) || PassesRule(c.good+got-1, c.total+got-1, c.target, c.rule)) {
+		} else if got > 0 && (!Passes(c.good+got, c.total+got, c.target, c.rule) || Passes(c.good+got-1, c.total+got-1, c.target, c.rule)) {
 			t.Errorf("Recovery(%d, %d) = %d is not the least", c.good, c.total, got)
 		}
 	}

@@ -36,8 +36,11 @@ type Figures struct {
 	// Reasons name the follow-up reasons a dissatisfied citizen may tick
 	// (the agent's kiosk.reasons; keep the two lists equal): alerts and
 	// reports show their names, never their IDs.
-	Reasons []Reason `yaml:"reasons"`
+	Reasons Reasons `yaml:"reasons"`
 }
+
+// Reasons are the configured follow-up reasons.
+type Reasons []Reason
 
 // Reason is one follow-up reason's ID and names.
 type Reason struct {
@@ -47,8 +50,8 @@ type Reason struct {
 }
 
 // DefaultReasons are the agent's example reasons.
-func DefaultReasons() []Reason {
-	return []Reason{
+func DefaultReasons() Reasons {
+	return Reasons{
 		{ID: "cho-lau", LabelVI: "Chờ lâu", LabelEN: "Long wait"},
 		{ID: "thai-do", LabelVI: "Thái độ", LabelEN: "Attitude"},
 		{ID: "huong-dan", LabelVI: "Hướng dẫn chưa rõ", LabelEN: "Unclear guidance"},
@@ -56,13 +59,13 @@ func DefaultReasons() []Reason {
 	}
 }
 
-// ReasonLabels names reason IDs in Vietnamese (vi) or English; an ID
-// not configured is shown as itself.
-func (f Figures) ReasonLabels(ids []string, vi bool) []string {
+// Labels names reason IDs in Vietnamese (vi) or English; an ID not
+// configured is shown as itself.
+func (rs Reasons) Labels(ids []string, vi bool) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
 		name := id
-		for _, r := range f.Reasons {
+		for _, r := range rs {
 			if r.ID == id {
 				name = r.LabelEN
 				if vi {

@@ -48,18 +48,13 @@ func (r Rule) Symbol() string {
 func DefaultTargets() Targets { return Targets{SatisfactionPct: 95, OnTimePct: 98} }
 
 // Passes is the one pass rule. The plan says "trên 95 %" and "trên 98 %":
-// strictly above the target. It is decided on the counts, not on a rounded
-// percentage, so 94.96 % never passes for "95,0 %" and exactly 95 % never
-// passes either. A target of 0 or less is no target: any share passes.
+// strictly above the target (RuleAbove, the default); a target configured
+// at_least is met at it (RuleAtLeast). It is decided on the counts, not on a rounded
+// percentage, so 94.96 % never passes for "95,0 %" and, above, exactly 95 %
+// never passes either. A target of 0 or less is no target: any share passes.
 // With nothing counted there is nothing to pass: false (callers show
 // "no data", never "not met", from the Has flags).
-func Passes(good, total int64, targetPct float64) bool {
-	return PassesRule(good, total, targetPct, RuleAbove)
-}
-
-// PassesRule is Passes under rule: strictly above the target, or at least
-// at it (a target configured with at_least).
-func PassesRule(good, total int64, targetPct float64, rule Rule) bool {
+func Passes(good, total int64, targetPct float64, rule Rule) bool {
 	if total <= 0 {
 		return false
 	}
@@ -74,23 +69,23 @@ func PassesRule(good, total int64, targetPct float64, rule Rule) bool {
 
 // SatisfactionMet reports whether st passes the satisfaction target.
 func (t Targets) SatisfactionMet(st Stats) bool {
-	return PassesRule(st.Satisfied, st.RatingsTotal, t.SatisfactionPct, t.SatisfactionRule)
+	return Passes(st.Satisfied, st.RatingsTotal, t.SatisfactionPct, t.SatisfactionRule)
 }
 
 // OnTimeMet reports whether st passes the on-time-or-early target.
 func (t Targets) OnTimeMet(st Stats) bool {
-	return PassesRule(st.OnTime, st.DossiersTotal, t.OnTimePct, t.OnTimeRule)
+	return Passes(st.OnTime, st.DossiersTotal, t.OnTimePct, t.OnTimeRule)
 }
 
 // SatisfactionShown is satisfied of ratings as shown beside its verdict
-// (ShareShownRule under the satisfaction target and rule).
+// (ShareShown under the satisfaction target and rule).
 func (t Targets) SatisfactionShown(satisfied, ratings int64) (float64, int) {
-	return ShareShownRule(satisfied, ratings, t.SatisfactionPct, t.SatisfactionRule)
+	return ShareShown(satisfied, ratings, t.SatisfactionPct, t.SatisfactionRule)
 }
 
 // OnTimeShown is onTime of dossiers as shown beside its verdict.
 func (t Targets) OnTimeShown(onTime, dossiers int64) (float64, int) {
-	return ShareShownRule(onTime, dossiers, t.OnTimePct, t.OnTimeRule)
+	return ShareShown(onTime, dossiers, t.OnTimePct, t.OnTimeRule)
 }
 
 // Basis says which year's volume a budget was computed on.
@@ -156,7 +151,7 @@ func yearBudget(good, total, expected int64, elapsed, target float64, rule Rule)
 		return math.MaxInt64, basis, expected
 	}
 	rest := expected - total
-	ok := func(x int64) bool { return PassesRule(good+rest-x, expected, target, rule) }
+	ok := func(x int64) bool { return Passes(good+rest-x, expected, target, rule) }
 	if !ok(0) {
 		return 0, basis, expected
 	}
@@ -174,26 +169,23 @@ func yearBudget(good, total, expected int64, elapsed, target float64, rule Rule)
 
 // Recovery is how many good results in a row would bring good/total back
 // to passing its target: 0 when it passes or nothing was counted, -1 when
-// no number would (a target of 100 % "above").
+// no number would (a target of 100 %).
 func Recovery(good, total int64, target float64, rule Rule) int64 {
-	if total <= 0 || target <= 0 || PassesRule(good, total, target, rule) {
+	if total <= 0 || target <= 0 || Passes(good, total, target, rule) {
 		return 0
 	}
-	if target > 100 || target == 100 && rule != RuleAtLeast {
-		return -1
-	}
-	if target == 100 {
-		return -1 // at least 100 %: every result good, never again once one was bad
+	if target >= 100 {
+		return -1 // a share short of 100 % never passes 100 %, whatever follows
 	}
 	// (good+n)*100 > target*(total+n): n > (target*total - 100*good) / (100 - target).
 	n := int64(math.Floor((target*float64(total) - 100*float64(good)) / (100 - target)))
 	if n < 0 {
 		n = 0
 	}
-	for n > 0 && PassesRule(good+n-1, total+n-1, target, rule) {
+	for n > 0 && Passes(good+n-1, total+n-1, target, rule) {
 		n--
 	}
-	for !PassesRule(good+n, total+n, target, rule) {
+	for !Passes(good+n, total+n, target, rule) {
 		n++
 	}
 	return n
@@ -227,7 +219,7 @@ func budget(good, total int64, target float64, rule Rule) int64 {
 	if target <= 0 {
 		return math.MaxInt64
 	}
-	ok := func(x int64) bool { return PassesRule(good, total+x, target, rule) }
+	ok := func(x int64) bool { return Passes(good, total+x, target, rule) }
 	x := int64(math.Ceil(float64(good)*100/target-float64(total))) - 1
 	for x >= 0 && !ok(x) {
 		x--
@@ -252,20 +244,15 @@ const MaxShareDecimals = 4
 // short of everything is never shown as 100, one above nothing never as 0.
 // So 94.96 % is "94,96 %" beside "Không đạt", never "95,0 %", and 95.004 %
 // is "95,004 %" beside "Đạt". Past MaxShareDecimals the last digit is cut
-// toward the verdict's side (and away from 0 and 100) instead of rounded. A target of 0 or less is
-// no target: only the 0 and 100 rules apply.
-func ShareShown(good, total int64, targetPct float64) (shown float64, decimals int) {
-	return ShareShownRule(good, total, targetPct, RuleAbove)
-}
-
-// ShareShownRule is ShareShown under rule: with at_least a share exactly
-// at the target passes and is shown at it.
-func ShareShownRule(good, total int64, targetPct float64, rule Rule) (shown float64, decimals int) {
+// toward the verdict's side (and away from 0 and 100) instead of rounded.
+// A target of 0 or less is no target: only the 0 and 100 rules apply.
+// Under RuleAtLeast a share exactly at the target passes and is shown at it.
+func ShareShown(good, total int64, targetPct float64, rule Rule) (shown float64, decimals int) {
 	if total <= 0 {
 		return 0, 1
 	}
 	exact := float64(good) * 100 / float64(total)
-	passes := PassesRule(good, total, targetPct, rule)
+	passes := Passes(good, total, targetPct, rule)
 	atTarget := float64(good)*100 == targetPct*float64(total)
 	agrees := func(v float64) bool {
 		switch {

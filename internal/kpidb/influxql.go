@@ -4,85 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pscm/pscm/internal/influxql"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 )
 
-// InfluxQL is the default query language: on 1.8 a year of one center
-// loads in well under a second with it against several seconds with Flux,
-// whose 1.8 engine streams every point out of storage to count it (see
-// BenchmarkLoadYear). Statements go to /query over HTTP, the token (1.8's
-// "user:password") as a Token header like the client's.
-
-// influxqlResponse is /query's JSON answer.
-type influxqlResponse struct {
-	Results []struct {
-		Series []influxqlSeries `json:"series"`
-		Error  string           `json:"error"`
-	} `json:"results"`
-	Error string `json:"error"`
-}
-
-// influxqlSeries is one series of a statement's result.
-type influxqlSeries struct {
-	Name    string            `json:"name"`
-	Tags    map[string]string `json:"tags"`
-	Columns []string          `json:"columns"`
-	Values  [][]any           `json:"values"`
-}
-
-// influxql runs statements (joined with ';') and returns one result each.
-func (s *Source) influxql(ctx context.Context, stmts []string) (*influxqlResponse, error) {
-	db, rp, _ := strings.Cut(s.bucket, "/")
-	form := url.Values{"db": {db}, "epoch": {"ns"}, "q": {strings.Join(stmts, ";\n")}}
-	if rp != "" {
-		form.Set("rp", rp)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(s.url, "/")+"/query", strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if s.token != "" {
-		req.Header.Set("Authorization", "Token "+s.token)
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	var out influxqlResponse
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		return nil, fmt.Errorf("%s: %.200s", resp.Status, body)
-	}
-	if out.Error != "" {
-		return nil, fmt.Errorf("%s: %s", resp.Status, out.Error)
-	}
-	for n, r := range out.Results {
-		if r.Error != "" {
-			return nil, fmt.Errorf("statement %d (%.120s): %s", n, stmts[min(n, len(stmts)-1)], r.Error)
-		}
-	}
-	if len(out.Results) != len(stmts) {
-		return nil, fmt.Errorf("%d results for %d statements", len(out.Results), len(stmts))
-	}
-	return &out, nil
-}
+// InfluxQL is the only query language: on 1.8 a year of one center loads
+// in well under a second with it against several seconds with Flux, whose
+// 1.8 engine streams every point out of storage to count it (see
+// BenchmarkLoadYear). Statements go through internal/influxql.
 
 // maxParts bounds the concurrent requests of one step of a load. InfluxDB
 // runs the statements of one request one after the other, each on one core,
@@ -94,18 +30,18 @@ const maxParts = 2
 
 // influxqlSplit is influxql with stmts split into up to s.parts requests
 // of consecutive statements, run at once; the results keep stmts' order.
-func (s *Source) influxqlSplit(ctx context.Context, stmts []string) (*influxqlResponse, error) {
+func (s *Source) influxqlSplit(ctx context.Context, stmts []string) (*influxql.Response, error) {
 	parts := min(s.parts, len(stmts))
 	if parts <= 1 {
-		return s.influxql(ctx, stmts)
+		return s.client.Query(ctx, stmts)
 	}
 	size := (len(stmts) + parts - 1) / parts
-	out := make([]*influxqlResponse, parts)
+	out := make([]*influxql.Response, parts)
 	g, gctx := errgroup.WithContext(ctx)
 	for p := range parts {
 		lo, hi := p*size, min((p+1)*size, len(stmts))
 		g.Go(func() error {
-			r, err := s.influxql(gctx, stmts[lo:hi])
+			r, err := s.client.Query(gctx, stmts[lo:hi])
 			out[p] = r
 			return err
 		})
@@ -113,7 +49,7 @@ func (s *Source) influxqlSplit(ctx context.Context, stmts []string) (*influxqlRe
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	res := &influxqlResponse{}
+	res := &influxql.Response{}
 	for _, r := range out {
 		res.Results = append(res.Results, r.Results...)
 	}

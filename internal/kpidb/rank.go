@@ -3,6 +3,7 @@ package kpidb
 import (
 	"context"
 	"fmt"
+	"github.com/pscm/pscm/internal/influxql"
 	"github.com/pscm/pscm/internal/kpi"
 	"math"
 	"strconv"
@@ -199,7 +200,7 @@ func kthStmt(field, where string, k, m int64) string {
 }
 
 // oneRow returns the single row a percentile statement answers with.
-func oneRow(series []influxqlSeries, stmt string) ([]any, error) {
+func oneRow(series []influxql.Series, stmt string) ([]any, error) {
 	if len(series) != 1 || len(series[0].Values) != 1 || len(series[0].Values[0]) < 2 {
 		return nil, fmt.Errorf("percentiles: unexpected answer to %.120s", stmt)
 	}

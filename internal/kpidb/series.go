@@ -50,7 +50,7 @@ func (s *Source) Series(ctx context.Context, site string, start, end time.Time, 
 		`SELECT count("id") FROM "rating" WHERE ` + where + ` GROUP BY ` + group + `, "level" fill(none)`,
 		`SELECT count("wait_s") FROM "session" WHERE ` + where + ` GROUP BY ` + group + ` fill(none)`,
 	}
-	res, err := s.influxql(ctx, stmts)
+	res, err := s.client.Query(ctx, stmts)
 	if err != nil {
 		return nil, fmt.Errorf("kpi: series %s: %w", site, err)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"time"
 
+	"github.com/pscm/pscm/internal/influxql"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/timezone"
@@ -21,12 +21,10 @@ import (
 // since its engine streams every point out of storage to count it, and no
 // user needed it.)
 type Source struct {
-	url, token string
-	http       *http.Client
-	bucket     string
-	satisfied  kpi.Satisfaction
-	loc        *time.Location
-	hours      kpi.WorkHours
+	client    *influxql.Client
+	satisfied kpi.Satisfaction
+	loc       *time.Location
+	hours     kpi.WorkHours
 
 	// Now is the clock that stops presence at the present; time.Now unless
 	// changed before the first Load.
@@ -70,10 +68,7 @@ func NewSource(cfg Config) *Source {
 		cfg.Hours = kpi.DefaultWorkHours()
 	}
 	return &Source{
-		url:       cfg.URL,
-		token:     cfg.Token,
-		http:      &http.Client{Timeout: queryTimeoutS * time.Second},
-		bucket:    cfg.Bucket,
+		client:    influxql.New(cfg.URL, cfg.Bucket, cfg.Token, queryTimeoutS*time.Second),
 		satisfied: kpi.SatisfactionOf(cfg.Satisfied),
 		loc:       cfg.Loc,
 		hours:     cfg.Hours,
@@ -85,7 +80,7 @@ func NewSource(cfg Config) *Source {
 
 // Close releases the client's idle connections.
 func (s *Source) Close() {
-	s.http.CloseIdleConnections()
+	s.client.Close()
 }
 
 // Satisfied reports the levels counted as satisfied, for NewLive.
