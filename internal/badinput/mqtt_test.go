@@ -127,6 +127,7 @@ var mqttCases = []mqttCase{
 	{"negative wait_s", topic("session"), set("session", "wait_s", -1), "invalid_value"},
 	{"end before start", topic("session"), set("session", "end", "2020-01-01T00:00:00Z"), "invalid_value"},
 	{"confidence 2", topic("occupancy"), set("occupancy", "confidence", 2), "invalid_value"},
+	{"state unknown yet occupied", topic("occupancy"), set("occupancy", "state", "unknown"), "invalid_value"},
 	{"unknown level", topic("rating"), set("rating", "level", "ecstatic"), "invalid_value"},
 	{"unknown zone", topic("occupancy"), set("occupancy", "zone", "kitchen"), "invalid_value"},
 	{"unknown step", topic("queue"), set("queue", "step", "teleported"), "invalid_value"},

@@ -103,6 +103,12 @@ func TestDecodeAccepts(t *testing.T) {
 			line:    "occupancy,camera=cam1,counter=c03,site=anlao,zone=staff id=\"o1\",occupied=false 1795568400000000000\n",
 		},
 		{
+			name:    "occupancy unknown: no data, occupied false",
+			topic:   "pscm/v1/anlao/occupancy",
+			payload: `{"id":"o1","ts":"2026-11-25T01:00:00Z","site":"anlao","camera":"cam1","counter":"c03","zone":"staff","occupied":false,"state":"unknown"}`,
+			line:    "occupancy,camera=cam1,counter=c03,site=anlao,zone=staff id=\"o1\",occupied=false,state=\"unknown\" 1795568400000000000\n",
+		},
+		{
 			name:    "occupancy confidence 0 means not reported",
 			topic:   "pscm/v1/anlao/occupancy",
 			payload: `{"id":"o1","ts":"2026-11-25T01:00:00Z","site":"anlao","camera":"cam1","counter":"c03","zone":"waiting","occupied":true,"confidence":0}`,
@@ -274,6 +280,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"resolved before received", "", KindDossier, edit(KindDossier, "resolved", `"2026-11-19T00:00:00Z"`), ReasonInvalidValue, "resolved"},
 
 		// Numbers.
+		{"unknown yet occupied", "", KindOccupancy, edit(KindOccupancy, "state", `"unknown"`), ReasonInvalidValue, "occupied"},
+		{"vacant yet occupied", "", KindOccupancy, edit(KindOccupancy, "state", `"vacant"`), ReasonInvalidValue, "occupied"},
+		{"state not a state", "", KindOccupancy, edit(KindOccupancy, "state", `"asleep"`), ReasonInvalidValue, "state"},
 		{"confidence above 1", "", KindOccupancy, edit(KindOccupancy, "confidence", `1.01`), ReasonInvalidValue, "confidence"},
 		{"confidence negative", "", KindOccupancy, edit(KindOccupancy, "confidence", `-0.1`), ReasonInvalidValue, "confidence"},
 		{"wait_s negative", "", KindSession, edit(KindSession, "wait_s", `-1`), ReasonInvalidValue, "wait_s"},

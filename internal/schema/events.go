@@ -174,6 +174,23 @@ const (
 
 const zoneList = "staff, citizen, waiting"
 
+// ZoneState is what an occupancy event says it knows of its zone.
+type ZoneState string
+
+// Zone states.
+const (
+	ZoneOccupied ZoneState = "occupied"
+	ZoneVacant   ZoneState = "vacant"
+	ZoneUnknown  ZoneState = "unknown"
+)
+
+const zoneStateList = "occupied, vacant, unknown"
+
+// Valid reports whether s is a ZoneState.
+func (s ZoneState) Valid() bool {
+	return s == ZoneOccupied || s == ZoneVacant || s == ZoneUnknown
+}
+
 // Valid reports whether z is one of the three zones.
 func (z Zone) Valid() bool {
 	switch z {
@@ -373,7 +390,16 @@ type Occupancy struct {
 	// means not reported, and is left out of the JSON and the point so it
 	// does not drag averages down.
 	Confidence float64 `json:"confidence,omitempty"`
+	// State says whether the zone's state is known: "unknown" when the
+	// camera is down, tampered with, re-learning, the detector unsure or
+	// the agent was not running (Occupied is then false and means
+	// nothing). Empty, from agents older than the field, means known, as
+	// Occupied says. Presence and absence are counted on known time only.
+	State ZoneState `json:"state,omitempty"`
 }
+
+// Known reports whether e says what the zone holds (not unknown).
+func (e *Occupancy) Known() bool { return e.State != ZoneUnknown }
 
 // Kind returns KindOccupancy.
 func (e *Occupancy) Kind() Kind { return KindOccupancy }
@@ -395,6 +421,15 @@ func (e *Occupancy) Validate(now time.Time) error {
 	}
 	if !(e.Confidence >= 0 && e.Confidence <= 1) {
 		return newError(ReasonInvalidValue, "confidence", formatFloat(e.Confidence)+" is not in [0, 1]")
+	}
+	if e.State == "" {
+		return nil
+	}
+	if err := checkEnum("state", string(e.State), e.State.Valid(), zoneStateList); err != nil {
+		return err
+	}
+	if e.Occupied != (e.State == ZoneOccupied) {
+		return newError(ReasonInvalidValue, "occupied", strconv.FormatBool(e.Occupied)+" disagrees with state "+strconv.Quote(string(e.State)))
 	}
 	return nil
 }

@@ -81,8 +81,13 @@ func exampleOf(k Kind) example {
 // value raw, or removed when raw is "". Key order is lost, which JSON
 // allows.
 func edit(k Kind, key, raw string) string {
+	return editPayload(exampleOf(k).payload, key, raw)
+}
+
+// editPayload is edit on any JSON object.
+func editPayload(payload, key, raw string) string {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(exampleOf(k).payload), &m); err != nil {
+	if err := json.Unmarshal([]byte(payload), &m); err != nil {
 		panic(err)
 	}
 	if raw == "" {
@@ -105,7 +110,7 @@ func fullEvents() []Event {
 	return []Event{
 		&Rating{Header: h, Counter: "c03", Kiosk: "k03", Level: LevelVerySatisfied, Reasons: []string{"fast", "kind"}, Session: "s-1", PressID: "tap-7f3a9c21", PressSeq: 17},
 		&Queue{Header: h, Ticket: "A012", Service: "ho-tich", Counter: "c03", Step: StepFinished},
-		&Occupancy{Header: h, Camera: "cam1", Counter: "c03", Zone: ZoneStaff, Occupied: true, Confidence: 0.5},
+		&Occupancy{Header: h, Camera: "cam1", Counter: "c03", Zone: ZoneStaff, Occupied: true, Confidence: 0.5, State: ZoneOccupied},
 		&Session{Header: h, Counter: "c03", Start: ts.Add(-time.Minute), End: ts, WaitS: 1.5, ServiceS: 60, Source: SourceQueue, Ticket: "A012"},
 		&Dossier{Header: h, Dossier: "d-1", Procedure: "1.001234", Received: ts.Add(-48 * time.Hour), Due: ts.Add(time.Hour), Resolved: ts, Outcome: OutcomeOnTime},
 		&Camera{Header: h, Camera: "cam1", Up: true, FPS: 12.5, Kbps: 1000, GopS: 1, Width: 1280, Height: 720, Codec: CodecH265, Reconnects: 3},

@@ -174,7 +174,7 @@ func (e *Queue) AppendLine(dst []byte) []byte {
 }
 
 // AppendLine appends e's point: tags camera, counter, site, zone; fields
-// confidence (when reported), id, occupied.
+// confidence (when reported), id, occupied, state (when sent).
 func (e *Occupancy) AppendLine(dst []byte) []byte {
 	w := newLine(dst, KindOccupancy)
 	w.tag("camera", e.Camera)
@@ -187,6 +187,7 @@ func (e *Occupancy) AppendLine(dst []byte) []byte {
 	}
 	w.str("id", e.ID)
 	w.bool("occupied", e.Occupied)
+	w.str("state", string(e.State))
 	return w.end(e.TS)
 }
 

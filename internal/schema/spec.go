@@ -88,6 +88,9 @@ func Fields(k Kind) []FieldSpec {
 			{Name: "occupied", JSON: JSONBoolean, Required: true, Column: ColumnBoolean, Note: "The zone's new state; false must be sent, not omitted."},
 			{Name: "confidence", JSON: JSONNumber, Column: ColumnFloat,
 				Note: "Detector confidence in [0, 1]; 0 or absent means not reported and is left out."},
+			{Name: "state", JSON: JSONEnum, Column: ColumnString,
+				Values: []string{"occupied", "vacant", "unknown"},
+				Note:   "Whether the state is known. `unknown` (camera down, tampered, re-learning, detector unsure, agent not running) needs `occupied` false and means no data, neither present nor absent; `occupied`/`vacant` must agree with `occupied`. Absent means known, as `occupied` says. A string field, not a tag; left out when absent."},
 		}
 	case KindSession:
 		own = []FieldSpec{
