@@ -39,6 +39,12 @@ type StatsJSON struct {
 	NoShows           int64                    `json:"no_shows"`
 	HasPresence       bool                     `json:"has_presence"`
 	StaffPresencePct  float64                  `json:"staff_presence_pct"`
+	// The facts behind the presence figure, in working seconds: seen
+	// present, known (camera coverage), and all; the rest is no data.
+	StaffPresentS  float64 `json:"staff_present_s"`
+	StaffCoveredS  float64 `json:"staff_covered_s"`
+	StaffWorkS     float64 `json:"staff_work_s"`
+	StaffNoDataPct float64 `json:"staff_no_data_pct"`
 }
 
 func statsJSON(s kpi.Stats, t kpi.Targets) StatsJSON {
@@ -60,6 +66,7 @@ func statsJSON(s kpi.Stats, t kpi.Targets) StatsJSON {
 		Sessions: s.Sessions, WaitMeanS: s.WaitMeanS, WaitP50S: s.WaitP50S, WaitP90S: s.WaitP90S,
 		ServiceMeanS: s.ServiceMeanS, ServiceP50S: s.ServiceP50S, ServiceP90S: s.ServiceP90S,
 		NoShows: s.NoShows, HasPresence: s.HasPresence, StaffPresencePct: s.StaffPresencePct,
+		StaffPresentS: s.StaffOccupiedS, StaffCoveredS: s.StaffCoveredS, StaffWorkS: s.StaffWorkS, StaffNoDataPct: s.StaffNoDataPct,
 	}
 }
 

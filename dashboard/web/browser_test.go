@@ -126,6 +126,13 @@ func stats(ratings [4]int, dossiers [3]int, sessions int, wait, service [3]float
 		"service_mean_s": service[0], "service_p50_s": service[1], "service_p90_s": service[2],
 		"no_shows": noShows, "has_presence": presence > 0, "staff_presence_pct": presence,
 	}
+	if presence > 0 {
+		// 8 % of the working time without camera data: shown beside the
+		// figure, never as absence.
+		const work, covered = 27000.0, 24840.0
+		o["staff_work_s"], o["staff_covered_s"], o["staff_present_s"] = work, covered, covered*presence/100
+		o["staff_no_data_pct"] = (work - covered) * 100 / work
+	}
 	shown(o, "satisfied", "satisfaction", sat, total, 95)
 	shown(o, "on_time", "on_time", on, dt, 98)
 	return o
@@ -428,6 +435,7 @@ func TestBrowser(t *testing.T) {
 		{`[data-kpi="sessions"]`, "312"},
 		{`[data-kpi="no-shows"]`, "7"},
 		{`[data-kpi="presence"]`, "93,8 %"},
+		{`[data-kpi="presence-nodata"]`, "không có dữ liệu 8,0 % thời gian"},
 		{`[data-counter="c01"] .c-name`, "Quầy 1 — Hộ tịch"},
 		{`[data-counter="c01"] .chip`, "Có cán bộ"},
 		{`[data-counter="c03"] .chip`, "Trống"},

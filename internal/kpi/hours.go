@@ -174,65 +174,152 @@ func (w WorkHours) Contains(t time.Time) bool {
 	return false
 }
 
-// Change is one staff-zone state change of a counter.
+// Change is one staff-zone state change of a counter. Unknown means the
+// agent said it does not know the seat's state from At on (camera down,
+// view tampered with, detector re-learning, agent stopped); Occupied is
+// then meaningless.
 type Change struct {
 	At       time.Time
 	Occupied bool
+	Unknown  bool
 }
 
-// Presence returns the occupied and the total working seconds of one
-// counter over [start, end), given its staff-zone changes sorted by time
-// and the working windows of [start, end).
+// seat is what a Change says of the seat.
+type seat int8
+
+const (
+	seatUnknown seat = iota
+	seatVacant
+	seatOccupied
+)
+
+func (c Change) seat() seat {
+	switch {
+	case c.Unknown:
+		return seatUnknown
+	case c.Occupied:
+		return seatOccupied
+	}
+	return seatVacant
+}
+
+// Presence returns, for one counter over [start, end) (the caller stops end
+// at now), the working seconds its official was seen present, the working
+// seconds the system knows about (coverage), and all working seconds, given
+// the working windows of [start, end).
 //
-// The rule: the seat is taken as empty from the start until its first
-// change (periods start at local midnight, outside working hours), each
-// change holds until the next one from any camera on that counter, and the
-// last holds until end (the caller stops end at now). The occupied time
-// inside working hours over the working time is the counter's presence; a
-// site's is the sum over the counters that reported any staff-zone change.
-func Presence(changes []Change, wins []Interval, start, end time.Time) (occupiedS, workS float64) {
+// The rule a leader can defend: a seat's state holds from one change to the
+// next (changes sorted by time, from any camera on the counter); before the
+// first change it is what before says (the last change before start, nil
+// when none is known) and unknown otherwise. Unknown time is "no data": it
+// is neither presence nor absence, so a camera down, an agent stopped or a
+// period before the first camera event never reads as an official away.
+// Evidence (the queue system serving or calling a ticket at the counter)
+// is presence whatever the camera said: an official calling tickets is at
+// the counter, and a still official the camera took for an empty seat must
+// not be accused. Absence is known time minus presence.
+func Presence(before *Change, changes []Change, evidence, wins []Interval, start, end time.Time) (presentS, coveredS, workS float64) {
 	for _, w := range wins {
 		workS += w.To.Sub(w.From).Seconds()
 	}
-	var occ []Interval
-	on := false
-	var since time.Time
-	for _, c := range changes {
-		if c.At.Before(start) {
-			c.At = start
+	var occ, vac []Interval
+	cur := seatUnknown
+	if before != nil {
+		cur = before.seat()
+	}
+	since := start
+	flush := func(to time.Time) {
+		if !to.After(since) {
+			return
 		}
-		if !c.At.Before(end) {
+		switch cur {
+		case seatOccupied:
+			occ = append(occ, Interval{since, to})
+		case seatVacant:
+			vac = append(vac, Interval{since, to})
+		}
+	}
+	for _, c := range changes {
+		at := c.At
+		if at.Before(start) {
+			at = start
+		}
+		if !at.Before(end) {
 			break
 		}
-		switch {
-		case c.Occupied && !on:
-			on, since = true, c.At
-		case !c.Occupied && on:
-			on = false
-			occ = append(occ, Interval{since, c.At})
+		s := c.seat()
+		if s == cur {
+			continue
+		}
+		flush(at)
+		cur, since = s, at
+	}
+	flush(end)
+	present := Union(occ, Clip(evidence, start, end))
+	covered := Union(present, vac)
+	return Overlap(present, wins), Overlap(covered, wins), workS
+}
+
+// Clip returns the parts of ivs inside [start, end), dropping empty ones.
+func Clip(ivs []Interval, start, end time.Time) []Interval {
+	out := make([]Interval, 0, len(ivs))
+	for _, iv := range ivs {
+		if iv.From.Before(start) {
+			iv.From = start
+		}
+		if iv.To.After(end) {
+			iv.To = end
+		}
+		if iv.From.Before(iv.To) {
+			out = append(out, iv)
 		}
 	}
-	if on {
-		occ = append(occ, Interval{since, end})
+	return out
+}
+
+// Union returns the union of two lists of intervals as a sorted list of
+// disjoint intervals; neither input needs to be sorted.
+func Union(a, b []Interval) []Interval {
+	all := make([]Interval, 0, len(a)+len(b))
+	all = append(append(all, a...), b...)
+	sort.Slice(all, func(i, j int) bool { return all[i].From.Before(all[j].From) })
+	var out []Interval
+	for _, iv := range all {
+		if !iv.From.Before(iv.To) {
+			continue
+		}
+		if n := len(out); n > 0 && !iv.From.After(out[n-1].To) {
+			if iv.To.After(out[n-1].To) {
+				out[n-1].To = iv.To
+			}
+			continue
+		}
+		out = append(out, iv)
 	}
-	// Both lists are sorted and disjoint: sweep them together.
+	return out
+}
+
+// Overlap returns the seconds two sorted lists of disjoint intervals have
+// in common.
+func Overlap(a, b []Interval) float64 {
+	var s float64
 	i, j := 0, 0
-	for i < len(occ) && j < len(wins) {
-		f, t := occ[i].From, occ[i].To
-		if wins[j].From.After(f) {
-			f = wins[j].From
+	for i < len(a) && j < len(b) {
+		f, t := a[i].From, a[i].To
+		if b[j].From.After(f) {
+			f = b[j].From
 		}
-		if wins[j].To.Before(t) {
-			t = wins[j].To
+		if b[j].To.Before(t) {
+			t = b[j].To
 		}
 		if f.Before(t) {
-			occupiedS += t.Sub(f).Seconds()
+			s += t.Sub(f).Seconds()
 		}
-		if occ[i].To.Before(wins[j].To) {
+		if a[i].To.Before(b[j].To) {
 			i++
 		} else {
 			j++
 		}
 	}
-	return occupiedS, workS
+	return s
 }

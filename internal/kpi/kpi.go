@@ -49,13 +49,16 @@ type Stats struct {
 	// NoShows counts queue tickets that reached step no_show.
 	NoShows int64
 
-	// StaffPresencePct is the share of working time the staff seat was
-	// occupied; see WorkHours for the approximation. StaffOccupiedS and
-	// StaffWorkS are its numerator and denominator in seconds, summed over
-	// counters for a site.
-	StaffPresencePct           float64
-	HasPresence                bool
-	StaffOccupiedS, StaffWorkS float64
+	// StaffPresencePct is the share of the working time with camera
+	// coverage that the official was seen at the counter (see Presence):
+	// StaffOccupiedS over StaffCoveredS. StaffWorkS is all working time;
+	// StaffNoDataPct the share of it without coverage ("không có dữ
+	// liệu"), which is never counted as absence. Seconds are summed over
+	// the counters with a camera on the staff seat.
+	StaffPresencePct                          float64
+	HasPresence                               bool
+	StaffOccupiedS, StaffCoveredS, StaffWorkS float64
+	StaffNoDataPct                            float64
 }
 
 // NewStats returns empty Stats with their maps made.
@@ -105,10 +108,13 @@ func (s *Stats) Finish(satisfied Satisfaction) {
 		s.WaitMeanS = s.WaitSumS / float64(s.Sessions)
 		s.ServiceMeanS = s.ServiceSumS / float64(s.Sessions)
 	}
-	s.HasPresence = s.StaffWorkS > 0
-	s.StaffPresencePct = 0
+	s.HasPresence = s.StaffCoveredS > 0
+	s.StaffPresencePct, s.StaffNoDataPct = 0, 0
 	if s.HasPresence {
-		s.StaffPresencePct = s.StaffOccupiedS * 100 / s.StaffWorkS
+		s.StaffPresencePct = s.StaffOccupiedS * 100 / s.StaffCoveredS
+	}
+	if s.StaffWorkS > 0 {
+		s.StaffNoDataPct = (s.StaffWorkS - s.StaffCoveredS) * 100 / s.StaffWorkS
 	}
 }
 
@@ -155,6 +161,7 @@ func (s *Stats) Add(b Stats) {
 	s.ServiceSumS += b.ServiceSumS
 	s.NoShows += b.NoShows
 	s.StaffOccupiedS += b.StaffOccupiedS
+	s.StaffCoveredS += b.StaffCoveredS
 	s.StaffWorkS += b.StaffWorkS
 	s.WaitP50S, s.WaitP90S, s.ServiceP50S, s.ServiceP90S = 0, 0, 0, 0
 }

@@ -125,21 +125,45 @@ func TestPresence(t *testing.T) {
 	hours := DefaultWorkHours()
 	hours.Loc = loc
 	wins := hours.Windows(start, end)
+	on := func(hm string) Change { return Change{At: at(mon, hm), Occupied: true} }
+	off := func(hm string) Change { return Change{At: at(mon, hm)} }
+	dunno := func(hm string) Change { return Change{At: at(mon, hm), Unknown: true} }
+	served := func(from, to string) Interval { return Interval{at(mon, from), at(mon, to)} }
+	vacantBefore := &Change{At: at("2026-02-27", "17:30")}
 	tests := []struct {
-		name      string
-		changes   []Change
-		stop      time.Time
-		occ, work float64
+		name                string
+		before              *Change
+		changes             []Change
+		evidence            []Interval
+		stop                time.Time
+		present, known, all float64
 	}{
-		{"never there", nil, end, 0, 27000},
-		{"all day", []Change{{at(mon, "06:00"), true}}, end, 27000, 27000},
-		{"morning only, lunch excluded", []Change{
-			{at(mon, "07:00"), true}, {at(mon, "12:00"), false}, {at(mon, "13:00"), true}, {at(mon, "14:00"), false},
-		}, end, 4*3600 + 1800, 27000},
-		{"repeated states", []Change{
-			{at(mon, "08:00"), true}, {at(mon, "08:30"), true}, {at(mon, "09:00"), false}, {at(mon, "09:10"), false},
-		}, end, 3600, 27000},
-		{"stopped at now", []Change{{at(mon, "07:30"), true}}, at(mon, "10:30"), 3 * 3600, 3 * 3600},
+		// No camera data at all is no data, never 0 % presence.
+		{"nothing known", nil, nil, nil, end, 0, 0, 27000},
+		// The last state before the period holds into it.
+		{"seen empty since Friday", vacantBefore, nil, nil, end, 0, 27000, 27000},
+		{"all day", nil, []Change{on("06:00")}, nil, end, 27000, 27000, 27000},
+		// Before the first event of the day nothing is known: the
+		// morning until 08:00 is no data, not absence.
+		{"first event at 08:00", nil, []Change{off("08:00"), on("09:00")}, nil, end, 27000 - 5400, 27000 - 1800, 27000},
+		{"morning only, lunch excluded", vacantBefore, []Change{
+			on("07:00"), off("12:00"), on("13:00"), off("14:00"),
+		}, nil, end, 4*3600 + 1800, 27000, 27000},
+		{"repeated states", vacantBefore, []Change{
+			on("08:00"), on("08:30"), off("09:00"), off("09:10"),
+		}, nil, end, 3600, 27000, 27000},
+		// A camera down 09:00-10:00 while the seat was last seen empty:
+		// that hour is no data, not one more hour away.
+		{"camera down an hour", vacantBefore, []Change{dunno("09:00"), off("10:00")}, nil, end, 0, 27000 - 3600, 27000},
+		// ...and the state before the outage does not carry across it.
+		{"occupied, then down", nil, []Change{on("07:30"), dunno("09:30"), on("10:30")}, nil, end, 27000 - 3600, 27000 - 3600, 27000},
+		// The queue system serving tickets at the counter is presence,
+		// whether the camera saw an empty seat or nothing at all.
+		{"serving while the camera saw the seat empty", vacantBefore, nil,
+			[]Interval{served("08:00", "08:30"), served("08:20", "09:00")}, end, 3600, 27000, 27000},
+		{"serving while the camera was down", nil, []Change{dunno("07:00")},
+			[]Interval{served("13:30", "14:00"), served("06:00", "07:40")}, end, 1800 + 600, 1800 + 600, 27000},
+		{"stopped at now", nil, []Change{on("07:30")}, nil, at(mon, "10:30"), 3 * 3600, 3 * 3600, 3 * 3600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,11 +171,23 @@ func TestPresence(t *testing.T) {
 			if !tt.stop.Equal(end) {
 				w = hours.Windows(start, tt.stop)
 			}
-			occ, work := Presence(tt.changes, w, start, tt.stop)
-			if occ != tt.occ || work != tt.work {
-				t.Errorf("presence = %v / %v, want %v / %v", occ, work, tt.occ, tt.work)
+			present, known, all := Presence(tt.before, tt.changes, tt.evidence, w, start, tt.stop)
+			if present != tt.present || known != tt.known || all != tt.all {
+				t.Errorf("presence = %v / %v / %v, want %v / %v / %v", present, known, all, tt.present, tt.known, tt.all)
 			}
 		})
+	}
+	st := NewStats()
+	st.StaffOccupiedS, st.StaffCoveredS, st.StaffWorkS = 9000, 18000, 27000
+	st.Finish(nil)
+	if !st.HasPresence || st.StaffPresencePct != 50 || math.Abs(st.StaffNoDataPct-100.0/3) > 1e-9 {
+		t.Errorf("presence %v %% with %v %% no data, want 50 and 33.3", st.StaffPresencePct, st.StaffNoDataPct)
+	}
+	st = NewStats()
+	st.StaffWorkS = 27000
+	st.Finish(nil)
+	if st.HasPresence || st.StaffNoDataPct != 100 {
+		t.Errorf("no coverage: has %v, no data %v %%", st.HasPresence, st.StaffNoDataPct)
 	}
 	// A weekend has no working time; a year of 2026 has 261 weekdays.
 	if w := hours.Windows(at("2026-03-07", "00:00"), at("2026-03-09", "00:00")); len(w) != 0 {

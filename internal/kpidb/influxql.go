@@ -70,15 +70,60 @@ func (cs counters) get(c string) *kpi.Stats {
 	return st
 }
 
-func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.Time, perCounterPct bool) (kpi.Stats, counters, map[string][]kpi.Change, error) {
-	where := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site,
-		start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+// seatRecord is what is known of one counter's staff seat over a period,
+// for kpi.Presence: the camera's state before it, its changes in it, and
+// the queue system's evidence of an official at the counter.
+type seatRecord struct {
+	before   *kpi.Change
+	changes  []kpi.Change
+	evidence []kpi.Interval
+	camera   bool // a camera reported on the seat in or just before the period
+}
+
+// seatLookBack is how far before a period its staff seat's last state is
+// looked for. The agent says "unknown" when it stops or loses a camera, so
+// an older state would still hold; a week bounds the query, and a seat
+// silent for longer starts the period unknown, which can only make "no
+// data" larger, never absence.
+const seatLookBack = 7 * 24 * time.Hour
+
+// callPresence is the time after a ticket is called at a counter taken as
+// presence: whoever pressed "call" was there.
+const callPresence = time.Minute
+
+type seats map[string]*seatRecord
+
+func (ss seats) get(c string) *seatRecord {
+	r, ok := ss[c]
+	if !ok {
+		r = &seatRecord{}
+		ss[c] = r
+	}
+	return r
+}
+
+// change reads an occupancy row (time, occupied, state).
+func change(row []any) kpi.Change {
+	on, _ := row[1].(bool)
+	state, _ := row[2].(string)
+	return kpi.Change{At: time.Unix(0, jsonInt(row[0])), Occupied: on, Unknown: state == string(schema.ZoneUnknown)}
+}
+
+func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.Time, perCounterPct bool) (kpi.Stats, counters, seats, error) {
+	rfc := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	where := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site, rfc(start), rfc(end))
+	before := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site, rfc(start.Add(-seatLookBack)), rfc(start))
 	stmts := []string{
 		`SELECT count("id") FROM "rating" WHERE ` + where + ` GROUP BY "counter", "level"`,
 		`SELECT count("id") FROM "dossier" WHERE ` + where + ` GROUP BY "outcome"`,
 		`SELECT count("id") FROM "queue" WHERE ` + where + ` AND "step" = 'no_show' GROUP BY "counter"`,
 		`SELECT count("wait_s"), sum("wait_s"), sum("service_s") FROM "session" WHERE ` + where + ` GROUP BY "counter"`,
-		`SELECT "occupied" FROM "occupancy" WHERE ` + where + ` AND "zone" = 'staff' GROUP BY "counter"`,
+		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + where + ` AND "zone" = 'staff' GROUP BY "counter"`,
+		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + before + ` AND "zone" = 'staff' GROUP BY "counter" ORDER BY time DESC LIMIT 1`,
+		// Sessions the queue system saw (alone or fused with a camera's)
+		// and tickets called: an official at the counter.
+		`SELECT "start", "end" FROM "session" WHERE ` + where + ` AND "source" != 'camera' GROUP BY "counter"`,
+		`SELECT "id" FROM "queue" WHERE ` + where + ` AND "step" = 'called' GROUP BY "counter"`,
 	}
 	res, err := s.influxqlSplit(ctx, stmts)
 	if err != nil {
@@ -86,7 +131,7 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 	}
 	overall := kpi.NewStats()
 	per := counters{}
-	changes := map[string][]kpi.Change{}
+	seat := seats{}
 	for n, r := range res.Results {
 		for _, se := range r.Series {
 			c := se.Tags["counter"]
@@ -112,8 +157,23 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 					overall.WaitSumS += st.WaitSumS
 					overall.ServiceSumS += st.ServiceSumS
 				case 4:
-					on, _ := row[1].(bool)
-					changes[c] = append(changes[c], kpi.Change{At: time.Unix(0, jsonInt(row[0])), Occupied: on})
+					r := seat.get(c)
+					r.changes, r.camera = append(r.changes, change(row)), true
+				case 5:
+					ch := change(row)
+					r := seat.get(c)
+					r.before, r.camera = &ch, true
+				case 6:
+					from, errF := time.Parse(time.RFC3339Nano, fmt.Sprint(row[1]))
+					to, errT := time.Parse(time.RFC3339Nano, fmt.Sprint(row[2]))
+					if errF == nil && errT == nil {
+						r := seat.get(c)
+						r.evidence = append(r.evidence, kpi.Interval{From: from, To: to})
+					}
+				case 7:
+					at := time.Unix(0, jsonInt(row[0]))
+					r := seat.get(c)
+					r.evidence = append(r.evidence, kpi.Interval{From: at, To: at.Add(callPresence)})
 				}
 			}
 		}
@@ -130,7 +190,7 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 	if err := s.percentiles(ctx, where, targets); err != nil {
 		return kpi.Stats{}, nil, nil, err
 	}
-	return overall, per, changes, nil
+	return overall, per, seat, nil
 }
 
 func sortedKeys(m counters) []string {

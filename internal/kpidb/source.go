@@ -117,24 +117,32 @@ func (s *Source) load(ctx context.Context, site string, start, end time.Time, pe
 	if !schema.ValidID(site) {
 		return kpi.Stats{}, nil, fmt.Errorf("%w: %q", ErrInvalidSite, site)
 	}
-	overall, per, changes, err := s.loadInfluxQL(ctx, site, start, end, perCounterPct)
+	overall, per, seat, err := s.loadInfluxQL(ctx, site, start, end, perCounterPct)
 	if err != nil {
 		return kpi.Stats{}, nil, fmt.Errorf("kpidb: load %s: %w", site, err)
 	}
-	if len(changes) > 0 {
-		stop := end
-		if now := s.Now(); now.Before(stop) {
-			stop = now
+	stop := end
+	if now := s.Now(); now.Before(stop) {
+		stop = now
+	}
+	var wins []kpi.Interval
+	for c, r := range seat {
+		// Presence is counted where a camera watches the staff seat; the
+		// queue's evidence alone, at a counter without one, says when an
+		// official was there but never when they were not.
+		if !r.camera || !start.Before(stop) {
+			continue
 		}
-		wins := s.hours.Windows(start, stop)
-		for c, ch := range changes {
-			sort.SliceStable(ch, func(i, j int) bool { return ch[i].At.Before(ch[j].At) })
-			o, w := kpi.Presence(ch, wins, start, stop)
-			st := per.get(c)
-			st.StaffOccupiedS, st.StaffWorkS = o, w
-			overall.StaffOccupiedS += o
-			overall.StaffWorkS += w
+		if wins == nil {
+			wins = s.hours.Windows(start, stop)
 		}
+		sort.SliceStable(r.changes, func(i, j int) bool { return r.changes[i].At.Before(r.changes[j].At) })
+		o, k, w := kpi.Presence(r.before, r.changes, r.evidence, wins, start, stop)
+		st := per.get(c)
+		st.StaffOccupiedS, st.StaffCoveredS, st.StaffWorkS = o, k, w
+		overall.StaffOccupiedS += o
+		overall.StaffCoveredS += k
+		overall.StaffWorkS += w
 	}
 
 	overall.Finish(s.satisfied)

@@ -314,10 +314,20 @@ func findings(r *Report) []Finding {
 			VI: fmt.Sprintf("%s của 90 %% lượt phục vụ không quá %s phút: %s mục tiêu %s phút.", tt.vi, decVI(tt.p90/60), metVI(met), decVI(tt.target/60)),
 			EN: fmt.Sprintf("%s of 90 %% of sessions was at most %s min: the %s min target was %s.", tt.en, decEN(tt.p90/60), decEN(tt.target/60), metEN(met))})
 	}
-	if st.HasPresence {
+	switch {
+	case st.HasPresence && st.StaffNoDataPct >= 0.05:
+		// Time without camera data is stated, never counted as absence.
+		out = append(out, Finding{Key: "presence", Known: true,
+			VI: fmt.Sprintf("Cán bộ có mặt tại quầy %s thời gian làm việc có dữ liệu camera; %s thời gian làm việc không có dữ liệu (không tính là vắng mặt).", pctVI(st.StaffPresencePct), pctVI(st.StaffNoDataPct)),
+			EN: fmt.Sprintf("Staff were at their counters %s of the working time with camera data; %s of working time has no data (not counted as absence).", pctEN(st.StaffPresencePct), pctEN(st.StaffNoDataPct))})
+	case st.HasPresence:
 		out = append(out, Finding{Key: "presence", Known: true,
 			VI: fmt.Sprintf("Cán bộ có mặt tại quầy %s thời gian làm việc (theo camera).", pctVI(st.StaffPresencePct)),
 			EN: fmt.Sprintf("Staff were at their counters %s of working time (from cameras).", pctEN(st.StaffPresencePct))})
+	case st.StaffWorkS > 0:
+		out = append(out, Finding{Key: "presence",
+			VI: "Không có dữ liệu camera về sự có mặt của cán bộ trong kỳ.",
+			EN: "No camera data on staff presence in the period."})
 	}
 	if len(r.Sites) > 1 {
 		var missS, missO []string

@@ -99,6 +99,9 @@ func (s *seed) write(t *testing.T, in *testenv.Influx) {
 			s.monthOnT[m]++
 		}
 	}
+	// Sessions from the camera alone: the queue's would be evidence of an
+	// official at c02 after its seat empties (kpi.Presence), which
+	// TestPresenceCoverage counts; here presence is the seats' alone.
 	for i := 1; i <= s.sessions; i++ {
 		ts, _ := at(i)
 		ts = ts.Add(2 * time.Hour)
@@ -107,7 +110,7 @@ func (s *seed) write(t *testing.T, in *testenv.Influx) {
 			c = "c02"
 		}
 		add(&schema.Session{Header: schema.Header{ID: fmt.Sprintf("s%d", i), TS: ts.UTC(), Site: s.site}, Counter: c,
-			Start: ts.Add(-time.Duration(300+i) * time.Second).UTC(), End: ts.UTC(), WaitS: float64(6 * i), ServiceS: float64(300 + i), Source: schema.SourceFused})
+			Start: ts.Add(-time.Duration(300+i) * time.Second).UTC(), End: ts.UTC(), WaitS: float64(6 * i), ServiceS: float64(300 + i), Source: schema.SourceCamera})
 	}
 	for i := range s.noShows {
 		ts, _ := at(i)

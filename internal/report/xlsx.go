@@ -287,8 +287,15 @@ func (r *Report) xlsxSummary(w *xlsxWriter) {
 		}
 		w.row(s, x.row, styled(x.label, "cell"), minutesIf(known, x.p90), target, verdict)
 	}
-	w.row(s, RowPresence, styled("Cán bộ có mặt tại quầy / Staff presence", "cell"), shareIf(st.HasPresence, st.StaffPresencePct),
-		styled("—", "cell"), styled("Theo dõi / Monitored", "cell"))
+	// Presence is of the time with camera data; the rest is stated as no
+	// data beside it, never counted as absence.
+	presenceNote := styled("Theo dõi / Monitored", "cell")
+	if st.StaffWorkS > 0 && st.StaffNoDataPct >= 0.05 {
+		presenceNote = styled(fmt.Sprintf("Không có dữ liệu camera %s thời gian làm việc / No camera data %s of working time",
+			pctVI(st.StaffNoDataPct), pctEN(st.StaffNoDataPct)), "cell")
+	}
+	w.row(s, RowPresence, styled("Cán bộ có mặt tại quầy (thời gian có dữ liệu camera) / Staff presence (time with camera data)", "cell"),
+		shareIf(st.HasPresence, st.StaffPresencePct), styled("—", "cell"), presenceNote)
 
 	w.row(s, RowLevels-1, hdr("Đánh giá theo mức / Ratings by level"), hdr("Số lượt / Count"), hdr("Tỷ lệ / Share"))
 	for i, l := range levelNames {

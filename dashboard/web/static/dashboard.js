@@ -46,6 +46,9 @@
       reportPeriod: (p) => '6 tháng ' + (p.label.slice(-1) === '1' ? 'đầu' : 'cuối') + ' năm ' + p.label.slice(0, 4)
         + ' · ' + dmy(p.from) + '–' + dmy(p.to) + ' · hạn nộp ' + dmy(p.due),
       reportScope: 'Tổng hợp các trung tâm được xem',
+      noData: 'Không có dữ liệu',
+      noDataShare: (v) => 'không có dữ liệu ' + v + ' thời gian',
+      presenceFacts: (a, b, c) => 'Có mặt ' + a + ' trên ' + b + ' có dữ liệu camera, trong ' + c + ' làm việc; thời gian không có dữ liệu không tính là vắng mặt',
     },
     en: {
       status: { ok: 'Met', warn: 'Close to target', bad: 'Below target', none: 'No data yet' },
@@ -71,6 +74,9 @@
       role: { admin: 'Administrator', manager: 'Manager' },
       reportPeriod: (p) => p.label.slice(0, 4) + ' H' + p.label.slice(-1) + ' · ' + dmy(p.from) + '–' + dmy(p.to) + ' · due ' + dmy(p.due),
       reportScope: 'All the centers you can see, summed',
+      noData: 'No data',
+      noDataShare: (v) => 'no data ' + v + ' of the time',
+      presenceFacts: (a, b, c) => 'Present ' + a + ' of ' + b + ' with camera data, in ' + c + ' of working time; time without data is never counted as absence',
     },
   };
 
@@ -360,8 +366,20 @@
     }
     setOut('[data-kpi="sessions"]', int(p.sessions || 0), String(p.sessions || 0));
     setOut('[data-kpi="no-shows"]', int(p.no_shows || 0), String(p.no_shows || 0));
-    $('presence').hidden = !p.has_presence;
-    if (p.has_presence) setOut('[data-kpi="presence"]', pct(p.staff_presence_pct || 0), (p.staff_presence_pct || 0).toFixed(1));
+    // Presence counts only the working time a camera covered; the rest is
+    // "no data", shown beside it and never as absence. A counter whose
+    // camera saw nothing at all has no figure, only "no data".
+    const work = p.staff_work_s || 0;
+    $('presence').hidden = work <= 0;
+    if (work > 0) {
+      if (p.has_presence) setOut('[data-kpi="presence"]', pct(p.staff_presence_pct || 0), (p.staff_presence_pct || 0).toFixed(1));
+      else setOut('[data-kpi="presence"]', t.noData, '');
+      const nd = q('[data-kpi="presence-nodata"]');
+      const share = p.staff_no_data_pct || 0;
+      nd.dataset.value = share.toFixed(1);
+      nd.textContent = p.has_presence && share >= 0.05 ? t.noDataShare(pct(share)) : '';
+      $('presence').title = t.presenceFacts(span(p.staff_present_s || 0), span(p.staff_covered_s || 0), span(work));
+    }
 
     renderCharts(s.series || {}, targets);
     renderCounters(s.counters || []);
