@@ -262,15 +262,23 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 		if e.Camera == cs.camera && e.TS.After(cs.seenUntil) {
 			cs.seenUntil, cs.cameraDown = e.TS, false
 		}
-		switch e.Zone {
-		case schema.ZoneStaff:
+		switch {
+		case !e.Known():
+			// The agent does not know (camera down, tampered, re-learning,
+			// stopping): the tile says "Chưa rõ", no absence runs.
+			if e.Zone == schema.ZoneStaff {
+				cs.staffed, cs.vacantSince, cs.absenceAlert = nil, time.Time{}, false
+			} else if e.Zone == schema.ZoneCitizen {
+				cs.servingSince = nil
+			}
+		case e.Zone == schema.ZoneStaff:
 			cs.staffed = &occupied
 			if occupied {
 				cs.vacantSince, cs.absenceAlert = time.Time{}, false
 			} else if cs.vacantSince.IsZero() {
 				cs.vacantSince = e.TS
 			}
-		case schema.ZoneCitizen:
+		case e.Zone == schema.ZoneCitizen:
 			if occupied {
 				t := e.TS
 				cs.servingSince = &t

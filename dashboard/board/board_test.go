@@ -288,4 +288,23 @@ func TestUnstaffedNeverFromReplay(t *testing.T) {
 	if len(s.Alerts) != 1 || s.Alerts[0].Kind != "camera_down" {
 		t.Errorf("alerts %+v, want cam2's camera_down alone", s.Alerts)
 	}
+
+	// The agent says "unknown" for c01's seat (its view tampered with)
+	// after the seat emptied: the tile says unknown, and however long the
+	// camera keeps reporting, no absence is counted.
+	occ("a3", "cam1", "c01", 31*time.Minute, false)
+	b.Apply(&schema.Occupancy{Header: schema.Header{ID: "a4", TS: t0.Add(32 * time.Minute).UTC(), Site: "anlao"}, Camera: "cam1",
+		Counter: "c01", Zone: schema.ZoneStaff, State: schema.ZoneUnknown})
+	for d := 32*time.Minute + 10*time.Second; d <= 60*time.Minute; d += 10 * time.Second {
+		health("cam1", d, true)
+	}
+	if got := b.Tick(hours); len(got) != 0 {
+		t.Fatalf("unstaffed raised while the seat was unknown: %v", got)
+	}
+	s, _ = b.Snapshot("anlao")
+	for _, c := range s.Counters {
+		if c.ID == "c01" && c.Staffed != nil {
+			t.Errorf("c01 staffed %v while its seat is unknown", *c.Staffed)
+		}
+	}
 }

@@ -208,6 +208,7 @@ type Detector struct {
 	anchor  []float32
 	inZone  []bool
 	last    time.Time
+	judged  bool // the last frame was judged (see Judging)
 	relearn int
 
 	// tamper is "" or what is wrong: tamperCovered, tamperMoved,
@@ -245,6 +246,7 @@ func (d *Detector) Observe(f keyframe.Frame, at time.Time) []Change {
 		return nil
 	}
 	d.last = at
+	d.judged = false // until judge runs on this frame
 	if f.W != d.w || f.H != d.h {
 		d.resize(f.W, f.H)
 	}
@@ -321,6 +323,7 @@ func (d *Detector) Reanchor() {
 
 // judge updates every zone from the current frame.
 func (d *Detector) judge(at time.Time) []Change {
+	d.judged = true
 	var out []Change
 	thr := float32(d.cfg.PixelThreshold)
 	mthr := float32(d.cfg.MotionThreshold)
@@ -578,6 +581,14 @@ func (d *Detector) State() []ZoneState {
 		out[i] = z.ZoneState
 	}
 	return out
+}
+
+// Judging reports whether the last frame was judged, so that the zones'
+// states say what the camera sees: false before the first reference is
+// learned, while re-learning after a change of light, and while the view is
+// tampered with (states are then held, not seen).
+func (d *Detector) Judging() bool {
+	return d.judged
 }
 
 // Tamper reports whether the camera looks tampered with, and why.

@@ -81,6 +81,10 @@ type Watch struct {
 	fuse     *fuser
 	inflight map[string]bool // IDs of decided sessions being spooled now
 	stateDir string          // where fusionFile is kept; "" keeps it in memory
+
+	seenMu      sync.Mutex // guards seenUntil, seenWritten (coverage.go)
+	seenUntil   time.Time
+	seenWritten time.Time
 }
 
 // camera is one camera's pipeline.
@@ -93,6 +97,12 @@ type camera struct {
 	// reanchor asks the consumer goroutine to accept the current view
 	// (set by the calibration page).
 	reanchor atomic.Bool
+
+	// emitMu orders the camera's occupancy events, sent from its consumer
+	// goroutine and its health callback; known says whether the last word
+	// on its zones was a known state (coverage.go).
+	emitMu sync.Mutex
+	known  bool
 
 	mu      sync.Mutex // guards latest and states, read by the calibration page
 	latest  keyframe.Frame
@@ -255,6 +265,7 @@ func WithHealthInterval(d time.Duration) Option {
 // Run runs every camera and the counters' clock until ctx ends; then the
 // sessions waiting for fusion are sent alone and Run returns nil.
 func (w *Watch) Run(ctx context.Context) error {
+	w.sayUnknownSinceLastRun(w.now())
 	var wg sync.WaitGroup
 	for _, c := range w.cams {
 		wg.Add(1)
@@ -281,6 +292,7 @@ func (w *Watch) Run(ctx context.Context) error {
 			c.dec.Close()
 		}
 	}
+	w.sayUnknownAtStop(w.now())
 	// Whatever still waits for its other half goes out alone, so a stop
 	// loses no session the agent already knows of.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emitTimeout)
@@ -346,21 +358,37 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 	for _, s := range states {
 		w.m.occupied.WithLabelValues(c.cfg.ID, s.Zone.Counter, string(s.Zone.Kind)).Set(b2f(s.Occupied))
 	}
+	judging := c.det.Judging()
+	if !judging {
+		why := "re-learning"
+		if tampered {
+			why = "tampered: " + why
+		}
+		w.goneUnknown(c, kf.At, why)
+	} else {
+		c.emitMu.Lock()
+		var evs []*schema.Occupancy
+		if !c.known {
+			// The first frame judged since "unknown": every zone's state,
+			// changed or not, so each is known again from now.
+			evs, c.known = w.stateEvents(c, states, kf.At), true
+		} else {
+			for _, ch := range changes {
+				st := schema.ZoneVacant
+				if ch.Occupied {
+					st = schema.ZoneOccupied
+				}
+				evs = append(evs, w.occupancyEvent(c, ch.Zone, ch.At, st, ch.Confidence))
+			}
+		}
+		w.emitOccupancy(c, evs)
+		c.emitMu.Unlock()
+	}
 	if len(changes) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), emitTimeout)
 	defer cancel()
-	for _, ch := range changes {
-		h := w.out.Header()
-		h.TS = ch.At.UTC()
-		ev := &schema.Occupancy{Header: h, Camera: c.cfg.ID, Counter: ch.Zone.Counter, Zone: ch.Zone.Kind,
-			Occupied: ch.Occupied, Confidence: clampConfidence(ch.Confidence)}
-		if err := w.out.Emit(ctx, ev); err != nil {
-			w.m.emitErrors.Inc()
-			w.log.Error("occupancy change not spooled", "camera", c.cfg.ID, "zone", ch.Zone.ID, "err", err)
-		}
-	}
 	w.mu.Lock()
 	for _, ch := range changes {
 		k := w.counters[ch.Zone.Counter]
@@ -436,6 +464,7 @@ func (w *Watch) tick(ctx context.Context, now time.Time) {
 	w.m.waiting.Set(float64(w.fuse.len()))
 	w.mu.Unlock()
 	w.m.workingHours.Set(b2f(w.hours.Contains(now)))
+	w.markSeen(now, false)
 	ectx, cancel := context.WithTimeout(ctx, emitTimeout)
 	defer cancel()
 	_ = w.send(ectx, ready)
@@ -480,6 +509,9 @@ func (w *Watch) send(ctx context.Context, ss []schema.Session, extra ...schema.E
 
 // health sends c's health window as a `camera` event.
 func (w *Watch) health(c *camera, s health.Snapshot) {
+	if !s.Up {
+		w.goneUnknown(c, w.now(), "camera down")
+	}
 	ev := s.Event()
 	ev.Header = w.out.Header()
 	ctx, cancel := context.WithTimeout(context.Background(), emitTimeout)

@@ -104,15 +104,7 @@ func TestCameraThroughRTSP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: real RTSP, real H.264")
 	}
-	sc := scene.Brief()
-	rc, clip, err := rtspsim.SceneClip(context.Background(), sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pwFile := filepath.Join(t.TempDir(), "cam1.pw")
-	if err := os.WriteFile(pwFile, []byte(testenv.Secret(t, camPassword)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, clip, _, cam := briefCamera(t)
 
 	set := Defaults()
 	set.Sessions.SessionMin, set.Sessions.SessionGap = 5*time.Second, 5*time.Second
@@ -120,19 +112,9 @@ func TestCameraThroughRTSP(t *testing.T) {
 	// Working every day all day, so presence counts whenever the test runs.
 	set.WorkingHours = kpi.HoursConfig{TimeZone: timezone.Default, Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Spans: []string{"00:00-24:00"}}
 	set.Calibration = Calibration{Enabled: true, Password: config.Secret{Env: "UNUSED"}}
-	cam := Camera{Zones: zonesOf(sc)}
 	rec := &recorder{}
 	reg := prometheus.NewPedanticRegistry()
-
-	srv, err := rtspsim.Start(context.Background(), rtspsim.Config{
-		Paths: []rtspsim.Path{{Name: "cam1", Clip: rc}}, User: camUser, Password: camPassword, Auth: rtspsim.AuthDigest,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
 	started := time.Now() // the clip's 0 s, within the connection time
-	cam.Config = defaultsFor("cam1", srv.URL("cam1"), pwFile)
 	w, err := New(set, []Camera{cam}, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), reg, time.Now,
 		WithHealthInterval(2*time.Second))
 	if err != nil {
@@ -249,14 +231,25 @@ func TestCameraThroughRTSP(t *testing.T) {
 		zone schema.Zone
 		on   bool
 	}
+	// The first frame judged says every zone's state (each known from
+	// then on); later events are the changes.
 	first := map[key]time.Time{}
+	prev := map[schema.Zone]*schema.Occupancy{}
 	for _, e := range rec.all() {
 		if o, ok := e.(*schema.Occupancy); ok {
-			if o.Camera != "cam1" || o.Counter != scene.Counter || o.Confidence <= 0 {
+			if o.Camera != "cam1" || o.Counter != scene.Counter || o.Confidence <= 0 || o.State == schema.ZoneUnknown || o.State == "" {
 				t.Fatalf("occupancy %+v", o)
 			}
+			p := prev[o.Zone]
+			prev[o.Zone] = o
+			if p == nil {
+				if o.Occupied || o.TS.Sub(started) > 6*time.Second {
+					t.Errorf("first %s state %+v, want vacant at the first judged frame", o.Zone, o)
+				}
+				continue
+			}
 			k := key{o.Zone, o.Occupied}
-			if _, seen := first[k]; !seen {
+			if _, seen := first[k]; !seen && p.Occupied != o.Occupied {
 				first[k] = o.TS
 			}
 		}
@@ -289,6 +282,31 @@ func TestCameraThroughRTSP(t *testing.T) {
 			t.Fatalf("camera password in an event: %s", b)
 		}
 	}
+}
+
+// briefCamera serves scene.Brief's clip as cam1 over RTSP with Digest auth
+// and returns the camera's configuration, its zones and its stream.
+func briefCamera(t *testing.T) (scene.Scene, scene.Clip, *rtspsim.Server, Camera) {
+	t.Helper()
+	sc := scene.Brief()
+	rc, clip, err := rtspsim.SceneClip(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwFile := filepath.Join(t.TempDir(), "cam1.pw")
+	if err := os.WriteFile(pwFile, []byte(testenv.Secret(t, camPassword)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := rtspsim.Start(context.Background(), rtspsim.Config{
+		Paths: []rtspsim.Path{{Name: "cam1", Clip: rc}}, User: camUser, Password: camPassword, Auth: rtspsim.AuthDigest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	cam := Camera{Zones: zonesOf(sc)}
+	cam.Config = defaultsFor("cam1", srv.URL("cam1"), pwFile)
+	return sc, clip, srv, cam
 }
 
 func defaultsFor(id, url, pwFile string) (c ingest.Config) {
