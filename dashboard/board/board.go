@@ -266,9 +266,10 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 		case !e.Known():
 			// The agent does not know (camera down, tampered, re-learning,
 			// stopping): the tile says "Chưa rõ", no absence runs.
-			if e.Zone == schema.ZoneStaff {
+			switch e.Zone {
+			case schema.ZoneStaff:
 				cs.staffed, cs.vacantSince, cs.absenceAlert = nil, time.Time{}, false
-			} else if e.Zone == schema.ZoneCitizen {
+			case schema.ZoneCitizen:
 				cs.servingSince = nil
 			}
 		case e.Zone == schema.ZoneStaff:
