@@ -95,6 +95,17 @@ func TestDashboardInBrowser(t *testing.T) {
 	if v, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__noReload || 0`)); v != 1 {
 		t.Error("the page reloaded")
 	}
+	// The dissatisfied rating is an alert with its own line; the manager
+	// acknowledges it with one click, and the page says who and when.
+	ackBtn := `#alerts li[data-id="rating/browser-live"] .a-ackbtn`
+	testenv.Eventually(t, 5*time.Second, 50*time.Millisecond, func() bool { return text(ackBtn) == "Xác nhận đã xem" },
+		"no acknowledge button on the rating's alert: %q", text("#alerts"))
+	do("acknowledge the alert", chromedp.Click(chromedp.CSS(ackBtn)))
+	ackText := `#alerts li[data-id="rating/browser-live"] .a-ack`
+	testenv.Eventually(t, 5*time.Second, 50*time.Millisecond, func() bool {
+		return strings.HasPrefix(text(ackText), "Đã xác nhận: Nguyễn Thị Lan lúc ")
+	}, "acknowledgement not shown: %q", text(`#alerts li[data-id="rating/browser-live"]`))
+	shot("alert-acknowledged")
 	do("scroll to the counters", chromedp.ScrollIntoView(chromedp.CSS(`.counter, [data-counter]`)))
 	shot("counters")
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/pscm/pscm/dashboard/acklog"
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/config"
@@ -99,6 +100,10 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	src := kpidb.NewSource(kpidb.Config{URL: cfg.InfluxDB.URL, Token: token, Bucket: cfg.InfluxDB.Bucket, Satisfied: cfg.Satisfied, Loc: loc, Hours: hours})
 	defer src.Close()
 	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now, board.WithReasons(cfg.Reasons))
+	acks, err := acklog.Open(cfg.StateDir, 0)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -112,7 +117,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Listen: cfg.HTTP.Listen, TLS: cfg.HTTP.TLS, Admin: cfg.Admin, AdminToken: res.AdminToken, MQTT: cfg.MQTT,
 		InfluxDB: server.InfluxDB{URL: cfg.InfluxDB.URL, Token: token},
 		Hours:    hours, PushInterval: cfg.PushInterval, ReloadInterval: cfg.ReloadInterval,
-	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports})
+	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks})
 	if err != nil {
 		return err
 	}

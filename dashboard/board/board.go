@@ -7,6 +7,7 @@ package board
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -57,6 +58,9 @@ type lastRating struct {
 
 // Alert is one line of the alerts list.
 type Alert struct {
+	// ID names the alert for an acknowledgement: its key, or its kind,
+	// counter and time.
+	ID      string    `json:"id"`
 	TS      time.Time `json:"ts"`
 	Kind    string    `json:"kind"`
 	Counter string    `json:"counter,omitempty"`
@@ -66,6 +70,8 @@ type Alert struct {
 	// ticked, by name.
 	ReasonsVI []string `json:"reasons_vi,omitempty"`
 	ReasonsEN []string `json:"reasons_en,omitempty"`
+	// Ack says who acknowledged the alert and when; nil until someone did.
+	Ack *Ack `json:"ack,omitempty"`
 	// key names the thing and condition: an alert with the key of one in
 	// the list replaces it (a rating's reasons arrive after it) instead of
 	// adding a line; "" falls back to kind, counter and text within a
@@ -357,10 +363,63 @@ func counterOf(ev schema.Event) (string, bool) {
 	return "", false
 }
 
+// Ack is a manager's acknowledgement of an alert.
+type Ack struct {
+	By   string    `json:"by"`
+	Name string    `json:"name,omitempty"`
+	At   time.Time `json:"at"`
+}
+
+// ErrNoAlert is Acknowledge's answer for an alert not in the list (never
+// raised, or scrolled off).
+var ErrNoAlert = errors.New("board: no such alert")
+
+// Alert returns the alert id of site, if it is in the list.
+func (b *Board) Alert(site, id string) (Alert, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st := b.sites[site]; st != nil {
+		for _, a := range st.alerts {
+			if a.ID == id {
+				return a, true
+			}
+		}
+	}
+	return Alert{}, false
+}
+
+// Acknowledge records ack on the alert id of site. Acknowledging again
+// keeps the first acknowledgement: who saw it first is the record.
+func (b *Board) Acknowledge(site, id string, ack Ack) (Alert, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.sites[site]
+	if st == nil {
+		return Alert{}, ErrNoAlert
+	}
+	for i := range st.alerts {
+		if st.alerts[i].ID == id {
+			if st.alerts[i].Ack == nil {
+				a := ack
+				st.alerts[i].Ack = &a
+			}
+			return st.alerts[i], nil
+		}
+	}
+	return Alert{}, ErrNoAlert
+}
+
 func (st *siteState) alert(a Alert) {
+	if a.ID == "" {
+		a.ID = a.key
+		if a.ID == "" {
+			a.ID = fmt.Sprintf("%s/%s/%d", a.Kind, a.Counter, a.TS.UnixNano())
+		}
+	}
 	for i, old := range st.alerts {
 		switch {
 		case a.key != "" && old.key == a.key:
+			a.Ack = old.Ack // the same alert, more of it known: still acknowledged
 			st.alerts[i] = a
 			return
 		case a.key == "" && old.key == "" && old.Kind == a.Kind && old.Counter == a.Counter && old.TextEN == a.TextEN && a.TS.Sub(old.TS) < time.Minute:

@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/snapshot", s.auth.Require(http.HandlerFunc(s.serveSnapshot)))
 	mux.Handle("GET /api/report", s.auth.Require(s.reports))
 	mux.Handle("GET /api/report/periods", s.auth.Require(s.reports.PeriodsHandler()))
+	mux.Handle("POST /api/alerts/ack", s.auth.Require(http.HandlerFunc(s.serveAck)))
 	mux.Handle("/", s.auth.Require(withCSRFMeta(s.auth, web.Handler())))
 	return mux
 }

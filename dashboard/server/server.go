@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pscm/pscm/dashboard/acklog"
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/hub"
@@ -80,6 +81,9 @@ type Deps struct {
 	Auth     *auth.Auth
 	Board    *board.Board
 	Reports  Reports
+	// Acks records who acknowledged which alert; nil refuses
+	// acknowledgements (503).
+	Acks *acklog.Log
 }
 
 // Server owns the live feed, the pusher, the reloader, the websocket hub and
@@ -91,6 +95,7 @@ type Server struct {
 	auth    *auth.Auth
 	board   *board.Board
 	reports Reports
+	acks    *acklog.Log
 
 	hub            *hub.Hub
 	ln             net.Listener
@@ -126,7 +131,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, errors.New("server: push and reload intervals must be positive")
 	}
 	s := &Server{
-		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports,
+		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks,
 		dirty:     dirty{sites: map[string]bool{}},
 		views:     siteViews{sets: map[string][]string{}},
 		reloadNow: make(chan struct{}, 1),

@@ -20,6 +20,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pscm/pscm/dashboard/acklog"
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/reports"
@@ -85,7 +86,11 @@ func testDeps(t *testing.T, influxURL, bucket string, logs io.Writer) Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Deps{Log: log, Registry: reg, Auth: a, Board: board.New(sites, src, loc, fig.Targets, fig.Satisfied, log, time.Now), Reports: reports}
+	acks, err := acklog.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Deps{Log: log, Registry: reg, Auth: a, Board: board.New(sites, src, loc, fig.Targets, fig.Satisfied, log, time.Now), Reports: reports, Acks: acks}
 }
 
 func testConfig(listen, influxURL, brokerURL string) Config {
@@ -249,6 +254,7 @@ func TestServer(t *testing.T) {
 	}
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool { return ratingsToday(t, c, s.Addr()) == 4 },
 		"live rating not on the board")
+	testAcknowledge(t, s, c, pub)
 
 	// /metrics: every family passes promtool, build_info and the reload
 	// duration among them.
@@ -272,8 +278,8 @@ func TestServer(t *testing.T) {
 		t.Errorf("/readyz with InfluxDB stopped does not name it: %q", body)
 	}
 	// The page still shows what it has.
-	if got := ratingsToday(t, c, s.Addr()); got != 4 {
-		t.Errorf("today's ratings with InfluxDB stopped: %v, want 4", got)
+	if got := ratingsToday(t, c, s.Addr()); got != 5 { // 3 loaded, 2 live
+		t.Errorf("today's ratings with InfluxDB stopped: %v, want 5", got)
 	}
 	db.Start(t)
 	testenv.WaitReadyz(t, "http://"+s.Addr(), 10*time.Second, 200, "[+]influxdb ok")
@@ -285,6 +291,105 @@ func TestServer(t *testing.T) {
 	}
 	mq.Start(t)
 	testenv.WaitReadyz(t, "http://"+s.Addr(), 20*time.Second, 200, "[+]mqtt ok")
+}
+
+// testAcknowledge: a dissatisfied rating raises an alert; the manager
+// acknowledges it with the page's CSRF token; every snapshot then says who
+// and when, and the log on disk holds it. Without the token, for a site the
+// manager cannot see, with a bad body or an unknown alert, nothing changes.
+func testAcknowledge(t *testing.T, s *running, c *http.Client, pub mqtt.Client) {
+	t.Helper()
+	bad := rating("live-2", time.Now().UTC())
+	bad.Level = schema.LevelDissatisfied
+	payload, _ := json.Marshal(bad)
+	if tok := pub.Publish(schema.TopicFor("anlao", schema.KindRating, "k01"), 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	type alert struct {
+		ID   string
+		Kind string
+		Ack  *board.Ack
+	}
+	alerts := func() []alert {
+		_, body := getBody(t, c, "http://"+s.Addr()+"/api/snapshot?site=anlao")
+		var snap struct{ Alerts []alert }
+		if err := json.Unmarshal([]byte(body), &snap); err != nil {
+			t.Fatal(err)
+		}
+		return snap.Alerts
+	}
+	var id string
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		for _, a := range alerts() {
+			if a.Kind == "dissatisfied" {
+				id = a.ID
+			}
+		}
+		return id != ""
+	}, "no alert for the dissatisfied rating")
+
+	_, page := getBody(t, c, "http://"+s.Addr()+"/")
+	_, rest, _ := strings.Cut(page, `<meta name="csrf-token" content="`)
+	token, _, _ := strings.Cut(rest, `"`)
+	if token == "" {
+		t.Fatal("no CSRF token in the page")
+	}
+	post := func(body, csrf string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+s.Addr()+"/api/alerts/ack", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", "http://"+s.Addr())
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	ack := fmt.Sprintf(`{"site":"anlao","id":%q}`, id)
+	for _, tc := range []struct {
+		name, body, csrf string
+		want             int
+	}{
+		{"no CSRF token", ack, "", http.StatusForbidden},
+		{"a site lan cannot see", fmt.Sprintf(`{"site":"phuoc-thanh","id":%q}`, id), token, http.StatusForbidden},
+		{"not JSON", "site=anlao", token, http.StatusBadRequest},
+		{"an unknown field", fmt.Sprintf(`{"site":"anlao","id":%q,"by":"root"}`, id), token, http.StatusBadRequest},
+		{"an unknown alert", `{"site":"anlao","id":"rating/nope"}`, token, http.StatusNotFound},
+	} {
+		if code, body := post(tc.body, tc.csrf); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.want)
+		}
+	}
+	if entries, _ := s.acks.Read(); len(entries) != 0 {
+		t.Fatalf("refused acknowledgements recorded: %+v", entries)
+	}
+	for _, a := range alerts() {
+		if a.Ack != nil {
+			t.Fatalf("alert acknowledged by a refused request: %+v", a)
+		}
+	}
+
+	before := time.Now().UTC()
+	if code, body := post(ack, token); code != http.StatusOK || !strings.Contains(body, `"by":"lan"`) {
+		t.Fatalf("acknowledge: %d %s", code, body)
+	}
+	// Again: the first acknowledgement stands, nothing new recorded.
+	if code, _ := post(ack, token); code != http.StatusOK {
+		t.Errorf("acknowledge again: %d", code)
+	}
+	for _, a := range alerts() {
+		if a.ID == id && (a.Ack == nil || a.Ack.By != "lan" || a.Ack.Name != "Nguyễn Thị Lan" || a.Ack.At.Before(before.Add(-time.Second))) {
+			t.Errorf("snapshot: %+v", a)
+		}
+	}
+	entries, err := s.acks.Read()
+	if err != nil || len(entries) != 1 || entries[0].By != "lan" || entries[0].Alert != id || entries[0].Site != "anlao" || entries[0].Kind != "dissatisfied" {
+		t.Fatalf("log: %+v %v", entries, err)
+	}
 }
 
 // TestListensBeforeFirstLoad: with an InfluxDB that accepts connections and

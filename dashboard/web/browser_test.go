@@ -175,11 +175,12 @@ func snapshot(now time.Time, satisfied int, dissatisfiedLeft, lateLeft int) obj 
 				"today": stats([4]int{}, [3]int{}, 0, [3]float64{}, [3]float64{}, 0, 0)},
 		},
 		"alerts": []obj{
-			{"ts": ts(40 * time.Minute), "kind": "counter_unstaffed", "counter": "c03",
-				"text_vi": "Quầy 3 không có cán bộ trong giờ làm việc", "text_en": "Counter 3 unstaffed in working hours"},
-			{"ts": ts(3 * time.Minute), "kind": "dissatisfied", "counter": "c03",
+			{"id": "unstaffed/c03/1", "ts": ts(40 * time.Minute), "kind": "counter_unstaffed", "counter": "c03",
+				"text_vi": "Quầy 3 không có cán bộ trong giờ làm việc", "text_en": "Counter 3 unstaffed in working hours",
+				"ack": obj{"by": "lan", "name": "Nguyễn Thị Lan", "at": ts(35 * time.Minute)}},
+			{"id": "rating/r9", "ts": ts(3 * time.Minute), "kind": "dissatisfied", "counter": "c03",
 				"text_vi": "Đánh giá không hài lòng tại Quầy 3", "text_en": "Dissatisfied rating at counter 3"},
-			{"ts": ts(90 * time.Minute), "kind": "camera_down",
+			{"id": "camera_down//2", "ts": ts(90 * time.Minute), "kind": "camera_down",
 				"text_vi": "Camera quầy 2 mất tín hiệu", "text_en": "Counter 2 camera down"},
 		},
 		"series": series(now, satisfied),
@@ -447,6 +448,9 @@ func TestBrowser(t *testing.T) {
 		{`[data-counter="c04"] .c-stats`, "Chưa có đánh giá"},
 		{`#alerts li:first-child .a-text`, "Đánh giá không hài lòng tại Quầy 3"},
 		{`#alerts li:last-child .a-text`, "Camera quầy 2 mất tín hiệu"},
+		// Who acknowledged and when; the others can be acknowledged.
+		{`#alerts li[data-id="unstaffed/c03/1"] .a-ack`, "Đã xác nhận: Nguyễn Thị Lan lúc " + now.Add(-35*time.Minute).Local().Format("15:04")},
+		{`#alerts li[data-id="rating/r9"] .a-ackbtn`, "Xác nhận đã xem"},
 	}
 	for _, c := range texts {
 		if got := b.text(c.sel); got != c.want {

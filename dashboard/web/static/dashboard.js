@@ -47,6 +47,8 @@
         + ' · ' + dmy(p.from) + '–' + dmy(p.to) + ' · hạn nộp ' + dmy(p.due),
       reportScope: 'Tổng hợp các trung tâm được xem',
       noData: 'Không có dữ liệu',
+      ack: 'Xác nhận đã xem', ackDone: 'Đã xác nhận', ackFailed: 'Chưa ghi nhận, thử lại',
+      acked: (who, at) => 'Đã xác nhận: ' + who + ' lúc ' + at,
       noDataShare: (v) => 'không có dữ liệu ' + v + ' thời gian',
       presenceFacts: (a, b, c) => 'Có mặt ' + a + ' trên ' + b + ' có dữ liệu camera, trong ' + c + ' làm việc; thời gian không có dữ liệu không tính là vắng mặt',
     },
@@ -75,6 +77,8 @@
       reportPeriod: (p) => p.label.slice(0, 4) + ' H' + p.label.slice(-1) + ' · ' + dmy(p.from) + '–' + dmy(p.to) + ' · due ' + dmy(p.due),
       reportScope: 'All the centers you can see, summed',
       noData: 'No data',
+      ack: 'Acknowledge', ackDone: 'Acknowledged', ackFailed: 'Not recorded, try again',
+      acked: (who, at) => 'Acknowledged by ' + who + ' at ' + at,
       noDataShare: (v) => 'no data ' + v + ' of the time',
       presenceFacts: (a, b, c) => 'Present ' + a + ' of ' + b + ' with camera data, in ' + c + ' of working time; time without data is never counted as absence',
     },
@@ -613,6 +617,7 @@
   }
 
   function renderAlerts(alerts) {
+    const t = T[state.lang];
     const sorted = alerts.slice().sort((a, b) => (Date.parse(b.ts) || 0) - (Date.parse(a.ts) || 0)).slice(0, MAX_ALERTS);
     const items = sorted.map((a) => {
       const li = el('li', 'alert');
@@ -621,10 +626,42 @@
       const time = el('time', 'a-time', hm(a.ts));
       time.dateTime = a.ts || '';
       li.append(time, el('span', 'a-text', (state.lang === 'vi' ? a.text_vi : a.text_en) || a.text_vi || a.text_en || a.kind || ''));
+      if (a.id) li.dataset.id = a.id;
+      if (a.ack) {
+        // Who saw it and when: the record every manager's page shows.
+        const ack = el('span', 'a-ack', t.acked(a.ack.name || a.ack.by, hm(a.ack.at)));
+        ack.dataset.by = a.ack.by || '';
+        li.append(ack);
+        li.dataset.acked = '1';
+      } else if (!tv && a.id && state.snap && state.snap.user) {
+        const btn = el('button', 'a-ackbtn', t.ack);
+        btn.type = 'button';
+        btn.addEventListener('click', () => acknowledge(a.id, btn));
+        li.append(btn);
+      }
       return li;
     });
     $('alerts').replaceChildren(...items);
     $('no-alerts').hidden = sorted.length > 0;
+  }
+
+  // acknowledge records that the logged-in manager saw an alert; the next
+  // push shows it on every page. A refusal is said on the button.
+  async function acknowledge(id, btn) {
+    const meta = q('meta[name="csrf-token"]');
+    btn.disabled = true;
+    try {
+      const r = await fetch('api/alerts/ack', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': meta ? meta.content : '' },
+        body: JSON.stringify({ site: state.snap.site, id: id }),
+      });
+      if (!r.ok) throw new Error(String(r.status));
+      btn.textContent = T[state.lang].ackDone;
+    } catch (e) {
+      btn.disabled = false;
+      btn.textContent = T[state.lang].ackFailed;
+    }
   }
 
   function renderSites() {
