@@ -26,6 +26,7 @@ type Loader interface {
 	Load(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
 	LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
 	Series(ctx context.Context, site string, start, end time.Time, step time.Duration) ([]kpi.Point, error)
+	YearVolume(ctx context.Context, site string, start, end time.Time) (kpi.Volume, error)
 }
 
 var periods = []kpi.Period{kpi.PeriodToday, kpi.PeriodMonth, kpi.PeriodHalf, kpi.PeriodYear}
@@ -88,6 +89,11 @@ type siteState struct {
 	// hours is today by hour and days the last 30 local days, as loaded
 	// and then counted live (ratings and sessions new to today's Live).
 	hours, days []kpi.Point
+	// lastYear is the previous calendar year's volume, the budgets' basis
+	// when none is configured, loaded once for lastYearOf (the year it
+	// precedes).
+	lastYear   kpi.Volume
+	lastYearOf int
 }
 
 // Board is safe for concurrent use.
@@ -187,6 +193,21 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	ys, _ := kpi.Bounds(kpi.PeriodYear, now, b.loc)
+	b.mu.Lock()
+	need := b.sites[site] != nil && b.sites[site].lastYearOf != ys.Year()
+	b.mu.Unlock()
+	var lastYear kpi.Volume
+	if need {
+		// Once a year per site; a failure leaves the budget on the other
+		// bases until the next reload tries again.
+		v, err := b.src.YearVolume(ctx, site, ys.AddDate(-1, 0, 0), ys)
+		if err != nil {
+			b.log.Warn("last year's volume not loaded", "site", site, "err", err)
+			need = false
+		}
+		lastYear = v
+	}
 	loaded := map[kpi.Period]*kpi.Live{}
 	for i, p := range periods {
 		ps, pe := kpi.Bounds(p, now, b.loc)
@@ -200,6 +221,9 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 	}
 	st.live = loaded
 	st.hours, st.days = hours, days
+	if need {
+		st.lastYear, st.lastYearOf = lastYear, ys.Year()
+	}
 	for id, c := range st.counters {
 		c.today = kpi.NewLive(perCounter[id], kpi.LiveConfig{Site: site, Counter: id, Start: start, End: end, Satisfied: b.satisfied})
 	}

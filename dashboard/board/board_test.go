@@ -32,6 +32,12 @@ func (f fakeLoader) LoadTotals(ctx context.Context, site string, start, end time
 	return f.Load(ctx, site, start, end)
 }
 
+// YearVolume answers a whole last year of 20,000 ratings and none of
+// dossiers on record.
+func (fakeLoader) YearVolume(context.Context, string, time.Time, time.Time) (kpi.Volume, error) {
+	return kpi.Volume{Ratings: 20000}, nil
+}
+
 // Series returns every bucket with one satisfied rating and one session,
 // as the board's Reload asks for them.
 func (fakeLoader) Series(_ context.Context, site string, start, end time.Time, step time.Duration) ([]kpi.Point, error) {
@@ -66,10 +72,12 @@ func TestSnapshotAndLive(t *testing.T) {
 	if s.Periods[kpi.PeriodYear].SatisfiedPct != 96 || s.Periods[kpi.PeriodYear].OnTimePct != 98.2 {
 		t.Fatalf("year %+v", s.Periods[kpi.PeriodYear])
 	}
-	// On 25 November (90 % of the year gone) 1,000 ratings and 500
-	// dossiers make a year of about 1,112 and 556: room for 15 more not
-	// satisfied and 2 more late (on the results so far: 10 and 1).
-	if s.Budget != (BudgetJSON{DissatisfiedLeft: 15, LateLeft: 2, RatingsBasis: kpi.BasisExtrapolated, ExpectedRatings: 1112,
+	// Ratings on last year's 20,000 (the loader's whole year): 960
+	// satisfied and 19,000 to come leave room for 959 not satisfied
+	// (19,041/20,000 = 95.005 %). Dossiers, with no whole last year: on
+	// 25 November (90 % of the year gone) 500 make a year of about 556,
+	// room for 2 more late (on the results so far: 1).
+	if s.Budget != (BudgetJSON{DissatisfiedLeft: 959, LateLeft: 2, RatingsBasis: kpi.BasisLastYear, ExpectedRatings: 20000,
 		DossiersBasis: kpi.BasisExtrapolated, ExpectedDossiers: 556}) {
 		t.Fatalf("budget %+v", s.Budget)
 	}
@@ -96,7 +104,7 @@ func TestSnapshotAndLive(t *testing.T) {
 		t.Fatalf("alerts %+v", s.Alerts)
 	}
 	// The budget shrinks by the live dissatisfied rating.
-	if s.Budget.DissatisfiedLeft != 14 {
+	if s.Budget.DissatisfiedLeft != 958 {
 		t.Fatalf("budget after a dissatisfied rating: %+v", s.Budget)
 	}
 	// Series: 24 hours of today, 30 days; the live rating (09:59 local,

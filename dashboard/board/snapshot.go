@@ -159,7 +159,8 @@ type BudgetJSON struct {
 	DissatisfiedLeft int64 `json:"dissatisfied_left"`
 	LateLeft         int64 `json:"late_left"`
 	// The year's volume each budget was computed on, and which: expected
-	// (configured), extrapolated (the year so far, scaled) or so_far.
+	// (configured), last_year (a whole year on record), extrapolated (the
+	// year so far, scaled) or so_far.
 	RatingsBasis     kpi.Basis `json:"ratings_basis"`
 	ExpectedRatings  int64     `json:"expected_ratings"`
 	DossiersBasis    kpi.Basis `json:"dossiers_basis"`
@@ -208,7 +209,7 @@ func (b *Board) Snapshot(site string) (Snapshot, bool) {
 	if y, ok := st.live[kpi.PeriodYear]; ok {
 		from, to := kpi.Bounds(kpi.PeriodYear, s.Generated, b.loc)
 		elapsed := float64(s.Generated.Sub(from)) / float64(to.Sub(from))
-		bud := kpi.YearBudgetFor(y.Stats(), b.targets, elapsed)
+		bud := kpi.YearBudgetFor(y.Stats(), b.targets, elapsed, st.lastYear)
 		s.Budget = BudgetJSON{DissatisfiedLeft: bud.DissatisfiedLeft, LateLeft: bud.LateLeft,
 			RatingsBasis: bud.RatingsBasis, ExpectedRatings: bud.ExpectedRatings,
 			DossiersBasis: bud.DossiersBasis, ExpectedDossiers: bud.ExpectedDossiers,

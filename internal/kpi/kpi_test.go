@@ -347,22 +347,29 @@ func TestYearBudgetAndRecovery(t *testing.T) {
 	// 24 dossiers on time of 24, a month into the year: the so-far budget
 	// is 0 (24/25 = 96 %), but the year's ~288 dossiers can hold 5 late.
 	year := Stats{OnTime: 24, DossiersTotal: 24, Satisfied: 960, RatingsTotal: 1000}
-	b := YearBudgetFor(year, tg, 1.0/12)
+	b := YearBudgetFor(year, tg, 1.0/12, Volume{})
 	if BudgetFor(year, tg).LateLeft != 0 || b.DossiersBasis != BasisExtrapolated || b.ExpectedDossiers != 288 || b.LateLeft != 5 {
 		t.Errorf("dossiers: %+v", b)
 	}
 	// 960 of 1,000 satisfied on an expected 12,000: the other 11,000 may
 	// hold 559 not satisfied (11,401 of 12,000 is the least that passes).
 	tg.ExpectedRatings = 12000
-	b = YearBudgetFor(year, tg, 1.0/12)
+	b = YearBudgetFor(year, tg, 1.0/12, Volume{})
 	if b.RatingsBasis != BasisExpected || b.DissatisfiedLeft != 559 {
 		t.Errorf("ratings on the expected volume: %+v", b)
 	}
 	if !Passes(960+11000-559, 12000, 95, RuleAbove) || Passes(960+11000-560, 12000, 95, RuleAbove) {
 		t.Error("559 is not the edge")
 	}
+	// Last year's volume, when a whole year is on record, before the
+	// extrapolation: 24 of 24 on last year's 400 can hold 7 late (393/400
+	// = 98.25 %); the configured volume still comes first.
+	b = YearBudgetFor(year, tg, 1.0/12, Volume{Ratings: 20000, Dossiers: 400})
+	if b.DossiersBasis != BasisLastYear || b.ExpectedDossiers != 400 || b.LateLeft != 7 || b.RatingsBasis != BasisExpected || b.ExpectedRatings != 12000 {
+		t.Errorf("on last year's volume: %+v", b)
+	}
 	// The first week: too early to extrapolate, the results so far.
-	if b := YearBudgetFor(Stats{OnTime: 100, DossiersTotal: 100}, DefaultTargets(), 0.01); b.DossiersBasis != BasisSoFar || b.LateLeft != 2 {
+	if b := YearBudgetFor(Stats{OnTime: 100, DossiersTotal: 100}, DefaultTargets(), 0.01, Volume{}); b.DossiersBasis != BasisSoFar || b.LateLeft != 2 {
 		t.Errorf("first week: %+v", b)
 	}
 	// Below target: 940 of 1,000 needs 201 satisfied in a row (1,141/1,201 = 95.004 %).

@@ -95,6 +95,8 @@ type Basis string
 const (
 	// BasisExpected: the configured expected volume of the year.
 	BasisExpected Basis = "expected"
+	// BasisLastYear: last year's volume (a whole year of it on record).
+	BasisLastYear Basis = "last_year"
 	// BasisExtrapolated: the year so far, scaled to the whole year.
 	BasisExtrapolated Basis = "extrapolated"
 	// BasisSoFar: the results so far only (early in the year, or past the
@@ -119,25 +121,33 @@ type YearBudget struct {
 	RecoverSatisfied, RecoverOnTime int64
 }
 
+// Volume is a year's count of ratings and of dossiers; zero is unknown
+// (pscm did not record a whole year).
+type Volume struct{ Ratings, Dossiers int64 }
+
 // YearBudgetFor is the budget for the whole year: how many more bad
 // results the year's expected volume can hold and still pass, where
 // elapsed is the share of the year gone (0 to 1). The volume is the
-// configured one, else the year so far extrapolated, else (in the first
-// week, or once the results exceed it) the results so far, as BudgetFor.
-func YearBudgetFor(year Stats, t Targets, elapsed float64) YearBudget {
+// configured one, else last year's (when a whole year is on record), else
+// the year so far extrapolated, else (in the first week, or once the
+// results exceed it) the results so far, as BudgetFor.
+func YearBudgetFor(year Stats, t Targets, elapsed float64, lastYear Volume) YearBudget {
 	b := YearBudget{
 		RecoverSatisfied: Recovery(year.Satisfied, year.RatingsTotal, t.SatisfactionPct, t.SatisfactionRule),
 		RecoverOnTime:    Recovery(year.OnTime, year.DossiersTotal, t.OnTimePct, t.OnTimeRule),
 	}
-	b.DissatisfiedLeft, b.RatingsBasis, b.ExpectedRatings = yearBudget(year.Satisfied, year.RatingsTotal, t.ExpectedRatings, elapsed, t.SatisfactionPct, t.SatisfactionRule)
-	b.LateLeft, b.DossiersBasis, b.ExpectedDossiers = yearBudget(year.OnTime, year.DossiersTotal, t.ExpectedDossiers, elapsed, t.OnTimePct, t.OnTimeRule)
+	b.DissatisfiedLeft, b.RatingsBasis, b.ExpectedRatings = yearBudget(year.Satisfied, year.RatingsTotal, t.ExpectedRatings, lastYear.Ratings, elapsed, t.SatisfactionPct, t.SatisfactionRule)
+	b.LateLeft, b.DossiersBasis, b.ExpectedDossiers = yearBudget(year.OnTime, year.DossiersTotal, t.ExpectedDossiers, lastYear.Dossiers, elapsed, t.OnTimePct, t.OnTimeRule)
 	return b
 }
 
 // yearBudget is the largest x such that, of the volume's remaining results,
 // x bad and the rest good leave the year passing.
-func yearBudget(good, total, expected int64, elapsed, target float64, rule Rule) (int64, Basis, int64) {
+func yearBudget(good, total, expected, lastYear int64, elapsed, target float64, rule Rule) (int64, Basis, int64) {
 	basis := BasisExpected
+	if expected <= 0 && lastYear > 0 {
+		expected, basis = lastYear, BasisLastYear
+	}
 	if expected <= 0 {
 		if elapsed < minElapsed || total == 0 {
 			return budget(good, total, target, rule), BasisSoFar, total

@@ -430,3 +430,40 @@ func keys(m map[string]kpi.Stats) []string {
 	}
 	return out
 }
+
+// TestYearVolume: last year's ratings count when they were recorded from
+// its first month on; dossiers recorded only from March do not (a volume
+// that would understate a whole year), and what lies outside the year is
+// not counted.
+func TestYearVolume(t *testing.T) {
+	i := testenv.StartInflux(t)
+	l := &lines{t: t}
+	const site = "volume"
+	for d := range 300 {
+		ts := utc("2025-01-06T01:00:00Z").AddDate(0, 0, d)
+		l.add(rating(fmt.Sprintf("r%d", d), site, "c01", schema.LevelSatisfied, ts))
+		l.add(rating(fmt.Sprintf("s%d", d), site, "c01", schema.LevelNeutral, ts.Add(time.Hour)))
+		if d >= 60 {
+			l.add(&schema.Dossier{Header: schema.Header{ID: fmt.Sprintf("d%d", d), TS: ts, Site: site}, Dossier: fmt.Sprintf("HS-%d", d),
+				Procedure: "1.001234", Received: ts.Add(-time.Hour), Due: ts.Add(time.Hour), Resolved: ts, Outcome: schema.OutcomeOnTime})
+		}
+	}
+	l.add(rating("next-year", site, "c01", schema.LevelSatisfied, utc("2026-01-02T01:00:00Z")))
+	l.write(t, i)
+	src := NewSource(Config{URL: i.URL(), Token: i.Token(), Bucket: i.Bucket()})
+	t.Cleanup(src.Close)
+	start, end := kpi.Bounds(kpi.PeriodYear, utc("2025-06-01T00:00:00Z"), nil)
+	v, err := src.YearVolume(t.Context(), site, start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != (kpi.Volume{Ratings: 600, Dossiers: 0}) {
+		t.Errorf("volume %+v, want 600 ratings and dossiers unknown", v)
+	}
+	if v, err := src.YearVolume(t.Context(), "nowhere", start, end); err != nil || v != (kpi.Volume{}) {
+		t.Errorf("empty site: %+v %v", v, err)
+	}
+	if _, err := src.YearVolume(t.Context(), `x' OR 1=1`, start, end); err == nil {
+		t.Error("invalid site accepted")
+	}
+}

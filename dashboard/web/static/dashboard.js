@@ -30,7 +30,7 @@
         : 'Không thể nhận thêm đánh giá không hài lòng nào trong năm',
       budgetLate: (n) => n > 0 ? 'Còn có thể có thêm ' + n + ' hồ sơ trễ hạn trong năm'
         : 'Không thể có thêm hồ sơ trễ hạn nào trong năm',
-      basis: { expected: (v) => ' (theo số dự kiến cả năm: ' + v + ')', extrapolated: (v) => ' (ước tính cả năm theo nhịp đến nay: ' + v + ')', so_far: () => ' (theo kết quả đến nay)' },
+      basis: { expected: (v) => ' (theo số dự kiến cả năm: ' + v + ')', last_year: (v) => ' (theo số lượng năm trước: ' + v + ')', extrapolated: (v) => ' (ước tính cả năm theo nhịp đến nay: ' + v + ')', so_far: () => ' (theo kết quả đến nay)' },
       recoverSat: (n, s) => n < 0 ? 'Không thể đạt lại chỉ tiêu trong năm' : 'Cần ' + s + ' đánh giá hài lòng liên tiếp để đạt lại chỉ tiêu',
       recoverLate: (n, s) => n < 0 ? 'Không thể đạt lại chỉ tiêu trong năm' : 'Cần ' + s + ' hồ sơ đúng hạn liên tiếp để đạt lại chỉ tiêu',
       period: { today: 'Hôm nay', month: 'Tháng này', half: '6 tháng', year: 'Năm nay' },
@@ -61,7 +61,7 @@
         : 'The year can afford no more dissatisfied ratings',
       budgetLate: (n) => n > 0 ? n + ' more late dossier' + (n === 1 ? '' : 's') + ' the year can afford'
         : 'The year can afford no more late dossiers',
-      basis: { expected: (v) => ' (on the expected ' + v + ' this year)', extrapolated: (v) => ' (on ' + v + ', the year so far extrapolated)', so_far: () => ' (on the results so far)' },
+      basis: { expected: (v) => ' (on the expected ' + v + ' this year)', last_year: (v) => ' (on last year\'s ' + v + ')', extrapolated: (v) => ' (on ' + v + ', the year so far extrapolated)', so_far: () => ' (on the results so far)' },
       recoverSat: (n, s) => n < 0 ? 'The target cannot be met again this year' : s + ' satisfied ratings in a row would meet the target again',
       recoverLate: (n, s) => n < 0 ? 'The target cannot be met again this year' : s + ' dossiers on time in a row would meet the target again',
       period: { today: 'Today', month: 'This month', half: 'Half-year', year: 'This year' },
