@@ -112,6 +112,18 @@ done
 echo
 curl -sf -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREATE DATABASE pscm" >/dev/null
 
+# A year of history before today, so every tab, chart, budget and the
+# preselected report have something to say: the simulated center living a
+# story (busy before Tết, quiet in it, a bad month, weeks of late dossiers,
+# a day a camera was down), written straight to InfluxDB in a few seconds.
+# Once a day: the marker skips it when it is already there, and a new day
+# replaces the window (yesterday's live day included) with the year ending
+# where today's live simulation begins.
+echo "demo: writing a year of history (once a day, a few seconds)"
+"$ROOT/bin/pscm-sim" -mode backfill -influx "http://127.0.0.1:$INFLUX_PORT" -db pscm/autogen -site anlao -counters 8 -seed 1 \
+	-days 365 -replace -marker "$DEMO/backfill.done" >>"$DEMO/logs/sim-backfill.log" 2>&1 ||
+	{ echo "demo: the history could not be written; see .demo/logs/sim-backfill.log" >&2; exit 1; }
+
 cat > "$DEMO/collector.yml" <<CONF
 mqtt:
   broker: tcp://127.0.0.1:$MQTT_PORT
@@ -186,10 +198,13 @@ CONF
 "$ROOT/bin/pscm-agent" -config "$DEMO/agent.yml" >>"$DEMO/logs/agent.log" 2>&1 &
 PIDS="$PIDS $!"
 
-# History: today's center (or the latest working day) fast-forwarded to now,
-# straight to the central broker.
-"$ROOT/bin/pscm-sim" -broker "tcp://127.0.0.1:$MQTT_PORT" -site anlao -counters 8 -speed "$SPEED" -seed 1 \
-	>>"$DEMO/logs/sim.log" 2>&1 &
+# Today: the center's day (or the latest working day's) fast-forwarded to
+# now, then live. Queue, sessions and dossiers go straight to the central
+# broker; each citizen who rates presses their counter's hardware button on
+# the center's broker, and the agent makes the press a rating, so there are
+# never more ratings than sessions.
+"$ROOT/bin/pscm-sim" -broker "tcp://127.0.0.1:$MQTT_PORT" -buttons-broker "tcp://127.0.0.1:$LOCAL_MQTT_PORT" \
+	-site anlao -counters 8 -speed "$SPEED" -seed 1 >>"$DEMO/logs/sim.log" 2>&1 &
 PIDS="$PIDS $!"
 # The dashboard, with a demo manager (password made once, kept in .demo/secrets).
 [ -s "$DEMO/secrets/demo.pass" ] || echo "demo-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$DEMO/secrets/demo.pass"
@@ -238,10 +253,6 @@ CONF
 "$ROOT/bin/pscm-dashboard" -config "$DEMO/dashboard.yml" >>"$DEMO/logs/dashboard.log" 2>&1 &
 PIDS="$PIDS $!"
 
-# Live: citizens pressing the hardware buttons, one press every 3 s, through the agent.
-"$ROOT/bin/pscm-sim" -mode presses -client-id pscm-sim-buttons -broker "tcp://127.0.0.1:$LOCAL_MQTT_PORT" \
-	-site anlao -counters 8 -seed 2 >>"$DEMO/logs/sim-buttons.log" 2>&1 &
-PIDS="$PIDS $!"
 
 cat <<MSG
 

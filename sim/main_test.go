@@ -178,7 +178,13 @@ func TestRunFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-mode", "replay"}, `-mode: "replay" is not center, load, presses or cameras`},
+		{[]string{"-mode", "replay"}, `-mode: "replay" is not center, load, cameras or backfill`},
+		{[]string{"-mode", "backfill"}, "-influx: required in backfill mode"},
+		{[]string{"-mode", "backfill", "-influx", "tcp://127.0.0.1:8086"}, `-influx: "tcp://127.0.0.1:8086" is not an http(s) URL`},
+		{[]string{"-mode", "backfill", "-influx", "http://127.0.0.1:1", "-days", "0"}, "-days: 0 outside 1..3660"},
+		{[]string{"-mode", "backfill", "-influx", "http://127.0.0.1:1", "-end", "2999-01-01"}, "-end: 2999-01-01 is after today"},
+		{[]string{"-mode", "backfill", "-influx", "http://127.0.0.1:1", "-end", "1/2/2026"}, `-end: "1/2/2026" is not a date`},
+		{[]string{"-mode", "load", "-buttons-broker", "tcp://127.0.0.1:1883"}, "-buttons-broker: ratings are pressed in center mode only"},
 		{[]string{"-mode", "cameras", "-cameras", "0"}, "-cameras: 0 outside 1..64"},
 		{[]string{"-mode", "cameras", "-scene", "night"}, `-scene: "night" is not day, brief or bench1080p`},
 		{[]string{"-mode", "cameras", "-rtsp-user", "u"}, "-rtsp-user and -rtsp-password-file go together"},
@@ -238,9 +244,12 @@ func TestDefaultStart(t *testing.T) {
 	}
 }
 
-// TestRunPresses: the presses mode publishes hardware presses the agent
-// accepts: topic pscm/v1/{site}/kiosk/k0N/press, payload {"button":N,"seq":M}.
-func TestRunPresses(t *testing.T) {
+// TestRunButtons: with -buttons-broker, center mode presses the hardware
+// buttons for the day's ratings instead of publishing rating events: one
+// press per rated session, on pscm/v1/{site}/kiosk/{kiosk}/press, as
+// {"button":N,"seq":M,"ts":T} the agent accepts, with the press's own time
+// and a seq that a replayed day repeats.
+func TestRunButtons(t *testing.T) {
 	t.Parallel()
 	m := testenv.StartMosquitto(t)
 	var mu sync.Mutex
@@ -257,19 +266,72 @@ func TestRunPresses(t *testing.T) {
 	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
-	runReport(t, "-broker", m.URL(), "-client-id", "test-presses", "-mode", "presses", "-n", "20", "-rate", "200", "-counters", "4", "-report")
-	testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 20 },
-		"20 presses not received")
+	const start = "2026-11-25T00:25:00Z" // 07:25 in Vietnam
+	r := runReport(t, "-broker", m.URL(), "-buttons-broker", m.URL(), "-client-id", "test-buttons",
+		"-start", start, "-speed", "1000000", "-n", "4000", "-counters", "4", "-report")
+	if r.Presses == 0 || r.Kinds[schema.KindRating] != 0 || r.Presses > r.Kinds[schema.KindSession] {
+		t.Fatalf("report %+v: want presses instead of ratings, no more than the sessions", r)
+	}
+	testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == r.Presses },
+		fmt.Sprintf("%d presses not received", r.Presses))
 	mu.Lock()
 	defer mu.Unlock()
+	st, _ := time.Parse(time.RFC3339, start)
 	for _, msg := range got {
 		tp, err := schema.ParseTopic(msg.Topic())
 		if err != nil || !tp.Press || tp.Site != "anlao" {
 			t.Fatalf("topic %q: %v", msg.Topic(), err)
 		}
 		p, err := schema.DecodePress(msg.Payload())
-		if err != nil || p.Button < 1 || p.Button > 4 || p.Seq == 0 {
+		if err != nil || p.Button < 1 || p.Button > 4 || p.TS.Before(st) || p.Seq != uint64(p.TS.UnixMilli()) {
 			t.Fatalf("payload %q: %+v %v", msg.Payload(), p, err)
 		}
 	}
+}
+
+// TestRunBackfill writes a few weeks of a center's story straight to a real
+// InfluxDB and checks that every point the report counts is there, that the
+// marker makes a second run a no-op, and that -replace rewrites the window
+// without doubling anything.
+func TestRunBackfill(t *testing.T) {
+	t.Parallel()
+	db := testenv.StartInflux(t)
+	marker := t.TempDir() + "/backfill.done"
+	args := []string{"-mode", "backfill", "-influx", db.URL(), "-db", db.Database(), "-site", "anlao",
+		"-counters", "3", "-seed", "5", "-days", "21", "-end", "2026-11-20", "-batch", "700", "-marker", marker, "-report"}
+	r := runReport(t, args...)
+	if r.Skipped || r.Story == nil || r.Distinct == 0 {
+		t.Fatalf("report %+v", r)
+	}
+	from := time.Date(2026, 10, 30, 0, 0, 0, 0, simcenter.Location())
+	if !r.From.Equal(from) || !r.To.Equal(from.AddDate(0, 0, 21)) {
+		t.Fatalf("window %v..%v, want the 21 days before 20/11/2026", r.From, r.To)
+	}
+	check := func() {
+		t.Helper()
+		for _, k := range schema.Kinds() {
+			if got := db.Count(t, string(k), "id"); got != int64(r.Kinds[k]) {
+				t.Errorf("%s: %d points in InfluxDB, the report says %d", k, got, r.Kinds[k])
+			}
+		}
+	}
+	for _, k := range []schema.Kind{schema.KindRating, schema.KindSession, schema.KindQueue, schema.KindDossier, schema.KindOccupancy, schema.KindCamera} {
+		if r.Kinds[k] == 0 {
+			t.Errorf("no %s in three weeks of history", k)
+		}
+	}
+	if r.Kinds[schema.KindRating] > r.Kinds[schema.KindSession] {
+		t.Errorf("%d ratings for %d sessions", r.Kinds[schema.KindRating], r.Kinds[schema.KindSession])
+	}
+	check()
+	if again := runReport(t, args...); !again.Skipped || again.Distinct != 0 {
+		t.Fatalf("second run with the marker: %+v", again)
+	}
+	// A live point in the window: -replace deletes it with the old history.
+	db.Write(t, fmt.Sprintf("rating,site=anlao,counter=c01,kiosk=k01,level=satisfied id=\"x\" %d\n", from.Add(50*time.Hour).UnixNano()))
+	replaced := runReport(t, append(args[:len(args)-3:len(args)-3], "-replace", "-report")...)
+	if replaced.Skipped || replaced.Distinct != r.Distinct {
+		t.Fatalf("replace: %+v, first run %d points", replaced, r.Distinct)
+	}
+	check()
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -46,7 +45,9 @@ type options struct {
 	n, dups  int
 	rate     float64
 	report   bool
+	buttons  string // center mode: the center's broker, where ratings are pressed
 	cams     cameraOptions
+	backfill backfillOptions
 }
 
 // parseFlags parses and checks args; now gives the default -start.
@@ -65,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&o.site, "site", "anlao", "site ID, the {site} of every topic")
 	fs.IntVar(&o.counters, "counters", 8, "counters in the simulated center (center mode)")
 	fs.Int64Var(&o.seed, "seed", 1, "random seed; the same seed gives the same events")
-	fs.StringVar(&o.mode, "mode", "center", "center: a realistic day paced by the clock; load: -n events as fast as -rate allows; presses: hardware buttons; cameras: RTSP cameras (no MQTT)")
+	fs.StringVar(&o.mode, "mode", "center", "center: a realistic day paced by the clock; load: -n events as fast as -rate allows; cameras: RTSP cameras (no MQTT); backfill: -days of history written straight to InfluxDB (no MQTT)")
 	fs.Float64Var(&o.speed, "speed", 60, "simulated seconds per real second (center mode)")
 	start := fs.String("start", defStart.Format(time.RFC3339), "simulated start time, RFC 3339 (default the latest weekday 07:00 in Vietnam that has begun)")
 	fs.BoolVar(&o.catchUp, "catch-up", true, "center mode: run at -speed only until simulated time reaches the wall clock, then in real time (events are never stamped in the future)")
@@ -74,7 +75,9 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.IntVar(&o.dups, "dups", 0, "extra exact redeliveries of earlier events, mixed in (load mode)")
 	fs.Float64Var(&o.rate, "rate", 0, "messages per second (load mode); 0 is as fast as possible")
 	fs.BoolVar(&o.report, "report", false, "print a JSON line with the counts of distinct events published, per kind, to stdout")
+	fs.StringVar(&o.buttons, "buttons-broker", "", "center mode: the center's broker (tcp://, ssl://; same user and CA as -broker); the day's ratings are pressed on the hardware buttons there, for an agent to turn into ratings, instead of published as rating events")
 	o.cams.flags(fs)
+	o.backfill.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,8 +90,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	}
 	o.start = t.UTC()
 	switch {
-	case o.mode != "center" && o.mode != "load" && o.mode != "presses" && o.mode != "cameras":
-		return o, fmt.Errorf("-mode: %q is not center, load, presses or cameras", o.mode)
+	case o.mode != "center" && o.mode != "load" && o.mode != "cameras" && o.mode != "backfill":
+		return o, fmt.Errorf("-mode: %q is not center, load, cameras or backfill", o.mode)
 	case !schema.ValidID(o.site):
 		return o, fmt.Errorf("-site: %q does not match %s", o.site, schema.IDPattern)
 	case o.counters < 1 || o.counters > 999:
@@ -103,13 +106,18 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 		return o, fmt.Errorf("-dups: %d is negative", o.dups)
 	case o.dups > 0 && o.mode != "load":
 		return o, errors.New("-dups: redeliveries are made in load mode only")
+	case o.buttons != "" && o.mode != "center":
+		return o, errors.New("-buttons-broker: ratings are pressed in center mode only")
 	case o.rate < 0:
 		return o, fmt.Errorf("-rate: %v is negative", o.rate)
 	case o.window < 1 || o.window > 60000:
 		return o, fmt.Errorf("-window: %d outside 1..60000", o.window)
 	}
-	if o.mode == "cameras" {
+	switch o.mode {
+	case "cameras":
 		return o, o.cams.validate()
+	case "backfill":
+		return o, o.backfill.validate()
 	}
 	if o.mode == "load" && o.n == 0 {
 		o.n = defaultLoadEvents
@@ -117,7 +125,20 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	if err := o.mqtt.Validate(); err != nil {
 		return o, fmt.Errorf("mqtt: %w", err)
 	}
+	if o.buttons != "" {
+		if err := o.buttonsMQTT().Validate(); err != nil {
+			return o, fmt.Errorf("-buttons-broker: %w", err)
+		}
+	}
 	return o, nil
+}
+
+// buttonsMQTT is the connection to the center's broker: -broker's settings
+// with -buttons-broker's URL and a client ID of its own.
+func (o options) buttonsMQTT() mqttconn.Config {
+	c := o.mqtt
+	c.Broker, c.ClientID = o.buttons, o.mqtt.ClientID+"-buttons"
+	return c
 }
 
 // report is the JSON line -report prints.
@@ -140,6 +161,13 @@ type report struct {
 	To      time.Time `json:"to,omitzero"`
 	Seconds float64   `json:"seconds"`
 	PerSec  float64   `json:"msgs_per_second"`
+	// Presses counts the ratings pressed on the hardware buttons
+	// (-buttons-broker) instead of published as events.
+	Presses int `json:"presses,omitempty"`
+	// Story and Skipped are the backfill's: where the story put what went
+	// wrong, and whether -marker said it was already done.
+	Story   *storyReport `json:"story,omitempty"`
+	Skipped bool         `json:"skipped,omitempty"`
 }
 
 // run is the whole program; tests call it in-process. It returns nil when
@@ -151,8 +179,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if o.mode == "cameras" {
+	switch o.mode {
+	case "cameras":
 		return runCameras(ctx, o.cams, stdout, log)
+	case "backfill":
+		began := time.Now()
+		rep, err := runBackfill(ctx, o, log)
+		rep.Mode, rep.Site = o.mode, o.site
+		rep.Seconds = time.Since(began).Seconds()
+		rep.PerSec = float64(rep.Distinct) / rep.Seconds
+		if err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		log.Info("backfill done", "points", rep.Distinct, "seconds", rep.Seconds, "points_per_second", int(rep.PerSec), "skipped", rep.Skipped)
+		return printReport(o, stdout, rep)
 	}
 	pub, err := mqttpub.New(o.mqtt, log.With("component", "publish"), mqttpub.WithWindow(o.window))
 	if err != nil {
@@ -161,6 +201,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer pub.Close()
 	if err := pub.Start(ctx); err != nil {
 		return err
+	}
+	var buttons *mqttpub.Publisher
+	if o.buttons != "" {
+		if buttons, err = mqttpub.New(o.buttonsMQTT(), log.With("component", "buttons"), mqttpub.WithWindow(o.window)); err != nil {
+			return err
+		}
+		defer buttons.Close()
+		if err := buttons.Start(ctx); err != nil {
+			return err
+		}
 	}
 
 	runCtx := ctx
@@ -184,10 +234,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch o.mode {
 	case "load":
 		rep, perr = runLoad(runCtx, o, pub, msgs)
-	case "presses":
-		rep, perr = runPresses(runCtx, o, pub)
 	default:
-		rep, perr = runCenter(runCtx, o, pub, log)
+		rep, perr = runCenter(runCtx, o, pub, buttons, log)
 	}
 	close(stop)
 	wg.Wait()
@@ -196,6 +244,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
 	ferr := pub.Flush(fctx)
+	if buttons != nil {
+		ferr = errors.Join(ferr, buttons.Flush(fctx))
+	}
 	elapsed := time.Since(began)
 	rep.Mode, rep.Site = o.mode, o.site
 	rep.Messages, rep.Acked, rep.Retried = pub.Stats()
@@ -204,14 +255,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.PerSec = float64(rep.Messages) / elapsed.Seconds()
 	log.Info("done", "distinct", rep.Distinct, "messages", rep.Messages, "acked", rep.Acked,
 		"retried", rep.Retried, "seconds", rep.Seconds, "msgs_per_second", int(rep.PerSec))
-	if o.report {
-		b, err := json.Marshal(rep)
-		if err != nil {
-			return fmt.Errorf("report: %w", err)
-		}
-		if _, err := fmt.Fprintf(stdout, "%s\n", b); err != nil {
-			return fmt.Errorf("report: %w", err)
-		}
+	if err := printReport(o, stdout, rep); err != nil {
+		return err
 	}
 	if perr != nil {
 		return perr
@@ -222,48 +267,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runPresses plays the center's hardware rating buttons in real time: a
-// press about every 1/-rate seconds (default one every 3 s) at a random
-// kiosk k01..k<counters>, published as {"button":N,"seq":M} on
-// pscm/v1/{site}/kiosk/{kiosk}/press for an agent to turn into ratings. The
-// buttons' mix follows the plan's reality: mostly satisfied.
-func runPresses(ctx context.Context, o options, pub *mqttpub.Publisher) (report, error) {
-	rng := rand.New(rand.NewPCG(uint64(o.seed), 0x9e3779b97f4a7c15))
-	every := 3 * time.Second
-	if o.rate > 0 {
-		every = time.Duration(float64(time.Second) / o.rate)
+// printReport prints rep as one JSON line when -report asks for it.
+func printReport(o options, stdout io.Writer, rep report) error {
+	if !o.report {
+		return nil
 	}
-	seq := make([]uint64, o.counters)
-	sent := 0
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for o.n == 0 || sent < o.n {
-		select {
-		case <-ctx.Done():
-			return report{Kinds: map[schema.Kind]int{}}, ended(ctx.Err())
-		case <-t.C:
-		}
-		k := rng.IntN(o.counters)
-		seq[k]++
-		var button int
-		switch r := rng.Float64(); {
-		case r < 0.55:
-			button = 1
-		case r < 0.95:
-			button = 2
-		case r < 0.98:
-			button = 3
-		default:
-			button = 4
-		}
-		topic := fmt.Sprintf("%s%s/kiosk/k%02d/press", schema.TopicPrefix, o.site, k+1)
-		payload := fmt.Sprintf(`{"button":%d,"seq":%d}`, button, seq[k])
-		if err := pub.Publish(ctx, topic, []byte(payload), false); err != nil {
-			return report{Kinds: map[schema.Kind]int{}}, ended(err)
-		}
-		sent++
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
-	return report{Kinds: map[schema.Kind]int{}}, nil
+	if _, err := fmt.Fprintf(stdout, "%s\n", b); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
 }
 
 // runLoad publishes msgs, paced at o.rate if set.
@@ -291,10 +307,15 @@ func runLoad(ctx context.Context, o options, pub *mqttpub.Publisher, msgs []simc
 }
 
 // runCenter publishes a center's events when their simulated time comes,
-// o.speed simulated seconds per real second.
-func runCenter(ctx context.Context, o options, pub *mqttpub.Publisher, log *slog.Logger) (report, error) {
+// o.speed simulated seconds per real second. With buttons, each rating is
+// instead a press of the rated counter's hardware button on the center's
+// broker, when the citizen presses it: one press per rated session, never
+// more ratings than sessions, and the agent makes them ratings as it does
+// a real button box's.
+func runCenter(ctx context.Context, o options, pub, buttons *mqttpub.Publisher, log *slog.Logger) (report, error) {
 	g := simcenter.New(simcenter.Config{Site: o.site, Counters: o.counters, Seed: o.seed, Start: o.start})
 	counts := make(map[schema.Kind]int)
+	presses := 0
 	var from, to time.Time
 	began := time.Now()
 	warned := false
@@ -317,6 +338,13 @@ func runCenter(ctx context.Context, o options, pub *mqttpub.Publisher, log *slog
 				"simulated", m.At, "speed", o.speed)
 			warned = true
 		}
+		if r, ok := m.Event.(*schema.Rating); ok && buttons != nil {
+			if err = buttons.Publish(ctx, pressTopic(o.site, r.Kiosk), pressPayload(r), false); err != nil {
+				break
+			}
+			presses++
+			continue
+		}
 		if err = pub.Publish(ctx, m.Topic, m.Payload, m.Retained()); err != nil {
 			break
 		}
@@ -329,7 +357,30 @@ func runCenter(ctx context.Context, o options, pub *mqttpub.Publisher, log *slog
 	}
 	rep := newReport(counts)
 	rep.From, rep.To = from, to
+	rep.Presses = presses
 	return rep, ended(err)
+}
+
+// pressTopic is where kiosk's button box publishes its presses.
+func pressTopic(site, kiosk string) string {
+	return schema.TopicPrefix + site + "/kiosk/" + kiosk + "/press"
+}
+
+// pressPayload is the button box's message for the press that made r: the
+// button of r's level in the kiosk's default order (the agent's
+// kiosk.buttons: very satisfied, satisfied, neutral, dissatisfied), the
+// press's time, and as seq the millisecond of that time, which grows at
+// every kiosk as a box's counter does and stays the same when a restarted
+// simulation presses the same day again, so the agent drops that press as
+// the duplicate it is (docs/events.md, raw kiosk presses).
+func pressPayload(r *schema.Rating) []byte {
+	button := 1
+	for i, l := range []schema.Level{schema.LevelVerySatisfied, schema.LevelSatisfied, schema.LevelNeutral, schema.LevelDissatisfied} {
+		if r.Level == l {
+			button = i + 1
+		}
+	}
+	return fmt.Appendf(nil, `{"button":%d,"seq":%d,"ts":%q}`, button, r.TS.UnixMilli(), r.TS.UTC().Format(time.RFC3339Nano))
 }
 
 // lastWorkdayMorning is 07:00 in Vietnam of the latest Monday-to-Friday

@@ -36,6 +36,16 @@ type Config struct {
 	// Start is the simulated clock's start; events derive their ts from
 	// it. When zero, DefaultStart.
 	Start time.Time
+	// Calendar, when set, says how each local day goes (Day), asked at
+	// the day's midnight: a history of months has its seasons and its bad
+	// weeks (Story.Day). Nil makes every day an OrdinaryDay.
+	Calendar func(midnight time.Time) Day
+	// NoHeartbeats leaves out the cameras' health reports every 10 s and
+	// the agent's status every minute, except the health of a camera on
+	// the day a Calendar says it is down. A history written straight to
+	// InfluxDB wants this: no figure reads heartbeats back, and a year of
+	// them would be 25 million points, 97 % of the whole.
+	NoHeartbeats bool
 }
 
 // DefaultStart is the start used when Config.Start is zero: Monday
@@ -98,6 +108,9 @@ type Message struct {
 	Kind    schema.Kind
 	// At is the event's ts: simulated time, not the wall clock.
 	At time.Time
+	// Event is what Payload encodes, for writing it as a point
+	// (AppendLine) without decoding the JSON again.
+	Event schema.Event
 }
 
 // Retained reports whether m is published retained: agent status is
@@ -119,6 +132,7 @@ type Generator struct {
 	counters []*counter
 	cameras  []*camera
 	dossiers int // dossier numbers handed out
+	day      Day // how the day being simulated goes
 }
 
 // New returns a generator for cfg, with defaults filled in. It panics if
@@ -146,14 +160,20 @@ func New(cfg Config) *Generator {
 	}
 	g.build()
 	g.planDay(midnightOf(cfg.Start))
+	if cfg.NoHeartbeats {
+		return g
+	}
 	for i, c := range g.cameras {
-		// Cameras are spread over the 10 s period, as an agent polling
-		// them one after another would report them.
-		first := cfg.Start.Add(time.Duration(i) * cameraPeriod / time.Duration(len(g.cameras)))
-		g.at(first, g.cameraTick(c))
+		g.at(cfg.Start.Add(g.cameraOffset(i)), g.cameraTick(c, time.Time{}))
 	}
 	g.at(cfg.Start, g.agentTick)
 	return g
+}
+
+// cameraOffset spreads the cameras over the 10 s period, as an agent
+// polling them one after another reports them.
+func (g *Generator) cameraOffset(i int) time.Duration {
+	return time.Duration(i) * cameraPeriod / time.Duration(len(g.cameras))
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -262,6 +282,7 @@ func (e *emitter) message(ev schema.Event) Message {
 		Payload: payload,
 		Kind:    ev.Kind(),
 		At:      ev.Head().TS,
+		Event:   ev,
 	}
 }
 

@@ -20,23 +20,58 @@ const (
 	dossiersPerCounterHour = 1.0 // dossiers resolved per hour for each counter
 
 	noShowP = 0.03 // a called citizen never comes
-	ratingP = 0.85 // a served citizen presses a rating button
+	// ratingP is the share of served citizens who press a rating button:
+	// most, not all, as centers with kiosks see. Each rates at most once.
+	ratingP = 0.72
 	breakP  = 0.04 // the official leaves the seat after a citizen
 )
 
-// Rating proportions: 96.5 % very_satisfied or satisfied, the plan target
-// being above 95 %; 2 % neutral, 1.5 % dissatisfied.
+// Rating proportions on an ordinary day: 96.5 % very_satisfied or
+// satisfied, the plan target being above 95 %; 2 % neutral, 1.5 %
+// dissatisfied. A Day's Unsatisfied moves the last two together.
 const (
 	verySatisfiedP = 0.72
 	satisfiedP     = 0.245
 	neutralP       = 0.02 // the rest is dissatisfied
 )
 
-// Dossier outcomes: about 98.5 % early or on time, the target being above 98 %.
+// Dossier outcomes on an ordinary day: about 98.5 % early or on time, the
+// target being above 98 %. A Day's Late replaces lateP; on time and early
+// share the rest as they do here.
 const (
 	lateP   = 0.015
 	onTimeP = 0.435 // the rest is early
 )
+
+// Day is how one local day of the center goes, as a Calendar tells it.
+type Day struct {
+	// Load scales the citizens arriving and the dossiers resolved: 1 is
+	// an ordinary day, 1.3 the rush before Tết, 0.2 the Tết holiday.
+	// Counters serve at their own pace, so on a busy day queues and waits
+	// grow and the tickets left at closing time expire.
+	Load float64
+	// Unsatisfied is the share of ratings neither very satisfied nor
+	// satisfied (neutral and dissatisfied, in the ordinary proportion).
+	Unsatisfied float64
+	// Late is the share of dossiers resolved after their due time.
+	Late float64
+	// Outage, when To is after From, is a camera down that day.
+	Outage Outage
+}
+
+// Outage is a camera that stops sending video: its health reports say
+// up:false every 10 s from From to To, and the zones it watches are
+// reported unknown at From and known again at To, with what they hold
+// then. Service goes on: sessions come from the queue system.
+type Outage struct {
+	Counter  string // the counter whose camera is down, "c03"
+	From, To time.Time
+}
+
+// OrdinaryDay is a day with the fixed proportions above.
+func OrdinaryDay() Day {
+	return Day{Load: 1, Unsatisfied: 1 - verySatisfiedP - satisfiedP, Late: lateP}
+}
 
 type service struct {
 	id       string
@@ -56,8 +91,10 @@ type counter struct {
 	id, kiosk, camera string
 	service           *service
 	present           bool // the official is in the seat
+	seated            bool // a citizen is in the citizen's seat
 	serving           bool // a ticket was called and is not finished
 	pending           bool // a call is already scheduled, so new tickets need not wake the counter
+	blind             bool // the counter's camera is down: its zones are unknown
 }
 
 // catalog is the services the simulated center's counters serve, with the
@@ -114,6 +151,11 @@ func (g *Generator) planDay(midnight time.Time) {
 	for _, s := range g.services {
 		s.queue, s.issued = nil, 0
 	}
+	g.day = OrdinaryDay()
+	if g.cfg.Calendar != nil {
+		g.day = g.cfg.Calendar(midnight)
+	}
+	g.planOutage(midnight, next)
 	for _, p := range periods(midnight) {
 		if !p.close.After(g.now) {
 			continue
@@ -121,6 +163,9 @@ func (g *Generator) planDay(midnight time.Time) {
 		for _, c := range g.counters {
 			g.at(p.open.Add(uniform(g.rng, 0, 5*time.Minute)), g.staffArrive(c))
 			g.at(p.close.Add(-uniform(g.rng, time.Second, time.Minute)), g.staffLeave(c))
+		}
+		if !(g.day.Load > 0) {
+			continue // nobody comes: the officials sit at empty counters
 		}
 		for _, s := range g.services {
 			g.at(p.open.Add(exp(g.rng, g.ticketRate(s))), g.issue(s, p))
@@ -130,11 +175,11 @@ func (g *Generator) planDay(midnight time.Time) {
 }
 
 func (g *Generator) ticketRate(s *service) float64 {
-	return float64(len(s.counters)) * ticketsPerCounterHour
+	return float64(len(s.counters)) * ticketsPerCounterHour * g.day.Load
 }
 
 func (g *Generator) dossierRate() float64 {
-	return float64(len(g.counters)) * dossiersPerCounterHour
+	return float64(len(g.counters)) * dossiersPerCounterHour * g.day.Load
 }
 
 // issue prints a ticket for s and schedules the next one.
@@ -191,7 +236,7 @@ func (g *Generator) serve(c *counter, tk *ticket, called time.Time, p period) {
 	}
 	started := called.Add(uniform(g.rng, 10*time.Second, 60*time.Second))
 	g.at(started.Add(-uniform(g.rng, time.Second, 3*time.Second)), func(t time.Time) (Message, bool) {
-		return g.occupancy(t, c, schema.ZoneCitizen, true), true
+		return g.occupancy(t, c, schema.ZoneCitizen, true)
 	})
 	g.at(started, func(t time.Time) (Message, bool) {
 		return g.queueEvent(t, tk, c.id, schema.StepStarted), true
@@ -232,10 +277,10 @@ func (g *Generator) finish(c *counter, tk *ticket, started time.Time, p period) 
 			return g.em.message(sess), true
 		})
 		g.at(t.Add(uniform(g.rng, 2*time.Second, 8*time.Second)), func(at time.Time) (Message, bool) {
-			return g.occupancy(at, c, schema.ZoneCitizen, false), true
+			return g.occupancy(at, c, schema.ZoneCitizen, false)
 		})
 		if g.rng.Float64() < ratingP {
-			level, reasons := opinion(g.rng, wait)
+			level, reasons := opinion(g.rng, wait, g.day.Unsatisfied)
 			g.at(t.Add(uniform(g.rng, 8*time.Second, 40*time.Second)), func(at time.Time) (Message, bool) {
 				return g.em.message(&schema.Rating{
 					Header:  g.em.header(at),
@@ -257,15 +302,22 @@ func (g *Generator) finish(c *counter, tk *ticket, started time.Time, p period) 
 	}
 }
 
-// opinion draws a citizen's rating and the reasons picked with it.
-func opinion(rng *rand.Rand, wait time.Duration) (schema.Level, []string) {
+// opinion draws a citizen's rating and the reasons picked with it;
+// unsatisfied is the share of neutral and dissatisfied ratings, each kind
+// keeping its ordinary proportion within its side.
+func opinion(rng *rand.Rand, wait time.Duration, unsatisfied float64) (schema.Level, []string) {
+	const (
+		veryShare    = verySatisfiedP / (verySatisfiedP + satisfiedP)
+		neutralShare = neutralP / (1 - verySatisfiedP - satisfiedP)
+	)
+	happy := 1 - unsatisfied
 	r := rng.Float64()
 	switch {
-	case r < verySatisfiedP:
+	case r < happy*veryShare:
 		return schema.LevelVerySatisfied, nil
-	case r < verySatisfiedP+satisfiedP:
+	case r < happy:
 		return schema.LevelSatisfied, nil
-	case r < verySatisfiedP+satisfiedP+neutralP:
+	case r < happy+unsatisfied*neutralShare:
 		if rng.IntN(2) == 0 {
 			return schema.LevelNeutral, nil
 		}
@@ -301,7 +353,7 @@ func (g *Generator) takeBreak(c *counter, p period) step {
 		if back := t.Add(uniform(g.rng, 5*time.Minute, 15*time.Minute)); back.Before(p.close.Add(-5 * time.Minute)) {
 			g.at(back, g.staffArrive(c))
 		}
-		return g.occupancy(t, c, schema.ZoneStaff, false), true
+		return g.occupancy(t, c, schema.ZoneStaff, false)
 	}
 }
 
@@ -312,7 +364,7 @@ func (g *Generator) staffArrive(c *counter) step {
 		}
 		c.present, c.pending = true, true
 		g.at(t.Add(uniform(g.rng, 30*time.Second, 2*time.Minute)), g.callNext(c))
-		return g.occupancy(t, c, schema.ZoneStaff, true), true
+		return g.occupancy(t, c, schema.ZoneStaff, true)
 	}
 }
 
@@ -322,7 +374,7 @@ func (g *Generator) staffLeave(c *counter) step {
 			return Message{}, false // on a break that outlasted the period
 		}
 		c.present = false
-		return g.occupancy(t, c, schema.ZoneStaff, false), true
+		return g.occupancy(t, c, schema.ZoneStaff, false)
 	}
 }
 
@@ -334,14 +386,15 @@ func (g *Generator) dossier(p period) step {
 		}
 		g.at(t.Add(exp(g.rng, g.dossierRate())), g.dossier(p))
 		g.dossiers++
-		return g.em.message(dossierEvent(g.rng, g.em.header(t), g.dossiers)), true
+		return g.em.message(dossierEvent(g.rng, g.em.header(t), g.dossiers, g.day.Late)), true
 	}
 }
 
 // dossierEvent makes a dossier resolved at h.TS whose outcome agrees with
 // its times: late ones were due before they were resolved, the others at or
-// after.
-func dossierEvent(rng *rand.Rand, h schema.Header, number int) *schema.Dossier {
+// after. late is the share resolved late.
+func dossierEvent(rng *rand.Rand, h schema.Header, number int, late float64) *schema.Dossier {
+	onTime := (1 - late) * onTimeP / (1 - lateP)
 	const day = 24 * time.Hour
 	t := h.TS
 	took := uniform(rng, day, 12*day)
@@ -349,10 +402,10 @@ func dossierEvent(rng *rand.Rand, h schema.Header, number int) *schema.Dossier {
 	var due time.Time
 	var outcome schema.Outcome
 	switch r := rng.Float64(); {
-	case r < lateP:
+	case r < late:
 		outcome = schema.OutcomeLate
 		due = received.Add(time.Duration(float64(took) * (0.3 + 0.6*rng.Float64()))).Round(time.Minute)
-	case r < lateP+onTimeP:
+	case r < late+onTime:
 		outcome = schema.OutcomeOnTime
 		due = midnightOf(t).Add(17 * time.Hour) // due today, at closing time
 		if due.Before(t) {
@@ -384,7 +437,18 @@ func (g *Generator) queueEvent(t time.Time, tk *ticket, counter string, s schema
 	})
 }
 
-func (g *Generator) occupancy(t time.Time, c *counter, z schema.Zone, occupied bool) Message {
+// occupancy reports that zone z of c now holds someone or no one. The
+// official's seat follows c.present, which the caller has set; the
+// citizen's seat is kept here. While c's camera is blind the change happens
+// all the same but nobody sees it: nothing is reported, and seeAgain tells
+// what the zones hold when the camera is back.
+func (g *Generator) occupancy(t time.Time, c *counter, z schema.Zone, occupied bool) (Message, bool) {
+	if z == schema.ZoneCitizen {
+		c.seated = occupied
+	}
+	if c.blind {
+		return Message{}, false
+	}
 	return g.em.message(&schema.Occupancy{
 		Header:     g.em.header(t),
 		Camera:     c.camera,
@@ -392,7 +456,7 @@ func (g *Generator) occupancy(t time.Time, c *counter, z schema.Zone, occupied b
 		Zone:       z,
 		Occupied:   occupied,
 		Confidence: confidence(g.rng),
-	})
+	}), true
 }
 
 // confidence is a detector's confidence, 0.80..0.99.

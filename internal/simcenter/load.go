@@ -139,7 +139,7 @@ func (l *loader) event(k schema.Kind) Message {
 	var ev schema.Event
 	switch k {
 	case schema.KindRating:
-		level, reasons := opinion(rng, uniform(rng, 0, time.Hour))
+		level, reasons := opinion(rng, uniform(rng, 0, time.Hour), OrdinaryDay().Unsatisfied)
 		ev = &schema.Rating{Header: h, Counter: counter, Kiosk: "k" + num, Level: level, Reasons: reasons,
 			Session: "s-" + l.em.newID(l.t)}
 	case schema.KindQueue:
@@ -164,7 +164,7 @@ func (l *loader) event(k schema.Kind) Message {
 			Source: schema.SourceQueue, Ticket: fmt.Sprintf("A%03d", l.tickets%1000)}
 	case schema.KindDossier:
 		l.dossiers++
-		ev = dossierEvent(rng, h, l.dossiers)
+		ev = dossierEvent(rng, h, l.dossiers, lateP)
 	case schema.KindCamera:
 		c := &schema.Camera{Header: h, Camera: "cam" + num, Up: rng.IntN(50) != 0, Codec: schema.CodecH264, Reconnects: int64(rng.IntN(3))}
 		if c.Up {
