@@ -277,6 +277,24 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("province: %v %q\n%s", err, out, stderr)
 	}
 
+	// Every form of the dashboard's calendar: the reporting year 2026
+	// (01/12/2025 to 30/11/2026) holds the four of June 2026, ISO week 24
+	// (08/06 to 14/06/2026) three of them, 2 on time or early.
+	for _, c := range []struct {
+		period, out, page string
+	}{
+		{"2026", "75,0 % trên 4 hồ sơ", "Năm báo cáo 2026 (hai kỳ 6 tháng): từ ngày 01/12/2025 đến ngày 30/11/2026"},
+		{"2026-W24", "66,7 % trên 3 hồ sơ", "Từ ngày 08/06/2026 đến ngày 14/06/2026"},
+		{"06/2026", "75,0 % trên 4 hồ sơ", "Từ ngày 01/06/2026 đến ngày 30/06/2026"},
+		{"2026-06-09..2026-06-10", "100,0 % trên 2 hồ sơ", "Từ ngày 09/06/2026 đến ngày 10/06/2026"},
+	} {
+		out, stderr, err := e.ctl(t, "report", "-site", "anlao", "-period", c.period, "-html", page)
+		html, _ := os.ReadFile(page)
+		if err != nil || !strings.Contains(out, c.out) || !bytes.Contains(html, []byte(c.page)) {
+			t.Errorf("-period %s: %v %q, page has %q: %v\n%s", c.period, err, out, c.page, bytes.Contains(html, []byte(c.page)), stderr)
+		}
+	}
+
 	for _, c := range []struct {
 		args []string
 		want string
@@ -284,10 +302,16 @@ func TestReportCommand(t *testing.T) {
 		{[]string{"report", "-site", "anlao"}, "nothing to write"},
 		{[]string{"report", "-o", xlsx}, "give -site SITE or -province"},
 		{[]string{"report", "-site", "anlao", "-province", "-o", xlsx}, "not both"},
-		{[]string{"report", "-site", "anlao", "-period", "2026H3", "-o", xlsx}, `period "2026H3" is not YYYYH1 or YYYYH2`},
+		{[]string{"report", "-site", "anlao", "-period", "2026H3", "-o", xlsx}, `"2026H3" không phải khoảng thời gian: dùng today, week,`},
+		{[]string{"report", "-site", "anlao", "-period", "2026H3", "-o", xlsx}, `/ "2026H3" is not a range: use today, week,`},
+		{[]string{"report", "-site", "anlao", "-period", "2027-W53", "-o", xlsx}, "2027 has no week 53"},
+		{[]string{"report", "-site", "anlao", "-period", "2021-01-01..2024-06-30", "-o", xlsx}, "longer than 3 years"},
+		{[]string{"report", "-site", "anlao", "-period", "2099", "-o", xlsx}, "the range starts on 01/12/2098, after today"},
 		{[]string{"report", "-site", "anlao", "-period", "2026H2", "-from", "01/01/2026", "-o", xlsx}, "give -period or -from/-to, not both"},
-		{[]string{"report", "-site", "anlao", "-from", "31/12/2026", "-to", "01/01/2026", "-o", xlsx}, "-to is before -from"},
-		{[]string{"report", "-site", "anlao", "-from", "2026/01/01", "-to", "01/02/2026", "-o", xlsx}, `"2026/01/01" is not DD/MM/YYYY`},
+		{[]string{"report", "-site", "anlao", "-from", "01/01/2026", "-o", xlsx}, "-from and -to go together"},
+		{[]string{"report", "-site", "anlao", "-from", "31/12/2025", "-to", "01/01/2025", "-o", xlsx}, "the last day, 01/01/2025, is before the first, 31/12/2025"},
+		{[]string{"report", "-site", "anlao", "-from", "2026/01/01", "-to", "01/02/2026", "-o", xlsx}, `"2026/01/01" is not a day: use DD/MM/YYYY or YYYY-MM-DD`},
+		{[]string{"report", "-site", "anlao", "-from", "01/01/2026..02/01/2026", "-to", "01/02/2026", "-o", xlsx}, "a range goes in -period FROM..TO"},
 	} {
 		if _, _, err := e.ctl(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want %q", c.args, err, c.want)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pscm/pscm/internal/kpi"
@@ -15,7 +16,7 @@ import (
 	"github.com/pscm/pscm/internal/report"
 )
 
-const reportHelp = `usage: pscm-ctl report -config ctl.yml (-site SITE | -province) [-period 2026H2 | -from DD/MM/YYYY -to DD/MM/YYYY] [-o report.xlsx] [-html report.html]
+const reportHelp = `usage: pscm-ctl report -config ctl.yml (-site SITE | -province) [-period SPEC | -from DD/MM/YYYY -to DD/MM/YYYY] [-o report.xlsx] [-html report.html]
 
 Writes the semi-annual report (báo cáo kết quả 6 tháng): satisfaction against
 its target, dossiers on time or early against theirs, wait and service times,
@@ -24,9 +25,16 @@ staff presence per counter, trends by month and a summary of the targets met.
 Period: by default the one the next deadline reports on. Results are due
 before 10 June and 10 December, so a period is the six whole months before
 the deadline's month: 2026H1 (due 10/06/2026) is 01/12/2025-31/05/2026 and
-2026H2 (due 10/12/2026) is 01/06/2026-30/11/2026. -from and -to (inclusive
-days, in the configured time zone) give any other, e.g. a calendar half-year.
-See docs/report.md.
+2026H2 (due 10/12/2026) is 01/06/2026-30/11/2026. -period takes every form of
+the dashboard's calendar (in the configured time zone):
+  2026H2                  a reporting half-year
+  2026                    a reporting year: 2026H1 and 2026H2, 01/12/2025-30/11/2026
+  2026-11 or 11/2026      a month
+  2026-W48                an ISO week, Monday to Sunday
+  2026-11-30, 30/11/2026  a day
+  2026-01-01..2026-06-30  days, both included (at most 3 years), e.g. a calendar half-year
+  today, week, month, half, year: the one under way
+-from and -to (inclusive days) are the last form in two flags. See docs/report.md.
 
 Flags:
 `
@@ -38,7 +46,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cf := commonFlags(fs)
 	site := fs.String("site", "", "report on this configured site")
 	province := fs.Bool("province", false, "report on every configured site: summed, and each one")
-	period := fs.String("period", "", "the half-year by its label, e.g. 2026H2 (default: the next deadline's)")
+	period := fs.String("period", "", "the period: 2026H2, 2026 (reporting year), 2026-11, 2026-W48, 2026-11-30, 2026-11-01..2026-11-30, ... (default: the next deadline's half-year)")
 	fromS := fs.String("from", "", "first day, DD/MM/YYYY or YYYY-MM-DD (with -to)")
 	toS := fs.String("to", "", "last day, inclusive (with -from)")
 	xlsxPath := fs.String("o", "", "write the XLSX workbook here")
@@ -120,41 +128,34 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// reportPeriod resolves the period flags into [from, to) in loc.
+// reportPeriod resolves the period flags into [from, to) in loc, with
+// kpi's one calendar (kpi.ParseRange): the dashboard's tabs, its range
+// picker and its download read the same words as the same days. -from and
+// -to are the custom form "FROM..TO".
 func reportPeriod(period, fromS, toS string, loc *time.Location, now time.Time) (from, to time.Time, label string, err error) {
+	var spec string
 	switch {
 	case period != "" && (fromS != "" || toS != ""):
 		return from, to, "", errors.New("report: give -period or -from/-to, not both")
 	case period != "":
-		return kpi.ParseReportPeriod(period, loc)
+		spec = period
 	case fromS != "" || toS != "":
 		if fromS == "" || toS == "" {
 			return from, to, "", errors.New("report: -from and -to go together")
 		}
-		if from, err = parseDay(fromS, loc); err != nil {
-			return from, to, "", fmt.Errorf("report: -from: %w", err)
+		if strings.Contains(fromS+toS, "..") {
+			return from, to, "", errors.New("report: -from and -to take one day each; a range goes in -period FROM..TO")
 		}
-		last, err := parseDay(toS, loc)
-		if err != nil {
-			return from, to, "", fmt.Errorf("report: -to: %w", err)
-		}
-		to = last.AddDate(0, 0, 1)
-		if !to.After(from) {
-			return from, to, "", errors.New("report: -to is before -from")
-		}
-		return from, to, "", nil
+		spec = fromS + ".." + toS
+	default:
+		from, to, label = kpi.ReportPeriod(now, loc)
+		return from, to, label, nil
 	}
-	from, to, label = kpi.ReportPeriod(now, loc)
-	return from, to, label, nil
-}
-
-func parseDay(s string, loc *time.Location) (time.Time, error) {
-	for _, l := range []string{"2/1/2006", "2006-01-02"} {
-		if t, err := time.ParseInLocation(l, s, loc); err == nil {
-			return t, nil
-		}
+	r, err := kpi.ParseRange(spec, now, loc)
+	if err != nil {
+		return from, to, "", fmt.Errorf("report: %w", err)
 	}
-	return time.Time{}, fmt.Errorf("%q is not DD/MM/YYYY or YYYY-MM-DD", s)
+	return r.From, r.To, r.Label, nil
 }
 
 // writeAtomic writes through a temporary file renamed into place, so a

@@ -13,11 +13,13 @@ import (
 
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // TestDashboardInBrowser: a manager logs in through the real login page and
-// sees exactly the seeded figures; a rating published meanwhile changes the
-// open page within a second, without a reload. Screenshots of the overview,
+// sees exactly the seeded figures, also for a range of days chosen with the
+// date picker; a rating published meanwhile changes the open page within a
+// second, without a reload. Screenshots of the overview,
 // the counter grid and wall-TV mode go to artifacts/dashboard-e2e/.
 func TestDashboardInBrowser(t *testing.T) {
 	e := newDashEnv(t)
@@ -77,6 +79,42 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("late budget shows %q, want %q", got, want)
 	}
 	shot("overview")
+
+	// A chosen range, read by the real server from InfluxDB: the day before
+	// the seeded ones has nothing; the week ending today holds them all.
+	vn := time.Now().In(timezone.Vietnam())
+	pick := func(from, to time.Time) {
+		t.Helper()
+		do("pick a range", chromedp.SetValue(chromedp.ID("range-from"), from.Format(time.DateOnly)),
+			chromedp.SetValue(chromedp.ID("range-to"), to.Format(time.DateOnly)), chromedp.Click(chromedp.ID("range-show")))
+	}
+	yesterday := vn.AddDate(0, 0, -1)
+	pick(yesterday, yesterday)
+	testenv.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		return text(`#period-label`) == "Khoảng tùy chọn: "+yesterday.Format("02/01/2006")
+	}, "range label %q", text(`#period-label`))
+	if got, status := text(`[data-kpi="satisfaction"]`), text(`[data-status="satisfaction"]`); got != "—" || status != "Chưa có dữ liệu" {
+		t.Errorf("yesterday: %q %q, want no data", got, status)
+	}
+	weekAgo := vn.AddDate(0, 0, -6)
+	pick(weekAgo, vn)
+	want := "Khoảng tùy chọn: " + weekAgo.Format("02/01/2006") + " – " + vn.Format("02/01/2006")
+	testenv.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool { return text(`#period-label`) == want },
+		"range label %q, want %q", text(`#period-label`), want)
+	for sel, want := range map[string]string{
+		`[data-kpi="satisfaction"]`:    "96,0 %",
+		`[data-detail="satisfaction"]`: "960 / 1.000 đánh giá hài lòng",
+		`[data-kpi="on-time"]`:         "98,2 %",
+		`[data-detail="on-time"]`:      "491 / 500 hồ sơ đúng hoặc trước hạn",
+	} {
+		if got := text(sel); got != want {
+			t.Errorf("range: %s shows %q, want %q", sel, got, want)
+		}
+	}
+	shot("range")
+	do("back to the live figures", chromedp.Click(chromedp.ID("range-back")))
+	testenv.Eventually(t, 5*time.Second, 50*time.Millisecond, func() bool { return strings.HasPrefix(text(`#period-label`), "Năm báo cáo ") },
+		"not back on the year tab: %q", text(`#period-label`))
 
 	// Live: a rating changes the open page within a second, no reload.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.__noReload = 1`)); err != nil {

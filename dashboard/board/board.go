@@ -1,8 +1,10 @@
 // Package board keeps, for each site, what the dashboard shows: KPIs for
-// today, this month, this half-year and this year loaded from InfluxDB (the
-// source of truth, reloaded every few minutes), live events applied in
-// between without double counting, each counter's state, and recent
-// alerts; and it renders the site's snapshot as the JSON the page reads.
+// today, this week, this month, the reporting half-year and the reporting
+// year (kpi's one calendar) loaded from InfluxDB (the source of truth,
+// reloaded every few minutes), live events applied in between without
+// double counting, each counter's state, and recent alerts; and it renders
+// the site's snapshot as the JSON the page reads. It also computes the
+// figures of any past range of days on demand (Range), in the same JSON.
 package board
 
 import (
@@ -29,7 +31,8 @@ type Loader interface {
 	YearVolume(ctx context.Context, site string, start, end time.Time) (kpi.Volume, error)
 }
 
-var periods = []kpi.Period{kpi.PeriodToday, kpi.PeriodMonth, kpi.PeriodHalf, kpi.PeriodYear}
+// periods are the tabs, in their order on the page.
+var periods = []kpi.Period{kpi.PeriodToday, kpi.PeriodWeek, kpi.PeriodMonth, kpi.PeriodHalf, kpi.PeriodYear}
 
 const maxAlerts = 20
 
@@ -89,11 +92,11 @@ type siteState struct {
 	// hours is today by hour and days the last 30 local days, as loaded
 	// and then counted live (ratings and sessions new to today's Live).
 	hours, days []kpi.Point
-	// lastYear is the previous calendar year's volume, the budgets' basis
-	// when none is configured, loaded once for lastYearOf (the year it
-	// precedes).
+	// lastYear is the previous reporting year's volume, the budgets' basis
+	// when none is configured, loaded once for lastYearOf (the label of the
+	// reporting year it precedes).
 	lastYear   kpi.Volume
-	lastYearOf int
+	lastYearOf string
 }
 
 // Board is safe for concurrent use.
@@ -193,9 +196,10 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	ys, _ := kpi.Bounds(kpi.PeriodYear, now, b.loc)
+	year := kpi.RangeOf(kpi.PeriodYear, now, b.loc)
+	ys := year.From
 	b.mu.Lock()
-	need := b.sites[site] != nil && b.sites[site].lastYearOf != ys.Year()
+	need := b.sites[site] != nil && b.sites[site].lastYearOf != year.Label
 	b.mu.Unlock()
 	var lastYear kpi.Volume
 	if need {
@@ -222,7 +226,7 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 	st.live = loaded
 	st.hours, st.days = hours, days
 	if need {
-		st.lastYear, st.lastYearOf = lastYear, ys.Year()
+		st.lastYear, st.lastYearOf = lastYear, year.Label
 	}
 	for id, c := range st.counters {
 		c.today = kpi.NewLive(perCounter[id], kpi.LiveConfig{Site: site, Counter: id, Start: start, End: end, Satisfied: b.satisfied})

@@ -75,18 +75,28 @@ func TestSnapshotAndLive(t *testing.T) {
 	// Ratings on last year's 20,000 (the loader's whole year): 960
 	// satisfied and 19,000 to come leave room for 959 not satisfied
 	// (19,041/20,000 = 95.005 %). Dossiers, with no whole last year: on
-	// 25 November (90 % of the year gone) 500 make a year of about 556,
-	// room for 2 more late (on the results so far: 1).
-	if s.Budget != (BudgetJSON{DissatisfiedLeft: 959, LateLeft: 2, RatingsBasis: kpi.BasisLastYear, ExpectedRatings: 20000,
-		DossiersBasis: kpi.BasisExtrapolated, ExpectedDossiers: 556}) {
+	// 25 November, 98.5 % of the reporting year gone (it began on
+	// 1 December), 500 make a year of about 508, room for 1 more late.
+	if s.Budget != (BudgetJSON{DissatisfiedLeft: 959, LateLeft: 1, RatingsBasis: kpi.BasisLastYear, ExpectedRatings: 20000,
+		DossiersBasis: kpi.BasisExtrapolated, ExpectedDossiers: 508}) {
 		t.Fatalf("budget %+v", s.Budget)
 	}
-	// The tabs' dates: the half-year is the report's (2026H2 on 25 November).
-	if got := s.Bounds[kpi.PeriodHalf]; got != (BoundsJSON{First: "2026-06-01", Last: "2026-11-30", Label: "2026H2"}) {
-		t.Errorf("half-year bounds %+v", got)
-	}
-	if got := s.Bounds[kpi.PeriodToday]; got != (BoundsJSON{First: "2026-11-25", Last: "2026-11-25"}) {
-		t.Errorf("today's bounds %+v", got)
+	// The tabs' dates, one calendar: the half-year and the year are the
+	// report's (2026H2 and the reporting year 2026 on 25 November), the
+	// week is ISO's, Monday to Sunday.
+	for p, want := range map[kpi.Period]BoundsJSON{
+		kpi.PeriodToday: {First: "2026-11-25", Last: "2026-11-25"},
+		kpi.PeriodWeek:  {First: "2026-11-23", Last: "2026-11-29"},
+		kpi.PeriodMonth: {First: "2026-11-01", Last: "2026-11-30"},
+		kpi.PeriodHalf:  {First: "2026-06-01", Last: "2026-11-30", Label: "2026H2"},
+		kpi.PeriodYear:  {First: "2025-12-01", Last: "2026-11-30", Label: "2026"},
+	} {
+		if got := s.Bounds[p]; got != want {
+			t.Errorf("%s bounds %+v, want %+v", p, got, want)
+		}
+		if _, ok := s.Periods[p]; !ok {
+			t.Errorf("no figures for %s", p)
+		}
 	}
 	ev := &schema.Rating{Header: schema.Header{ID: "r1", TS: now.Add(-time.Minute), Site: "anlao"}, Counter: "c01", Kiosk: "k01", Level: schema.LevelDissatisfied}
 	if site, changed := b.Apply(ev); site != "anlao" || !changed {

@@ -87,7 +87,7 @@ type Snapshot struct {
 	User      *UserJSON                `json:"user,omitempty"`
 	Targets   TargetsJSON              `json:"targets"`
 	Periods   map[kpi.Period]StatsJSON `json:"periods"`
-	// Bounds are the dates each period covers (kpi.Bounds, the report's
+	// Bounds are the dates each period covers (kpi.RangeOf, the report's
 	// calendar), shown under the tabs.
 	Bounds   map[kpi.Period]BoundsJSON `json:"bounds"`
 	Budget   BudgetJSON                `json:"budget"`
@@ -97,7 +97,8 @@ type Snapshot struct {
 }
 
 // BoundsJSON is a period's first and last day (local dates, inclusive)
-// and, for the half-year, the report's label.
+// and, for the reporting half-year and year, the report's label ("2027H1",
+// "2027").
 type BoundsJSON struct {
 	First string `json:"first"`
 	Last  string `json:"last"`
@@ -105,10 +106,10 @@ type BoundsJSON struct {
 }
 
 func boundsJSON(p kpi.Period, now time.Time, loc *time.Location) BoundsJSON {
-	from, to := kpi.Bounds(p, now, loc)
-	b := BoundsJSON{First: from.Format(time.DateOnly), Last: to.AddDate(0, 0, -1).Format(time.DateOnly)}
-	if p == kpi.PeriodHalf {
-		b.Label = kpi.HalfLabel(from)
+	r := kpi.RangeOf(p, now, loc)
+	b := BoundsJSON{First: r.From.Format(time.DateOnly), Last: r.Last().Format(time.DateOnly)}
+	if p == kpi.PeriodHalf || p == kpi.PeriodYear {
+		b.Label = r.Label
 	}
 	return b
 }
@@ -192,9 +193,7 @@ func (b *Board) Snapshot(site string) (Snapshot, bool) {
 	}
 	s := Snapshot{
 		Type: "snapshot", Site: site, SiteName: st.site.Name, Generated: b.now().UTC(),
-		Targets: TargetsJSON{SatisfactionPct: b.targets.SatisfactionPct, OnTimePct: b.targets.OnTimePct,
-			SatisfactionRule: rule(b.targets.SatisfactionRule), OnTimeRule: rule(b.targets.OnTimeRule),
-			WaitP90S: b.targets.WaitP90S, ServiceP90S: b.targets.ServiceP90S},
+		Targets: b.targetsJSON(),
 		Periods: map[kpi.Period]StatsJSON{},
 		Bounds:  map[kpi.Period]BoundsJSON{},
 		Alerts:  append([]Alert{}, st.alerts...),
@@ -260,6 +259,13 @@ func (b *Board) SitesJSON(sites []string) ([]byte, error) {
 			Year: s.Periods[kpi.PeriodYear], Today: s.Periods[kpi.PeriodToday]})
 	}
 	return json.Marshal(out)
+}
+
+// targetsJSON are the plan's targets as the page reads them.
+func (b *Board) targetsJSON() TargetsJSON {
+	return TargetsJSON{SatisfactionPct: b.targets.SatisfactionPct, OnTimePct: b.targets.OnTimePct,
+		SatisfactionRule: rule(b.targets.SatisfactionRule), OnTimeRule: rule(b.targets.OnTimeRule),
+		WaitP90S: b.targets.WaitP90S, ServiceP90S: b.targets.ServiceP90S}
 }
 
 // rule names the default rule, so the page never guesses.

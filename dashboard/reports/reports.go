@@ -1,5 +1,6 @@
 // Package reports serves the semi-annual report (internal/report) from
-// the dashboard: the download button of issue 6. A manager gets the
+// the dashboard: the download button of issue 6, and the same report for
+// any range of days the manager chose. A manager gets the
 // report of a site they may see, or the sum of all their sites; an admin
 // any site, or the whole province. The report is built from the same
 // InfluxDB queries the dashboard shows, into memory, and sent whole, so a
@@ -8,7 +9,14 @@
 // Routes (both behind auth.Require, which puts the user in the context):
 //
 //	GET /api/report?site=<id>|province&period=<YYYYH1|YYYYH2>&format=xlsx|html
+//	GET /api/report?site=<id>|province&range=<spec>&format=xlsx|html
 //	GET /api/report/periods
+//
+// period is one of the half-years /api/report/periods offers (the default
+// is the next deadline's); range is any spec of kpi's one calendar
+// (kpi.ParseRange: a reporting year "2026", a half-year, a month, an ISO
+// week, a day or custom days "2026-11-01..2026-11-30"), the same the
+// dashboard's tabs and its date-range picker use.
 //
 // Building a report costs InfluxDB queries and CPU, so the work is
 // bounded: one report at a time per user (a second gets 429), a few at a
@@ -26,6 +34,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -274,16 +283,27 @@ func (h *Handler) parse(u auth.User, r *http.Request) (request, error) {
 	}
 
 	list, def := h.Periods()
-	label := q.Get("period")
-	if label == "" {
-		label = def
+	label, spec := q.Get("period"), q.Get("range")
+	switch {
+	case label != "" && spec != "":
+		return req, &requestError{http.StatusBadRequest, "chọn kỳ báo cáo (period) hoặc khoảng thời gian (range), không cả hai / give period or range, not both"}
+	case spec != "":
+		rg, err := kpi.ParseRange(spec, h.cfg.Now(), h.cfg.Loc)
+		if err != nil {
+			return req, &requestError{http.StatusBadRequest, err.Error()}
+		}
+		req.label, req.from, req.to = rg.Label, rg.From, rg.To
+	default:
+		if label == "" {
+			label = def
+		}
+		from, to, canonical, err := kpi.ParseReportPeriod(label, h.cfg.Loc)
+		if err != nil || !slices.ContainsFunc(list, func(p Period) bool { return p.Label == canonical }) {
+			return req, &requestError{http.StatusBadRequest, fmt.Sprintf("kỳ báo cáo %q không hợp lệ: chọn từ %s đến %s / period %q is not one of %s to %s",
+				label, list[len(list)-1].Label, list[0].Label, label, list[len(list)-1].Label, list[0].Label)}
+		}
+		req.label, req.from, req.to = canonical, from, to
 	}
-	from, to, canonical, err := kpi.ParseReportPeriod(label, h.cfg.Loc)
-	if err != nil || !slices.ContainsFunc(list, func(p Period) bool { return p.Label == canonical }) {
-		return req, &requestError{http.StatusBadRequest, fmt.Sprintf("kỳ báo cáo %q không hợp lệ: chọn từ %s đến %s / period %q is not one of %s to %s",
-			label, list[len(list)-1].Label, list[0].Label, label, list[len(list)-1].Label, list[0].Label)}
-	}
-	req.label, req.from, req.to = canonical, from, to
 
 	req.format = q.Get("format")
 	if req.format == "" {
@@ -297,12 +317,13 @@ func (h *Handler) parse(u auth.User, r *http.Request) (request, error) {
 
 // Filename is the name the report is saved under:
 // pscm-bao-cao-<site>-<period>.<format>, with "tong-hop" (summary) for
-// the province. Site IDs are plain ASCII, so it needs no escaping.
+// the province and a custom range's ".." as "_" (2026-11-01_2026-11-30).
+// Site IDs and kpi's labels are plain ASCII, so it needs no escaping.
 func Filename(scope, label, format string) string {
 	if scope == Province {
 		scope = "tong-hop"
 	}
-	return "pscm-bao-cao-" + scope + "-" + label + "." + format
+	return "pscm-bao-cao-" + scope + "-" + strings.ReplaceAll(label, "..", "_") + "." + format
 }
 
 // htmlCSP lets the report page use its own embedded stylesheet and

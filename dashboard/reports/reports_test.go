@@ -210,6 +210,11 @@ func TestRefusals(t *testing.T) {
 		{"future period", lan, "/api/report?site=anlao&period=2027H1", 400, "is not one of"},
 		{"too old", lan, "/api/report?site=anlao&period=2021H2", 400, "is not one of"},
 		{"repeated parameter", admin, "/api/report?site=anlao&site=anhoa", 400, "repeated"},
+		{"period and range", lan, "/api/report?site=anlao&period=2026H2&range=2026", 400, "give period or range, not both"},
+		{"bad range", lan, "/api/report?site=anlao&range=2026-W54", 400, "năm 2026 không có tuần 54 / 2026 has no week 54"},
+		{"range in the future", lan, "/api/report?site=anlao&range=2027", 400, "after today (26/11/2026)"},
+		{"range too long", lan, "/api/report?site=anlao&range=2020-01-01..2026-01-01", 400, "longer than 3 years"},
+		{"another site, any range", lan, "/api/report?site=anhoa&range=2026", 403, "outside your scope"},
 		{"province named as a site", admin, "/api/report?site=Province", 400, "not a valid site ID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,6 +258,12 @@ func TestServes(t *testing.T) {
 			"pscm-bao-cao-tong-hop-2026H2.xlsx", "attachment", "anhoa,anlao,phuoc-thanh", "Toàn tỉnh (3 trung tâm)"},
 		{"admin, any site, html", "/api/report?site=phuoc-thanh&period=2026H1&format=html", admin,
 			"pscm-bao-cao-phuoc-thanh-2026H1.html", "inline", "phuoc-thanh", "Trung tâm xã Phước Thành"},
+		{"manager, reporting year", "/api/report?site=anlao&range=2026", lan,
+			"pscm-bao-cao-anlao-2026.xlsx", "attachment", "anlao", "Trung tâm xã An Lão"},
+		{"manager, custom range, html", "/api/report?site=anlao&range=01/11/2026..2026-11-25&format=html", lan,
+			"pscm-bao-cao-anlao-2026-11-01_2026-11-25.html", "inline", "anlao", "Trung tâm xã An Lão"},
+		{"manager, older half-year by range", "/api/report?site=province&range=2021H2", minh,
+			"pscm-bao-cao-tong-hop-2021H2.xlsx", "attachment", "anlao,phuoc-thanh", "Tổng hợp 2 trung tâm được phân công"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &fakeLoader{}
@@ -271,6 +282,9 @@ func TestServes(t *testing.T) {
 			}
 			if strings.HasSuffix(tc.filename, ".html") {
 				body := w.Body.String()
+				if strings.Contains(tc.target, "range=01/11/2026") && !strings.Contains(body, "Từ ngày 01/11/2026 đến ngày 25/11/2026") {
+					t.Errorf("the custom range's days are not on the page: %.2000s", body)
+				}
 				if w.Header().Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(w.Header().Get("Content-Security-Policy"), "default-src 'none'") ||
 					!strings.Contains(body, tc.title) || !strings.Contains(body, "96,0 %") {
 					t.Errorf("HTML %q %q: %.300s", w.Header().Get("Content-Type"), w.Header().Get("Content-Security-Policy"), body)

@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	health.Register(mux, s.readiness)
 	mux.Handle("GET /ws", s.auth.Require(http.HandlerFunc(s.serveWS)))
 	mux.Handle("GET /api/snapshot", s.auth.Require(http.HandlerFunc(s.serveSnapshot)))
+	mux.Handle("GET /api/range", s.auth.Require(http.HandlerFunc(s.serveRange)))
 	mux.Handle("GET /api/report", s.auth.Require(s.reports))
 	mux.Handle("GET /api/report/periods", s.auth.Require(s.reports.PeriodsHandler()))
 	mux.Handle("POST /api/alerts/ack", s.auth.Require(http.HandlerFunc(s.serveAck)))

@@ -4,7 +4,8 @@
 // and every reload interval; and the live MQTT events in between, applied
 // as they arrive. A pusher sends each changed snapshot to the browsers at
 // most once per push interval, through the websocket hub. The HTTP side is
-// the page, its API and the report download behind the login, plus
+// the page, its API (with the figures of any chosen range of days) and the
+// report download behind the login, plus
 // /metrics, /healthz and /readyz for the operator.
 //
 // The server listens from New on, before any figure is loaded: a slow or
@@ -60,6 +61,11 @@ type Config struct {
 	// PushInterval is the most often one site's snapshot is pushed;
 	// ReloadInterval how often every site is reloaded from InfluxDB.
 	PushInterval, ReloadInterval time.Duration
+	// RangeTimeout bounds one custom-range query, waiting for a turn
+	// included (DefaultRangeTimeout when 0); RangeMaxConcurrent how many
+	// run at once over all users (DefaultRangeMaxConcurrent when 0).
+	RangeTimeout       time.Duration
+	RangeMaxConcurrent int
 }
 
 // InfluxDB locates the database for the readiness ping.
@@ -107,6 +113,9 @@ type Server struct {
 	dirty dirty
 	views siteViews
 
+	ranges       *rangeLimiter
+	rangeQueries *prometheus.CounterVec
+
 	// reloadNow asks the reloader for a full reload (after a reconnect);
 	// one pending request stands for any number.
 	reloadNow chan struct{}
@@ -130,12 +139,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.PushInterval <= 0 || cfg.ReloadInterval <= 0 {
 		return nil, errors.New("server: push and reload intervals must be positive")
 	}
+	if cfg.RangeTimeout <= 0 {
+		cfg.RangeTimeout = DefaultRangeTimeout
+	}
+	if cfg.RangeMaxConcurrent <= 0 {
+		cfg.RangeMaxConcurrent = DefaultRangeMaxConcurrent
+	}
 	s := &Server{
 		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks,
 		dirty:     dirty{sites: map[string]bool{}},
 		views:     siteViews{sets: map[string][]string{}},
 		reloadNow: make(chan struct{}, 1),
 		loaded:    make(chan struct{}),
+		ranges:    newRangeLimiter(cfg.RangeMaxConcurrent),
 		reloadDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "pscm", Subsystem: "dashboard", Name: "reload_duration_seconds",
 			Help: "Time to reload one site's figures from InfluxDB.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
@@ -144,6 +160,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err := s.reg.Register(s.reloadDuration); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	rq, err := newRangeQueries(s.reg)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.rangeQueries = rq
 	var filters []string
 	for _, site := range s.board.Sites() {
 		filters = append(filters, schema.SiteFilters(site)...)

@@ -157,11 +157,18 @@ func getBody(t *testing.T, c *http.Client, u string) (int, string) {
 
 func login(t *testing.T, addr string) *http.Client {
 	t.Helper()
+	return loginAs(t, addr, "lan", "correct horse battery")
+}
+
+// loginAs returns a client holding a session of user (a user of
+// auth/testdata/users.yml).
+func loginAs(t *testing.T, addr, user, pass string) *http.Client {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest("POST", "http://"+addr+"/login",
-		strings.NewReader(url.Values{"username": {"lan"}, "password": {"correct horse battery"}}.Encode()))
+		strings.NewReader(url.Values{"username": {user}, "password": {pass}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "http://"+addr)
 	resp, err := c.Do(req)
@@ -241,6 +248,16 @@ func TestServer(t *testing.T) {
 	c := login(t, s.Addr())
 	if got := ratingsToday(t, c, s.Addr()); got != 3 {
 		t.Fatalf("today's ratings after the first load: %v, want 3", got)
+	}
+	// A chosen range is read from InfluxDB: yesterday and today hold the
+	// three ratings (a minute ago may be yesterday just after midnight).
+	vn := time.Now().In(timezone.Vietnam())
+	spec := vn.AddDate(0, 0, -1).Format(time.DateOnly) + ".." + vn.Format(time.DateOnly)
+	if code, body := getBody(t, c, "http://"+s.Addr()+"/api/range?site=anlao&range="+spec); code != 200 || !strings.Contains(body, `"ratings_total":3,`) || !strings.Contains(body, `"kind":"custom"`) {
+		t.Errorf("range %s: %d %s", spec, code, body)
+	}
+	if code, body := getBody(t, c, "http://"+s.Addr()+"/api/range?site=anlao&range="+vn.AddDate(0, 0, -7).Format("2006-01-02")); code != 200 || !strings.Contains(body, `"ratings_total":0,`) {
+		t.Errorf("a week ago: %d %s", code, body)
 	}
 	// A live event reaches the board through the subscription.
 	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mq.URL()).SetClientID("server-test-pub"))

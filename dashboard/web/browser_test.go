@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -151,14 +152,16 @@ func snapshot(now time.Time, satisfied int, dissatisfiedLeft, lateLeft int) obj 
 		"targets":   obj{"satisfaction_pct": 95, "on_time_pct": 98, "wait_p90_s": 0, "service_p90_s": 0},
 		"periods": obj{
 			"today": today,
+			"week":  stats([4]int{2000, 1860, 90, 50}, [3]int{900, 1080, 20}, 1500, [3]float64{320, 285, 620}, [3]float64{420, 385, 770}, 30, 94.0),
 			"month": stats([4]int{5000, 4600, 250, 150}, [3]int{2000, 2950, 50}, 9800, [3]float64{330, 290, 640}, [3]float64{410, 380, 760}, 120, 95.1),
 			"half":  stats([4]int{30000, 27500, 1500, 1000}, [3]int{12000, 17700, 300}, 61000, [3]float64{340, 300, 650}, [3]float64{400, 370, 750}, 800, 94.2),
 			"year":  stats([4]int{60000, 55800, 2600, 1600}, [3]int{24000, 35160, 840}, 120000, [3]float64{345, 300, 660}, [3]float64{405, 375, 755}, 1600, 94.8),
 		},
 		"budget": obj{"dissatisfied_left": dissatisfiedLeft, "late_left": lateLeft, "ratings_basis": "extrapolated", "expected_ratings": 131000,
 			"dossiers_basis": "expected", "expected_dossiers": 65000, "recover_satisfied": 0, "recover_on_time": 0},
-		"bounds": obj{"today": obj{"first": "2026-12-02", "last": "2026-12-02"}, "month": obj{"first": "2026-12-01", "last": "2026-12-31"},
-			"half": obj{"first": "2026-12-01", "last": "2027-05-31", "label": "2027H1"}, "year": obj{"first": "2026-01-01", "last": "2026-12-31"}},
+		"bounds": obj{"today": obj{"first": "2026-12-02", "last": "2026-12-02"}, "week": obj{"first": "2026-11-30", "last": "2026-12-06"},
+			"month": obj{"first": "2026-12-01", "last": "2026-12-31"}, "half": obj{"first": "2026-12-01", "last": "2027-05-31", "label": "2027H1"},
+			"year": obj{"first": "2026-12-01", "last": "2027-11-30", "label": "2027"}},
 		"counters": []obj{
 			{"id": "c01", "name_vi": "Quầy 1 — Hộ tịch", "name_en": "Counter 1 — Civil status",
 				"today":   stats([4]int{20, 18, 1, 1}, [3]int{10, 12, 0}, 41, [3]float64{300, 280, 600}, [3]float64{400, 380, 700}, 1, 0),
@@ -381,6 +384,22 @@ func TestBrowser(t *testing.T) {
 		}
 		http.Error(w, `{"error":"unknown site"}`, http.StatusNotFound)
 	})
+	// The range API: November 2026 has known figures, anything else is
+	// refused with the server's bilingual reason.
+	rangeAsked := make(chan url.Values, 8)
+	mux.HandleFunc("/api/range", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case rangeAsked <- r.URL.Query():
+		default:
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("range") != "2026-11-01..2026-11-30" {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(obj{"error": "khoảng thời gian thử bị từ chối / the test range is refused"})
+			return
+		}
+		json.NewEncoder(w).Encode(novemberRange())
+	})
 	mux.Handle("/", Handler())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -504,6 +523,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("phone: alerts at %.0f px, counters at %.0f, charts at %.0f: want the alerts first, near the top", layout.Alerts, layout.Counters, layout.Charts)
 	}
 	b.screenshot("phone-390x844", "")
+	testRange(t, b, conn, rangeAsked, phone)
 	b.do("laptop viewport back", chromedp.EmulateViewport(1366, 768))
 
 	// A second snapshot changes the numbers on the open page, no reload.
@@ -583,10 +603,14 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("year on-time state %q", got)
 	}
 	b.waitText(`[data-kpi="sessions"]`, "120.000")
-	b.waitText(`#period-label`, "Năm nay: 01/01/2026 – 31/12/2026")
+	b.waitText(`#period-label`, "Năm báo cáo 2027: 01/12/2026 – 30/11/2027")
 	// Every tab says which days it counts; the half-year is the report's.
 	b.do("choose the half-year", chromedp.Click(chromedp.CSS(`[data-period="half"]`)))
 	b.waitText(`#period-label`, "6 tháng: 01/12/2026 – 31/05/2027 (kỳ báo cáo 2027H1)")
+	b.do("choose this week", chromedp.Click(chromedp.CSS(`[data-period="week"]`)))
+	b.waitText(`#period-label`, "Tuần này: 30/11/2026 – 06/12/2026")
+	b.waitText(`[data-kpi="satisfaction"]`, "96,5 %") // 3,860 of 4,000
+	b.waitText(`[data-kpi="on-time"]`, "99,0 %")      // 1,980 of 2,000
 	b.do("choose this month", chromedp.Click(chromedp.CSS(`[data-period="month"]`)))
 	b.waitText(`#period-label`, "Tháng này: 01/12/2026 – 31/12/2026")
 	b.waitText(`[data-kpi="satisfaction"]`, "96,0 %") // 9,600 of 10,000
@@ -658,6 +682,68 @@ func TestBrowser(t *testing.T) {
 		t.Error("TV mode cuts counter tiles off")
 	}
 	b.screenshot("tv-1920x1080", "")
+	// A center of ten counters with a busy morning of nineteen alerts, as
+	// issue 14 found it: every tile whole and its name uncut, charts
+	// sized to their panels, and the alert list filling its panel.
+	busy := snapshot(time.Now(), 960, 10, 1)
+	names := []string{"Hộ tịch", "Đất đai", "Tư pháp", "Kinh doanh", "Chứng thực", "Lao động", "Xây dựng", "Tài chính", "Văn hóa", "Y tế"}
+	var ten []obj
+	for i := range 10 {
+		c := maps.Clone(busy["counters"].([]obj)[i%4])
+		c["id"] = fmt.Sprintf("c%02d", i+1)
+		c["name_vi"] = fmt.Sprintf("Quầy %d — %s", i+1, names[i])
+		ten = append(ten, c)
+	}
+	busy["counters"] = ten
+	var alerts []obj
+	for i := range 19 {
+		alerts = append(alerts, obj{"id": fmt.Sprintf("rating/r%d", i), "ts": time.Now().Add(-time.Duration(i*7) * time.Minute).UTC().Format(time.RFC3339),
+			"kind": "dissatisfied", "counter": fmt.Sprintf("c%02d", i%10+1),
+			"text_vi": fmt.Sprintf("Đánh giá không hài lòng tại Quầy %d: Thời gian chờ lâu", i%10+1), "text_en": "Dissatisfied rating"})
+	}
+	busy["alerts"] = alerts
+	tvConn.send(t, busy)
+	b.eventually("10 counter tiles", 5*time.Second, func() (bool, string) {
+		n := b.eval(`String(document.querySelectorAll('#counters > li').length)`)
+		return n == "10", n
+	})
+	if got := b.eval(tilesFit); got != "true" {
+		t.Error("TV mode cuts one of 10 counter tiles off")
+	}
+	if got := b.attr("#counters", "class"); strings.Contains(got, "denser") {
+		t.Errorf("10 counters need the densest tiles (%q): the panel is too small (%s)", got,
+			b.eval(`(() => { const c = document.getElementById('counters'); const d = c.clientHeight + ' px high, tiles ' + [...c.children].map((li) => Math.round(li.getBoundingClientRect().height)).join(',');
+				c.classList.remove('denser'); const e = ' dense: ' + c.scrollHeight + ' ' + [...c.children].map((li) => Math.round(li.getBoundingClientRect().height) + 'x' + Math.round(li.getBoundingClientRect().width)).join(',');
+				c.classList.remove('dense'); const f = ' plain: ' + c.scrollHeight + ' ' + [...c.children].map((li) => Math.round(li.getBoundingClientRect().height) + 'x' + Math.round(li.getBoundingClientRect().width)).join(','); c.classList.add('dense', 'denser'); return d + e + f; })()`))
+	}
+	cut := b.eval(`[...document.querySelectorAll('#counters .c-name, #counters .c-serving, #counters .c-stats')].filter((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1).map((e) => e.textContent).join(' | ')`)
+	if cut != "" {
+		t.Errorf("TV tiles cut their text: %s", cut)
+	}
+	for _, id := range []string{"svg-hours", "svg-days"} {
+		h, _ := strconv.ParseFloat(b.eval(`String(document.getElementById('`+id+`').getBoundingClientRect().height)`), 64)
+		if h < 150 {
+			t.Errorf("TV chart %s is %.0f px tall, want at least 150 of 1080 (issue 14 found 97)", id, h)
+		}
+	}
+	// Shown: the alerts whose whole box is inside the list; the room left
+	// under the last one must be less than one more alert.
+	fill := b.eval(`(() => { const l = document.getElementById('alerts').getBoundingClientRect();
+		const shown = [...document.querySelectorAll('#alerts > li')].filter((li) => !li.hidden).map((li) => li.getBoundingClientRect());
+		const last = shown[shown.length - 1];
+		return shown.length + ' ' + Math.round(l.bottom - last.bottom) + ' ' + Math.round(Math.max(...shown.map((r) => r.height)))
+			+ ' ' + String(shown.every((r) => r.bottom <= l.bottom + 1)); })()`)
+	var shown, room, tallest int
+	var whole bool
+	fmt.Sscan(fill, &shown, &room, &tallest, &whole)
+	// 0.5vw between alerts: 10 px at 1920.
+	if shown < 5 || room >= tallest+10 || !whole {
+		t.Errorf("TV alerts: %d of 19 shown (all whole: %v), %d px left empty under them (an alert is up to %d px)", shown, whole, room, tallest)
+	}
+	if got, want := b.text("#alerts-count"), fmt.Sprintf("· %d mới nhất / 19", shown); got != want {
+		t.Errorf("TV alert count %q, want %q", got, want)
+	}
+	b.screenshot("tv-1920x1080-busy", "")
 	// A bigger center: 16 counters still fit, in denser tiles.
 	big := snapshot(time.Now(), 960, 10, 1)
 	var many []obj
@@ -736,6 +822,107 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("console: %s", m)
 		}
 	}
+}
+
+// novemberRange is /api/range's answer for 01/11/2026 to 30/11/2026: 900
+// of 1,000 ratings satisfied (90,0 %, below the target) and 197 of 200
+// dossiers on time or early (98,5 %).
+func novemberRange() obj {
+	return obj{"type": "range", "site": "anlao", "site_name": "Trung tâm Phục vụ hành chính công xã An Lão", "generated": "2026-12-02T07:00:00Z",
+		"range":   obj{"first": "2026-11-01", "last": "2026-11-30", "kind": "custom", "label": "2026-11-01..2026-11-30"},
+		"targets": obj{"satisfaction_pct": 95, "on_time_pct": 98, "wait_p90_s": 0, "service_p90_s": 0},
+		"stats":   stats([4]int{500, 400, 60, 40}, [3]int{100, 97, 3}, 2100, [3]float64{330, 300, 640}, [3]float64{410, 380, 760}, 25, 0)}
+}
+
+// testRange picks a range with the date picker on the phone layout: the
+// cards show its figures, marked as a custom range with its dates, a push
+// does not replace them, nothing runs off the screen, and "back" returns to
+// the live tab. A last day before the first is refused on the page; a
+// range the server refuses shows the server's reason.
+func testRange(t *testing.T, b *browser, conn *wsConn, asked chan url.Values, layout string) {
+	t.Helper()
+	pick := func(from, to string) {
+		b.do("pick "+from+".."+to, chromedp.SetValue(chromedp.ID("range-from"), from), chromedp.SetValue(chromedp.ID("range-to"), to),
+			chromedp.Click(chromedp.ID("range-show")))
+	}
+	if got := b.attr(`#range-to`, "max"); got != "2026-12-02" {
+		t.Errorf("the picker's last day may be %q, want today 2026-12-02", got)
+	}
+	if got := b.eval(`document.getElementById('range-from').value + '/' + document.getElementById('range-to').value`); got != "2026-12-01/2026-12-02" {
+		t.Errorf("the picker starts at %q, want this month so far", got)
+	}
+	pick("2026-11-01", "2026-11-30")
+	b.waitText(`[data-kpi="satisfaction"]`, "90,0 %")
+	select {
+	case q := <-asked:
+		if q.Get("site") != "anlao" || q.Get("range") != "2026-11-01..2026-11-30" {
+			t.Errorf("the page asked for %v", q)
+		}
+	default:
+		t.Error("the range API was not asked")
+	}
+	for _, c := range []struct{ sel, want string }{
+		{`[data-kpi="on-time"]`, "98,5 %"},
+		{`[data-status="satisfaction"]`, "Không đạt"},
+		{`[data-detail="satisfaction"]`, "900 / 1.000 đánh giá hài lòng"},
+		{`[data-kpi="sessions"]`, "2.100"},
+		{`#period-label`, "Khoảng tùy chọn: 01/11/2026 – 30/11/2026"},
+		{`#range-banner .range-note`, "Khoảng tùy chọn — số liệu đọc từ cơ sở dữ liệu, không cập nhật trực tiếp"},
+	} {
+		if got := b.eval(`document.querySelector(` + jsString(c.sel) + `).innerText.replace(/\s+/g, ' ').trim()`); got != c.want {
+			t.Errorf("range: %s shows %q, want %q", c.sel, got, c.want)
+		}
+	}
+	if !b.visible(`#range-banner`) || b.attr(`#site-view`, "data-mode") != "range" || b.attr(`#card-satisfaction`, "data-state") != "bad" {
+		t.Errorf("range not marked: banner %v, mode %q", b.visible(`#range-banner`), b.attr(`#site-view`, "data-mode"))
+	}
+	if n := b.eval(`String(document.querySelectorAll('[data-period][aria-pressed="true"]').length)`); n != "0" {
+		t.Errorf("%s tabs pressed while a range is shown", n)
+	}
+	if got := b.attr(`#range-xlsx`, "href"); got != "api/report?site=anlao&range=2026-11-01..2026-11-30&format=xlsx" {
+		t.Errorf("the range's report link %q", got)
+	}
+	// A push of the live figures leaves the chosen range on the cards.
+	conn.send(t, snapshot(time.Now(), 970, 10, 1))
+	b.waitText(`[data-year="satisfaction"]`, "Cả năm: 96,5 %")
+	time.Sleep(200 * time.Millisecond)
+	if got := b.text(`[data-kpi="satisfaction"]`); got != "90,0 %" {
+		t.Errorf("a push replaced the chosen range's figure: %q", got)
+	}
+	var l struct {
+		SW   int
+		Wide []string
+	}
+	if err := json.Unmarshal([]byte(b.eval(layout)), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.SW > 390 || len(l.Wide) > 0 {
+		t.Errorf("phone with a range: page %d px wide, overflowing %v", l.SW, l.Wide)
+	}
+	b.screenshot("phone-range", "")
+
+	// Back to the live tab.
+	b.do("back to live", chromedp.Click(chromedp.ID("range-back")))
+	b.waitText(`[data-kpi="satisfaction"]`, "97,0 %")
+	if b.visible(`#range-banner`) || b.attr(`[data-period="today"]`, "aria-pressed") != "true" || b.text(`#period-label`) != "Hôm nay: 02/12/2026" {
+		t.Errorf("not back to today: banner %v, label %q", b.visible(`#range-banner`), b.text(`#period-label`))
+	}
+	// Refusals change nothing on the cards.
+	pick("2026-12-02", "2026-11-30")
+	b.waitText(`#range-error`, "Ngày kết thúc trước ngày bắt đầu")
+	pick("2026-10-01", "2026-10-02")
+	b.waitText(`#range-error`, "khoảng thời gian thử bị từ chối / the test range is refused")
+	if got := b.text(`[data-kpi="satisfaction"]`); got != "97,0 %" || b.visible(`#range-banner`) {
+		t.Errorf("after refusals: %q, banner %v", got, b.visible(`#range-banner`))
+	}
+	// Choosing again after an error clears it.
+	pick("2026-11-01", "2026-11-30")
+	b.waitText(`[data-kpi="satisfaction"]`, "90,0 %")
+	if b.visible(`#range-error`) {
+		t.Errorf("the error stays: %q", b.text(`#range-error`))
+	}
+	b.do("back to live again", chromedp.Click(chromedp.ID("range-back")))
+	b.waitText(`[data-kpi="satisfaction"]`, "97,0 %")
 }
 
 // collectConsole records the page's console messages and exceptions.

@@ -20,9 +20,16 @@
 // amber above T up to T+1 (meeting the target with less than a point to
 // spare), red at or below T; grey while the period has no data.
 //
+// The period tabs (today, week, month, the reporting half-year and year)
+// show each its dates from the snapshot's bounds. The date-range picker
+// asks GET /api/range?site=<site>&range=<first>..<last> for a chosen range's
+// figures (board.RangeJSON) and shows them on the cards, marked as a custom
+// range and not updated live, until a tab or "back" is pressed.
+//
 // Other query parameters: tv=1 for the wall-TV mode (dark, large type, no
-// controls, 1920x1080 without scrolling), lang=vi|en and period=today|month|
-// half|year to start with a language or period other than the saved one.
+// controls, 1920x1080 without scrolling), lang=vi|en and period=today|week|
+// month|half|year to start with a language or period other than the saved
+// one.
 package web
 
 import (

@@ -201,7 +201,7 @@ func (c *dashClient) snapshot(site string) (snapshotJSON, error) {
 	return s, json.NewDecoder(resp.Body).Decode(&s)
 }
 
-var periods = []kpi.Period{kpi.PeriodToday, kpi.PeriodMonth, kpi.PeriodHalf, kpi.PeriodYear}
+var periods = []kpi.Period{kpi.PeriodToday, kpi.PeriodWeek, kpi.PeriodMonth, kpi.PeriodHalf, kpi.PeriodYear}
 
 // influxPeriod computes from InfluxDB what the dashboard shows for site
 // over [start, end), with the dashboard's own definitions (sessions are

@@ -36,17 +36,23 @@ func TestBounds(t *testing.T) {
 		{PeriodMonth, "2026-02-28T17:00:00Z", "2026-02-28T17:00:00Z", "2026-03-31T17:00:00Z"},
 		{PeriodMonth, "2028-02-29T12:00:00Z", "2028-01-31T17:00:00Z", "2028-02-29T17:00:00Z"},
 		{PeriodMonth, "2026-12-31T16:59:59Z", "2026-11-30T17:00:00Z", "2026-12-31T17:00:00Z"},
-		// Half-years turn on 1 July and 1 January local time.
 		// The reporting half-years (the report's tiling), in Vietnam time.
 		{PeriodHalf, "2026-05-31T16:59:59Z", "2025-11-30T17:00:00Z", "2026-05-31T17:00:00Z"},
 		{PeriodHalf, "2026-05-31T17:00:00Z", "2026-05-31T17:00:00Z", "2026-11-30T17:00:00Z"},
 		{PeriodHalf, "2026-11-30T16:59:59Z", "2026-05-31T17:00:00Z", "2026-11-30T17:00:00Z"},
 		{PeriodHalf, "2026-11-30T17:00:00Z", "2026-11-30T17:00:00Z", "2027-05-31T17:00:00Z"},
 		{PeriodHalf, "2027-01-15T03:00:00Z", "2026-11-30T17:00:00Z", "2027-05-31T17:00:00Z"},
-		// Years: 31 Dec 17:00 UTC is already next year in Vietnam.
-		{PeriodYear, "2026-12-31T16:59:59Z", "2025-12-31T17:00:00Z", "2026-12-31T17:00:00Z"},
-		{PeriodYear, "2026-12-31T17:00:00Z", "2026-12-31T17:00:00Z", "2027-12-31T17:00:00Z"},
-		{PeriodYear, "2026-01-01T00:00:00Z", "2025-12-31T17:00:00Z", "2026-12-31T17:00:00Z"},
+		// Reporting years, 1 December to 30 November: 30 Nov 17:00 UTC is
+		// already 1 December, the next reporting year, in Vietnam.
+		{PeriodYear, "2026-11-30T16:59:59Z", "2025-11-30T17:00:00Z", "2026-11-30T17:00:00Z"},
+		{PeriodYear, "2026-11-30T17:00:00Z", "2026-11-30T17:00:00Z", "2027-11-30T17:00:00Z"},
+		{PeriodYear, "2026-01-01T00:00:00Z", "2025-11-30T17:00:00Z", "2026-11-30T17:00:00Z"},
+		{PeriodYear, "2026-12-31T17:00:00Z", "2026-11-30T17:00:00Z", "2027-11-30T17:00:00Z"},
+		// ISO weeks, Monday 00:00 to Monday 00:00 in Vietnam, across a new year.
+		{PeriodWeek, "2026-12-03T00:00:00Z", "2026-11-29T17:00:00Z", "2026-12-06T17:00:00Z"},
+		{PeriodWeek, "2026-12-06T16:59:59Z", "2026-11-29T17:00:00Z", "2026-12-06T17:00:00Z"},
+		{PeriodWeek, "2026-12-06T17:00:00Z", "2026-12-06T17:00:00Z", "2026-12-13T17:00:00Z"},
+		{PeriodWeek, "2026-12-31T12:00:00Z", "2026-12-27T17:00:00Z", "2027-01-03T17:00:00Z"},
 	}
 	for _, loc := range []*time.Location{vn, fixed, nil} {
 		for _, tt := range tests {
@@ -189,7 +195,8 @@ func TestPresence(t *testing.T) {
 	if st.HasPresence || st.StaffNoDataPct != 100 {
 		t.Errorf("no coverage: has %v, no data %v %%", st.HasPresence, st.StaffNoDataPct)
 	}
-	// A weekend has no working time; a year of 2026 has 261 weekdays.
+	// A weekend has no working time; the reporting year 2026 (01/12/2025
+	// to 30/11/2026) has 261 weekdays.
 	if w := hours.Windows(at("2026-03-07", "00:00"), at("2026-03-09", "00:00")); len(w) != 0 {
 		t.Errorf("weekend windows %v", w)
 	}

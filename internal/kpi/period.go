@@ -10,13 +10,15 @@ import (
 	"github.com/pscm/pscm/internal/timezone"
 )
 
-// Period names a dashboard period.
+// Period names a dashboard tab: the unit of the reporting calendar
+// (calendar.go) that holds now.
 type Period string
 
-// Periods the dashboard shows. Half-years matter because the plan's results
-// are reported before 10 June and 10 December.
+// Periods the dashboard shows. Half-years and years are the reporting ones
+// because the plan's results are reported before 10 June and 10 December.
 const (
 	PeriodToday Period = "today"
+	PeriodWeek  Period = "week"
 	PeriodMonth Period = "month"
 	PeriodHalf  Period = "half"
 	PeriodYear  Period = "year"
@@ -31,31 +33,15 @@ func orVietnam(loc *time.Location) *time.Location {
 }
 
 // Bounds returns [start, end) of the period p containing now, in loc
-// (Vietnam's zone when nil): the day, the calendar month, the reporting
-// half-year (the report's own tiling, see ReportPeriod: 1 December to
-// 1 June, or 1 June to 1 December, so the "6 tháng" tab and the report
-// count the same days) or the calendar year. An unknown period is treated
-// as today.
+// (Vietnam's zone when nil): RangeOf's day, ISO week (Monday to Sunday),
+// calendar month, reporting half-year (the report's own tiling, see
+// ReportPeriod: 1 December to 1 June, or 1 June to 1 December, so the
+// "6 tháng" tab and the report count the same days) or reporting year
+// (1 December to 1 December: the two half-years). An unknown period is
+// treated as today.
 func Bounds(p Period, now time.Time, loc *time.Location) (time.Time, time.Time) {
-	loc = orVietnam(loc)
-	now = now.In(loc)
-	y, m, d := now.Date()
-	switch p {
-	case PeriodMonth:
-		return time.Date(y, m, 1, 0, 0, 0, 0, loc), time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
-	case PeriodHalf:
-		switch {
-		case m == time.December:
-			return time.Date(y, time.December, 1, 0, 0, 0, 0, loc), time.Date(y+1, time.June, 1, 0, 0, 0, 0, loc)
-		case m < time.June:
-			return time.Date(y-1, time.December, 1, 0, 0, 0, 0, loc), time.Date(y, time.June, 1, 0, 0, 0, 0, loc)
-		}
-		return time.Date(y, time.June, 1, 0, 0, 0, 0, loc), time.Date(y, time.December, 1, 0, 0, 0, 0, loc)
-	case PeriodYear:
-		return time.Date(y, time.January, 1, 0, 0, 0, 0, loc), time.Date(y+1, time.January, 1, 0, 0, 0, 0, loc)
-	default:
-		return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-	}
+	r := RangeOf(p, now, loc)
+	return r.From, r.To
 }
 
 // Last30Days returns the bounds of the 30 local days ending with today:

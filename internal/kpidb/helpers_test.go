@@ -1,11 +1,21 @@
 package kpidb
 
 import (
-	"github.com/pscm/pscm/internal/schema"
 	"math"
 	"sort"
 	"time"
+
+	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/timezone"
 )
+
+// calendarYear is 1 January of y to 1 January after, in Vietnam: the
+// tests seed calendar years, and loading one is loading a year whatever
+// the dashboard's year tab is (the reporting year, kpi.PeriodYear).
+func calendarYear(y int) (time.Time, time.Time) {
+	vn := timezone.Vietnam()
+	return time.Date(y, time.January, 1, 0, 0, 0, 0, vn), time.Date(y+1, time.January, 1, 0, 0, 0, 0, vn)
+}
 
 func utc(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)

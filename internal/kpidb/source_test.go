@@ -239,7 +239,7 @@ func testLoad(t *testing.T, i *testenv.Influx, selectMin int64) {
 	src.selectMin = selectMin
 	src.Now = func() time.Time { return utc("2027-06-01T00:00:00Z") }
 	ctx := t.Context()
-	start, end := kpi.Bounds(kpi.PeriodYear, utc("2026-06-01T00:00:00Z"), nil)
+	start, end := calendarYear(2026)
 
 	began := time.Now()
 	got, gotPer, err := src.Load(ctx, "anlao", start, end)
@@ -452,7 +452,7 @@ func TestYearVolume(t *testing.T) {
 	l.write(t, i)
 	src := NewSource(Config{URL: i.URL(), Token: i.Token(), Bucket: i.Bucket()})
 	t.Cleanup(src.Close)
-	start, end := kpi.Bounds(kpi.PeriodYear, utc("2025-06-01T00:00:00Z"), nil)
+	start, end := calendarYear(2025)
 	v, err := src.YearVolume(t.Context(), site, start, end)
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,10 @@ func TestBuildRefuses(t *testing.T) {
 		{"empty period", failing{boom}, Params{Sites: ok, From: h1To, To: h1To}, "is empty"},
 		{"bad site", failing{boom}, Params{Sites: []Site{{ID: "An Lão"}}, From: h1From, To: h1To}, `site "An Lão" is invalid`},
 		{"repeated site", failing{boom}, Params{Sites: []Site{{ID: "anlao"}, {ID: "anlao"}}, From: h1From, To: h1To}, "repeated"},
-		{"too long", failing{boom}, Params{Sites: ok, From: h1From, To: h1From.AddDate(4, 0, 0)}, "more than 36"},
+		{"too long", failing{boom}, Params{Sites: ok, From: h1From, To: h1From.AddDate(4, 0, 0)}, "more than 37"},
+		// kpi's longest range, three years from mid-month, is 37 month
+		// rows: it gets as far as loading.
+		{"the longest range", failing{boom}, Params{Sites: ok, From: day(2023, 12, 15), To: day(2026, 12, 15)}, "report: anlao: influxdb down"},
 		{"load error", failing{boom}, Params{Sites: ok, From: h1From, To: h1To}, "report: anlao: influxdb down"},
 	}
 	for _, c := range cases {

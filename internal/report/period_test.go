@@ -50,3 +50,28 @@ func TestFindingsNeverRoundAcrossTheTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestPeriodWords: the period is named by what it is in kpi's calendar:
+// a reporting half-year with its deadline, a reporting year, or its days.
+func TestPeriodWords(t *testing.T) {
+	for _, c := range []struct {
+		label    string
+		from, to time.Time
+		vi, en   string
+	}{
+		{"2026H2", day(2026, 6, 1), day(2026, 12, 1),
+			"Kỳ báo cáo 6 tháng cuối năm 2026 (hạn nộp 10/12/2026): từ ngày 01/06/2026 đến ngày 30/11/2026",
+			"Half-year report 2026H2 (due 10/12/2026), from 01/06/2026 to 30/11/2026"},
+		{"2026", day(2025, 12, 1), day(2026, 12, 1),
+			"Năm báo cáo 2026 (hai kỳ 6 tháng): từ ngày 01/12/2025 đến ngày 30/11/2026",
+			"Reporting year 2026 (two half-years), from 01/12/2025 to 30/11/2026"},
+		{"2026-11-01..2026-11-25", day(2026, 11, 1), day(2026, 11, 26),
+			"Từ ngày 01/11/2026 đến ngày 25/11/2026", "from 01/11/2026 to 25/11/2026"},
+		{"", day(2026, 1, 1), day(2027, 1, 1), "Từ ngày 01/01/2026 đến ngày 31/12/2026", "from 01/01/2026 to 31/12/2026"},
+	} {
+		r := &Report{Label: c.label, From: c.from, To: c.to, Loc: ict}
+		if vi, en := r.periodVI(), r.periodEN(); vi != c.vi || en != c.en {
+			t.Errorf("%q: %q / %q; want %q / %q", c.label, vi, en, c.vi, c.en)
+		}
+	}
+}

@@ -131,8 +131,10 @@ type Finding struct {
 	VI, EN                string
 }
 
-// maxMonths bounds a report's period; a half-year is 6 or 7 month rows.
-const maxMonths = 36
+// maxMonths bounds a report's period; a half-year is 6 or 7 month rows,
+// kpi's longest range (kpi.MaxRangeYears, from any day) one more than its
+// months.
+const maxMonths = kpi.MaxRangeYears*12 + 1
 
 // loadConcurrency bounds the sites loaded at once, so a province report
 // does not flood InfluxDB.

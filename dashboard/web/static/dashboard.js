@@ -13,7 +13,7 @@
   // A KPI within this many points above its target is amber: met, but with
   // little to spare. At or below the target it is red.
   const AMBER_POINTS = 1;
-  const PERIODS = ['today', 'month', 'half', 'year'];
+  const PERIODS = ['today', 'week', 'month', 'half', 'year'];
   const EMOJI = { very_satisfied: '😄', satisfied: '🙂', neutral: '😐', dissatisfied: '😞' };
   const LEVEL = {
     vi: { very_satisfied: 'Rất hài lòng', satisfied: 'Hài lòng', neutral: 'Bình thường', dissatisfied: 'Không hài lòng' },
@@ -33,11 +33,16 @@
       basis: { expected: (v) => ' (theo số dự kiến cả năm: ' + v + ')', last_year: (v) => ' (theo số lượng năm trước: ' + v + ')', extrapolated: (v) => ' (ước tính cả năm theo nhịp đến nay: ' + v + ')', so_far: () => ' (theo kết quả đến nay)' },
       recoverSat: (n, s) => n < 0 ? 'Không thể đạt lại chỉ tiêu trong năm' : 'Cần ' + s + ' đánh giá hài lòng liên tiếp để đạt lại chỉ tiêu',
       recoverLate: (n, s) => n < 0 ? 'Không thể đạt lại chỉ tiêu trong năm' : 'Cần ' + s + ' hồ sơ đúng hạn liên tiếp để đạt lại chỉ tiêu',
-      period: { today: 'Hôm nay', month: 'Tháng này', half: '6 tháng', year: 'Năm nay' },
+      period: { today: 'Hôm nay', week: 'Tuần này', month: 'Tháng này', half: '6 tháng', year: 'Năm báo cáo' },
       reportOf: 'kỳ báo cáo',
+      custom: 'Khoảng tùy chọn',
+      rangeMissing: 'Chọn ngày bắt đầu và ngày kết thúc',
+      rangeOrder: 'Ngày kết thúc trước ngày bắt đầu',
+      rangeFailed: 'Không tải được số liệu của khoảng này, hãy thử lại',
       staffed: 'Có cán bộ', unstaffed: 'Trống', unknown: 'Chưa rõ',
-      serving: 'Đang phục vụ', idle: 'Không có phiên', waiting: 'Người dân đang chờ',
+      serving: 'Đang phục vụ', idle: 'Không có phiên', waiting: 'Người dân đang chờ', emptyWaiting: 'Trống · có dân chờ',
       ratings: (n) => n + ' đánh giá',
+      ratingsShort: (n) => n + ' lượt',
       noRatings: 'Chưa có đánh giá',
       lastRating: 'Đánh giá gần nhất',
       ago: (s) => s < 60 ? 'vừa xong' : s < 3600 ? Math.floor(s / 60) + ' phút trước'
@@ -48,6 +53,7 @@
       reportScope: 'Tổng hợp các trung tâm được xem',
       noData: 'Không có dữ liệu',
       ack: 'Xác nhận đã xem', ackDone: 'Đã xác nhận', ackFailed: 'Chưa ghi nhận, thử lại',
+      alertsShown: (a, b) => '· ' + a + ' mới nhất / ' + b,
       acked: (who, at) => 'Đã xác nhận: ' + who + ' lúc ' + at,
       noDataShare: (v) => 'không có dữ liệu ' + v + ' thời gian',
       presenceFacts: (a, b, c) => 'Có mặt ' + a + ' trên ' + b + ' có dữ liệu camera, trong ' + c + ' làm việc; thời gian không có dữ liệu không tính là vắng mặt',
@@ -64,11 +70,16 @@
       basis: { expected: (v) => ' (on the expected ' + v + ' this year)', last_year: (v) => ' (on last year\'s ' + v + ')', extrapolated: (v) => ' (on ' + v + ', the year so far extrapolated)', so_far: () => ' (on the results so far)' },
       recoverSat: (n, s) => n < 0 ? 'The target cannot be met again this year' : s + ' satisfied ratings in a row would meet the target again',
       recoverLate: (n, s) => n < 0 ? 'The target cannot be met again this year' : s + ' dossiers on time in a row would meet the target again',
-      period: { today: 'Today', month: 'This month', half: 'Half-year', year: 'This year' },
+      period: { today: 'Today', week: 'This week', month: 'This month', half: 'Half-year', year: 'Reporting year' },
       reportOf: 'report period',
+      custom: 'Custom range',
+      rangeMissing: 'Choose the first and the last day',
+      rangeOrder: 'The last day is before the first',
+      rangeFailed: 'The figures of this range could not be loaded, try again',
       staffed: 'Staffed', unstaffed: 'Unstaffed', unknown: 'Unknown',
-      serving: 'Serving', idle: 'No session', waiting: 'Citizen waiting',
+      serving: 'Serving', idle: 'No session', waiting: 'Citizen waiting', emptyWaiting: 'Empty · citizen waiting',
       ratings: (n) => n + (n === 1 ? ' rating' : ' ratings'),
+      ratingsShort: (n) => n + ' rated',
       noRatings: 'No ratings yet',
       lastRating: 'Last rating',
       ago: (s) => s < 60 ? 'just now' : s < 3600 ? Math.floor(s / 60) + ' min ago'
@@ -78,6 +89,7 @@
       reportScope: 'All the centers you can see, summed',
       noData: 'No data',
       ack: 'Acknowledge', ackDone: 'Acknowledged', ackFailed: 'Not recorded, try again',
+      alertsShown: (a, b) => '· newest ' + a + ' of ' + b,
       acked: (who, at) => 'Acknowledged by ' + who + ' at ' + at,
       noDataShare: (v) => 'no data ' + v + ' of the time',
       presenceFacts: (a, b, c) => 'Present ' + a + ' of ' + b + ' with camera data, in ' + c + ' of working time; time without data is never counted as absence',
@@ -94,6 +106,7 @@
     lang: pick(params.get('lang'), ['vi', 'en']) || load('lang', ['vi', 'en']) || 'vi',
     period: pick(params.get('period'), PERIODS) || load('period', PERIODS) || 'today',
     snap: null,   // the latest site snapshot
+    range: null,  // the chosen range's figures (api/range), shown instead of a tab's
     sites: null,  // the latest sites frame
     report: null, // {default, periods} from api/report/periods
     reportLabel: '',
@@ -216,19 +229,93 @@
     document.documentElement.classList.toggle('lang-vi', state.lang === 'vi');
     document.documentElement.classList.toggle('lang-en', state.lang === 'en');
     for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === state.lang));
-    for (const b of document.querySelectorAll('[data-period]')) b.setAttribute('aria-pressed', String(b.dataset.period === state.period));
+    for (const b of document.querySelectorAll('[data-period]')) b.setAttribute('aria-pressed', String(!state.range && b.dataset.period === state.period));
     if (sitesView) renderSites(); else renderSite();
   }
 
-  // periodText names the period on screen with the days it covers, and
-  // the half-year with its report label: the tab and the report count the
-  // same days (kpi.Bounds).
+  // periodText names the period on screen with the days it covers, the
+  // half-year with its report label and the reporting year with its year,
+  // or the chosen range: the tabs, the range and the report count the same
+  // days (kpi's one calendar).
   function periodText(t) {
+    const days = (b) => (b.first === b.last ? dmy(b.first) : dmy(b.first) + ' – ' + dmy(b.last));
+    if (state.range) return t.custom + ': ' + days(state.range.range || {});
     const name = t.period[state.period];
     const b = state.snap && state.snap.bounds && state.snap.bounds[state.period];
     if (!b || !b.first) return name;
-    const span = b.first === b.last ? dmy(b.first) : dmy(b.first) + ' – ' + dmy(b.last);
-    return name + ': ' + span + (b.label ? ' (' + t.reportOf + ' ' + b.label + ')' : '');
+    if (state.period === 'year' && b.label) return name + ' ' + b.label + ': ' + days(b);
+    return name + ': ' + days(b) + (b.label ? ' (' + t.reportOf + ' ' + b.label + ')' : '');
+  }
+
+  // ---- Chosen range ----
+  //
+  // Two dates and "Xem" ask the server for the cards' figures of those
+  // days (api/range, the same calendar and JSON as the tabs); the cards
+  // show them, clearly marked, until a tab or "back" is pressed. The
+  // server checks everything again: the page only saves a round trip.
+
+  function rangeError(text) {
+    const e = $('range-error');
+    e.textContent = text;
+    e.hidden = !text;
+  }
+
+  async function showRange(ev) {
+    ev.preventDefault();
+    const t = T[state.lang];
+    const from = $('range-from').value, to = $('range-to').value;
+    if (!from || !to) { rangeError(t.rangeMissing); return; }
+    if (to < from) { rangeError(t.rangeOrder); return; }
+    if (!state.snap || !state.snap.site) return;
+    const btn = $('range-show');
+    btn.disabled = true;
+    rangeError('');
+    try {
+      const u = new URL('api/range', location.href);
+      u.search = new URLSearchParams({ site: state.snap.site, range: from + '..' + to }).toString();
+      const r = await fetch(u, { credentials: 'same-origin' });
+      if (r.status === 401) { toLogin(); return; }
+      const body = await r.json().catch(() => null);
+      if (!r.ok || !body || body.type !== 'range') {
+        // The server's reason, Vietnamese and English (kpi.RangeError).
+        rangeError(body && typeof body.error === 'string' ? body.error : t.rangeFailed);
+        return;
+      }
+      state.range = body;
+      render();
+    } catch (e) {
+      rangeError(t.rangeFailed);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  function leaveRange() {
+    if (!state.range) return;
+    state.range = null;
+    render();
+  }
+
+  // renderRange shows or hides the range's banner and report link, and
+  // fills the two dates once: this month so far, no day after today.
+  function renderRange(s) {
+    const r = state.range;
+    $('site-view').dataset.mode = r ? 'range' : 'live';
+    $('range-banner').hidden = !r;
+    const today = s.bounds && s.bounds.today && s.bounds.today.first;
+    const month = s.bounds && s.bounds.month && s.bounds.month.first;
+    for (const id of ['range-from', 'range-to']) {
+      const e = $(id);
+      if (today && e.max !== today) e.max = today;
+      if (!e.value && today) e.value = id === 'range-from' ? month || today : today;
+    }
+    const u = s.user;
+    const a = $('range-xlsx');
+    a.hidden = !r || !u || !(u.role === 'admin' || u.role === 'manager');
+    if (r) {
+      const href = 'api/report?' + new URLSearchParams({ site: s.site, range: r.range.label, format: 'xlsx' }).toString();
+      if (a.getAttribute('href') !== href) a.setAttribute('href', href);
+    }
   }
 
   // renderReport fills the semi-annual report bar: for the site on screen,
@@ -302,7 +389,10 @@
 
     const targets = s.targets || {};
     const periods = s.periods || {};
-    const p = periods[state.period] || {};
+    // A chosen range of this site replaces the tab's figures on the cards.
+    if (state.range && state.range.site !== s.site) state.range = null;
+    const p = state.range ? state.range.stats || {} : periods[state.period] || {};
+    renderRange(s);
     const year = periods.year || {};
     const budget = s.budget || {};
 
@@ -329,7 +419,7 @@
       setText('[data-target="' + k.id + '"]', typeof k.target === 'number' ? targetText(k.target, k.rule) : '—');
       setText('[data-status="' + k.id + '"]', t.status[g]);
       setText('[data-detail="' + k.id + '"]', k.detail);
-      setText('[data-year="' + k.id + '"]', state.period !== 'year' && k.yhas ? t.year(pct(k.yv, k.yd)) : '');
+      setText('[data-year="' + k.id + '"]', (state.range || state.period !== 'year') && k.yhas ? t.year(pct(k.yv, k.yd)) : '');
       const b = q(k.budgetSel);
       if (typeof k.budget === 'number') {
         b.dataset.value = String(k.budget);
@@ -389,6 +479,7 @@
     renderCounters(s.counters || []);
     if (tv) fitCounters();
     renderAlerts(s.alerts || []);
+    if (tv) fitAlerts((s.alerts || []).length);
     renderReport();
   }
 
@@ -554,6 +645,27 @@
       if (el.scrollHeight <= el.clientHeight + 1) return;
       el.classList.add(cls);
     }
+    // The densest tiles have room for the chip's first word only.
+    for (const chip of el.querySelectorAll('.chip[data-short]')) chip.textContent = chip.dataset.short;
+  }
+
+  // fitAlerts keeps on the wall TV only the alerts its panel holds whole,
+  // newest first, and says how many of how many: half an alert cannot be
+  // read from across the room, and an empty half-panel wastes the wall.
+  function fitAlerts(total) {
+    const list = $('alerts');
+    const items = [...list.children];
+    const n = $('alerts-count');
+    // Twice: the count in the heading may take a line of the list's room.
+    for (let pass = 0; pass < 2; pass++) {
+      for (const li of items) li.hidden = false;
+      const bottom = list.getBoundingClientRect().bottom;
+      let shown = items.findIndex((li) => li.getBoundingClientRect().bottom > bottom + 1);
+      if (shown < 0) shown = items.length;
+      items.forEach((li, i) => { li.hidden = i >= shown; });
+      n.hidden = shown >= total;
+      n.textContent = shown < total ? T[state.lang].alertsShown(shown, total) : '';
+    }
   }
 
   function renderCounters(counters) {
@@ -576,13 +688,17 @@
         // is being served (a tile once read "Trống" and "Đang phục vụ").
         serving.classList.add('waiting');
         serving.textContent = t.waiting;
+        // On the wall the chip says both, on one line a tile can hold.
+        if (tv) { chip.textContent = t.emptyWaiting; chip.dataset.short = t.unstaffed; }
       } else if (c.serving_since) {
         serving.classList.add('on');
         const timer = el('span', 'timer');
         timer.dataset.since = c.serving_since;
         timer.setAttribute('role', 'timer');
         timer.textContent = dur(secondsSince(c.serving_since));
-        serving.append(el('span', 'dot'), t.serving + ' ', timer);
+        // The wall TV keeps the dot and the timer beside the chip; the
+        // words are for the desk (and for screen readers everywhere).
+        serving.append(el('span', 'dot'), el('span', 's-words', t.serving + ' '), timer);
       } else {
         serving.textContent = t.idle;
       }
@@ -593,7 +709,8 @@
         const sp = el('b', 'c-pct', pct(d.satisfied_shown || 0, d.satisfied_decimals));
         sp.dataset.value = (d.satisfied_shown || 0).toFixed(d.satisfied_decimals || 1);
         sp.dataset.state = grade(d.satisfied_shown || 0, (state.snap.targets || {}).satisfaction_pct || 0, true, !!d.satisfaction_met);
-        stats.append(sp, ' · ' + t.ratings(d.ratings_total || 0));
+        // The wall's tile is narrow: "40 lượt" there, "40 đánh giá" at the desk.
+        stats.append(sp, el('span', 'c-n', ' · ' + (tv ? t.ratingsShort : t.ratings)(d.ratings_total || 0)));
       } else {
         stats.textContent = t.noRatings;
       }
@@ -792,7 +909,12 @@
   // ---- Start ----
 
   function start() {
-    if (tv) document.documentElement.classList.add('tv');
+    if (tv) {
+      document.documentElement.classList.add('tv');
+      // On the wall the period's name and dates sit under the center's
+      // name: the screen's height goes to the counters and the charts.
+      document.querySelector('.top .title').append($('period-label'));
+    }
     const meta = q('meta[name="csrf-token"]');
     const token = meta ? meta.getAttribute('content') || '' : '';
     $('csrf').value = token;
@@ -802,8 +924,10 @@
       b.addEventListener('click', () => { state.lang = b.dataset.lang; save('lang', state.lang); render(); });
     }
     for (const b of document.querySelectorAll('[data-period]')) {
-      b.addEventListener('click', () => { state.period = b.dataset.period; save('period', state.period); render(); });
+      b.addEventListener('click', () => { state.period = b.dataset.period; state.range = null; save('period', state.period); render(); });
     }
+    $('range-form').addEventListener('submit', showRange);
+    $('range-back').addEventListener('click', leaveRange);
     $('report-period').addEventListener('change', (ev) => { state.reportLabel = ev.target.value; renderReport(); });
     if (!tv) loadReportPeriods();
     render();
