@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,6 +114,42 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 	shot("range")
+
+	// What a manager asks next, for the range on screen: the same days last
+	// year (nothing), the counters ranked (all four at 240 of 250, sharing
+	// rank 1), the procedure's on-time share and the nine late dossiers.
+	do("analyse the range", chromedp.Click(chromedp.ID("ins-load")))
+	testenv.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool { return text(`#ins-late-count`) != "" },
+		"no insights: status %q", text(`#ins-status`))
+	for sel, want := range map[string]string{
+		`#ins-trend tr[data-row="satisfaction"] td`:                       "96,0 %",
+		`#ins-trend tr[data-row="ratings"] td:nth-of-type(2)`:             "0",
+		`#ins-counters tr[data-counter="c03"] td`:                         "1",
+		`#ins-counters tr[data-counter="c03"] td:nth-of-type(3)`:          "96,0 %",
+		`#ins-procedures tr[data-procedure="1.001234"] td:nth-of-type(3)`: "9",
+		`#ins-procedures tr[data-procedure="1.001234"] td:nth-of-type(4)`: "98,2 %",
+		`#ins-late-count`: "· 9 hồ sơ",
+		`#ins-dates`:      "· " + weekAgo.Format("02/01/2006") + " – " + vn.Format("02/01/2006"),
+	} {
+		if got := text(sel); got != want {
+			t.Errorf("insights: %s shows %q, want %q", sel, got, want)
+		}
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#ins-late tbody tr').length`)); n != 9 {
+		t.Errorf("insights: %d late dossiers listed, want 9", n)
+	}
+	href, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('ins-xlsx').getAttribute('href')`))
+	hc, _ := login(t, d.addr, "lan", "correct horse battery")
+	resp, err := hc.Get("http://" + d.addr + "/" + href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.HasPrefix(body, []byte("PK")) {
+		t.Errorf("insights export %s: %d, %d bytes", href, resp.StatusCode, len(body))
+	}
+	shot("insights")
 	do("back to the live figures", chromedp.Click(chromedp.ID("range-back")))
 	testenv.Eventually(t, 5*time.Second, 50*time.Millisecond, func() bool { return strings.HasPrefix(text(`#period-label`), "Năm báo cáo ") },
 		"not back on the year tab: %q", text(`#period-label`))

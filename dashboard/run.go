@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/config"
+	"github.com/pscm/pscm/dashboard/insights"
 	"github.com/pscm/pscm/dashboard/reports"
 	"github.com/pscm/pscm/dashboard/server"
 	"github.com/pscm/pscm/internal/health"
@@ -113,11 +115,20 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	ins, err := insights.New(insights.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets,
+		// The same scope as every page: the user's sites (an admin's: all).
+		Allowed: func(r *http.Request, site string) bool {
+			u, ok := auth.UserFrom(r.Context())
+			return ok && u.CanSee(site)
+		}}, src, log.With("component", "insights"))
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Listen: cfg.HTTP.Listen, TLS: cfg.HTTP.TLS, Admin: cfg.Admin, AdminToken: res.AdminToken, MQTT: cfg.MQTT,
 		InfluxDB: server.InfluxDB{URL: cfg.InfluxDB.URL, Token: token},
 		Hours:    hours, PushInterval: cfg.PushInterval, ReloadInterval: cfg.ReloadInterval,
-	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks})
+	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks, Insights: ins})
 	if err != nil {
 		return err
 	}

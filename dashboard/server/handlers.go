@@ -31,6 +31,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/report", s.auth.Require(s.reports))
 	mux.Handle("GET /api/report/periods", s.auth.Require(s.reports.PeriodsHandler()))
 	mux.Handle("POST /api/alerts/ack", s.auth.Require(http.HandlerFunc(s.serveAck)))
+	if s.ins != nil {
+		mux.Handle("GET /api/insights", s.auth.Require(s.ins.JSON()))
+		mux.Handle("GET /api/insights.xlsx", s.auth.Require(s.ins.XLSX()))
+	}
 	mux.Handle("/", s.auth.Require(withCSRFMeta(s.auth, web.Handler())))
 	return mux
 }

@@ -90,6 +90,16 @@ type Deps struct {
 	// Acks records who acknowledged which alert; nil refuses
 	// acknowledgements (503).
 	Acks *acklog.Log
+	// Insights serves what a manager asks after the cards (a period
+	// against last year, rankings, procedures, late dossiers, and their
+	// workbook); nil leaves those routes out.
+	Insights Insights
+}
+
+// Insights are the insights' two handlers (dashboard/insights.Handler).
+type Insights interface {
+	JSON() http.Handler
+	XLSX() http.Handler
 }
 
 // Server owns the live feed, the pusher, the reloader, the websocket hub and
@@ -102,6 +112,7 @@ type Server struct {
 	board   *board.Board
 	reports Reports
 	acks    *acklog.Log
+	ins     Insights
 
 	hub            *hub.Hub
 	ln             net.Listener
@@ -146,7 +157,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.RangeMaxConcurrent = DefaultRangeMaxConcurrent
 	}
 	s := &Server{
-		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks,
+		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks, ins: d.Insights,
 		dirty:     dirty{sites: map[string]bool{}},
 		views:     siteViews{sets: map[string][]string{}},
 		reloadNow: make(chan struct{}, 1),

@@ -53,6 +53,17 @@
       reportScope: 'Tổng hợp các trung tâm được xem',
       noData: 'Không có dữ liệu',
       ack: 'Xác nhận đã xem', ackDone: 'Đã xác nhận', ackFailed: 'Chưa ghi nhận, thử lại',
+      ins: {
+        dates: (a, b) => '· ' + a + ' – ' + b, loading: 'Đang đọc số liệu…', failed: 'Không đọc được phân tích, hãy thử lại.',
+        none: 'không có dữ liệu', thisPeriod: 'Kỳ này', lastYear: 'Cùng kỳ năm trước', change: 'Thay đổi',
+        satisfaction: 'Hài lòng', onTime: 'Đúng hạn', ratings: 'Lượt đánh giá', dossiers: 'Hồ sơ', sessions: 'Phiên phục vụ',
+        pp: (v) => (v > 0 ? '+' : '') + nf({ minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v) + ' điểm %',
+        rank: 'Hạng', counter: 'Quầy', serviceP50: 'Phục vụ (trung vị)', serviceRank: 'Hạng phục vụ', note: 'Ghi chú',
+        procedure: 'Thủ tục', late: 'Trễ hạn', share: 'Đúng hạn hoặc sớm',
+        dossier: 'Số hồ sơ', received: 'Tiếp nhận', due: 'Hẹn trả', resolved: 'Trả kết quả', daysLate: 'Trễ (ngày)',
+        lateCount: (shown, total) => shown < total ? '· ' + shown + ' / ' + total + ' hồ sơ mới nhất; đủ danh sách trong tệp XLSX' : '· ' + total + ' hồ sơ',
+        noLate: 'Không có hồ sơ trễ hạn.', noProcedures: 'Không có hồ sơ trong kỳ.',
+      },
       alertsShown: (a, b) => '· ' + a + ' mới nhất / ' + b,
       acked: (who, at) => 'Đã xác nhận: ' + who + ' lúc ' + at,
       noDataShare: (v) => 'không có dữ liệu ' + v + ' thời gian',
@@ -89,6 +100,17 @@
       reportScope: 'All the centers you can see, summed',
       noData: 'No data',
       ack: 'Acknowledge', ackDone: 'Acknowledged', ackFailed: 'Not recorded, try again',
+      ins: {
+        dates: (a, b) => '· ' + a + ' – ' + b, loading: 'Reading the figures…', failed: 'The analysis could not be read; try again.',
+        none: 'no data', thisPeriod: 'This period', lastYear: 'Same days last year', change: 'Change',
+        satisfaction: 'Satisfied', onTime: 'On time', ratings: 'Ratings', dossiers: 'Dossiers', sessions: 'Sessions',
+        pp: (v) => (v > 0 ? '+' : '') + nf({ minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v) + ' pts',
+        rank: 'Rank', counter: 'Counter', serviceP50: 'Service (median)', serviceRank: 'Service rank', note: 'Note',
+        procedure: 'Procedure', late: 'Late', share: 'On time or early',
+        dossier: 'Dossier', received: 'Received', due: 'Due', resolved: 'Resolved', daysLate: 'Days late',
+        lateCount: (shown, total) => shown < total ? '· newest ' + shown + ' of ' + total + '; the whole list is in the XLSX file' : '· ' + total + ' dossiers',
+        noLate: 'No late dossiers.', noProcedures: 'No dossiers in the period.',
+      },
       alertsShown: (a, b) => '· newest ' + a + ' of ' + b,
       acked: (who, at) => 'Acknowledged by ' + who + ' at ' + at,
       noDataShare: (v) => 'no data ' + v + ' of the time',
@@ -318,6 +340,169 @@
     }
   }
 
+  // ---- Insights: on demand, for the period on screen ----
+
+  // insightsDays are the days the insights cover: the chosen range, or the
+  // tab's days up to today (so "this month" meets the same days of last
+  // year's month, not the whole of it).
+  function insightsDays() {
+    const s = state.snap;
+    if (!s || !s.bounds) return null;
+    if (state.range && state.range.range) return { from: state.range.range.first, to: state.range.range.last };
+    const b = s.bounds[state.period];
+    const today = s.bounds.today && s.bounds.today.first;
+    if (!b || !today) return null;
+    return { from: b.first, to: b.last > today ? today : b.last };
+  }
+
+  function insightsQuery() {
+    const d = insightsDays();
+    if (!d) return '';
+    return new URLSearchParams({ site: state.snap.site, from: d.from, to: d.to }).toString();
+  }
+
+  // renderInsightsHead keeps the dates and the export link on the period
+  // on screen; figures read for other days are hidden, not left standing.
+  function renderInsightsHead() {
+    const t = T[state.lang].ins;
+    const d = insightsDays();
+    const qs = insightsQuery();
+    $('insights').hidden = tv || !d;
+    if (!d) return;
+    setText('#ins-dates', t.dates(dmy(d.from), dmy(d.to)));
+    const href = 'api/insights.xlsx?' + qs;
+    if ($('ins-xlsx').getAttribute('href') !== href) $('ins-xlsx').setAttribute('href', href);
+    if (state.ins && state.ins.qs !== qs) {
+      state.ins = null;
+      $('ins-body').hidden = true;
+    }
+  }
+
+  async function loadInsights() {
+    const t = T[state.lang].ins;
+    const qs = insightsQuery();
+    if (!qs) return;
+    const st = $('ins-status');
+    st.hidden = false;
+    st.dataset.state = 'loading';
+    st.textContent = t.loading;
+    $('ins-load').disabled = true;
+    try {
+      const r = await fetch('api/insights?' + qs, { credentials: 'same-origin' });
+      if (r.status === 401) { toLogin(); return; }
+      const body = await r.json().catch(() => null);
+      if (!r.ok || !body || !body.overview) {
+        st.dataset.state = 'error';
+        st.textContent = body && typeof body.error === 'string' ? body.error : t.failed;
+        return;
+      }
+      if (qs !== insightsQuery()) return; // the period changed meanwhile
+      state.ins = { qs, view: body };
+      st.hidden = true;
+      renderInsights();
+    } catch (e) {
+      st.dataset.state = 'error';
+      st.textContent = t.failed;
+    } finally {
+      $('ins-load').disabled = false;
+    }
+  }
+
+  function cell(text, cls, state) {
+    const td = el('td', cls || '', text);
+    if (state) td.dataset.state = state;
+    return td;
+  }
+  function headRow(cols) {
+    const tr = el('tr');
+    for (const c of cols) tr.append(el('th', c.num ? 'num' : '', c.text));
+    const thead = el('thead');
+    thead.append(tr);
+    return thead;
+  }
+  // oneLang keeps the page's language of a server note written "vi / en".
+  function oneLang(note) {
+    const parts = String(note).split(' / ');
+    return parts.length === 2 ? parts[state.lang === 'vi' ? 0 : 1] : note;
+  }
+  function shareText(sh, none) { return sh ? pct(sh.shown, sh.decimals) : none; }
+  function shareState(sh) { return sh ? (sh.met ? 'ok' : 'bad') : ''; }
+
+  function renderInsights() {
+    if (!state.ins) return;
+    const t = T[state.lang].ins;
+    const v = state.ins.view;
+    const vi = state.lang === 'vi';
+    $('ins-body').hidden = false;
+
+    const o = v.overview;
+    const trend = $('ins-trend');
+    const rows = [
+      [t.satisfaction, shareText(o.this.satisfaction, t.none), shareText(o.last_year.satisfaction, t.none),
+        o.satisfied_delta_pp == null ? '—' : t.pp(o.satisfied_delta_pp), shareState(o.this.satisfaction), 'satisfaction'],
+      [t.onTime, shareText(o.this.on_time, t.none), shareText(o.last_year.on_time, t.none),
+        o.on_time_delta_pp == null ? '—' : t.pp(o.on_time_delta_pp), shareState(o.this.on_time), 'on-time'],
+      [t.ratings, int(o.this.ratings), int(o.last_year.ratings), '', '', 'ratings'],
+      [t.dossiers, int(o.this.dossiers), int(o.last_year.dossiers), '', '', 'dossiers'],
+      [t.sessions, int(o.this.sessions), int(o.last_year.sessions), '', '', 'sessions'],
+    ];
+    const tb = el('tbody');
+    for (const r of rows) {
+      const tr = el('tr');
+      tr.dataset.row = r[5];
+      tr.append(el('th', '', r[0]), cell(r[1], 'num', r[4]), cell(r[2], 'num'), cell(r[3], 'num'));
+      tb.append(tr);
+    }
+    trend.replaceChildren(headRow([{ text: '' }, { text: t.thisPeriod + ' (' + dmy(o.this.from) + ' – ' + dmy(o.this.to) + ')', num: true },
+      { text: t.lastYear + ' (' + dmy(o.last_year.from) + ' – ' + dmy(o.last_year.to) + ')', num: true }, { text: t.change, num: true }]), tb);
+
+    const cs = $('ins-counters');
+    const cb = el('tbody');
+    for (const c of v.counters.list) {
+      const tr = el('tr');
+      tr.dataset.counter = c.id;
+      tr.append(cell(c.satisfaction_rank == null ? '—' : String(c.satisfaction_rank), 'num'),
+        cell((vi ? c.name_vi : c.name_en) || c.id),
+        cell(shareText(c.satisfaction, t.none), 'num', shareState(c.satisfaction)),
+        cell(int(c.ratings), 'num'),
+        cell(c.service_p50_s == null ? t.none : span(c.service_p50_s), 'num'),
+        cell(c.service_rank == null ? '—' : String(c.service_rank), 'num'),
+        cell([c.satisfaction_note, c.service_note].filter(Boolean).map(oneLang).join(' '), 'note'));
+      cb.append(tr);
+    }
+    cs.replaceChildren(headRow([{ text: t.rank, num: true }, { text: t.counter }, { text: t.satisfaction, num: true }, { text: t.ratings, num: true },
+      { text: t.serviceP50, num: true }, { text: t.serviceRank, num: true }, { text: t.note }]), cb);
+
+    const ps = $('ins-procedures');
+    const pb = el('tbody');
+    for (const p of v.procedures.list) {
+      const tr = el('tr');
+      tr.dataset.procedure = p.procedure;
+      tr.append(cell(p.procedure), cell(int(p.dossiers), 'num'), cell(int(p.late), 'num'),
+        cell(pct(p.share.shown, p.share.decimals), 'num', p.share.met ? 'ok' : 'bad'));
+      pb.append(tr);
+    }
+    ps.replaceChildren(headRow([{ text: t.procedure }, { text: t.dossiers, num: true }, { text: t.late, num: true }, { text: t.share, num: true }]), pb);
+    const pn = $('ins-proc-note');
+    pn.textContent = v.procedures.note ? oneLang(v.procedures.note) : v.procedures.list.length ? '' : t.noProcedures;
+    pn.hidden = !pn.textContent;
+
+    const ls = $('ins-late');
+    const lb = el('tbody');
+    const day = (ts) => (ts ? dmy(ts) : '—');
+    // The page lists the newest 100; the workbook holds them all.
+    const late = v.late.dossiers.slice(0, 100);
+    for (const d of late) {
+      const tr = el('tr');
+      tr.append(cell(d.dossier), cell(d.procedure), cell(day(d.received)), cell(day(d.due)), cell(day(d.resolved)),
+        cell(d.days_late == null ? '—' : nf({ minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(d.days_late), 'num', 'bad'));
+      lb.append(tr);
+    }
+    ls.replaceChildren(headRow([{ text: t.dossier }, { text: t.procedure }, { text: t.received }, { text: t.due }, { text: t.resolved }, { text: t.daysLate, num: true }]), lb);
+    ls.hidden = v.late.total === 0;
+    setText('#ins-late-count', v.late.total === 0 ? '· ' + t.noLate : t.lateCount(late.length, v.late.total));
+  }
+
   // renderReport fills the semi-annual report bar: for the site on screen,
   // or in the overview for every center the user may see (site=province).
   // The server decides the periods (the default is the one the next
@@ -393,6 +578,8 @@
     if (state.range && state.range.site !== s.site) state.range = null;
     const p = state.range ? state.range.stats || {} : periods[state.period] || {};
     renderRange(s);
+    renderInsightsHead();
+    renderInsights();
     const year = periods.year || {};
     const budget = s.budget || {};
 
@@ -928,6 +1115,7 @@
     }
     $('range-form').addEventListener('submit', showRange);
     $('range-back').addEventListener('click', leaveRange);
+    $('ins-load').addEventListener('click', loadInsights);
     $('report-period').addEventListener('change', (ev) => { state.reportLabel = ev.target.value; renderReport(); });
     if (!tv) loadReportPeriods();
     render();
