@@ -39,17 +39,28 @@
 //     the picture is back, a shifted one when the view returns, a changed
 //     view when Reanchor accepts it.
 //
-// The left-object rule: a change in a zone with no motion at all for
-// AbsorbAfter (default 120 s) is an object, not a person, and is absorbed
-// into the reference; the zone turns vacant. A person always moves a little
-// between keyframes (breathing, writing, turning), which resets the clock;
-// motion is MotionRatio of the zone's pixels changing by more than
-// MotionThreshold from one keyframe to the next. So a bag left on the
-// citizen's seat keeps it occupied for AbsorbAfter after the last movement,
-// then the seat is vacant, and the next citizen to sit on it is seen as
-// usual. The same rule lets the detector recover when it starts with
-// someone in a zone (they are learned as background; when they leave, the
-// empty seat is the change, and it does not move).
+// The left-object rule: a change in a zone that has not moved for
+// AbsorbAfter (default 30 s) and is smaller than a person (under
+// PersonRatio of the zone) is an object, not a person: a bag on the
+// citizen's seat, a jacket on a chair. Its pixels are kept in an object
+// layer beside the empty-scene reference, never written into it, and only
+// the pixels that changed in that zone and belong to no other zone that is
+// occupied: the zone turns vacant, and when the object is taken away the
+// pixels match the empty scene again, so no "ghost" of it is left. A
+// person-sized change is never an object, however still: an official
+// reading without a visible movement at this resolution stays present.
+// In the official's seat, where a wrong "vacant" would accuse someone, a
+// still change too small to be sure of is neither: the zone is reported
+// Unsure (the event's state "unknown") until it moves or goes.
+//
+// Shape: a zone's ratios leave out its top CoreTop (a third) of rows, where
+// someone standing behind a seat, or leaning over it, shows; a seated
+// person fills the rest.
+//
+// Minimum durations count keyframes: a new state needs at least two
+// keyframes, and as many as cover MinOn at the stream's keyframe interval
+// (three keyframes 1 s apart cover 3 s), so a 3 s stay is seen with 1 s
+// keyframes and a 1.3 s passer-by is not, with 4 s keyframes as with 1 s.
 package occupancy
 
 import (
@@ -60,6 +71,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/keyframe"
+	"github.com/pscm/pscm/internal/schema"
 )
 
 // Config holds the detector's thresholds. Ratios are fractions of a zone's
@@ -79,9 +91,15 @@ type Config struct {
 	// AdaptRate is the reference's learning rate per keyframe where
 	// nothing changed.
 	AdaptRate float64 `yaml:"adapt_rate"`
-	// AbsorbAfter: a change that does not move for this long is absorbed
-	// into the reference (the left-object rule). 0 disables absorption.
+	// AbsorbAfter: a change smaller than PersonRatio that does not move
+	// for this long is an object (the left-object rule). 0 disables it.
 	AbsorbAfter time.Duration `yaml:"absorb_after"`
+	// PersonRatio: a change covering at least this share of a zone is
+	// person-sized and never taken for an object.
+	PersonRatio float64 `yaml:"person_ratio"`
+	// CoreTop is the share of a zone's height, from its top, that its
+	// ratios leave out: the band someone standing behind the seat covers.
+	CoreTop float64 `yaml:"core_top"`
 	// MotionThreshold and MotionRatio define motion between keyframes.
 	MotionThreshold float64 `yaml:"motion_threshold"`
 	MotionRatio     float64 `yaml:"motion_ratio"`
@@ -113,7 +131,9 @@ func Defaults() Config {
 		MinOn:             3 * time.Second,
 		MinOff:            3 * time.Second,
 		AdaptRate:         0.02,
-		AbsorbAfter:       120 * time.Second,
+		AbsorbAfter:       30 * time.Second,
+		PersonRatio:       0.27,
+		CoreTop:           0.3,
 		MotionThreshold:   12,
 		MotionRatio:       0.01,
 		GlobalChangeRatio: 0.45,
@@ -140,6 +160,8 @@ func (c Config) Validate() error {
 	check(c.AdaptRate >= 0 && c.AdaptRate <= 0.5, "adapt_rate %g: want 0 to 0.5", c.AdaptRate)
 	check(c.AbsorbAfter == 0 || (c.AbsorbAfter >= 10*time.Second && c.AbsorbAfter <= 24*time.Hour),
 		"absorb_after %s: want 0 (off) or 10s to 24h", c.AbsorbAfter)
+	check(c.PersonRatio > c.EnterRatio && c.PersonRatio <= 1, "person_ratio %g: want above enter_ratio, at most 1", c.PersonRatio)
+	check(c.CoreTop >= 0 && c.CoreTop <= 0.6, "core_top %g: want 0 to 0.6", c.CoreTop)
 	check(c.MotionThreshold >= 2 && c.MotionThreshold <= 128, "motion_threshold %g: want 2 to 128 grey levels", c.MotionThreshold)
 	check(c.MotionRatio > 0 && c.MotionRatio < 1, "motion_ratio %g: want (0, 1)", c.MotionRatio)
 	check(c.GlobalChangeRatio > c.EnterRatio && c.GlobalChangeRatio < 1,
@@ -164,8 +186,12 @@ const (
 
 // Change is a zone's reported state change.
 type Change struct {
-	Zone       Zone
-	Occupied   bool
+	Zone     Zone
+	Occupied bool
+	// Unsure: the zone holds a still change the detector cannot tell a
+	// person from an object by (the official's seat only): neither
+	// present nor absent. Occupied is false then.
+	Unsure     bool
 	Confidence float64
 	// At is when the change really began: the first keyframe that showed
 	// it, before MinOn/MinOff confirmed it (or the absorption time).
@@ -176,21 +202,28 @@ type Change struct {
 type ZoneState struct {
 	Zone     Zone
 	Occupied bool
+	// Unsure: see Change.Unsure. Occupied says what the zone was before.
+	Unsure bool
 	// Since is when the current state began (zero before the first
 	// change).
 	Since time.Time
-	// Ratio is the changed-area ratio of the last frame, Motion the
-	// fraction of the zone's pixels that moved since the keyframe before.
-	Ratio, Motion float64
-	Confidence    float64
+	// Ratio is the changed-area ratio of the last frame, Core the same
+	// without the zone's top band (what enter and leave are judged on),
+	// Motion the fraction of the zone's pixels that moved since the
+	// keyframe before.
+	Ratio, Core, Motion float64
+	Confidence          float64
 }
 
 type zoneState struct {
 	ZoneState
 	pix []int32
+	// core marks the pixels of pix below the zone's top band.
+	core []bool
 	// candSince is when the frames started to disagree with the state;
-	// zero while they agree.
-	candSince time.Time
+	// zero while they agree. candFrames counts the keyframes since.
+	candSince  time.Time
+	candFrames int
 	// lastMotion is the last keyframe with motion in the zone.
 	lastMotion time.Time
 }
@@ -203,6 +236,19 @@ type Detector struct {
 
 	w, h      int
 	ref, prev []float32
+	// obj holds the objects taken for such (the left-object rule) where
+	// objMask is set: the empty-scene reference under them stays as it
+	// was, so a removed object leaves no ghost.
+	obj     []float32
+	objMask []bool
+	objZone []int16 // the zone whose object a pixel of objMask is
+	objects int     // pixels set in objMask
+	// chg is the frame's changed pixels (in zones), against the reference
+	// or, under an object, against the object.
+	chg []bool
+	// gap is the latest interval between judged keyframes.
+	gap      time.Duration
+	judgedAt time.Time
 	// anchor is the last verified view (normalised), for telling a
 	// relit scene from a camera pointed elsewhere.
 	anchor  []float32
@@ -294,6 +340,12 @@ func (d *Detector) relearnStep() {
 	occ := d.occupiedMask()
 	for i := range d.ref {
 		if !occ[i] {
+			// Re-learnt with whatever lies there: after a change of light
+			// the empty scene under an object is not known any more.
+			if d.objMask[i] {
+				d.objMask[i] = false
+				d.objects--
+			}
 			d.ref[i] = d.cur[i]
 		}
 	}
@@ -324,63 +376,219 @@ func (d *Detector) Reanchor() {
 // judge updates every zone from the current frame.
 func (d *Detector) judge(at time.Time) []Change {
 	d.judged = true
+	if !d.judgedAt.IsZero() {
+		d.gap = at.Sub(d.judgedAt)
+	}
+	d.judgedAt = at
+	d.markChanged()
 	var out []Change
-	thr := float32(d.cfg.PixelThreshold)
 	mthr := float32(d.cfg.MotionThreshold)
 	for zi := range d.zones {
 		z := &d.zones[zi]
-		var nch, nmov int
+		var nmov int
 		for _, p := range z.pix {
-			if abs32(d.cur[p]-d.ref[p]) > thr {
-				nch++
-			}
 			if abs32(d.cur[p]-d.prev[p]) > mthr {
 				nmov++
 			}
 		}
-		n := float64(len(z.pix))
-		z.Ratio, z.Motion = float64(nch)/n, float64(nmov)/n
-		if z.Motion >= d.cfg.MotionRatio || z.lastMotion.IsZero() || z.Ratio < d.cfg.LeaveRatio {
+		z.Motion = float64(nmov) / float64(len(z.pix))
+		z.Ratio, z.Core = d.ratios(z)
+		moved := z.Motion >= d.cfg.MotionRatio
+		if moved || z.lastMotion.IsZero() || z.Core < d.cfg.LeaveRatio {
 			// Vacant-looking zones restart the clock too: only a change
-			// that stays still is absorbed.
+			// that stays still is an object.
 			z.lastMotion = at
 		}
-		if d.cfg.AbsorbAfter > 0 && at.Sub(z.lastMotion) >= d.cfg.AbsorbAfter {
-			for _, p := range z.pix {
-				d.ref[p] = d.cur[p]
+		if z.Unsure {
+			if !moved && z.Core >= d.cfg.LeaveRatio && z.Ratio < d.cfg.PersonRatio {
+				continue // still unsure
 			}
-			z.Ratio, z.lastMotion, z.candSince = 0, at, time.Time{}
-			if z.Occupied {
+			// It moved, grew to a person's size, or went: judged again
+			// from this frame, reported whatever it is.
+			z.Unsure, z.candSince, z.candFrames = false, time.Time{}, 0
+			z.Occupied, z.Since = z.Core >= d.cfg.LeaveRatio, at
+			z.Confidence = d.confidence(z)
+			out = append(out, Change{Zone: z.Zone, Occupied: z.Occupied, Confidence: z.Confidence, At: at})
+			continue
+		}
+		if d.cfg.AbsorbAfter > 0 && at.Sub(z.lastMotion) >= d.cfg.AbsorbAfter && d.ownRatio(zi) < d.cfg.PersonRatio {
+			if z.Zone.Kind == schema.ZoneStaff {
+				z.Unsure, z.Since, z.candSince, z.candFrames = true, at, time.Time{}, 0
+				z.Confidence = 0
+				out = append(out, Change{Zone: z.Zone, Unsure: true, At: at})
+				continue
+			}
+			d.absorb(zi)
+			z.Ratio, z.Core = d.ratios(z)
+			z.lastMotion, z.candSince, z.candFrames = at, time.Time{}, 0
+			// What is left is someone of another zone where the two
+			// overlap: the zone stays as it was.
+			if z.Occupied && z.Core < d.cfg.LeaveRatio {
 				z.Occupied, z.Since = false, at
 				z.Confidence = d.confidence(z)
 				out = append(out, Change{Zone: z.Zone, Occupied: false, Confidence: z.Confidence, At: at})
 			}
 			continue
 		}
-		raw := z.Ratio >= d.cfg.EnterRatio
+		raw := z.Core >= d.cfg.EnterRatio
 		if z.Occupied {
-			raw = z.Ratio >= d.cfg.LeaveRatio
+			raw = z.Core >= d.cfg.LeaveRatio
 		}
 		z.Confidence = d.confidence(z)
 		if raw == z.Occupied {
-			z.candSince = time.Time{}
+			z.candSince, z.candFrames = time.Time{}, 0
 			continue
 		}
 		if z.candSince.IsZero() {
 			z.candSince = at
 		}
+		z.candFrames++
 		need := d.cfg.MinOn
 		if !raw {
 			need = d.cfg.MinOff
 		}
-		if at.Sub(z.candSince) >= need {
-			z.Occupied, z.Since, z.candSince = raw, z.candSince, time.Time{}
+		if d.confirmed(z.candFrames, need) {
+			z.Occupied, z.Since, z.candSince, z.candFrames = raw, z.candSince, time.Time{}, 0
 			z.Confidence = d.confidence(z)
 			out = append(out, Change{Zone: z.Zone, Occupied: raw, Confidence: z.Confidence, At: z.Since})
 		}
 	}
 	d.adapt()
 	return out
+}
+
+// ratios are z's changed-area ratios, whole and core, on d.chg.
+func (d *Detector) ratios(z *zoneState) (ratio, core float64) {
+	var nch, ncore, ncoreCh int
+	for i, p := range z.pix {
+		if d.chg[p] {
+			nch++
+		}
+		if z.core[i] {
+			ncore++
+			if d.chg[p] {
+				ncoreCh++
+			}
+		}
+	}
+	ratio = float64(nch) / float64(len(z.pix))
+	core = ratio
+	if ncore > 0 {
+		core = float64(ncoreCh) / float64(ncore)
+	}
+	return ratio, core
+}
+
+// confirmed reports whether a new state seen on frames keyframes in a row
+// has held for need: at least two keyframes (one could be anyone passing),
+// and enough of them, at the stream's keyframe interval, to cover need.
+// Counting keyframes rather than the time between the first and the last
+// keeps a 3 s stay with 1 s keyframes (three of them, 2 s apart end to
+// end) and refuses a 1.3 s passer-by at any interval.
+func (d *Detector) confirmed(frames int, need time.Duration) bool {
+	if need <= 0 {
+		return true
+	}
+	if frames < 2 {
+		return false
+	}
+	gap := d.gap
+	if gap <= 0 {
+		gap = time.Second
+	}
+	return time.Duration(frames)*gap >= need
+}
+
+// markChanged fills d.chg for the pixels of zones: changed against the
+// empty-scene reference, or, under an object, against the object. An
+// object is taken away when most of its pixels (ObjectGone) show the empty
+// scene again; judged on the whole object, since a pixel of someone
+// sitting on or beside it may match the empty scene by chance.
+func (d *Detector) markChanged() {
+	thr := float32(d.cfg.PixelThreshold)
+	if d.objects > 0 {
+		for zi := range d.zones {
+			var n, back int
+			for _, p := range d.zones[zi].pix {
+				if d.objMask[p] && int(d.objZone[p]) == zi {
+					n++
+					if abs32(d.cur[p]-d.ref[p]) <= thr {
+						back++
+					}
+				}
+			}
+			if n > 0 && float64(back) >= objectGone*float64(n) {
+				for _, p := range d.zones[zi].pix {
+					if d.objMask[p] && int(d.objZone[p]) == zi {
+						d.objMask[p] = false
+						d.objects--
+					}
+				}
+			}
+		}
+	}
+	for i, in := range d.inZone {
+		if !in {
+			continue
+		}
+		c := d.cur[i]
+		if d.objMask[i] {
+			d.chg[i] = abs32(c-d.obj[i]) > thr
+		} else {
+			d.chg[i] = abs32(c-d.ref[i]) > thr
+		}
+	}
+}
+
+// objectGone is the share of an object's pixels that must show the empty
+// scene for the object to be gone.
+const objectGone = 0.6
+
+// ownRatio is the share of zone zi's pixels changed and in no other zone
+// that is occupied or unsure: how big the change is that this zone alone
+// would take for an object (a citizen seated where the waiting area
+// overlaps the seat is the seat's, not the waiting area's).
+func (d *Detector) ownRatio(zi int) float64 {
+	taken := d.othersTaken(zi)
+	var n int
+	for _, p := range d.zones[zi].pix {
+		if d.chg[p] && !taken[p] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(d.zones[zi].pix))
+}
+
+// othersTaken marks the pixels of the zones other than zi that are
+// occupied or unsure.
+func (d *Detector) othersTaken(zi int) map[int32]bool {
+	taken := make(map[int32]bool)
+	for j, o := range d.zones {
+		if j == zi || !(o.Occupied || o.Unsure) {
+			continue
+		}
+		for _, p := range o.pix {
+			taken[p] = true
+		}
+	}
+	return taken
+}
+
+// absorb takes zone zi's changed pixels for an object: into the object
+// layer, never the reference, and never a pixel of another zone that is
+// occupied or unsure (overlapping zones: the waiting area's bag must not
+// swallow the citizen sitting beside it).
+func (d *Detector) absorb(zi int) {
+	taken := d.othersTaken(zi)
+	for _, p := range d.zones[zi].pix {
+		if d.chg[p] && !taken[p] {
+			if !d.objMask[p] {
+				d.objects++
+			}
+			d.objMask[p], d.obj[p], d.objZone[p] = true, d.cur[p], int16(zi)
+			d.chg[p] = false
+		}
+	}
 }
 
 // adapt moves the reference towards the frame where nothing changed,
@@ -395,6 +603,14 @@ func (d *Detector) adapt() {
 	thr := float32(d.cfg.PixelThreshold)
 	for i := range d.ref {
 		if occ[i] {
+			continue
+		}
+		if d.objMask[i] {
+			// An object follows the light as the scene does; the empty
+			// scene under it waits.
+			if diff := d.cur[i] - d.obj[i]; abs32(diff) <= thr {
+				d.obj[i] += a * diff
+			}
 			continue
 		}
 		diff := d.cur[i] - d.ref[i]
@@ -412,7 +628,7 @@ func (d *Detector) adapt() {
 func (d *Detector) occupiedMask() []bool {
 	occ := make([]bool, d.w*d.h)
 	for _, z := range d.zones {
-		if z.Occupied {
+		if z.Occupied || z.Unsure {
 			for _, p := range z.pix {
 				occ[p] = true
 			}
@@ -423,7 +639,7 @@ func (d *Detector) occupiedMask() []bool {
 
 func (d *Detector) confidence(z *zoneState) float64 {
 	mid := (d.cfg.EnterRatio + d.cfg.LeaveRatio) / 2
-	return math.Min(1, 0.5+math.Abs(z.Ratio-mid)/(2*mid))
+	return math.Min(1, 0.5+math.Abs(z.Core-mid)/(2*mid))
 }
 
 // resize restarts learning for frames of a new size.
@@ -432,7 +648,13 @@ func (d *Detector) resize(w, h int) {
 	d.ref, d.prev, d.anchor = nil, nil, nil
 	d.relearn = 0
 	d.cur = make([]float32, w*h)
+	d.obj = make([]float32, w*h)
+	d.objMask = make([]bool, w*h)
+	d.objZone = make([]int16, w*h)
+	d.objects = 0
+	d.chg = make([]bool, w*h)
 	d.inZone = make([]bool, w*h)
+	d.gap, d.judgedAt = 0, time.Time{}
 	for i := range d.zones {
 		z := &d.zones[i]
 		z.pix = mask(z.Zone.Polygon, w, h)
@@ -440,11 +662,31 @@ func (d *Detector) resize(w, h int) {
 			cx, cy := centroid(z.Zone.Polygon)
 			z.pix = []int32{int32(min(int(cy*float64(h)), h-1)*w + min(int(cx*float64(w)), w-1))}
 		}
+		z.core = coreOf(z.pix, w, d.cfg.CoreTop)
 		for _, p := range z.pix {
 			d.inZone[p] = true
 		}
-		z.candSince, z.lastMotion = time.Time{}, time.Time{}
+		z.candSince, z.candFrames, z.lastMotion = time.Time{}, 0, time.Time{}
 	}
+}
+
+// coreOf marks the pixels of pix (indices in a w-wide frame) below the
+// top share of its rows.
+func coreOf(pix []int32, w int, top float64) []bool {
+	core := make([]bool, len(pix))
+	if len(pix) == 0 {
+		return core
+	}
+	y0, y1 := int(pix[0])/w, int(pix[0])/w
+	for _, p := range pix {
+		y := int(p) / w
+		y0, y1 = min(y0, y), max(y1, y)
+	}
+	cut := float64(y0) + top*float64(y1-y0+1)
+	for i, p := range pix {
+		core[i] = float64(int(p)/w) >= cut
+	}
+	return core
 }
 
 func centroid(p [][2]float64) (x, y float64) {

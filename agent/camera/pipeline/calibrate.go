@@ -194,12 +194,12 @@ The latest small frame of each camera with its configured zones. No picture leav
 {{if .At}}<p>Ảnh lúc / frame at {{.At}} · {{.W}}×{{.H}} · {{.Decoded}} ảnh đã giải mã / keyframes decoded</p>
 <img src="/calibration/{{.ID}}.png" alt="{{.ID}}">{{else}}<p>Chưa có ảnh / no frame yet</p>{{end}}
 <table><tr><th>Vùng / zone</th><th>Quầy / counter</th><th>Loại / kind</th><th>Trạng thái / state</th><th>Thay đổi / changed</th><th>Chuyển động / motion</th></tr>
-{{range .Zones}}<tr><td>{{.ID}}</td><td>{{.Counter}}</td><td>{{.Kind}}</td><td>{{if .Occupied}}<span class="on">có người / occupied</span>{{else}}trống / vacant{{end}}</td><td>{{.Ratio}}</td><td>{{.Motion}}</td></tr>{{end}}
+{{range .Zones}}<tr><td>{{.ID}}</td><td>{{.Counter}}</td><td>{{.Kind}}</td><td>{{if .Unsure}}chưa rõ / unsure{{else if .Occupied}}<span class="on">có người / occupied</span>{{else}}trống / vacant{{end}}</td><td>{{.Ratio}}</td><td>{{.Motion}}</td></tr>{{end}}
 </table></section>{{end}}</body></html>`))
 
 type calZone struct {
 	ID, Counter, Kind string
-	Occupied          bool
+	Occupied, Unsure  bool
 	Ratio, Motion     string
 }
 
@@ -220,7 +220,7 @@ func (w *Watch) calibrationPage(rw http.ResponseWriter, _ *http.Request) {
 		}
 		for _, s := range c.states {
 			v.Zones = append(v.Zones, calZone{ID: s.Zone.ID, Counter: s.Zone.Counter, Kind: string(s.Zone.Kind),
-				Occupied: s.Occupied, Ratio: fmt.Sprintf("%.0f %%", 100*s.Ratio), Motion: fmt.Sprintf("%.0f %%", 100*s.Motion)})
+				Occupied: s.Occupied, Unsure: s.Unsure, Ratio: fmt.Sprintf("%.0f %%", 100*s.Ratio), Motion: fmt.Sprintf("%.0f %%", 100*s.Motion)})
 		}
 		c.mu.Unlock()
 		view = append(view, v)

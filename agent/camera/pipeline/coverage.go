@@ -63,13 +63,21 @@ func (w *Watch) unknownEvents(c *camera, at time.Time) []*schema.Occupancy {
 func (w *Watch) stateEvents(c *camera, states []occupancy.ZoneState, at time.Time) []*schema.Occupancy {
 	out := make([]*schema.Occupancy, 0, len(states))
 	for _, s := range states {
-		st := schema.ZoneVacant
-		if s.Occupied {
-			st = schema.ZoneOccupied
-		}
-		out = append(out, w.occupancyEvent(c, s.Zone, at, st, s.Confidence))
+		out = append(out, w.occupancyEvent(c, s.Zone, at, zoneState(s.Occupied, s.Unsure), s.Confidence))
 	}
 	return out
+}
+
+// zoneState is the contract's state of a zone the detector judged: unsure
+// (a still change it cannot call a person or an object) is unknown.
+func zoneState(occupied, unsure bool) schema.ZoneState {
+	switch {
+	case unsure:
+		return schema.ZoneUnknown
+	case occupied:
+		return schema.ZoneOccupied
+	}
+	return schema.ZoneVacant
 }
 
 // emitOccupancy spools evs one by one (each is its own fact) and records

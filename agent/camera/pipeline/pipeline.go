@@ -356,7 +356,7 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 	}
 	w.m.tamper.WithLabelValues(c.cfg.ID).Set(b2f(tampered))
 	for _, s := range states {
-		w.m.occupied.WithLabelValues(c.cfg.ID, s.Zone.Counter, string(s.Zone.Kind)).Set(b2f(s.Occupied))
+		w.m.occupied.WithLabelValues(c.cfg.ID, s.Zone.Counter, string(s.Zone.Kind)).Set(b2f(s.Occupied && !s.Unsure))
 	}
 	judging := c.det.Judging()
 	if !judging {
@@ -374,11 +374,7 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 			evs, c.known = w.stateEvents(c, states, kf.At), true
 		} else {
 			for _, ch := range changes {
-				st := schema.ZoneVacant
-				if ch.Occupied {
-					st = schema.ZoneOccupied
-				}
-				evs = append(evs, w.occupancyEvent(c, ch.Zone, ch.At, st, ch.Confidence))
+				evs = append(evs, w.occupancyEvent(c, ch.Zone, ch.At, zoneState(ch.Occupied, ch.Unsure), ch.Confidence))
 			}
 		}
 		w.emitOccupancy(c, evs)
@@ -395,7 +391,7 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 		if k == nil || (ch.Zone.Kind != schema.ZoneStaff && ch.Zone.Kind != schema.ZoneCitizen) {
 			continue
 		}
-		ss, err := k.p.Update(ch.Zone.Kind, ch.Occupied, ch.At)
+		ss, err := k.p.UpdateState(ch.Zone.Kind, zoneState(ch.Occupied, ch.Unsure), ch.At)
 		if err != nil {
 			w.log.Warn("zone change out of order", "camera", c.cfg.ID, "zone", ch.Zone.ID, "err", err)
 			continue

@@ -52,8 +52,12 @@ type Session struct {
 }
 
 type seat struct {
-	on    bool
-	since time.Time // when the current state began
+	on bool
+	// unknown: the camera cannot tell (a still change it cannot call a
+	// person or an object); neither present nor absent. on keeps the
+	// state before.
+	unknown bool
+	since   time.Time // when the current state began
 }
 
 // Counter follows one counter's official and citizen seats. It is not safe
@@ -94,6 +98,17 @@ var ErrZoneKind = errors.New("presence: only staff and citizen zones count")
 // ended. Changes of one zone must come in order; the two zones may
 // interleave slightly out of order (changes are backdated).
 func (c *Counter) Update(kind schema.Zone, occupied bool, at time.Time) ([]Session, error) {
+	st := schema.ZoneVacant
+	if occupied {
+		st = schema.ZoneOccupied
+	}
+	return c.UpdateState(kind, st, at)
+}
+
+// UpdateState is Update with the zone's state, which may be unknown: an
+// unknown official's seat counts neither as presence nor as absence, and
+// holds a session open as it found it.
+func (c *Counter) UpdateState(kind schema.Zone, state schema.ZoneState, at time.Time) ([]Session, error) {
 	var s *seat
 	switch kind {
 	case schema.ZoneStaff:
@@ -108,8 +123,13 @@ func (c *Counter) Update(kind schema.Zone, occupied bool, at time.Time) ([]Sessi
 	if kind == schema.ZoneStaff {
 		c.countPresence(at)
 	}
-	if s.on != occupied {
-		s.on, s.since = occupied, at
+	switch {
+	case state == schema.ZoneUnknown:
+		if !s.unknown {
+			s.unknown, s.since = true, at
+		}
+	case s.unknown || s.on != (state == schema.ZoneOccupied):
+		s.unknown, s.on, s.since = false, state == schema.ZoneOccupied, at
 	}
 	return out, nil
 }
@@ -122,12 +142,12 @@ func (c *Counter) Tick(now time.Time) []Session {
 		c.now = now
 	}
 	now = c.now
-	if !c.open && c.staff.on && c.citizen.on {
+	if !c.open && c.staff.on && !c.staff.unknown && c.citizen.on && !c.citizen.unknown {
 		if from := later(c.staff.since, c.citizen.since); now.Sub(from) >= c.cfg.SessionMin {
 			c.open, c.start = true, from
 		}
 	}
-	if c.open && !c.citizen.on && now.Sub(c.citizen.since) >= c.cfg.SessionGap {
+	if c.open && !c.citizen.on && !c.citizen.unknown && now.Sub(c.citizen.since) >= c.cfg.SessionGap {
 		c.open = false
 		return []Session{{Counter: c.id, Start: c.start, End: c.citizen.since}}
 	}
@@ -140,7 +160,7 @@ func (c *Counter) Open() (time.Time, bool) {
 }
 
 func (c *Counter) countPresence(to time.Time) {
-	if c.staff.on && !c.presentAt.IsZero() && to.After(c.presentAt) {
+	if c.staff.on && !c.staff.unknown && !c.presentAt.IsZero() && to.After(c.presentAt) {
 		c.present += c.hours.Overlap(c.presentAt, to)
 	}
 	if to.After(c.presentAt) {
@@ -152,17 +172,17 @@ func (c *Counter) countPresence(to time.Time) {
 // hours up to now.
 func (c *Counter) StaffPresent(now time.Time) time.Duration {
 	p := c.present
-	if c.staff.on && now.After(c.presentAt) {
+	if c.staff.on && !c.staff.unknown && now.After(c.presentAt) {
 		p += c.hours.Overlap(c.presentAt, now)
 	}
 	return p
 }
 
 // StaffAbsent is how long, in working hours, the official's seat has been
-// vacant at now; 0 while it is occupied. Before the first staff change it
+// vacant at now; 0 while it is occupied or unknown. Before the first staff change it
 // counts from the first change of either seat.
 func (c *Counter) StaffAbsent(now time.Time) time.Duration {
-	if c.staff.on {
+	if c.staff.on || c.staff.unknown {
 		return 0
 	}
 	from := c.staff.since

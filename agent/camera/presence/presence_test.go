@@ -105,3 +105,47 @@ func TestHours(t *testing.T) {
 		t.Fatal("zero session_min accepted")
 	}
 }
+
+// An unknown official's seat (the camera cannot tell a still person from
+// an object) is neither presence nor absence: the presence count stops,
+// the absence clock never runs, and an open session goes on.
+func TestUnknownSeat(t *testing.T) {
+	c, err := NewCounter("c01", Defaults(), kpi.DefaultWorkHours())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Session
+	step := func(k schema.Zone, st schema.ZoneState, s int) {
+		t.Helper()
+		ss, err := c.UpdateState(k, st, at(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ss...)
+	}
+	step(schema.ZoneStaff, schema.ZoneOccupied, 0)
+	step(schema.ZoneCitizen, schema.ZoneOccupied, 10)
+	step(schema.ZoneStaff, schema.ZoneUnknown, 100) // 100 s present
+	if a := c.StaffAbsent(at(1000)); a != 0 {
+		t.Fatalf("absent %v while unknown", a)
+	}
+	if p := c.StaffPresent(at(1000)); p != 100*time.Second {
+		t.Fatalf("present %v, want the 100 s before unknown", p)
+	}
+	if _, open := c.Open(); !open {
+		t.Fatal("the session did not go on while the seat was unknown")
+	}
+	step(schema.ZoneStaff, schema.ZoneOccupied, 1000)
+	step(schema.ZoneCitizen, schema.ZoneVacant, 1100)
+	got = append(got, c.Tick(at(1200))...)
+	if len(got) != 1 || !got[0].Start.Equal(at(10)) || !got[0].End.Equal(at(1100)) {
+		t.Fatalf("sessions %+v", got)
+	}
+	if p := c.StaffPresent(at(1200)); p != 300*time.Second {
+		t.Fatalf("present %v, want 100 s + 200 s", p)
+	}
+	step(schema.ZoneStaff, schema.ZoneVacant, 1200)
+	if a := c.StaffAbsent(at(1300)); a != 100*time.Second {
+		t.Fatalf("absent %v after a real vacancy, want 100 s", a)
+	}
+}
