@@ -2,7 +2,9 @@
 # deps.sh installs what pscm's build, tests and demo need, only what is
 # missing, so a second run takes seconds:
 #   - Debian packages (apt-get): the MQTT broker, ffmpeg, Chromium for the
-#     browser tests, promtool, and the FFmpeg headers for the camera decoder;
+#     browser tests, promtool, the FFmpeg headers for the camera decoder, and
+#     PostgreSQL for the case store's tests (its system cluster is not used:
+#     tests run their own server on a free port);
 #   - InfluxDB 1.8.10 built from source with `go install` into .tools/bin
 #     (git-ignored), about 2 minutes the first time.
 set -eu
@@ -10,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools/bin"
 
-PACKAGES="mosquitto mosquitto-clients curl ffmpeg chromium fonts-noto-color-emoji prometheus libavcodec-dev libswscale-dev libavutil-dev pkg-config ca-certificates"
+PACKAGES="mosquitto mosquitto-clients curl ffmpeg chromium fonts-noto-color-emoji prometheus libavcodec-dev libswscale-dev libavutil-dev pkg-config ca-certificates postgresql"
 
 missing=""
 for p in $PACKAGES; do

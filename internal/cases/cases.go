@@ -157,7 +157,7 @@ type Transition struct {
 	ExtendDays int `json:"extend_days,omitempty"`
 }
 
-// Case is one citizen's case.
+// Case is one citizen's case. Its times are UTC.
 type Case struct {
 	// Number is the case number shown to the citizen: <site>-<year>-<seq>.
 	Number string `json:"number"`
@@ -233,11 +233,13 @@ func New(in Intake, r Rules, cal *workcal.Calendar) (Case, error) {
 		if c.AcknowledgeBy, err = cal.AddWorkdays(in.Received, rule.AcknowledgeDays); err != nil {
 			return Case{}, err
 		}
+		c.AcknowledgeBy = c.AcknowledgeBy.UTC()
 	}
 	if days := rule.resolve(in.Complex); days > 0 && !rule.ResolveFromAcknowledge {
 		if c.ResolveBy, err = cal.AddWorkdays(in.Received, days); err != nil {
 			return Case{}, err
 		}
+		c.ResolveBy = c.ResolveBy.UTC()
 	}
 	c.History = []Transition{{At: c.Received, By: by, To: StateReceived}}
 	return c, nil
@@ -294,7 +296,7 @@ func Apply(c Case, s Step, r Rules, cal *workcal.Calendar) (Case, error) {
 			return c, err
 		}
 		t.To, t.ExtendDays = c.State, s.ExtendDays
-		c.ResolveBy = end
+		c.ResolveBy = end.UTC()
 		c.History = append(append([]Transition(nil), c.History...), t)
 		return c, nil
 	}
@@ -331,7 +333,7 @@ func Apply(c Case, s Step, r Rules, cal *workcal.Calendar) (Case, error) {
 			if err != nil {
 				return c, err
 			}
-			c.ResolveBy = end
+			c.ResolveBy = end.UTC()
 		}
 	}
 	c.State = s.To

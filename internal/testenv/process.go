@@ -34,6 +34,10 @@ type server struct {
 	dir     string // working directory of the process
 	logPath string // stdout and stderr of every run, appended
 
+	// cred, when set, runs the process as that user (PostgreSQL will not
+	// run as root).
+	cred *syscall.Credential
+
 	mu   sync.Mutex
 	proc *process // nil while stopped
 }
@@ -100,6 +104,7 @@ func (s *server) start(argv, env []string, timeout, tick time.Duration, ready fu
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr.Credential = s.cred
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.name, err)
 	}

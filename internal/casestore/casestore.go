@@ -1,0 +1,418 @@
+// Package casestore keeps citizens' cases (internal/cases) in a real
+// database: SQLite, embedded, by default (modernc.org/sqlite, pure Go: one
+// file in the state directory), or PostgreSQL for a province that runs one
+// (github.com/jackc/pgx through database/sql). Cases are mutable records
+// with personal data and a history, which InfluxDB, an append-only store
+// of points, is not made for.
+//
+// A case's history is append-only here too: each transition is a row
+// keyed by (case, its sequence number), written in the same transaction
+// as the case's new state, so two handlers acting at once cannot both
+// write the same step (the second gets ErrConflict and reloads), and a
+// process killed mid-transition leaves the case as it was before or after,
+// never between. The schema is versioned and migrated at Open.
+package casestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/pscm/pscm/internal/cases"
+)
+
+// Dialect is the database kind.
+type Dialect string
+
+// Dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Errors.
+var (
+	ErrNotFound = errors.New("casestore: no such case")
+	// ErrConflict: the case changed since it was read (someone else's
+	// step came first) or its number exists.
+	ErrConflict = errors.New("casestore: the case changed meanwhile")
+)
+
+// Store is an open case database.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+}
+
+// Open opens (creating if needed) the database and migrates its schema:
+// for SQLite a file path, for PostgreSQL a connection string
+// ("postgres://user@host/db?sslmode=...").
+func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
+	var (
+		db  *sql.DB
+		err error
+	)
+	switch dialect {
+	case SQLite:
+		// WAL and full sync: a committed step survives a kill -9 and a
+		// power cut; busy_timeout waits for a writer rather than failing.
+		db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)")
+		if err == nil {
+			db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
+		}
+	case Postgres:
+		db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			db.SetMaxOpenConns(8)
+		}
+	default:
+		return nil, fmt.Errorf("casestore: dialect %q: want sqlite or postgres", dialect)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("casestore: %w", err)
+	}
+	s := &Store{db: db, dialect: dialect}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// migrations are the schema's versions, in order; each runs once, in a
+// transaction with its version's row. Times are Unix nanoseconds and
+// booleans 0/1 in both databases, so the two schemas are one.
+var migrations = []string{
+	`CREATE TABLE cases (
+		number TEXT PRIMARY KEY,
+		code TEXT NOT NULL,
+		site TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		channel TEXT NOT NULL,
+		received BIGINT NOT NULL,
+		counter TEXT NOT NULL DEFAULT '',
+		service TEXT NOT NULL DEFAULT '',
+		official TEXT NOT NULL DEFAULT '',
+		message TEXT NOT NULL,
+		phone TEXT NOT NULL DEFAULT '',
+		complex SMALLINT NOT NULL DEFAULT 0,
+		state TEXT NOT NULL,
+		acknowledge_by BIGINT NOT NULL DEFAULT 0,
+		resolve_by BIGINT NOT NULL DEFAULT 0,
+		steps INTEGER NOT NULL
+	);
+	CREATE INDEX cases_site_state ON cases (site, state, received);
+	CREATE TABLE transitions (
+		number TEXT NOT NULL REFERENCES cases (number),
+		seq INTEGER NOT NULL,
+		at BIGINT NOT NULL,
+		by_name TEXT NOT NULL,
+		from_state TEXT NOT NULL,
+		to_state TEXT NOT NULL,
+		assignee TEXT NOT NULL DEFAULT '',
+		note TEXT NOT NULL DEFAULT '',
+		extend_days INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (number, seq)
+	);
+	CREATE TABLE numbers (
+		site TEXT NOT NULL,
+		year INTEGER NOT NULL,
+		last INTEGER NOT NULL,
+		PRIMARY KEY (site, year)
+	)`,
+}
+
+// SchemaVersion is the version Open migrates to.
+func SchemaVersion() int { return len(migrations) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("casestore: migrate: %w", err)
+	}
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("casestore: migrate: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("casestore: the database is at schema %d, newer than this program's %d: use a newer pscm", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			for _, stmt := range strings.Split(migrations[v-1], ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`), v, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("casestore: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// q rewrites ? placeholders to PostgreSQL's $n.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// NextNumber hands out the next case number of site in year:
+// <site>-<year>-<six digits>, never twice.
+func (s *Store) NextNumber(ctx context.Context, site string, year int) (string, error) {
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO numbers (site, year, last) VALUES (?, ?, 0) ON CONFLICT (site, year) DO NOTHING`), site, year); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE numbers SET last = last + 1 WHERE site = ? AND year = ?`), site, year); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.q(`SELECT last FROM numbers WHERE site = ? AND year = ?`), site, year).Scan(&n)
+	})
+	if err != nil {
+		return "", fmt.Errorf("casestore: next number: %w", err)
+	}
+	return fmt.Sprintf("%s-%d-%06d", site, year, n), nil
+}
+
+// Create stores a new case with its first transition; ErrConflict if its
+// number exists.
+func (s *Store) Create(ctx context.Context, c cases.Case) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cases (number, code, site, kind, channel, received, counter, service, official,
+			message, phone, complex, state, acknowledge_by, resolve_by, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			c.Number, c.Code, c.Site, string(c.Kind), string(c.Channel), nanos(c.Received), c.Counter, c.Service, c.Official,
+			c.Message, c.Phone, b2i(c.Complex), string(c.State), nanos(c.AcknowledgeBy), nanos(c.ResolveBy), len(c.History))
+		if err != nil {
+			return err
+		}
+		return s.insertSteps(ctx, tx, c.Number, 0, c.History)
+	})
+	return wrap("create "+c.Number, err)
+}
+
+func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, number string, from int, steps []cases.Transition) error {
+	for i, t := range steps {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO transitions (number, seq, at, by_name, from_state, to_state, assignee, note, extend_days)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), number, from+i, nanos(t.At), t.By, string(t.From), string(t.To), t.Assignee, t.Note, t.ExtendDays)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Update stores c after the steps added to prev (the case as read): the
+// new transitions and the new state in one transaction, only if the case
+// is still at prev's step; ErrConflict otherwise.
+func (s *Store) Update(ctx context.Context, prev, c cases.Case) error {
+	if len(c.History) <= len(prev.History) || c.Number != prev.Number {
+		return fmt.Errorf("casestore: update %s: no new step", c.Number)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE cases SET state = ?, acknowledge_by = ?, resolve_by = ?, steps = ? WHERE number = ? AND steps = ?`),
+			string(c.State), nanos(c.AcknowledgeBy), nanos(c.ResolveBy), len(c.History), c.Number, len(prev.History))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return ErrConflict
+		}
+		return s.insertSteps(ctx, tx, c.Number, len(prev.History), c.History[len(prev.History):])
+	})
+	return wrap("update "+c.Number, err)
+}
+
+// Get reads one case with its history.
+func (s *Store) Get(ctx context.Context, number string) (cases.Case, error) {
+	cs, err := s.query(ctx, `WHERE number = ?`, number)
+	if err != nil {
+		return cases.Case{}, err
+	}
+	if len(cs) == 0 {
+		return cases.Case{}, ErrNotFound
+	}
+	return cs[0], nil
+}
+
+// Filter selects cases to list.
+type Filter struct {
+	Site string // required
+	// Open lists only cases not yet handled.
+	Open bool
+	// Limit bounds the list (at most 10,000; 500 when 0).
+	Limit int
+}
+
+// List reads site's cases, newest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 500
+	}
+	limit = min(limit, 10000)
+	where := `WHERE site = ?`
+	args := []any{f.Site}
+	if f.Open {
+		where += ` AND state IN ('received', 'acknowledged', 'assigned')`
+	}
+	return s.query(ctx, where+fmt.Sprintf(` ORDER BY received DESC, number DESC LIMIT %d`, limit), args...)
+}
+
+func (s *Store) query(ctx context.Context, where string, args ...any) ([]cases.Case, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT number, code, site, kind, channel, received, counter, service, official, message, phone,
+		complex, state, acknowledge_by, resolve_by FROM cases `+where), args...)
+	if err != nil {
+		return nil, wrap("read", err)
+	}
+	var out []cases.Case
+	index := map[string]int{}
+	for rows.Next() {
+		var c cases.Case
+		var kind, channel, state string
+		var received, ack, res int64
+		var complex int
+		if err := rows.Scan(&c.Number, &c.Code, &c.Site, &kind, &channel, &received, &c.Counter, &c.Service, &c.Official,
+			&c.Message, &c.Phone, &complex, &state, &ack, &res); err != nil {
+			rows.Close()
+			return nil, wrap("read", err)
+		}
+		c.Kind, c.Channel, c.State, c.Complex = cases.Kind(kind), cases.Channel(channel), cases.State(state), complex == 1
+		c.Received, c.AcknowledgeBy, c.ResolveBy = fromNanos(received), fromNanos(ack), fromNanos(res)
+		index[c.Number] = len(out)
+		out = append(out, c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, wrap("read", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("read", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// The histories, in one query for the cases read.
+	nums := make([]any, 0, len(out))
+	marks := make([]string, 0, len(out))
+	for _, c := range out {
+		nums = append(nums, c.Number)
+		marks = append(marks, "?")
+	}
+	trows, err := s.db.QueryContext(ctx, s.q(`SELECT number, seq, at, by_name, from_state, to_state, assignee, note, extend_days
+		FROM transitions WHERE number IN (`+strings.Join(marks, ",")+`) ORDER BY number, seq`), nums...)
+	if err != nil {
+		return nil, wrap("read history", err)
+	}
+	defer trows.Close()
+	for trows.Next() {
+		var number, from, to string
+		var seq int
+		var at int64
+		var t cases.Transition
+		if err := trows.Scan(&number, &seq, &at, &t.By, &from, &to, &t.Assignee, &t.Note, &t.ExtendDays); err != nil {
+			return nil, wrap("read history", err)
+		}
+		t.At, t.From, t.To = fromNanos(at), cases.State(from), cases.State(to)
+		c := &out[index[number]]
+		if seq != len(c.History) {
+			return nil, fmt.Errorf("casestore: case %s: step %d where %d was due: the history is broken", number, seq, len(c.History))
+		}
+		c.History = append(c.History, t)
+	}
+	return out, wrap("read history", trows.Err())
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrConflict) {
+		return fmt.Errorf("casestore: %s: %w", what, ErrConflict)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return fmt.Errorf("casestore: %s: %w", what, ErrConflict)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+		return fmt.Errorf("casestore: %s: %w", what, ErrConflict)
+	}
+	return fmt.Errorf("casestore: %s: %w", what, err)
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Backup writes a consistent copy of an SQLite database to path (which
+// must not exist), while it is in use: VACUUM INTO, one transaction. A
+// restore is the copy put in the database file's place, the program
+// stopped. PostgreSQL is backed up with its own tools (pg_dump -Fc, and
+// pg_restore into an empty database; docs/cases.md).
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.dialect != SQLite {
+		return errors.New("casestore: backup: PostgreSQL is backed up with pg_dump")
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("casestore: backup to %s: %w", path, err)
+	}
+	return nil
+}
