@@ -116,6 +116,16 @@ func (w *Watch) goneUnknown(c *camera, at time.Time, why string) {
 	}
 	c.known = false
 	w.log.Info("camera zones unknown from now", "camera", c.cfg.ID, "why", why)
+	// Nor does the agent itself count an absence (or a presence) it
+	// cannot see: its absence gauge and log stop with the camera, before
+	// anyone hears of the unknown.
+	updates := make([]seatUpdate, 0, len(c.cfg.Zones))
+	for _, z := range c.cfg.Zones {
+		updates = append(updates, seatUpdate{z, schema.ZoneUnknown, at})
+	}
+	w.mu.Lock()
+	w.updateSeats(c, updates)
+	w.mu.Unlock()
 	w.emitOccupancy(c, w.unknownEvents(c, at))
 }
 

@@ -91,6 +91,16 @@ func TestCoverageSaysUnknown(t *testing.T) {
 	}
 	n = round(n, true, "every zone's state at the first frame judged")
 
+	// The official's seat was seen empty just before the camera goes.
+	w.mu.Lock()
+	for _, k := range w.counters {
+		for i, st := range []schema.ZoneState{schema.ZoneOccupied, schema.ZoneVacant} {
+			if _, err := k.p.UpdateState(schema.ZoneStaff, st, time.Now().Add(time.Duration(i)*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	w.mu.Unlock()
 	srv.Stop()
 	n = round(n, false, "unknown once the camera is down")
 	for _, o := range occ()[n-zones:] {
@@ -98,6 +108,18 @@ func TestCoverageSaysUnknown(t *testing.T) {
 			t.Errorf("camera down: %+v", o)
 		}
 	}
+	// Nor does the agent count anything for the seat while it cannot see
+	// it: two hours later (working hours all day here) neither presence
+	// nor absence has grown, whichever the seat was when the camera went.
+	w.mu.Lock()
+	for id, k := range w.counters {
+		now := time.Now()
+		present, later := k.p.StaffPresent(now), k.p.StaffPresent(now.Add(2*time.Hour))
+		if absent := k.p.StaffAbsent(now.Add(2 * time.Hour)); absent != 0 || later != present {
+			t.Errorf("counter %s with its camera down: absent %v, presence %v then %v", id, absent, present, later)
+		}
+	}
+	w.mu.Unlock()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

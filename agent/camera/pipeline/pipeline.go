@@ -359,6 +359,10 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 		w.m.occupied.WithLabelValues(c.cfg.ID, s.Zone.Counter, string(s.Zone.Kind)).Set(b2f(s.Occupied && !s.Unsure))
 	}
 	judging := c.det.Judging()
+	var updates []seatUpdate
+	for _, ch := range changes {
+		updates = append(updates, seatUpdate{ch.Zone, zoneState(ch.Occupied, ch.Unsure), ch.At})
+	}
 	if !judging {
 		why := "re-learning"
 		if tampered {
@@ -370,8 +374,13 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 		var evs []*schema.Occupancy
 		if !c.known {
 			// The first frame judged since "unknown": every zone's state,
-			// changed or not, so each is known again from now.
+			// changed or not, so each is known again from now, to the
+			// dashboard and to the counters' presence alike.
 			evs, c.known = w.stateEvents(c, states, kf.At), true
+			updates = updates[:0]
+			for _, st := range states {
+				updates = append(updates, seatUpdate{st.Zone, zoneState(st.Occupied, st.Unsure), kf.At})
+			}
 		} else {
 			for _, ch := range changes {
 				evs = append(evs, w.occupancyEvent(c, ch.Zone, ch.At, zoneState(ch.Occupied, ch.Unsure), ch.Confidence))
@@ -380,28 +389,42 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 		w.emitOccupancy(c, evs)
 		c.emitMu.Unlock()
 	}
-	if len(changes) == 0 {
+	if len(updates) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), emitTimeout)
 	defer cancel()
 	w.mu.Lock()
-	for _, ch := range changes {
-		k := w.counters[ch.Zone.Counter]
-		if k == nil || (ch.Zone.Kind != schema.ZoneStaff && ch.Zone.Kind != schema.ZoneCitizen) {
-			continue
-		}
-		ss, err := k.p.UpdateState(ch.Zone.Kind, zoneState(ch.Occupied, ch.Unsure), ch.At)
-		if err != nil {
-			w.log.Warn("zone change out of order", "camera", c.cfg.ID, "zone", ch.Zone.ID, "err", err)
-			continue
-		}
-		w.cameraSessions(k, ss, w.now())
-	}
+	w.updateSeats(c, updates)
 	w.saveIfLocked()
 	ready := w.takeSendingLocked()
 	w.mu.Unlock()
 	_ = w.send(ctx, ready)
+}
+
+// seatUpdate is a zone's new state for its counter's presence.
+type seatUpdate struct {
+	zone  occupancy.Zone
+	state schema.ZoneState
+	at    time.Time
+}
+
+// updateSeats hands the staff and citizen zones' new states to their
+// counters' presence, and the sessions that ends to the fuser. Called
+// with w.mu held.
+func (w *Watch) updateSeats(c *camera, updates []seatUpdate) {
+	for _, u := range updates {
+		k := w.counters[u.zone.Counter]
+		if k == nil || (u.zone.Kind != schema.ZoneStaff && u.zone.Kind != schema.ZoneCitizen) {
+			continue
+		}
+		ss, err := k.p.UpdateState(u.zone.Kind, u.state, u.at)
+		if err != nil {
+			w.log.Warn("zone change out of order", "camera", c.cfg.ID, "zone", u.zone.ID, "err", err)
+			continue
+		}
+		w.cameraSessions(k, ss, w.now())
+	}
 }
 
 // cameraSessions hands the sessions a counter's seats ended to the fuser.
