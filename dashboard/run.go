@@ -106,6 +106,15 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	// Who acknowledged what, read back: the alerts the first load raises
+	// again from the data show it, as before the restart.
+	if entries, err := acks.Read(); err != nil {
+		log.Warn("acknowledgements on record not read back", "err", err)
+	} else {
+		for _, e := range entries {
+			b.RememberAck(e.Site, e.Alert, board.Ack{By: e.By, Name: e.Name, At: e.At})
+		}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/kpidb"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -29,6 +30,9 @@ type Loader interface {
 	LoadTotals(ctx context.Context, site string, start, end time.Time) (kpi.Stats, map[string]kpi.Stats, error)
 	Series(ctx context.Context, site string, start, end time.Time, step time.Duration) ([]kpi.Point, error)
 	YearVolume(ctx context.Context, site string, start, end time.Time) (kpi.Volume, error)
+	// DissatisfiedRatings are a period's dissatisfied ratings, newest
+	// first: each is an alert, after a restart as before it.
+	DissatisfiedRatings(ctx context.Context, site string, start, end time.Time) ([]kpidb.Dissatisfied, error)
 }
 
 // periods are the tabs, in their order on the page.
@@ -97,6 +101,9 @@ type siteState struct {
 	// reporting year it precedes).
 	lastYear   kpi.Volume
 	lastYearOf string
+	// acked are the acknowledgements on record by alert ID, so an alert
+	// raised again (a reload after a restart) keeps who saw it.
+	acked map[string]Ack
 }
 
 // Board is safe for concurrent use.
@@ -185,6 +192,14 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 		}
 		return nil
 	})
+	var unhappy []kpidb.Dissatisfied
+	g.Go(func() error {
+		var err error
+		if unhappy, err = b.src.DissatisfiedRatings(gctx, site, start, end); err != nil {
+			return fmt.Errorf("board: load %s today's dissatisfied ratings: %w", site, err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		dstart, dend := kpi.Last30Days(now, b.loc)
 		var err error
@@ -231,8 +246,29 @@ func (b *Board) Reload(ctx context.Context, site string) error {
 	for id, c := range st.counters {
 		c.today = kpi.NewLive(perCounter[id], kpi.LiveConfig{Site: site, Counter: id, Start: start, End: end, Satisfied: b.satisfied})
 	}
+	// Today's dissatisfied ratings, each its alert: oldest first, so the
+	// newest ends on top; one already listed stays as it is.
+	for i := len(unhappy) - 1; i >= 0; i-- {
+		u := unhappy[i]
+		b.ratingAlert(st, u.ID, u.TS, u.Counter, u.Reasons)
+	}
 	st.loaded = now
 	return nil
+}
+
+// ratingAlert raises (or updates, by its ID) the alert of one
+// dissatisfied rating, with the reasons the citizen ticked. Called with
+// b.mu held.
+func (b *Board) ratingAlert(st *siteState, id string, ts time.Time, counter string, reasons []string) {
+	a := Alert{TS: ts, Kind: "dissatisfied", Counter: counter, key: "rating/" + id,
+		TextVI:    "Đánh giá không hài lòng tại " + b.counterName(st, counter, true),
+		TextEN:    "Dissatisfied rating at " + b.counterName(st, counter, false),
+		ReasonsVI: b.reasons.Labels(reasons, true), ReasonsEN: b.reasons.Labels(reasons, false)}
+	if len(reasons) > 0 {
+		a.TextVI += ": " + strings.Join(a.ReasonsVI, ", ")
+		a.TextEN += ": " + strings.Join(a.ReasonsEN, ", ")
+	}
+	st.alert(a)
 }
 
 // Apply applies a live event; it reports the site whose snapshot changed.
@@ -267,15 +303,7 @@ func (b *Board) Apply(ev schema.Event) (site string, changed bool) {
 			// Every dissatisfied rating is its own alert, with the reasons
 			// the citizen ticked; the rating sent again with its reasons
 			// (same ID) updates its line.
-			a := Alert{TS: e.TS, Kind: "dissatisfied", Counter: e.Counter, key: "rating/" + e.ID,
-				TextVI:    "Đánh giá không hài lòng tại " + b.counterName(st, e.Counter, true),
-				TextEN:    "Dissatisfied rating at " + b.counterName(st, e.Counter, false),
-				ReasonsVI: b.reasons.Labels(e.Reasons, true), ReasonsEN: b.reasons.Labels(e.Reasons, false)}
-			if len(e.Reasons) > 0 {
-				a.TextVI += ": " + strings.Join(a.ReasonsVI, ", ")
-				a.TextEN += ": " + strings.Join(a.ReasonsEN, ", ")
-			}
-			st.alert(a)
+			b.ratingAlert(st, e.ID, e.TS, e.Counter, e.Reasons)
 			changed = true
 		}
 	case *schema.Session, *schema.Queue, *schema.Dossier:
@@ -430,11 +458,51 @@ func (b *Board) Acknowledge(site, id string, ack Ack) (Alert, error) {
 			if st.alerts[i].Ack == nil {
 				a := ack
 				st.alerts[i].Ack = &a
+				st.remember(id, ack)
 			}
 			return st.alerts[i], nil
 		}
 	}
 	return Alert{}, ErrNoAlert
+}
+
+// RememberAck records an acknowledgement read back from the record (a
+// restart): the alert it names, raised again from the data, shows it.
+func (b *Board) RememberAck(site, id string, ack Ack) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st := b.sites[site]; st != nil {
+		st.remember(id, ack)
+		for i := range st.alerts {
+			if st.alerts[i].ID == id && st.alerts[i].Ack == nil {
+				a := ack
+				st.alerts[i].Ack = &a
+			}
+		}
+	}
+}
+
+// maxAcked bounds the acknowledgements kept per site: the oldest go first
+// (their alerts scrolled off long ago).
+const maxAcked = 4096
+
+func (st *siteState) remember(id string, ack Ack) {
+	if _, ok := st.acked[id]; ok {
+		return // the first acknowledgement stands
+	}
+	if st.acked == nil {
+		st.acked = map[string]Ack{}
+	}
+	if len(st.acked) >= maxAcked {
+		oldest := ""
+		for k, v := range st.acked {
+			if oldest == "" || v.At.Before(st.acked[oldest].At) {
+				oldest = k
+			}
+		}
+		delete(st.acked, oldest)
+	}
+	st.acked[id] = ack
 }
 
 func (st *siteState) alert(a Alert) {
@@ -443,6 +511,11 @@ func (st *siteState) alert(a Alert) {
 		if a.ID == "" {
 			a.ID = fmt.Sprintf("%s/%s/%d", a.Kind, a.Counter, a.TS.UnixNano())
 		}
+	}
+	if ack, ok := st.acked[a.ID]; ok && a.Ack == nil {
+		// Acknowledged before (read back from the record after a
+		// restart): raised again, it is still acknowledged.
+		a.Ack = &ack
 	}
 	for i, old := range st.alerts {
 		switch {

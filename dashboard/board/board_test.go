@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/kpidb"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -36,6 +37,53 @@ func (f fakeLoader) LoadTotals(ctx context.Context, site string, start, end time
 // dossiers on record.
 func (fakeLoader) YearVolume(context.Context, string, time.Time, time.Time) (kpi.Volume, error) {
 	return kpi.Volume{Ratings: 20000}, nil
+}
+
+// DissatisfiedRatings has none: the test of reloaded alerts uses its own.
+func (fakeLoader) DissatisfiedRatings(context.Context, string, time.Time, time.Time) ([]kpidb.Dissatisfied, error) {
+	return nil, nil
+}
+
+// unhappyLoader has two dissatisfied ratings today, newest first.
+type unhappyLoader struct {
+	fakeLoader
+	at time.Time
+}
+
+func (u unhappyLoader) DissatisfiedRatings(context.Context, string, time.Time, time.Time) ([]kpidb.Dissatisfied, error) {
+	return []kpidb.Dissatisfied{
+		{ID: "r2", TS: u.at.Add(-time.Minute), Counter: "c01", Reasons: []string{"wait"}},
+		{ID: "r1", TS: u.at.Add(-time.Hour), Counter: "c01"},
+	}, nil
+}
+
+// A dashboard that restarts raises today's dissatisfied ratings again from
+// the data, each its own alert with its reasons, newest on top, and an
+// acknowledgement on record shows on its alert again; a reload does not
+// list them twice.
+func TestAlertsReloaded(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))
+	b := New([]kpi.Site{{ID: "anlao", Name: "Trung tâm An Lão", Counters: []kpi.Counter{{ID: "c01", NameVI: "Quầy 1", NameEN: "Counter 1"}}}},
+		unhappyLoader{at: now}, time.FixedZone("ICT", 7*3600), kpi.DefaultTargets(), kpi.DefaultSatisfied(),
+		slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now },
+		WithReasons(kpi.Reasons{{ID: "wait", LabelVI: "Chờ lâu", LabelEN: "Long wait"}}))
+	seen := Ack{By: "lan", Name: "Nguyễn Thị Lan", At: now.Add(-50 * time.Minute)}
+	b.RememberAck("anlao", "rating/r1", seen)
+	for range 2 {
+		if err := b.Reload(context.Background(), "anlao"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := b.Snapshot("anlao")
+	if len(s.Alerts) != 2 || s.Alerts[0].ID != "rating/r2" || s.Alerts[1].ID != "rating/r1" {
+		t.Fatalf("alerts %+v", s.Alerts)
+	}
+	if s.Alerts[0].TextVI != "Đánh giá không hài lòng tại Quầy 1: Chờ lâu" || s.Alerts[0].Ack != nil {
+		t.Errorf("newest %+v", s.Alerts[0])
+	}
+	if a := s.Alerts[1].Ack; a == nil || *a != seen {
+		t.Errorf("acknowledgement on record not shown: %+v", s.Alerts[1])
+	}
 }
 
 // Series returns every bucket with one satisfied rating and one session,

@@ -247,9 +247,11 @@ type SiteSummary struct {
 // may see), in the configured order.
 func (b *Board) SitesJSON(sites []string) ([]byte, error) {
 	out := struct {
-		Type  string        `json:"type"`
-		Sites []SiteSummary `json:"sites"`
-	}{Type: "sites", Sites: []SiteSummary{}}
+		Type string `json:"type"`
+		// Targets let the page give each share its verdict's colour.
+		Targets TargetsJSON   `json:"targets"`
+		Sites   []SiteSummary `json:"sites"`
+	}{Type: "sites", Targets: b.targetsJSON(), Sites: []SiteSummary{}}
 	for _, id := range sites {
 		s, ok := b.Snapshot(id)
 		if !ok {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/kpidb"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
 	"github.com/pscm/pscm/internal/timezone"
@@ -84,6 +85,10 @@ func (l *rangeLoader) Series(context.Context, string, time.Time, time.Time, time
 
 func (l *rangeLoader) YearVolume(context.Context, string, time.Time, time.Time) (kpi.Volume, error) {
 	return kpi.Volume{}, nil
+}
+
+func (l *rangeLoader) DissatisfiedRatings(context.Context, string, time.Time, time.Time) ([]kpidb.Dissatisfied, error) {
+	return nil, nil
 }
 
 // TestRangeAPI: GET /api/range answers the cards' figures of a chosen

@@ -468,7 +468,7 @@ func TestBrowser(t *testing.T) {
 		{`#alerts li:first-child .a-text`, "Đánh giá không hài lòng tại Quầy 3"},
 		{`#alerts li:last-child .a-text`, "Camera quầy 2 mất tín hiệu"},
 		// Who acknowledged and when; the others can be acknowledged.
-		{`#alerts li[data-id="unstaffed/c03/1"] .a-ack`, "Đã xác nhận: Nguyễn Thị Lan lúc " + now.Add(-35*time.Minute).Local().Format("15:04")},
+		{`#alerts li[data-id="unstaffed/c03/1"] .a-ack`, "Đã xác nhận: Nguyễn Thị Lan lúc " + now.Add(-35*time.Minute).In(time.FixedZone("ICT", 7*3600)).Format("15:04")},
 		{`#alerts li[data-id="rating/r9"] .a-ackbtn`, "Xác nhận đã xem"},
 	}
 	for _, c := range texts {
@@ -807,8 +807,13 @@ func TestBrowser(t *testing.T) {
 		{"site": "anlao", "site_name": "Trung tâm Phục vụ hành chính công xã An Lão", "year": periods["year"], "today": periods["today"]},
 		{"site": "anhoa", "site_name": "Trung tâm Phục vụ hành chính công xã An Hòa", "year": periods["month"], "today": periods["today"]},
 	}})
-	b.waitText(`[data-site="anlao"] [data-col="year-satisfaction"]`, "96,5 %")
-	b.waitText(`[data-site="anhoa"] [data-col="year-on-time"]`, "99,0 %")
+	// Each share with its verdict's word and colour: "95,0 %" alone could
+	// be read as met.
+	b.waitText(`[data-site="anlao"] [data-col="year-satisfaction"]`, "96,5 % Đạt")
+	b.waitText(`[data-site="anhoa"] [data-col="year-on-time"]`, "99,0 % Đạt")
+	if got := b.attr(`[data-site="anlao"] [data-col="year-satisfaction"]`, "data-state"); got != "ok" {
+		t.Errorf("overview year satisfaction state %q, want ok", got)
+	}
 	b.waitText(`[data-site="anlao"] [data-col="today-sessions"]`, "312")
 	if got := b.attr(`[data-site="anhoa"] a`, "href"); got != "?site=anhoa" {
 		t.Errorf("overview link %q", got)

@@ -200,15 +200,18 @@
     const ss = String(s).padStart(2, '0');
     return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + ss : m + ':' + ss;
   }
+  // Clock times are the centers' own (Vietnam's), whatever zone the
+  // browser or the wall TV's box is set to, as the charts' hours are.
+  const SITE_TZ = 'Asia/Ho_Chi_Minh';
   function clock(ts) {
     const d = new Date(ts);
     if (isNaN(d)) return '—';
-    return d.toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+    return d.toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: SITE_TZ });
   }
   function hm(ts) {
     const d = new Date(ts);
     if (isNaN(d)) return '';
-    return d.toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
+    return d.toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: SITE_TZ });
   }
   function secondsSince(ts) {
     const t = Date.parse(ts);
@@ -988,15 +991,21 @@
       tr.append(name);
       const y = s.year || {};
       const d = s.today || {};
-      const cell = (has, v, dec, kind) => {
+      // Each share with its verdict, as on a center's own page: "95,0 %"
+      // alone could be read as met.
+      const targets = f.targets || (state.snap && state.snap.targets) || {};
+      const cell = (has, v, dec, kind, met, target) => {
         const td = el('td', 'num', has ? pct(v, dec) : '—');
         td.dataset.col = kind;
         td.dataset.value = has ? v.toFixed(dec || 1) : '';
+        const g = grade(v || 0, target || 0, !!has, !!met);
+        td.dataset.state = g;
+        if (has) td.append(' ', el('span', 'verdict', T[state.lang].status[g]));
         return td;
       };
-      tr.append(cell(y.has_ratings, y.satisfied_shown, y.satisfied_decimals, 'year-satisfaction'),
-        cell(y.has_dossiers, y.on_time_shown, y.on_time_decimals, 'year-on-time'),
-        cell(d.has_ratings, d.satisfied_shown, d.satisfied_decimals, 'today-satisfaction'));
+      tr.append(cell(y.has_ratings, y.satisfied_shown, y.satisfied_decimals, 'year-satisfaction', y.satisfaction_met, targets.satisfaction_pct),
+        cell(y.has_dossiers, y.on_time_shown, y.on_time_decimals, 'year-on-time', y.on_time_met, targets.on_time_pct),
+        cell(d.has_ratings, d.satisfied_shown, d.satisfied_decimals, 'today-satisfaction', d.satisfaction_met, targets.satisfaction_pct));
       const sess = el('td', 'num', int(d.sessions || 0));
       sess.dataset.col = 'today-sessions';
       tr.append(sess);
