@@ -832,11 +832,21 @@
     const el = $('counters');
     el.classList.remove('dense', 'denser');
     for (const cls of ['dense', 'denser']) {
-      if (el.scrollHeight <= el.clientHeight + 1) return;
+      if (el.scrollHeight <= el.clientHeight + 1) { shedCounts(el); return; }
       el.classList.add(cls);
     }
     // The densest tiles have room for the chip's first word only.
     for (const chip of el.querySelectorAll('.chip[data-short]')) chip.textContent = chip.dataset.short;
+    shedCounts(el);
+  }
+
+  // shedCounts drops a tile's count of ratings when it would be cut: the
+  // share is what the wall is for, and a cut number misleads.
+  function shedCounts(el) {
+    for (const st of el.querySelectorAll('.c-stats')) {
+      const n = st.querySelector('.c-n');
+      if (n && st.scrollWidth > st.clientWidth + 1) n.hidden = true;
+    }
   }
 
   // fitAlerts keeps on the wall TV only the alerts its panel holds whole,
