@@ -57,6 +57,7 @@ bench: deps ## run every benchmark (collector against its ceilings and Telegraf,
 	$(GO) test -run '^$$' -bench Cameras1080p -benchtime 1x -timeout 30m ./agent/camera/pipeline/
 	$(GO) test -run '^$$' -bench CenterBrokerAutosave -benchtime 1x -v -timeout 30m ./configs/
 	$(GO) test -run '^$$' -bench DecodeKeyframe1080p ./agent/camera/keyframe/
+	$(GO) test -run '^$$' -bench Situations -benchtime 1x -v ./agent/camera/occupancy/
 
 lint: deps ## gofmt, go mod tidy (no diff), go vet and golangci-lint (.golangci.yml); make test runs it first
 	@GO=$(GO) ./scripts/lint.sh

@@ -14,6 +14,11 @@ const (
 	bagW         = 0.13 // a bulky bag: it fills much of the seat
 	bagH         = 0.22
 	bagTopV      = 0.49
+	jacketW      = 0.15 // a jacket over a chair's back, down to the seat
+	jacketH      = 0.27
+	jacketTopV   = 0.345
+	standW       = 0.17 // a standing figure, before Actor.Scale
+	standH       = 0.62
 )
 
 // Zones are the counter's three zones in every ready scene: the

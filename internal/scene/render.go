@@ -89,11 +89,12 @@ func (s Scene) jobs() []job {
 	c := newCanvas(s)
 	jobs := []job{c.background()}
 	used := map[string]bool{}
-	for _, a := range s.Actors {
-		name := c.spriteName(a)
-		if !used[name] {
-			used[name] = true
-			jobs = append(jobs, c.sprite(a, name))
+	for i, a := range s.Actors {
+		for _, l := range c.layers(a, i) {
+			if !used[l.sprite.name] {
+				used[l.sprite.name] = true
+				jobs = append(jobs, l.sprite)
+			}
 		}
 	}
 	return append(jobs, c.main())
@@ -140,31 +141,163 @@ func (c canvas) background() job {
 	box(0.83, 0.58, 0.99, 0.66, 95)
 	box(0.84, 0.66, 0.85, 0.82, 50)
 	box(0.97, 0.66, 0.98, 0.82, 50)
+	// Screens that flicker: a bezel and the dark screen (main draws what
+	// they show).
+	for _, fl := range c.s.Flickers {
+		r := fl.Region
+		box(r[0]-0.008, r[1]-0.012, r[2]+0.008, r[3]+0.012, 30)
+		box(r[0], r[1], r[2], r[3], flickerDark)
+	}
 	f = append(f, "noise=alls=14:allf=0")
 	src := fmt.Sprintf("color=c=gray:s=%dx%d:d=1", c.w(), c.h())
 	return job{name: "background.png", args: lavfiStill(src, strings.Join(f, ","), "background.png")}
 }
 
-func (c canvas) spriteSize(a Actor) (w, h int) {
-	if a.Kind == Bag {
-		return even(bagW * float64(c.s.W)), even(bagH * float64(c.s.H))
+// flickerDark is the grey of a flickering screen's dark phase.
+const flickerDark = 45
+
+// scale is an actor's size factor (Actor.Scale).
+func (a Actor) scale() float64 {
+	if a.Scale == 0 {
+		return 1
 	}
-	return even(personW * float64(c.s.W)), even(personH * float64(c.s.H))
+	return a.Scale
+}
+
+// spriteSize is the size of an actor's figure before any rotation.
+func (c canvas) spriteSize(a Actor) (w, h int) {
+	W, H := float64(c.s.W), float64(c.s.H)
+	switch a.Kind {
+	case Bag:
+		k := a.scale()
+		return even(bagW * k * W), even(bagH * k * H)
+	case Jacket:
+		k := a.scale()
+		return even(jacketW * k * W), even(jacketH * k * H)
+	case Stander, Leaner:
+		k := a.scale()
+		return even(standW * k * W), even(standH * k * H)
+	}
+	return even(personW * W), even(personH * H)
 }
 
 func (c canvas) spriteName(a Actor) string {
-	if a.Kind == Bag {
+	switch a.Kind {
+	case Bag:
+		if a.Scale != 0 {
+			w, h := c.spriteSize(a)
+			return fmt.Sprintf("bag-%dx%d.png", w, h)
+		}
 		return "bag.png"
+	case Jacket:
+		w, h := c.spriteSize(a)
+		return fmt.Sprintf("jacket-%d-%dx%d.png", a.Look%len(looks()), w, h)
+	case Stander, Leaner:
+		w, h := c.spriteSize(a)
+		return fmt.Sprintf("stand-%d-%dx%d.png", a.Look%len(looks()), w, h)
 	}
 	return fmt.Sprintf("person-%d.png", a.Look%len(looks()))
 }
 
+// layer is one overlay of an actor: the still it shows and where and
+// when, as ffmpeg expressions of t in canvas pixels.
+type layer struct {
+	sprite     job
+	x, y, when string
+}
+
+// layers are the overlays an actor is drawn with: one for most, two for a
+// Leaner (upright while walking, tilted while leaning).
+func (c canvas) layers(a Actor, idx int) []layer {
+	if a.Kind == Leaner {
+		return c.leaner(a, idx)
+	}
+	name := c.spriteName(a)
+	x, y, en := c.motion(a, idx)
+	whole := layer{sprite: c.sprite(a, name), x: x, y: y, when: en}
+	heads := headStretches(a)
+	if heads == "" {
+		return []layer{whole}
+	}
+	// While the head moves on its own, the figure is drawn as its body
+	// (swaying as Still.Sway says) and its head on top, moving by
+	// Still.Head on its own slower, smaller nods and turns.
+	n := a.Look % len(looks())
+	whole.when = fmt.Sprintf("(%s)*not(%s)", en, heads)
+	ph := 0.7 * float64(idx)
+	W := float64(c.s.W)
+	k := stillHead(a)
+	hx := fmt.Sprintf("%s*%.2f*(sin(2*PI*t/2.9+%.2f)+0.6*sin(2*PI*t/7.3+%.2f))", k, 0.006*W, ph, 2*ph)
+	hy := fmt.Sprintf("%s*%.2f*sin(2*PI*t/3.4+%.2f)", k, 0.004*W, ph)
+	return []layer{
+		whole,
+		{sprite: c.spritePart(a, fmt.Sprintf("body-%d.png", n), partBody), x: x, y: y, when: heads},
+		{sprite: c.spritePart(a, fmt.Sprintf("head-%d.png", n), partHead), x: x + "+" + hx, y: y + "+" + hy, when: heads},
+	}
+}
+
+// headStretches is an ffmpeg expression of t, non-zero within a seated
+// person's Still stretches where the head moves on its own (Head > 0), or
+// "" if there are none.
+func headStretches(a Actor) string {
+	if a.Kind != Person {
+		return ""
+	}
+	var parts []string
+	for _, st := range a.Still {
+		if st.Head > 0 {
+			parts = append(parts, fmt.Sprintf("between(t,%g,%g)", st.From, st.To))
+		}
+	}
+	return strings.Join(parts, "+")
+}
+
+// stillHead is the factor the head's own movement is scaled by, as an
+// ffmpeg expression of t.
+func stillHead(a Actor) string {
+	k := "0"
+	for i := len(a.Still) - 1; i >= 0; i-- {
+		st := a.Still[i]
+		k = fmt.Sprintf("if(between(t,%g,%g),%g,%s)", st.From, st.To, st.Head, k)
+	}
+	return "(" + k + ")"
+}
+
 // sprite draws a figure (head, hair, neck, shirt with sleeves and a
-// pattern) or a bag (body, flap, handle) on a transparent background.
+// pattern), a standing figure (the same with trousers and shoes), a bag
+// (body, flap, handle) or a jacket (collar, back, sleeves hanging) on a
+// transparent background.
 func (c canvas) sprite(a Actor, name string) job {
+	return c.spritePart(a, name, "")
+}
+
+// spritePart draws part of a figure (see spriteExpr) on a canvas of the
+// whole figure's size, so the parts line up.
+func (c canvas) spritePart(a Actor, name, part string) job {
 	w, h := c.spriteSize(a)
+	r, g, b, alpha := c.spriteExpr(a, part)
+	src := fmt.Sprintf("color=c=black@0:s=%dx%d:d=1", w, h)
+	filter := fmt.Sprintf("format=rgba,geq=r='%s':g='%s':b='%s':a='%s'", r, g, b, alpha)
+	return job{name: name, args: lavfiStill(src, filter, name)}
+}
+
+// Parts of a seated figure drawn apart while its head moves on its own
+// (Still.Head): "" is the whole figure.
+const (
+	partBody = "body"
+	partHead = "head"
+)
+
+// spriteExpr is a sprite's colour and alpha as geq expressions; part
+// picks a seated figure's body or head alone.
+func (c canvas) spriteExpr(a Actor, part string) (r, g, b, alpha string) {
 	const x, y = "(X/W)", "(Y/H)"
-	var r, g, b, alpha string
+	switch a.Kind {
+	case Jacket:
+		return jacketExpr(a)
+	case Stander, Leaner:
+		return standExpr(a)
+	}
 	if a.Kind == Bag {
 		body := fmt.Sprintf("between(%s,0.05,0.95)*between(%s,0.3,1)", x, y)
 		flap := fmt.Sprintf("between(%s,0.45,0.52)", y)
@@ -194,11 +327,71 @@ func (c canvas) sprite(a Actor, name string) job {
 			return fmt.Sprintf("if(%s,30,if(%s+%s,%d,%d*%s))", hair, head, neck, skin, shirt, shade)
 		}
 		r, g, b = ch(205, l.r), ch(165, l.g), ch(135, l.b)
-		alpha = fmt.Sprintf("255*gt(%s+%s+%s,0)", head, neck, torso)
+		switch part {
+		case partHead:
+			alpha = fmt.Sprintf("255*gt(%s,0)", head)
+		case partBody:
+			alpha = fmt.Sprintf("255*gt(%s+%s,0)*not(%s)", neck, torso, head)
+		default:
+			alpha = fmt.Sprintf("255*gt(%s+%s+%s,0)", head, neck, torso)
+		}
 	}
-	src := fmt.Sprintf("color=c=black@0:s=%dx%d:d=1", w, h)
-	filter := fmt.Sprintf("format=rgba,geq=r='%s':g='%s':b='%s':a='%s'", r, g, b, alpha)
-	return job{name: name, args: lavfiStill(src, filter, name)}
+	return r, g, b, alpha
+}
+
+// patternExpr is a look's shirt pattern as a geq expression (1 on the
+// darker stripes or checks).
+func patternExpr(l look) string {
+	switch l.pattern {
+	case "stripes":
+		return "mod(floor(Y/(H*0.045)),2)"
+	case "checks":
+		return "mod(floor(X/(W*0.12))+floor(Y/(H*0.08)),2)"
+	}
+	return "0"
+}
+
+// standExpr is a standing figure, taller than a seated one: head, neck,
+// shirt with sleeves, then trousers (two legs) and shoes.
+func standExpr(a Actor) (r, g, b, alpha string) {
+	const x, y = "(X/W)", "(Y/H)"
+	ls := looks()
+	l := ls[a.Look%len(ls)]
+	head := fmt.Sprintf("lt(pow((%s-0.5)/0.2,2)+pow((%s-0.09)/0.082,2),1)", x, y)
+	hair := fmt.Sprintf("(%s*lt(%s,0.068))", head, y)
+	neck := fmt.Sprintf("(lt(abs(%s-0.5),0.07)*between(%s,0.165,0.22))", x, y)
+	torso := fmt.Sprintf("(between(%[1]s,0.06,0.94)*between(%[2]s,0.215,0.6)*gt(gte(%[2]s,0.31)+lt(pow((%[1]s-0.5)/0.44,2)+pow((%[2]s-0.31)/0.1,2),1),0))", x, y)
+	legs := fmt.Sprintf("(between(%[2]s,0.6,1)*(between(%[1]s,0.17,0.47)+between(%[1]s,0.53,0.83)))", x, y)
+	shoes := fmt.Sprintf("(%s*gte(%s,0.965))", legs, y)
+	sleeve := fmt.Sprintf("(between(%[1]s,0.06,0.17)+between(%[1]s,0.83,0.94))", x)
+	shade := fmt.Sprintf("(1-0.3*%s-0.2*%s)", patternExpr(l), sleeve)
+	ch := func(skin, shirt, trousers int) string {
+		return fmt.Sprintf("if(%s+%s,25,if(%s,%d,if(%s+%s,%d,%d*%s)))", hair, shoes, legs, trousers, head, neck, skin, shirt, shade)
+	}
+	r, g, b = ch(205, l.r, 55), ch(165, l.g, 58), ch(135, l.b, 70)
+	alpha = fmt.Sprintf("255*gt(%s+%s+%s+%s,0)", head, neck, torso, legs)
+	return r, g, b, alpha
+}
+
+// jacketExpr is a jacket hung over a chair's back: the collar folded over
+// the top of the backrest, the back panel with a seam, the sleeves
+// hanging down both sides to the seat; a darker version of the look's
+// colour.
+func jacketExpr(a Actor) (r, g, b, alpha string) {
+	const x, y = "(X/W)", "(Y/H)"
+	ls := looks()
+	l := ls[a.Look%len(ls)]
+	collar := fmt.Sprintf("(between(%s,0.08,0.92)*lt(%s,0.14))", x, y)
+	back := fmt.Sprintf("(between(%[1]s,0.12+0.06*%[2]s,0.88-0.06*%[2]s)*lt(%[2]s,0.82))", x, y)
+	sleeves := fmt.Sprintf("((between(%[1]s,0,0.15)+between(%[1]s,0.85,1))*between(%[2]s,0.06,1))", x, y)
+	seam := fmt.Sprintf("lt(abs(%s-0.5),0.015)", x)
+	ch := func(v int) string {
+		d := v * 45 / 100
+		return fmt.Sprintf("if(%s,%d,if(%s+%s,%d,%d))", collar, d*7/10, sleeves, seam, d*8/10, d)
+	}
+	r, g, b = ch(l.r), ch(l.g), ch(l.b)
+	alpha = fmt.Sprintf("255*gt(%s+%s+%s,0)", collar, back, sleeves)
+	return r, g, b, alpha
 }
 
 // motion is an actor's position over time as ffmpeg expressions of t, in
@@ -216,7 +409,10 @@ func (c canvas) motion(a Actor, idx int) (x, y, enable string) {
 	top := float64(c.py(seatTopV))
 	switch a.Kind {
 	case Bag:
-		return fmt.Sprint(c.px(c.seatU(a.Zone)) - w/2), fmt.Sprint(c.py(bagTopV)),
+		return fmt.Sprint(c.px(c.seatU(a)) - w/2), fmt.Sprint(c.py(bagTopV)),
+			fmt.Sprintf("between(t,%g,%g)", a.In, c.until(a))
+	case Jacket:
+		return fmt.Sprint(c.px(c.seatU(a)) - w/2), fmt.Sprint(c.py(jacketTopV)),
 			fmt.Sprintf("between(t,%g,%g)", a.In, c.until(a))
 	case Passerby:
 		x0, x1 := off(a.Side), off(other[a.Side])
@@ -224,18 +420,95 @@ func (c canvas) motion(a Actor, idx int) (x, y, enable string) {
 		y = fmt.Sprintf("%.1f+%.1f*sin(t*9)", top+0.02*float64(c.s.H), 0.005*float64(c.s.H))
 		return x, y, fmt.Sprintf("between(t,%g,%g)", a.In, a.Out)
 	}
-	seat := float64(c.px(c.seatU(a.Zone)) - w/2)
+	seat := float64(c.px(c.seatU(a)) - w/2)
+	if a.Kind == Stander {
+		_, h := c.spriteSize(a)
+		seat = float64(c.px(a.U) - w/2)
+		top = float64(c.py(a.V) - h)
+	}
 	from := off(a.Side)
 	t0, t1, t2, t3 := a.In-Walk, a.In, a.Out, a.Out+Walk
 	// A seated person is never still: two slow sways of incommensurate
 	// periods (so keyframes at any interval see different phases) of about
-	// 1 % of the width, and a small bob.
+	// 1 % of the width, and a small bob; nearly still (a.Still) they are
+	// scaled down.
 	ph := 0.7 * float64(idx)
 	sway := fmt.Sprintf("%.2f*(sin(2*PI*t/3.7+%.2f)+0.7*sin(2*PI*t/6.1+%.2f))", 0.006*W, ph, 2*ph)
+	bob := fmt.Sprintf("%.2f*sin(2*PI*t/4.3+%.2f)", 0.004*W, ph)
+	if k := stillness(a); k != "" {
+		sway, bob = k+"*"+sway, k+"*"+bob
+	}
 	x = fmt.Sprintf("if(lt(t,%g),%.1f+%.3f*(t-%g),if(lt(t,%g),%.1f+%s,%.1f+%.3f*(t-%g)))",
 		t1, from, (seat-from)/Walk, t0, t2, seat, sway, seat, (from-seat)/Walk, t2)
-	y = fmt.Sprintf("%.1f+%.2f*sin(2*PI*t/4.3+%.2f)", top, 0.004*W, ph)
+	y = fmt.Sprintf("%.1f+%s", top, bob)
 	return x, y, fmt.Sprintf("between(t,%g,%g)", t0, t3)
+}
+
+// stillness is the factor a.Still scales a person's sway by, as an ffmpeg
+// expression of t, or "" when they are never still.
+func stillness(a Actor) string {
+	if len(a.Still) == 0 {
+		return ""
+	}
+	k := "1"
+	for i := len(a.Still) - 1; i >= 0; i-- {
+		st := a.Still[i]
+		k = fmt.Sprintf("if(between(t,%g,%g),%g,%s)", st.From, st.To, st.Sway, k)
+	}
+	return "(" + k + ")"
+}
+
+// leanAngle is how far a Leaner tilts, in radians, clockwise (to the
+// right) when they came from the left.
+const leanAngle = 0.38
+
+// leaner is a Leaner's two layers: their standing figure walking in and
+// out, and the same figure rotated about their feet while leaning, with a
+// small sway.
+func (c canvas) leaner(a Actor, idx int) []layer {
+	stand := c.sprite(a, c.spriteName(a))
+	w, h := c.spriteSize(a)
+	W := float64(c.s.W)
+	footX, footY := float64(c.px(a.U)), float64(c.py(a.V))
+	spot := footX - float64(w)/2
+	from := float64(c.mx) - float64(w) - 2
+	ang := leanAngle
+	if a.Side == Right {
+		from, ang = float64(c.mx)+W+2, -leanAngle
+	}
+	t0, t1, t2, t3 := a.In-Walk, a.In, a.Out, a.Out+Walk
+	walk := layer{
+		sprite: stand,
+		x: fmt.Sprintf("if(lt(t,%g),%.1f+%.3f*(t-%g),%.1f+%.3f*(t-%g))",
+			t1, from, (spot-from)/Walk, t0, spot, (from-spot)/Walk, t2),
+		y:    fmt.Sprintf("%.1f", footY-float64(h)),
+		when: fmt.Sprintf("between(t,%g,%g)+between(t,%g,%g)", t0, t1-0.001, t2+0.001, t3),
+	}
+	// The rotated still: ffmpeg's rotate turns it clockwise by ang about
+	// its centre onto an rw x rh canvas; the feet, h/2 below the centre,
+	// end up at (-h/2 sin ang, h/2 cos ang) from it.
+	fw, fh := float64(w), float64(h)
+	rw := even(math.Abs(fw*math.Cos(ang)) + math.Abs(fh*math.Sin(ang)))
+	rh := even(math.Abs(fw*math.Sin(ang)) + math.Abs(fh*math.Cos(ang)))
+	cx, cy := footX+fh/2*math.Sin(ang), footY-fh/2*math.Cos(ang)
+	r, g, b, alpha := c.spriteExpr(a, "")
+	name := fmt.Sprintf("lean-%d-%s-%dx%d.png", a.Look%len(looks()), a.Side, w, h)
+	src := fmt.Sprintf("color=c=black@0:s=%dx%d:d=1", w, h)
+	filter := fmt.Sprintf("format=rgba,geq=r='%s':g='%s':b='%s':a='%s',rotate=a=%.3f:c=none:ow=%d:oh=%d",
+		r, g, b, alpha, ang, rw, rh)
+	ph := 0.7 * float64(idx)
+	sway := fmt.Sprintf("%.2f*(sin(2*PI*t/3.7+%.2f)+0.7*sin(2*PI*t/6.1+%.2f))", 0.006*W, ph, 2*ph)
+	bob := fmt.Sprintf("%.2f*sin(2*PI*t/4.3+%.2f)", 0.004*W, ph)
+	if k := stillness(a); k != "" {
+		sway, bob = k+"*"+sway, k+"*"+bob
+	}
+	lean := layer{
+		sprite: job{name: name, args: lavfiStill(src, filter, name)},
+		x:      fmt.Sprintf("%.1f+%s", cx-float64(rw)/2, sway),
+		y:      fmt.Sprintf("%.1f+%s", cy-float64(rh)/2, bob),
+		when:   fmt.Sprintf("between(t,%g,%g)", t1, t2),
+	}
+	return []layer{walk, lean}
 }
 
 func (c canvas) until(a Actor) float64 {
@@ -245,10 +518,14 @@ func (c canvas) until(a Actor) float64 {
 	return a.Out
 }
 
-// seatU is the horizontal centre of a zone.
-func (c canvas) seatU(zone string) float64 {
+// seatU is the horizontal centre of an actor's seat: U if set, else the
+// centre of its zone.
+func (c canvas) seatU(a Actor) float64 {
+	if a.U > 0 {
+		return a.U
+	}
 	for _, z := range c.s.Zones {
-		if z.ID == zone {
+		if z.ID == a.Zone {
 			var sum float64
 			for _, p := range z.Polygon {
 				sum += p[0]
@@ -286,27 +563,43 @@ func (c canvas) main() job {
 		return fmt.Sprintf("[%d:v]format=%s,loop=loop=-1:size=1,setpts=N/(%s*TB)", in, format, fps)
 	}
 	args := []string{"-i", "background.png"}
-	lines := []string{still(0, "yuv420p") + "[v0]"}
+	bg := still(0, "yuv420p")
+	for _, fl := range s.Flickers {
+		r := fl.Region
+		to := fl.To
+		if to == 0 {
+			to = s.Duration + 1
+		}
+		bg += fmt.Sprintf(",drawbox=x=%d:y=%d:w=%d:h=%d:color=0x%02x%02x%02x:t=fill:enable='between(t,%g,%g)*lt(mod(t-%g,%g),%g)'",
+			c.px(r[0]), c.py(r[1]), c.px(r[2])-c.px(r[0]), c.py(r[3])-c.py(r[1]), fl.Grey, fl.Grey, fl.Grey,
+			fl.From, to, fl.From, fl.Period, fl.Period/2)
+	}
+	lines := []string{bg + "[v0]"}
 	last := "[v0]"
-	order := make([]int, 0, len(s.Actors))
-	for i, a := range s.Actors { // bags lie under people
-		if a.Kind == Bag {
-			order = append(order, i)
+	// Objects lie under people, people standing behind the seats under
+	// those seated on them.
+	var order []int
+	for _, pass := range []func(Actor) bool{
+		Actor.object,
+		func(a Actor) bool { return a.Kind == Stander || a.Kind == Leaner },
+		func(a Actor) bool { return a.Kind == Person || a.Kind == Passerby },
+	} {
+		for i, a := range s.Actors {
+			if pass(a) {
+				order = append(order, i)
+			}
 		}
 	}
-	for i, a := range s.Actors {
-		if a.Kind != Bag {
-			order = append(order, i)
+	n := 0
+	for _, i := range order {
+		for _, l := range c.layers(s.Actors[i], i) {
+			n++
+			args = append(args, "-i", l.sprite.name)
+			out := fmt.Sprintf("[v%d]", n)
+			lines = append(lines, fmt.Sprintf("%s[s%d]", still(n, "yuva420p"), n),
+				fmt.Sprintf("%s[s%d]overlay=x='%s':y='%s':enable='%s':eval=frame%s", last, n, l.x, l.y, l.when, out))
+			last = out
 		}
-	}
-	for n, i := range order {
-		a := s.Actors[i]
-		args = append(args, "-i", c.spriteName(a))
-		x, y, en := c.motion(a, i)
-		out := fmt.Sprintf("[v%d]", n+1)
-		lines = append(lines, fmt.Sprintf("%s[s%d]", still(n+1, "yuva420p"), n+1),
-			fmt.Sprintf("%s[s%d]overlay=x='%s':y='%s':enable='%s':eval=frame%s", last, n+1, x, y, en, out))
-		last = out
 	}
 	var post []string
 	if len(s.Lights) > 0 {

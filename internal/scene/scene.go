@@ -7,10 +7,11 @@
 // and a rerun is instant.
 //
 // A Scene is data: size, frame rate, keyframe interval, zones, and actors
-// (people who walk in, sit with a little sway and walk out; passers-by; bags
-// left on a seat), lighting changes and tampering. The ffmpeg filter graph
-// and the ground truth both come from that one description, so they cannot
-// disagree.
+// (people who walk in, sit with a little sway, or nearly still, and walk
+// out; passers-by; people standing, behind a seat or in a floor zone, and
+// leaning over a seat; bags and jackets left on a seat), lighting changes,
+// flickering screens and tampering. The ffmpeg filter graph and the ground
+// truth both come from that one description, so they cannot disagree.
 //
 // The picture: a textured wall with panels and a notice board, a tiled
 // floor, a desk with a monitor in the middle, the official's chair on the
@@ -60,6 +61,21 @@ const (
 	Passerby ActorKind = "passerby"
 	// Bag appears on Zone's seat at In and stays until Out (0: the end).
 	Bag ActorKind = "bag"
+	// Jacket is hung over the back of Zone's chair at In, draped down to
+	// the seat, and stays until Out (0: the end). Like a bag it is an
+	// object: it never occupies a zone.
+	Jacket ActorKind = "jacket"
+	// Stander walks in from Side, stands with their feet at (U, V) from
+	// In to Out, swaying as standing people do, and walks out. With a
+	// Zone they occupy it (someone lingering in a floor zone); without,
+	// they occupy nothing, wherever their figure falls (someone queueing
+	// behind a seat).
+	Stander ActorKind = "stander"
+	// Leaner walks in upright from Side to stand with their feet at
+	// (U, V), leans towards the other side from In to Out (a colleague
+	// leaning over an official's desk, their upper body over the seat),
+	// straightens up and walks out. They never occupy a zone.
+	Leaner ActorKind = "leaner"
 )
 
 // Side is where a person enters from and leaves to.
@@ -82,6 +98,45 @@ type Actor struct {
 	Side Side    `json:"side"`
 	// Look picks the clothing (see looks).
 	Look int `json:"look"`
+	// U, if set, is a Person's, Bag's or Jacket's horizontal centre
+	// instead of their zone's; (U, V) is where a Stander's or Leaner's
+	// feet are. Normalised picture coordinates.
+	U float64 `json:"u,omitempty"`
+	V float64 `json:"v,omitempty"`
+	// Scale sizes a Stander's or Leaner's figure (0: 1), someone further
+	// back looking smaller, or a Bag or Jacket (a handbag, not a bulky
+	// bag). A seated Person is always the same size.
+	Scale float64 `json:"scale,omitempty"`
+	// Still lists stretches where a Person, Stander or Leaner is nearly
+	// still: their sway scaled by Still.Sway.
+	Still []Still `json:"still,omitempty"`
+}
+
+// Still is a stretch from From to To (seconds from the clip start) where
+// a person is nearly still: their sway and bob scaled by Sway, 0 a statue,
+// 1 the usual sway (about ±1 % of the picture's width across, ±0.4 % up
+// and down: ±3 cm in a view 3 m wide). Head, for a seated Person, moves
+// the head alone on top of that, by the same measure: someone reading,
+// body still and head moving ±1 cm, is Sway 0, Head 0.33. Rendered
+// positions are whole pairs of pixels (2 px of a 640-wide picture is 1 cm
+// of a 3 m view), so smaller movements round to none.
+type Still struct {
+	From float64 `json:"from"`
+	To   float64 `json:"to"`
+	Sway float64 `json:"sway"`
+	Head float64 `json:"head,omitempty"`
+}
+
+// Flicker is a screen in the picture (Region: left, top, right, bottom in
+// normalised coordinates) whose picture toggles between dark and Grey
+// every half Period seconds from From to To (0: the end), as a display
+// cycling slides or a faulty monitor does. It changes no zone's truth.
+type Flicker struct {
+	Region [4]float64 `json:"region"`
+	Period float64    `json:"period_s"`
+	From   float64    `json:"from"`
+	To     float64    `json:"to,omitempty"`
+	Grey   int        `json:"grey"`
 }
 
 // Light is a lighting change: from At the light level moves from the
@@ -132,6 +187,9 @@ type Scene struct {
 	Actors   []Actor  `json:"actors"`
 	Lights   []Light  `json:"lights,omitempty"`
 	Tampers  []Tamper `json:"tampers,omitempty"`
+	// Flickers are screens whose picture changes; they are drawn on the
+	// background, under every actor.
+	Flickers []Flicker `json:"flickers,omitempty"`
 	// SessionMinS and SessionGapS are the session rule the truth's
 	// sessions follow: a citizen seated at least SessionMinS while the
 	// official is seated starts one; the seat vacant SessionGapS ends it.
@@ -153,18 +211,23 @@ type Truth struct {
 	Zones    []Zone  `json:"zones"`
 	// Occupied lists, per zone ID, the intervals a person sits there.
 	Occupied map[string][]Interval `json:"occupied"`
-	// Objects lists, per zone ID, the intervals a bag lies there.
+	// Objects lists, per zone ID, the intervals a bag or jacket lies
+	// there; objects never occupy a zone.
 	Objects map[string][]Interval `json:"objects,omitempty"`
 	// Passersby are the intervals someone walks across without sitting.
 	Passersby []Interval `json:"passersby,omitempty"`
+	// Standing are the intervals someone stands or leans near a zone
+	// without occupying any (a Stander with no zone, a Leaner).
+	Standing []Interval `json:"standing,omitempty"`
 	// Sessions are the citizens served: citizen seated at least
 	// SessionMinS while the official is seated, ended by the seat being
 	// vacant SessionGapS.
 	Sessions []Interval `json:"sessions"`
 	// StaffPresentS is the seconds the official's seat is occupied.
-	StaffPresentS float64  `json:"staff_present_s"`
-	Lights        []Light  `json:"lights,omitempty"`
-	Tampers       []Tamper `json:"tampers,omitempty"`
+	StaffPresentS float64   `json:"staff_present_s"`
+	Lights        []Light   `json:"lights,omitempty"`
+	Tampers       []Tamper  `json:"tampers,omitempty"`
+	Flickers      []Flicker `json:"flickers,omitempty"`
 }
 
 // Walk is how long a person takes to walk between the picture's edge and
@@ -195,20 +258,15 @@ func (s Scene) Validate() error {
 		zones[z.ID] = z
 	}
 	for _, a := range s.Actors {
-		if a.Out <= a.In && (a.Kind != Bag || a.Out != 0) {
-			return fmt.Errorf("scene %s: actor %s: out %g not after in %g", s.Name, a.Name, a.Out, a.In)
+		if err := a.validate(zones); err != nil {
+			return fmt.Errorf("scene %s: actor %s: %w", s.Name, a.Name, err)
 		}
-		switch a.Kind {
-		case Person, Bag:
-			if _, ok := zones[a.Zone]; !ok {
-				return fmt.Errorf("scene %s: actor %s: unknown zone %q", s.Name, a.Name, a.Zone)
-			}
-		case Passerby:
-		default:
-			return fmt.Errorf("scene %s: actor %s: kind %q", s.Name, a.Name, a.Kind)
-		}
-		if a.Kind != Bag && a.Side != Left && a.Side != Right {
-			return fmt.Errorf("scene %s: actor %s: side %q", s.Name, a.Name, a.Side)
+	}
+	for _, f := range s.Flickers {
+		r := f.Region
+		if r[0] < 0 || r[1] < 0 || r[2] > 1 || r[3] > 1 || r[2] <= r[0] || r[3] <= r[1] ||
+			f.Period <= 0 || f.Grey < 0 || f.Grey > 255 || (f.To != 0 && f.To <= f.From) {
+			return fmt.Errorf("scene %s: flicker %+v", s.Name, f)
 		}
 	}
 	for _, l := range s.Lights {
@@ -224,11 +282,57 @@ func (s Scene) Validate() error {
 	return nil
 }
 
+// object reports whether an actor is a thing, not a person.
+func (a Actor) object() bool { return a.Kind == Bag || a.Kind == Jacket }
+
+func (a Actor) validate(zones map[string]Zone) error {
+	if a.Out <= a.In && (!a.object() || a.Out != 0) {
+		return fmt.Errorf("out %g not after in %g", a.Out, a.In)
+	}
+	_, known := zones[a.Zone]
+	switch a.Kind {
+	case Person, Bag, Jacket:
+		if !known {
+			return fmt.Errorf("unknown zone %q", a.Zone)
+		}
+	case Stander, Leaner:
+		if a.Kind == Stander && a.Zone != "" && !known {
+			return fmt.Errorf("unknown zone %q", a.Zone)
+		}
+		if a.Kind == Leaner && a.Zone != "" {
+			return fmt.Errorf("a leaner occupies no zone (zone %q)", a.Zone)
+		}
+		if a.U <= 0 || a.U >= 1 || a.V <= 0 || a.V > 1.1 {
+			return fmt.Errorf("feet at (%g, %g): want u in (0,1), v in (0,1.1]", a.U, a.V)
+		}
+	case Passerby:
+	default:
+		return fmt.Errorf("kind %q", a.Kind)
+	}
+	if !a.object() && a.Side != Left && a.Side != Right {
+		return fmt.Errorf("side %q", a.Side)
+	}
+	if a.U < 0 || a.U >= 1 {
+		return fmt.Errorf("u %g", a.U)
+	}
+	if a.Scale != 0 && (a.Scale < 0.3 || a.Scale > 2 || a.Kind == Person || a.Kind == Passerby) {
+		return fmt.Errorf("scale %g: want 0 (1) or 0.3 to 2", a.Scale)
+	}
+	for _, st := range a.Still {
+		if a.object() || a.Kind == Passerby || st.To <= st.From || st.Sway < 0 || st.Sway > 1 ||
+			st.Head < 0 || st.Head > 1 || (st.Head > 0 && a.Kind != Person) || st.From < a.In || st.To > a.Out {
+			return fmt.Errorf("still %+v: want within in-out, sway and head 0 to 1, head for a seated person only", st)
+		}
+	}
+	return nil
+}
+
 // Truth derives the ground truth from the scene.
 func (s Scene) Truth() Truth {
 	t := Truth{
 		Scene: s.Name, Duration: s.Duration, FPS: s.FPS, GOP: s.GOP, W: s.W, H: s.H,
 		Zones: s.Zones, Occupied: map[string][]Interval{}, Lights: s.Lights, Tampers: s.Tampers,
+		Flickers: s.Flickers,
 	}
 	for _, z := range s.Zones {
 		t.Occupied[z.ID] = []Interval{}
@@ -237,7 +341,13 @@ func (s Scene) Truth() Truth {
 		switch a.Kind {
 		case Person:
 			t.Occupied[a.Zone] = append(t.Occupied[a.Zone], Interval{a.In, a.Out})
-		case Bag:
+		case Stander, Leaner:
+			if a.Zone != "" {
+				t.Occupied[a.Zone] = append(t.Occupied[a.Zone], Interval{a.In, a.Out})
+			} else {
+				t.Standing = append(t.Standing, Interval{a.In, a.Out})
+			}
+		case Bag, Jacket:
 			if t.Objects == nil {
 				t.Objects = map[string][]Interval{}
 			}
