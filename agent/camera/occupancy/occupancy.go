@@ -67,6 +67,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -97,6 +98,10 @@ type Config struct {
 	// PersonRatio: a change covering at least this share of a zone is
 	// person-sized and never taken for an object.
 	PersonRatio float64 `yaml:"person_ratio"`
+	// StaffPersonRatio is PersonRatio for the official's seat, whose
+	// zone a seated official fills more (a jacket on the chair back does
+	// not).
+	StaffPersonRatio float64 `yaml:"staff_person_ratio"`
 	// CoreTop is the share of a zone's height, from its top, that its
 	// ratios leave out: the band someone standing behind the seat covers.
 	CoreTop float64 `yaml:"core_top"`
@@ -131,8 +136,9 @@ func Defaults() Config {
 		MinOn:             3 * time.Second,
 		MinOff:            3 * time.Second,
 		AdaptRate:         0.02,
-		AbsorbAfter:       30 * time.Second,
+		AbsorbAfter:       12 * time.Second,
 		PersonRatio:       0.27,
+		StaffPersonRatio:  0.45,
 		CoreTop:           0.3,
 		MotionThreshold:   12,
 		MotionRatio:       0.01,
@@ -161,6 +167,7 @@ func (c Config) Validate() error {
 	check(c.AbsorbAfter == 0 || (c.AbsorbAfter >= 10*time.Second && c.AbsorbAfter <= 24*time.Hour),
 		"absorb_after %s: want 0 (off) or 10s to 24h", c.AbsorbAfter)
 	check(c.PersonRatio > c.EnterRatio && c.PersonRatio <= 1, "person_ratio %g: want above enter_ratio, at most 1", c.PersonRatio)
+	check(c.StaffPersonRatio > c.EnterRatio && c.StaffPersonRatio <= 1, "staff_person_ratio %g: want above enter_ratio, at most 1", c.StaffPersonRatio)
 	check(c.CoreTop >= 0 && c.CoreTop <= 0.6, "core_top %g: want 0 to 0.6", c.CoreTop)
 	check(c.MotionThreshold >= 2 && c.MotionThreshold <= 128, "motion_threshold %g: want 2 to 128 grey levels", c.MotionThreshold)
 	check(c.MotionRatio > 0 && c.MotionRatio < 1, "motion_ratio %g: want (0, 1)", c.MotionRatio)
@@ -220,12 +227,19 @@ type zoneState struct {
 	pix []int32
 	// core marks the pixels of pix below the zone's top band.
 	core []bool
+	// shared marks, in a waiting area, the pixels of a seat too, which
+	// its ratios leave out; nil when none is shared.
+	shared []bool
 	// candSince is when the frames started to disagree with the state;
 	// zero while they agree. candFrames counts the keyframes since.
 	candSince  time.Time
 	candFrames int
 	// lastMotion is the last keyframe with motion in the zone.
 	lastMotion time.Time
+	// personAt is the last keyframe a person-sized change filled the
+	// zone; still counts the keyframes in a row without motion.
+	personAt time.Time
+	still    int
 }
 
 // Detector judges one camera's zones. It is not safe for concurrent use:
@@ -246,6 +260,9 @@ type Detector struct {
 	// chg is the frame's changed pixels (in zones), against the reference
 	// or, under an object, against the object.
 	chg []bool
+	// hist holds each zone pixel's changed state over the last 16
+	// keyframes, newest in bit 0: how flickering is told.
+	hist []uint16
 	// gap is the latest interval between judged keyframes.
 	gap      time.Duration
 	judgedAt time.Time
@@ -385,22 +402,40 @@ func (d *Detector) judge(at time.Time) []Change {
 	mthr := float32(d.cfg.MotionThreshold)
 	for zi := range d.zones {
 		z := &d.zones[zi]
-		var nmov int
-		for _, p := range z.pix {
+		var nmov, n int
+		for i, p := range z.pix {
+			if z.shared != nil && z.shared[i] {
+				continue // a seat's: its citizen moving is not this area's
+			}
+			n++
 			if abs32(d.cur[p]-d.prev[p]) > mthr {
 				nmov++
 			}
 		}
-		z.Motion = float64(nmov) / float64(len(z.pix))
+		z.Motion = float64(nmov) / float64(max(n, 1))
 		z.Ratio, z.Core = d.ratios(z)
 		moved := z.Motion >= d.cfg.MotionRatio
+		if moved {
+			z.still = 0
+		} else {
+			z.still++
+		}
+		own, person := d.ownRatio(zi), d.personRatio(z)
+		if own >= person {
+			z.personAt = at
+		}
+		// Left behind: a person-sized change went, moving, within the last
+		// few seconds, and what stays is smaller and still: what they left
+		// (a bag, a jacket), not them. It is an object at once.
+		leftBehind := !z.personAt.IsZero() && at.Sub(z.personAt) <= leftWithin && own < person &&
+			z.Core >= d.cfg.LeaveRatio && z.still >= 2
 		if moved || z.lastMotion.IsZero() || z.Core < d.cfg.LeaveRatio {
 			// Vacant-looking zones restart the clock too: only a change
 			// that stays still is an object.
 			z.lastMotion = at
 		}
 		if z.Unsure {
-			if !moved && z.Core >= d.cfg.LeaveRatio && z.Ratio < d.cfg.PersonRatio {
+			if !moved && z.Core >= d.cfg.LeaveRatio && own < person {
 				continue // still unsure
 			}
 			// It moved, grew to a person's size, or went: judged again
@@ -411,8 +446,8 @@ func (d *Detector) judge(at time.Time) []Change {
 			out = append(out, Change{Zone: z.Zone, Occupied: z.Occupied, Confidence: z.Confidence, At: at})
 			continue
 		}
-		if d.cfg.AbsorbAfter > 0 && at.Sub(z.lastMotion) >= d.cfg.AbsorbAfter && d.ownRatio(zi) < d.cfg.PersonRatio {
-			if z.Zone.Kind == schema.ZoneStaff {
+		if leftBehind || d.cfg.AbsorbAfter > 0 && at.Sub(z.lastMotion) >= d.cfg.AbsorbAfter && own < person {
+			if z.Zone.Kind == schema.ZoneStaff && !leftBehind {
 				z.Unsure, z.Since, z.candSince, z.candFrames = true, at, time.Time{}, 0
 				z.Confidence = 0
 				out = append(out, Change{Zone: z.Zone, Unsure: true, At: at})
@@ -457,10 +492,26 @@ func (d *Detector) judge(at time.Time) []Change {
 	return out
 }
 
+// leftWithin is how soon after a person-sized change went what stays
+// still is taken for what they left behind.
+const leftWithin = 10 * time.Second
+
+// personRatio is the share of z a change must fill to be a person.
+func (d *Detector) personRatio(z *zoneState) float64 {
+	if z.Zone.Kind == schema.ZoneStaff {
+		return d.cfg.StaffPersonRatio
+	}
+	return d.cfg.PersonRatio
+}
+
 // ratios are z's changed-area ratios, whole and core, on d.chg.
 func (d *Detector) ratios(z *zoneState) (ratio, core float64) {
-	var nch, ncore, ncoreCh int
+	var n, nch, ncore, ncoreCh int
 	for i, p := range z.pix {
+		if z.shared != nil && z.shared[i] {
+			continue
+		}
+		n++
 		if d.chg[p] {
 			nch++
 		}
@@ -471,7 +522,7 @@ func (d *Detector) ratios(z *zoneState) (ratio, core float64) {
 			}
 		}
 	}
-	ratio = float64(nch) / float64(len(z.pix))
+	ratio = float64(nch) / float64(max(n, 1))
 	core = ratio
 	if ncore > 0 {
 		core = float64(ncoreCh) / float64(ncore)
@@ -537,7 +588,30 @@ func (d *Detector) markChanged() {
 		} else {
 			d.chg[i] = abs32(c-d.ref[i]) > thr
 		}
+		// A pixel that keeps turning changed and unchanged, keyframe after
+		// keyframe, is a screen flickering or a light blinking, not
+		// someone: a seated body stays changed, and only its edges come
+		// and go with its movements.
+		h := d.hist[i]<<1 | uint16(b2u(d.chg[i]))
+		d.hist[i] = h
+		if bits.OnesCount16((h^(h>>1))&flickerWindow) >= flickerToggles {
+			d.chg[i] = false
+		}
 	}
+}
+
+// A pixel is flickering when its changed state flipped flickerToggles
+// times over the last 15 keyframes.
+const (
+	flickerWindow  = 0x3fff // 14 flips between 15 keyframes
+	flickerToggles = 6
+)
+
+func b2u(b bool) uint {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // objectGone is the share of an object's pixels that must show the empty
@@ -653,6 +727,7 @@ func (d *Detector) resize(w, h int) {
 	d.objZone = make([]int16, w*h)
 	d.objects = 0
 	d.chg = make([]bool, w*h)
+	d.hist = make([]uint16, w*h)
 	d.inZone = make([]bool, w*h)
 	d.gap, d.judgedAt = 0, time.Time{}
 	for i := range d.zones {
@@ -667,6 +742,38 @@ func (d *Detector) resize(w, h int) {
 			d.inZone[p] = true
 		}
 		z.candSince, z.candFrames, z.lastMotion = time.Time{}, 0, time.Time{}
+	}
+	d.shareSeats(w * h)
+}
+
+// shareSeats marks, in each waiting area, the pixels it shares with a
+// seat: where the polygons overlap, a citizen seated is the seat's, and the
+// waiting area is judged on the rest of it (unless it has no rest).
+func (d *Detector) shareSeats(size int) {
+	seat := make([]bool, size)
+	for _, z := range d.zones {
+		if z.Zone.Kind == schema.ZoneStaff || z.Zone.Kind == schema.ZoneCitizen {
+			for _, p := range z.pix {
+				seat[p] = true
+			}
+		}
+	}
+	for i := range d.zones {
+		z := &d.zones[i]
+		z.shared = nil
+		if z.Zone.Kind == schema.ZoneStaff || z.Zone.Kind == schema.ZoneCitizen {
+			continue
+		}
+		shared, n := make([]bool, len(z.pix)), 0
+		for j, p := range z.pix {
+			if seat[p] {
+				shared[j] = true
+				n++
+			}
+		}
+		if n > 0 && n < len(z.pix) {
+			z.shared = shared
+		}
 	}
 }
 

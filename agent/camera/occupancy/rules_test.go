@@ -148,37 +148,25 @@ func TestStandingBehind(t *testing.T) {
 	}
 }
 
-// An object left in the waiting area, whose zone overlaps the citizen's
-// seat, is taken for an object without swallowing the citizen sitting
-// where the two zones overlap: when the citizen leaves, both zones are
-// vacant (the box is an object, and none of the citizen's pixels were
-// taken with it).
+// A waiting area whose polygon overlaps the citizen's seat: a citizen
+// seated in the overlap is the seat's, not the waiting area's, and an
+// object left in the waiting area is taken for one without taking any of
+// the citizen's pixels: when the citizen leaves, only the seat changes.
 func TestOverlappingZonesAbsorb(t *testing.T) {
 	waiting := occupancy.Zone{ID: "waiting", Counter: "c01", Kind: schema.ZoneWaiting, Polygon: square(0.3, 0.4, 0.7, 0.9)}
 	d := detector(t, seat, waiting)
 	feed(t, d, base, time.Second, 5, func(int) keyframe.Frame { return picture() })
-	person := block{x0: 90, y0: 30, x1: 135, y1: 80, shade: 30} // in both zones
+	person := block{x0: 90, y0: 30, x1: 135, y1: 80, shade: 30} // in the seat, and where the two overlap
 	box := block{x0: 52, y0: 55, x1: 78, y1: 80, shade: 50}     // in the waiting area only
 	absorb := int(occupancy.Defaults().AbsorbAfter / time.Second)
-	// The citizen sits still (a person-sized change, never an object);
-	// the box beside stays still too.
 	ch := feed(t, d, base.Add(5*time.Second), time.Second, absorb+20, func(int) keyframe.Frame { return picture(person, box) })
-	if len(ch) != 2 {
-		t.Fatalf("changes %+v: want each zone occupied once, nothing more", ch)
-	}
-	if st := d.State(); !st[0].Occupied || !st[1].Occupied {
-		t.Fatalf("changes %+v, states %+v: want both zones occupied (the citizen sits where they overlap)", ch, st)
+	if st := d.State(); !st[0].Occupied || st[1].Occupied {
+		t.Fatalf("changes %+v, states %+v: want the seat occupied, the waiting area vacant (its box an object)", ch, st)
 	}
 	at := base.Add(time.Duration(absorb+25) * time.Second)
 	ch = feed(t, d, at, time.Second, 10, func(int) keyframe.Frame { return picture(box) })
-	vacant := map[string]bool{}
-	for _, c := range ch {
-		if !c.Occupied && !c.Unsure && c.At.Equal(at) {
-			vacant[c.Zone.ID] = true
-		}
-	}
-	if len(ch) != 2 || !vacant["seat"] || !vacant["waiting"] {
-		t.Fatalf("the citizen left: %+v, want both zones vacant at %v", ch, at)
+	if len(ch) != 1 || ch[0].Zone.ID != "seat" || ch[0].Occupied || !ch[0].At.Equal(at) {
+		t.Fatalf("the citizen left: %+v, want only the seat vacant at %v", ch, at)
 	}
 }
 
@@ -216,5 +204,42 @@ func TestMinOnCountsKeyframes(t *testing.T) {
 				t.Fatalf("changes %+v, want occupied: %v", ch, tc.wantChange)
 			}
 		})
+	}
+}
+
+// A screen in the seat's zone going dark and bright every keyframe or two
+// is not someone: once its pixels are seen flickering the seat stays
+// vacant; a person sitting in front of it is seen as usual.
+func TestFlickerIsNotSomeone(t *testing.T) {
+	staff := occupancy.Zone{ID: "staff", Counter: "c01", Kind: schema.ZoneStaff, Polygon: square(0.5, 0.2, 0.9, 0.9)}
+	d := detector(t, staff)
+	screen := block{x0: 92, y0: 45, x1: 122, y1: 70, shade: 230}
+	on := func(i int) bool { return (i/2+i/3)%2 == 1 } // irregular, as a 1.3 s period seen at 1 s keyframes
+	frame := func(i int, extra ...block) keyframe.Frame {
+		bs := append([]block(nil), extra...)
+		if on(i) {
+			bs = append([]block{screen}, bs...)
+		}
+		return picture(bs...)
+	}
+	var after []occupancy.Change
+	for i := range 120 {
+		ch := d.Observe(frame(i), base.Add(time.Duration(i)*time.Second))
+		if i >= 30 { // past the first 15 keyframes the flicker is known
+			after = append(after, ch...)
+		}
+	}
+	if st := d.State(); st[0].Occupied || len(after) != 0 {
+		t.Fatalf("a flickering screen: state %+v, changes after it was learnt %+v", st, after)
+	}
+	person := block{x0: 88, y0: 22, x1: 138, y1: 81, shade: 30}
+	var ch []occupancy.Change
+	for i := 120; i < 140; i++ {
+		p := person
+		p.dx = i % 3
+		ch = append(ch, d.Observe(frame(i, p), base.Add(time.Duration(i)*time.Second))...)
+	}
+	if len(ch) != 1 || !ch[0].Occupied {
+		t.Fatalf("someone sitting in front of the screen: %+v", ch)
 	}
 }

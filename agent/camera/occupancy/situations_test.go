@@ -80,25 +80,19 @@ type floor struct {
 // worse fails. The goal is 98 % in every zone and zero false absence: raise
 // these as the detector improves, never lower them to pass.
 //
-// Today: zero false absence everywhere (the goal already); below 98 %:
-// bag-pickup (the bag keeps the seat for AbsorbAfter, 30 s, after its owner
-// left), overlapping-zones (the waiting zone counts the seated citizen's
-// pixels in the overlap, and the bag before it is taken for an object),
-// jacket-on-chair (the jacket, about a third of the zone, is person-sized:
-// the seat stays occupied while she is out), monitor-flicker (the display,
-// a tenth of the zone, holds the seat above leave_ratio through her break)
-// and leaning-colleague (8 s of leaning over the empty chair is taken for
-// her).
+// Today: zero false absence everywhere (the goal already); 98 % or more
+// everywhere but leaning-colleague (96.6 %: 8 s of leaning over the empty
+// chair is taken for her, person-sized and moving as she would).
 var situationFloors = map[string]floor{
 	"still-official":    {right: rights(0.99, 0.99, 0.99)},
 	"typing-still":      {right: rights(0.99, 0.99, 0.99)},
-	"bag-pickup":        {right: rights(0.99, 0.91, 0.99), missedMax: 1},
+	"bag-pickup":        {right: rights(0.99, 0.99, 0.99)},
 	"standing-behind":   {right: rights(0.99, 0.99, 0.99)},
-	"overlapping-zones": {right: rights(0.99, 0.99, 0.33), missedMax: 1},
+	"overlapping-zones": {right: rights(0.99, 0.99, 0.98)},
 	"linger":            {right: rights(0.99, 0.99, 0.99, 0.99)},
-	"jacket-on-chair":   {right: rights(0.71, 0.99, 0.99), missedMax: 2},
-	"monitor-flicker":   {right: rights(0.58, 0.99, 0.99), missedMax: 3},
-	"leaning-colleague": {right: rights(0.95, 0.99, 0.99)},
+	"jacket-on-chair":   {right: rights(0.99, 0.99, 0.99)},
+	"monitor-flicker":   {right: rights(0.99, 0.99, 0.99)},
+	"leaning-colleague": {right: rights(0.96, 0.99, 0.99)},
 	"substream-5fps":    {right: rights(0.99, 0.99, 0.99)},
 }
 
