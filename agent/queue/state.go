@@ -213,17 +213,34 @@ func (t *Tracker) saveTicket(key string) error {
 		buf = append(append(buf, b...), '\n')
 	}
 	// One write: a crash tears at most its end, the step not acknowledged.
-	if _, err := t.journal.Write(buf); err != nil {
+	// A write that fails (the disk full) may leave part of it: the journal
+	// is cut back to where it was, so the next step's lines never follow a
+	// torn one (which would set the whole journal aside at the next start).
+	fi, err := t.journal.Stat()
+	if err != nil {
 		return fmt.Errorf("queue: journal of open tickets: %w", err)
 	}
+	if _, err := t.journal.Write(buf); err != nil {
+		return t.cutBack(fi.Size(), err)
+	}
 	if err := t.journal.Sync(); err != nil {
-		return fmt.Errorf("queue: journal of open tickets: %w", err)
+		return t.cutBack(fi.Size(), err)
 	}
 	t.journalN += len(entries)
 	t.mu.Lock()
 	t.gone = t.gone[:0] // only Step adds to it, and Step is serialised
 	t.mu.Unlock()
 	return nil
+}
+
+// cutBack truncates the journal to size after a failed write and returns
+// the write's error; the file is opened to append, so the next write goes
+// where the failed one began.
+func (t *Tracker) cutBack(size int64, err error) error {
+	if terr := t.journal.Truncate(size); terr != nil {
+		t.log.Error("queue: journal not cut back after a failed write; the next start sets it aside", "err", terr)
+	}
+	return fmt.Errorf("queue: journal of open tickets: %w", err)
 }
 
 // saved is a ticket as written to disk. Called with mu held.

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/testenv"
 )
 
 var clock = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
@@ -376,5 +378,50 @@ func TestJournal(t *testing.T) {
 	}
 	if err := tr2.Step(context.Background(), step("late", "2026-11-25T02:00:00Z", "Z001", "", "issued")); err == nil {
 		t.Fatal("a step after Close was accepted")
+	}
+}
+
+// TestJournalDiskFull: a journal write cut short by a full disk is cut
+// back, so the steps accepted after the space comes back follow whole
+// lines, and the next start keeps every open ticket (before, a torn line
+// followed by good ones set the whole journal aside: the fault suite's
+// "spool disk near full" saw sessions counted twice after it).
+func TestJournalDiskFull(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fs")
+	if err := testenv.MountTmpfs(t, dir, 64<<10); err != nil {
+		t.Skipf("no tmpfs to fill: %v", err)
+	}
+	out := &fakeOut{now: func() time.Time { return clock }}
+	cfg := testConfig()
+	tr := restart(t, cfg, dir, out)
+	mustStep(t, tr, step("a1", "2026-11-25T01:00:00Z", "A001", "", "issued"))
+	filler := testenv.FillFS(t, dir, 0)
+	// Steps until one fails for want of space: its write may have put part
+	// of a line in the journal.
+	var failed bool
+	for i := range 200 {
+		n := fmt.Sprintf("%03d", i)
+		if err := tr.Step(context.Background(), step("b"+n, "2026-11-25T01:01:00Z", "B"+n, "", "issued")); err != nil {
+			failed = true
+			break
+		}
+	}
+	if !failed {
+		t.Fatal("no step failed on a full disk")
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	mustStep(t, tr, step("c1", "2026-11-25T01:02:00Z", "C001", "c01", "called"))
+	want := len(tr.tickets)
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr2 := restart(t, cfg, dir, out)
+	if len(tr2.tickets) != want || tr2.tickets["ho-tich/A001"] == nil || tr2.tickets["ho-tich/C001"] == nil {
+		t.Fatalf("after a full disk and a restart %d open tickets, want %d with A001 and C001", len(tr2.tickets), want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, StateFile+journalSuffix+".bad")); err == nil {
+		t.Fatal("the journal was set aside")
 	}
 }
