@@ -87,8 +87,13 @@ type Config struct {
 	EnterRatio float64 `yaml:"enter_ratio"`
 	LeaveRatio float64 `yaml:"leave_ratio"`
 	// MinOn and MinOff: how long a new state must hold before it counts.
-	MinOn  time.Duration `yaml:"min_on"`
-	MinOff time.Duration `yaml:"min_off"`
+	MinOn time.Duration `yaml:"min_on"`
+	// StaffMinOn is MinOn for the official's seat: a colleague leaning
+	// over the empty chair for a few seconds is not the official back; an
+	// official who sits down stays, and the change is backdated to the
+	// first keyframe all the same.
+	StaffMinOn time.Duration `yaml:"staff_min_on"`
+	MinOff     time.Duration `yaml:"min_off"`
 	// AdaptRate is the reference's learning rate per keyframe where
 	// nothing changed.
 	AdaptRate float64 `yaml:"adapt_rate"`
@@ -134,6 +139,7 @@ func Defaults() Config {
 		EnterRatio:        0.15,
 		LeaveRatio:        0.07,
 		MinOn:             3 * time.Second,
+		StaffMinOn:        10 * time.Second,
 		MinOff:            3 * time.Second,
 		AdaptRate:         0.02,
 		AbsorbAfter:       12 * time.Second,
@@ -162,6 +168,7 @@ func (c Config) Validate() error {
 	check(c.LeaveRatio > 0 && c.LeaveRatio < c.EnterRatio && c.EnterRatio < 1,
 		"leave_ratio %g and enter_ratio %g: want 0 < leave < enter < 1", c.LeaveRatio, c.EnterRatio)
 	check(c.MinOn >= 0 && c.MinOn <= 10*time.Minute, "min_on %s: want 0 to 10m", c.MinOn)
+	check(c.StaffMinOn >= 0 && c.StaffMinOn <= 10*time.Minute, "staff_min_on %s: want 0 to 10m", c.StaffMinOn)
 	check(c.MinOff >= 0 && c.MinOff <= 10*time.Minute, "min_off %s: want 0 to 10m", c.MinOff)
 	check(c.AdaptRate >= 0 && c.AdaptRate <= 0.5, "adapt_rate %g: want 0 to 0.5", c.AdaptRate)
 	check(c.AbsorbAfter == 0 || (c.AbsorbAfter >= 10*time.Second && c.AbsorbAfter <= 24*time.Hour),
@@ -479,6 +486,9 @@ func (d *Detector) judge(at time.Time) []Change {
 		}
 		z.candFrames++
 		need := d.cfg.MinOn
+		if z.Zone.Kind == schema.ZoneStaff {
+			need = d.cfg.StaffMinOn
+		}
 		if !raw {
 			need = d.cfg.MinOff
 		}
