@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,6 +41,7 @@ type backfillOptions struct {
 	marker    string
 	batch     int
 	timeout   time.Duration
+	sites     int // > 1: a province of sites <site>-001.., each its own center
 }
 
 func (b *backfillOptions) flags(fs *flag.FlagSet) {
@@ -52,6 +54,7 @@ func (b *backfillOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&b.marker, "marker", "", "backfill mode: file recording the backfill done; when it records this same one, do nothing")
 	fs.IntVar(&b.batch, "batch", 5000, "backfill mode: points per InfluxDB write")
 	fs.DurationVar(&b.timeout, "timeout", 10*time.Minute, "backfill mode: the whole backfill's limit, retries included")
+	fs.IntVar(&b.sites, "sites", 1, "backfill mode: how many centers; above 1, a province of <site>-001, <site>-002, ..., each with 4 to 20 counters (-counters is ignored) and its own load and story from -seed")
 }
 
 func (b backfillOptions) validate() error {
@@ -69,6 +72,8 @@ func (b backfillOptions) validate() error {
 		return fmt.Errorf("-batch: %d outside 1..100000", b.batch)
 	case b.timeout <= 0:
 		return fmt.Errorf("-timeout: %v is not positive", b.timeout)
+	case b.sites < 1 || b.sites > 5000:
+		return fmt.Errorf("-sites: %d outside 1..5000", b.sites)
 	}
 	return nil
 }
@@ -120,16 +125,23 @@ func runBackfill(ctx context.Context, o options, log *slog.Logger) (report, erro
 	if err != nil {
 		return report{}, err
 	}
-	story := simcenter.NewStory(o.seed, end, b.days, o.counters)
+	centers := provinceOf(o, b.sites)
+	story := simcenter.NewStory(centers[0].seed, end, b.days, centers[0].counters)
 	rep := newReport(nil)
-	rep.Story = &storyReport{
-		BadMonth: story.BadMonth.Format("2006-01"),
-		LateFrom: story.LateFrom.UTC(), LateTo: story.LateTo.UTC(),
-		OutageFrom: story.Outage.From, OutageTo: story.Outage.To, Counter: story.Outage.Counter,
+	if len(centers) == 1 {
+		rep.Story = &storyReport{
+			BadMonth: story.BadMonth.Format("2006-01"),
+			LateFrom: story.LateFrom.UTC(), LateTo: story.LateTo.UTC(),
+			OutageFrom: story.Outage.From, OutageTo: story.Outage.To, Counter: story.Outage.Counter,
+		}
 	}
 	rep.From, rep.To = story.From.UTC(), story.To.UTC()
 	done := fmt.Sprintf("site=%s counters=%d seed=%d days=%d end=%s db=%s\n",
 		o.site, o.counters, o.seed, b.days, end.Format(time.DateOnly), b.db)
+	if len(centers) > 1 {
+		done = fmt.Sprintf("sites=%s-001..%s-%03d seed=%d days=%d end=%s db=%s\n",
+			o.site, o.site, len(centers), o.seed, b.days, end.Format(time.DateOnly), b.db)
+	}
 	if b.marker != "" {
 		if prev, err := os.ReadFile(b.marker); err == nil && string(prev) == done {
 			log.Info("backfill already done, nothing written", "marker", b.marker, "record", strings.TrimSpace(done))
@@ -150,15 +162,8 @@ func runBackfill(ctx context.Context, o options, log *slog.Logger) (report, erro
 	// once with InfluxDB's words; the writes after it retry what passes.
 	q := influxql.New(b.url, b.db, token, 30*time.Second)
 	defer q.Close()
-	stmts := []string{"SHOW MEASUREMENTS LIMIT 1"}
-	if b.replace {
-		stmts = deleteWindow(o.site, story.From, story.To)
-	}
-	if _, err := q.Query(ctx, stmts); err != nil {
+	if _, err := q.Query(ctx, []string{"SHOW MEASUREMENTS LIMIT 1"}); err != nil {
 		return rep, fmt.Errorf("influxdb %s: %w", b.url, err)
-	}
-	if b.replace {
-		log.Info("deleted the site's points in the window", "site", o.site, "from", story.From, "to", story.To)
 	}
 
 	cfg := store.Defaults()
@@ -172,18 +177,41 @@ func runBackfill(ctx context.Context, o options, log *slog.Logger) (report, erro
 	}
 	defer w.Close()
 
-	log.Info("backfilling", "site", o.site, "seed", o.seed, "days", b.days, "from", story.From, "to", story.To,
-		"bad_month", rep.Story.BadMonth, "late_from", story.LateFrom, "late_to", story.LateTo,
-		"outage_counter", story.Outage.Counter, "outage_from", story.Outage.From, "outage_to", story.Outage.To)
-	g := simcenter.New(simcenter.Config{Site: o.site, Counters: o.counters, Seed: o.seed, Start: story.From,
-		Calendar: story.Day, NoHeartbeats: true})
-	counts, err := backfill(ctx, g, story.To, b.batch, w, log)
-	for k, n := range counts {
-		rep.Kinds[k] = n
-		rep.Distinct += n
-	}
-	if err != nil {
-		return rep, err
+	for _, c := range centers {
+		st := simcenter.NewStory(c.seed, end, b.days, c.counters)
+		if b.replace {
+			if _, err := q.Query(ctx, deleteWindow(c.site, st.From, st.To)); err != nil {
+				return rep, fmt.Errorf("influxdb %s: %w", b.url, err)
+			}
+			log.Info("deleted the site's points in the window", "site", c.site, "from", st.From, "to", st.To)
+		}
+		log.Info("backfilling", "site", c.site, "counters", c.counters, "load", c.load, "seed", c.seed, "days", b.days,
+			"from", st.From, "to", st.To, "bad_month", st.BadMonth.Format("2006-01"), "late_from", st.LateFrom, "late_to", st.LateTo,
+			"outage_counter", st.Outage.Counter, "outage_from", st.Outage.From, "outage_to", st.Outage.To)
+		day := st.Day
+		if c.load != 1 {
+			load := c.load
+			day = func(midnight time.Time) simcenter.Day {
+				d := st.Day(midnight)
+				d.Load *= load
+				return d
+			}
+		}
+		g := simcenter.New(simcenter.Config{Site: c.site, Counters: c.counters, Seed: c.seed, Start: st.From,
+			Calendar: day, NoHeartbeats: true})
+		counts, err := backfill(ctx, g, st.To, b.batch, w, log)
+		var n int
+		for k, x := range counts {
+			rep.Kinds[k] += x
+			rep.Distinct += x
+			n += x
+		}
+		if len(centers) > 1 {
+			rep.Sites = append(rep.Sites, siteReport{Site: c.site, Counters: c.counters, Load: c.load, Points: n})
+		}
+		if err != nil {
+			return rep, err
+		}
 	}
 	if b.marker != "" {
 		if err := durable.WriteFile(filepath.Dir(b.marker), filepath.Base(b.marker), []byte(done)); err != nil {
@@ -191,6 +219,45 @@ func runBackfill(ctx context.Context, o options, log *slog.Logger) (report, erro
 		}
 	}
 	return rep, nil
+}
+
+// center is one simulated site of a backfill.
+type center struct {
+	site     string
+	counters int
+	load     float64 // scales citizens and dossiers: 0.6 to 1.4
+	seed     int64
+}
+
+// siteReport is one site of a province backfill, in the report.
+type siteReport struct {
+	Site     string  `json:"site"`
+	Counters int     `json:"counters"`
+	Load     float64 `json:"load"`
+	Points   int     `json:"points"`
+}
+
+// provinceOf is the backfill's sites: -site alone, or n sites <site>-001..
+// each with its own number of counters (4 to 20), load (0.6 to 1.4) and
+// seed, all from -seed, so the same flags give the same province. A
+// province's communes differ: a few big centers, many small ones.
+func provinceOf(o options, n int) []center {
+	if n <= 1 {
+		return []center{{site: o.site, counters: o.counters, load: 1, seed: o.seed}}
+	}
+	rng := rand.New(rand.NewPCG(uint64(o.seed), 0x6a09e667f3bcc909))
+	out := make([]center, n)
+	for i := range out {
+		// Skewed towards small centers: the square of a uniform number.
+		u := rng.Float64()
+		out[i] = center{
+			site:     fmt.Sprintf("%s-%03d", o.site, i+1),
+			counters: 4 + int(u*u*17),
+			load:     0.6 + 0.8*rng.Float64(),
+			seed:     o.seed*1000 + int64(i) + 1,
+		}
+	}
+	return out
 }
 
 // deleteWindow is the statements that delete site's points of every kind

@@ -182,6 +182,7 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"-mode", "backfill"}, "-influx: required in backfill mode"},
 		{[]string{"-mode", "backfill", "-influx", "tcp://127.0.0.1:8086"}, `-influx: "tcp://127.0.0.1:8086" is not an http(s) URL`},
 		{[]string{"-mode", "backfill", "-influx", "http://127.0.0.1:1", "-days", "0"}, "-days: 0 outside 1..3660"},
+		{[]string{"-mode", "backfill", "-influx", "http://127.0.0.1:1", "-sites", "0"}, "-sites: 0 outside 1..5000"},
 		{[]string{"-mode", "backfill", "-influx", "http://127.0.0.1:1", "-end", "2999-01-01"}, "-end: 2999-01-01 is after today"},
 		{[]string{"-mode", "backfill", "-influx", "http://127.0.0.1:1", "-end", "1/2/2026"}, `-end: "1/2/2026" is not a date`},
 		{[]string{"-mode", "load", "-buttons-broker", "tcp://127.0.0.1:1883"}, "-buttons-broker: ratings are pressed in center mode only"},
@@ -334,4 +335,47 @@ func TestRunBackfill(t *testing.T) {
 		t.Fatalf("replace: %+v, first run %d points", replaced, r.Distinct)
 	}
 	check()
+}
+
+// TestRunBackfillProvince writes a small province, three centers of their
+// own size and load, and checks every point is there, each center with its
+// own counters, and that the same flags give the same province.
+func TestRunBackfillProvince(t *testing.T) {
+	t.Parallel()
+	db := testenv.StartInflux(t)
+	args := []string{"-mode", "backfill", "-influx", db.URL(), "-db", db.Database(), "-site", "tinh",
+		"-sites", "3", "-seed", "9", "-days", "3", "-end", "2026-11-20", "-report"}
+	r := runReport(t, args...)
+	if len(r.Sites) != 3 || r.Story != nil {
+		t.Fatalf("report %+v", r)
+	}
+	var sum int
+	loads := map[float64]bool{}
+	for i, s := range r.Sites {
+		if want := fmt.Sprintf("tinh-%03d", i+1); s.Site != want || s.Counters < 4 || s.Counters > 20 || s.Load < 0.6 || s.Load > 1.4 || s.Points == 0 {
+			t.Errorf("site %d: %+v", i, s)
+		}
+		loads[s.Load] = true
+		sum += s.Points
+		// Each center's own counters served (three working days).
+		series := db.Query(t, fmt.Sprintf(`SELECT count("id") FROM "session" WHERE "site" = '%s' GROUP BY "counter"`, s.Site))
+		if len(series) != s.Counters {
+			t.Errorf("%s: sessions at %d counters, want %d", s.Site, len(series), s.Counters)
+		}
+	}
+	if sum != r.Distinct || len(loads) != 3 {
+		t.Errorf("sites' points add up to %d of %d; loads %v", sum, r.Distinct, loads)
+	}
+	for _, k := range schema.Kinds() {
+		if got := db.Count(t, string(k), "id"); got != int64(r.Kinds[k]) {
+			t.Errorf("%s: %d points in InfluxDB, the report says %d", k, got, r.Kinds[k])
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), append(args[:len(args)-1:len(args)-1], "-influx", "http://127.0.0.1:1"), &stdout, &stderr); err == nil {
+		t.Fatal("an unreachable InfluxDB was not an error")
+	}
+	if again := provinceOf(options{site: "tinh", seed: 9}, 3); again[1].counters != r.Sites[1].Counters || again[1].load != r.Sites[1].Load {
+		t.Errorf("the same flags gave another province: %+v", again)
+	}
 }

@@ -168,6 +168,8 @@ type report struct {
 	// wrong, and whether -marker said it was already done.
 	Story   *storyReport `json:"story,omitempty"`
 	Skipped bool         `json:"skipped,omitempty"`
+	// Sites are a province backfill's centers (-sites above 1).
+	Sites []siteReport `json:"sites,omitempty"`
 }
 
 // run is the whole program; tests call it in-process. It returns nil when
