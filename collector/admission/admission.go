@@ -47,15 +47,17 @@ const (
 	KeyCamera  Key = "camera"
 	KeyService Key = "service"
 	KeyAgent   Key = "agent"
+	// KeyStaff is the official named by queue events (issue 17).
+	KeyStaff Key = "staff"
 )
 
 // numKeys is the number of ID tag keys; index i of the arrays below is
 // Keys()[i].
-const numKeys = 5
+const numKeys = 6
 
 // Keys returns the ID tag keys in a fixed order. The slice is new on each
 // call.
-func Keys() []Key { return []Key{KeyCounter, KeyKiosk, KeyCamera, KeyService, KeyAgent} }
+func Keys() []Key { return []Key{KeyCounter, KeyKiosk, KeyCamera, KeyService, KeyAgent, KeyStaff} }
 
 // ids are an event's ID tag values, by the index of their key; "" where
 // the event has none.
@@ -69,7 +71,7 @@ func idsOf(ev schema.Event) ids {
 	case *schema.Rating:
 		v[0], v[1] = e.Counter, e.Kiosk
 	case *schema.Queue:
-		v[0], v[3] = e.Counter, e.Service // counter is empty for an issued ticket
+		v[0], v[3], v[5] = e.Counter, e.Service, e.Staff // counter is empty for an issued ticket
 	case *schema.Occupancy:
 		v[0], v[2] = e.Counter, e.Camera
 	case *schema.Session:

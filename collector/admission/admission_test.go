@@ -202,14 +202,16 @@ func TestInventory(t *testing.T) {
 			rating("anlao", "c02", "k01", ts),
 			rating("anlao", "c03", "k01", ts),
 		}, []schema.Reason{ok, refused, ok, refused}},
-		{"cameras, services and agents", func(c *Config) {
-			c.Inventory.Caps = Caps{Counter: 5, Kiosk: 5, Camera: 1, Service: 1, Agent: 1}
+		{"cameras, services, agents and officials", func(c *Config) {
+			c.Inventory.Caps = Caps{Counter: 5, Kiosk: 5, Camera: 1, Service: 1, Agent: 1, Staff: 1}
 		}, []schema.Event{
 			cameraHealth("anlao", "cam1", ts), cameraHealth("anlao", "cam2", ts),
 			queue("anlao", "ho-tich", ""), queue("anlao", "dat-dai", ""),
 			agentStatus("anlao", "edge-1", ts), agentStatus("anlao", "edge-2", ts),
 			&schema.Occupancy{Header: header("anlao", ts), Camera: "cam9", Counter: "c01", Zone: schema.ZoneStaff},
-		}, []schema.Reason{ok, refused, ok, refused, ok, refused, refused}},
+			&schema.Queue{Header: header("anlao", ts), Ticket: "A2", Service: "ho-tich", Counter: "c01", Step: schema.StepCalled, Staff: "lan"},
+			&schema.Queue{Header: header("anlao", ts), Ticket: "A3", Service: "ho-tich", Counter: "c01", Step: schema.StepCalled, Staff: "minh"},
+		}, []schema.Reason{ok, refused, ok, refused, ok, refused, refused, ok, refused}},
 		{"an issued ticket takes no counter", func(c *Config) { c.Inventory.Caps.Counter = 1 }, []schema.Event{
 			queue("anlao", "ho-tich", ""), queue("anlao", "ho-tich", "c01"), queue("anlao", "ho-tich", "c02"),
 		}, []schema.Reason{ok, ok, refused}},
@@ -266,7 +268,7 @@ func TestRefusalSaysWhy(t *testing.T) {
 func TestKeysCoverSchema(t *testing.T) {
 	full := map[schema.Kind]schema.Event{
 		schema.KindRating:    &schema.Rating{Counter: "counter", Kiosk: "kiosk"},
-		schema.KindQueue:     &schema.Queue{Counter: "counter", Service: "service"},
+		schema.KindQueue:     &schema.Queue{Counter: "counter", Service: "service", Staff: "staff"},
 		schema.KindOccupancy: &schema.Occupancy{Camera: "camera", Counter: "counter"},
 		schema.KindSession:   &schema.Session{Counter: "counter"},
 		schema.KindDossier:   &schema.Dossier{},

@@ -56,6 +56,8 @@ type Caps struct {
 	Camera  int `yaml:"camera"`
 	Service int `yaml:"service"`
 	Agent   int `yaml:"agent"`
+	// Staff bounds the officials a site's queue events may name.
+	Staff int `yaml:"staff"`
 }
 
 // of returns the cap of key k.
@@ -71,6 +73,8 @@ func (c Caps) of(k Key) int {
 		return c.Service
 	case KeyAgent:
 		return c.Agent
+	case KeyStaff:
+		return c.Staff
 	}
 	return 0
 }
@@ -83,6 +87,7 @@ type SiteInventory struct {
 	Camera  []string `yaml:"camera"`
 	Service []string `yaml:"service"`
 	Agent   []string `yaml:"agent"`
+	Staff   []string `yaml:"staff"`
 }
 
 // list returns the site's list for key k, nil when it has none.
@@ -98,6 +103,8 @@ func (s SiteInventory) list(k Key) []string {
 		return s.Service
 	case KeyAgent:
 		return s.Agent
+	case KeyStaff:
+		return s.Staff
 	}
 	return nil
 }
@@ -147,7 +154,7 @@ func Defaults() Config {
 	return Config{
 		Inventory: Inventory{
 			MaxSites: 2000,
-			Caps:     Caps{Counter: 40, Kiosk: 40, Camera: 40, Service: 32, Agent: 4},
+			Caps:     Caps{Counter: 40, Kiosk: 40, Camera: 40, Service: 32, Agent: 4, Staff: 80},
 		},
 		MaxLag:        14 * 24 * time.Hour,
 		DossierMaxLag: 45 * 24 * time.Hour,

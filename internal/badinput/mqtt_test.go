@@ -125,6 +125,11 @@ var mqttCases = []mqttCase{
 	{"ts with offset", topic("rating"), set("rating", "ts", "2026-01-05T08:00:00+07:00"), "invalid_value"},
 	{"ts not a time", topic("rating"), set("rating", "ts", "yesterday"), "invalid_value"},
 	{"negative wait_s", topic("session"), set("session", "wait_s", -1), "invalid_value"},
+	// The official at a counter is named by queue events only (issue 17).
+	{"staff on a rating", topic("rating"), set("rating", "staff", "lan"), "invalid_value"},
+	{"staff on a session", topic("session"), set("session", "staff", "lan"), "invalid_value"},
+	{"staff not an ID", topic("queue"), set("queue", "staff", "Nguyễn Thị Lan"), "invalid_id"},
+	{"staff without a counter", topic("queue"), set("queue", "step", "issued", "counter", nil, "staff", "lan"), "invalid_value"},
 	{"end before start", topic("session"), set("session", "end", "2020-01-01T00:00:00Z"), "invalid_value"},
 	{"confidence 2", topic("occupancy"), set("occupancy", "confidence", 2), "invalid_value"},
 	{"state unknown yet occupied", topic("occupancy"), set("occupancy", "state", "unknown"), "invalid_value"},

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -62,6 +63,11 @@ func Decode(kind Kind, payload []byte, now time.Time) (Event, error) {
 	if !isObject(payload) {
 		return nil, newError(ReasonMalformed, "", "payload is not a JSON object")
 	}
+	if kind != KindQueue {
+		if err := noStaff(payload); err != nil {
+			return nil, err
+		}
+	}
 	var (
 		ev  Event
 		err error
@@ -89,6 +95,23 @@ func Decode(kind Kind, payload []byte, now time.Time) (Event, error) {
 		return nil, err
 	}
 	return ev, nil
+}
+
+// noStaff refuses the queue events' staff key on another kind: other
+// unknown keys are ignored (the contract grows by optional fields), but
+// this one names a person, and must not pass for recorded when it is not.
+// The byte search keeps the common case at one pass over the payload.
+func noStaff(p []byte) error {
+	if !bytes.Contains(p, []byte(`"staff"`)) {
+		return nil
+	}
+	var w struct {
+		Staff *json.RawMessage `json:"staff"`
+	}
+	if json.Unmarshal(p, &w) == nil && w.Staff != nil {
+		return newError(ReasonInvalidValue, "staff", "only queue events name the official at a counter")
+	}
+	return nil
 }
 
 func tooLarge(n int) error {

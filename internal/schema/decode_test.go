@@ -766,3 +766,41 @@ func TestDecodeRefusesTwiceNamedKeys(t *testing.T) {
 		t.Errorf("ticket with a right-to-left override: %v, want invalid_value naming U+202E", err)
 	}
 }
+
+// The queue event's staff: the official logged in at the counter, on
+// queue events only; any other kind carrying it is refused, not ignored.
+func TestStaffOnQueueOnly(t *testing.T) {
+	now := testNow()
+	ts := now.Add(-time.Hour).UTC().Format(time.RFC3339Nano)
+	ok := `{"id":"q1","ts":"` + ts + `","site":"anlao","ticket":"A012","service":"ho-tich","counter":"c03","step":"called","staff":"lan"}`
+	ev, err := Decode(KindQueue, []byte(ok), now)
+	if err != nil || ev.(*Queue).Staff != "lan" {
+		t.Fatalf("queue with staff: %v %+v", err, ev)
+	}
+	if line := string(ev.AppendLine(nil)); !strings.Contains(line, ",staff=lan,") {
+		t.Errorf("staff not a tag: %s", line)
+	}
+	for name, tc := range map[string]struct {
+		kind    Kind
+		payload string
+		reason  Reason
+	}{
+		"rating":     {KindRating, `{"id":"r1","ts":"` + ts + `","site":"anlao","counter":"c03","kiosk":"k03","level":"satisfied","staff":"lan"}`, ReasonInvalidValue},
+		"not an ID":  {KindQueue, strings.Replace(ok, `"lan"`, `"Lan Nguyen"`, 1), ReasonInvalidID},
+		"no counter": {KindQueue, `{"id":"q1","ts":"` + ts + `","site":"anlao","ticket":"A012","service":"ho-tich","step":"issued","staff":"lan"}`, ReasonInvalidValue},
+	} {
+		if _, err := Decode(tc.kind, []byte(tc.payload), now); ReasonOf(err) != tc.reason {
+			t.Errorf("%s: %v, want %s", name, err, tc.reason)
+		}
+	}
+	// null is absent, as for every optional key; the word in a text is no
+	// key.
+	null := `{"id":"r1","ts":"` + ts + `","site":"anlao","counter":"c03","kiosk":"k03","level":"satisfied","staff":null}`
+	if _, err := Decode(KindRating, []byte(null), now); err != nil {
+		t.Errorf("null staff refused: %v", err)
+	}
+	text := `{"id":"r1","ts":"` + ts + `","site":"anlao","counter":"c03","kiosk":"k03","level":"satisfied","session":"\"staff\""}`
+	if _, err := Decode(KindRating, []byte(text), now); err != nil {
+		t.Errorf("\"staff\" inside a value refused: %v", err)
+	}
+}

@@ -353,6 +353,9 @@ type Queue struct {
 	Service string `json:"service"`
 	Counter string `json:"counter,omitempty"` // empty only for StepIssued: no counter is chosen yet
 	Step    Step   `json:"step"`
+	// Staff is the official logged in at the counter in the queue system,
+	// when it says: who served, for the officials' figures (issue 17).
+	Staff string `json:"staff,omitempty"`
 }
 
 // Kind returns KindQueue.
@@ -375,7 +378,13 @@ func (e *Queue) Validate(now time.Time) error {
 	if e.Counter == "" && e.Step != StepIssued {
 		return newError(ReasonMissing, "counter", "required unless step is issued")
 	}
-	return checkID("counter", e.Counter, false)
+	if err := checkID("counter", e.Counter, false); err != nil {
+		return err
+	}
+	if e.Staff != "" && e.Counter == "" {
+		return newError(ReasonInvalidValue, "staff", "an official is logged in at a counter: staff needs counter")
+	}
+	return checkID("staff", e.Staff, false)
 }
 
 // Occupancy is a change of state of one zone at a counter, seen by a camera.

@@ -109,7 +109,7 @@ func fullEvents() []Event {
 	h := Header{ID: "01JDX8K3Q7A1", TS: ts, Site: "anlao"}
 	return []Event{
 		&Rating{Header: h, Counter: "c03", Kiosk: "k03", Level: LevelVerySatisfied, Reasons: []string{"fast", "kind"}, Session: "s-1", PressID: "tap-7f3a9c21", PressSeq: 17},
-		&Queue{Header: h, Ticket: "A012", Service: "ho-tich", Counter: "c03", Step: StepFinished},
+		&Queue{Header: h, Ticket: "A012", Service: "ho-tich", Counter: "c03", Step: StepFinished, Staff: "lan"},
 		&Occupancy{Header: h, Camera: "cam1", Counter: "c03", Zone: ZoneStaff, Occupied: true, Confidence: 0.5, State: ZoneOccupied},
 		&Session{Header: h, Counter: "c03", Start: ts.Add(-time.Minute), End: ts, WaitS: 1.5, ServiceS: 60, Source: SourceQueue, Ticket: "A012"},
 		&Dossier{Header: h, Dossier: "d-1", Procedure: "1.001234", Received: ts.Add(-48 * time.Hour), Due: ts.Add(time.Hour), Resolved: ts, Outcome: OutcomeOnTime},

@@ -166,6 +166,7 @@ func (e *Queue) AppendLine(dst []byte) []byte {
 	w.tag("counter", e.Counter)
 	w.tag("service", e.Service)
 	w.tag("site", e.Site)
+	w.tag("staff", e.Staff)
 	w.tag("step", string(e.Step))
 	w.fields()
 	w.str("id", e.ID)

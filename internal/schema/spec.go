@@ -77,6 +77,8 @@ func Fields(k Kind) []FieldSpec {
 			{Name: "counter", JSON: JSONID, Column: ColumnTag, Note: "Required unless step is issued, when no counter is chosen yet."},
 			{Name: "step", JSON: JSONEnum, Required: true, Column: ColumnTag,
 				Values: []string{"issued", "called", "started", "finished", "no_show"}},
+			{Name: "staff", JSON: JSONID, Column: ColumnTag,
+				Note: "The official logged in at the counter in the queue system (their roster ID), when it says; needs `counter`. Only queue events carry it: on any other kind it is refused. Left out when absent."},
 		}
 	case KindOccupancy:
 		own = []FieldSpec{
