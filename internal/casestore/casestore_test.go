@@ -125,24 +125,22 @@ func TestStore(t *testing.T) {
 			if _, err := s.Get(ctx, "anlao-2025-999999"); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("unknown number: %v", err)
 			}
-			open, err := s.List(ctx, Filter{Site: "anlao", Open: true})
-			if err != nil || len(open) != 1 || open[0].Number != b.Number {
-				t.Fatalf("open cases %+v %v", open, err)
+			openCases, err := s.List(ctx, Filter{Site: "anlao", Open: true})
+			if err != nil || len(openCases) != 1 || openCases[0].Number != b.Number {
+				t.Fatalf("open cases %+v %v", openCases, err)
 			}
 			all, err := s.List(ctx, Filter{Site: "anlao"})
 			if err != nil || len(all) != 2 || all[0].Number != b.Number {
 				t.Fatalf("all cases %d %v", len(all), err)
 			}
 			// Reopening migrates nothing again.
-			s2 := open2(t, d, dsn)
+			s2 := open(t, d, dsn)
 			if got, err := s2.Get(ctx, b.Number); err != nil || !reflect.DeepEqual(got, b) {
 				t.Fatalf("after reopening: %+v %v", got, err)
 			}
 		})
 	}
 }
-
-func open2(t *testing.T, d Dialect, dsn string) *Store { return open(t, d, dsn) }
 
 // A database newer than the program is refused, not written to.
 func TestNewerSchemaRefused(t *testing.T) {

@@ -23,8 +23,7 @@ func (s *Source) YearVolume(ctx context.Context, site string, start, end time.Ti
 	if !schema.ValidID(site) {
 		return kpi.Volume{}, fmt.Errorf("%w: %q", ErrInvalidSite, site)
 	}
-	where := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site,
-		start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+	where := whereRange(site, start, end)
 	res, err := s.client.Query(ctx, []string{
 		`SELECT count("id") FROM "rating" WHERE ` + where,
 		`SELECT first("id") FROM "rating" WHERE ` + where,

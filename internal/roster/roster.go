@@ -61,11 +61,8 @@ type Away struct {
 	Note string `yaml:"note"`
 }
 
-// Away kinds.
-var awayKinds = map[string]string{
-	"leave": "Nghỉ phép / leave", "business_trip": "Đi công tác / business trip",
-	"training": "Tập huấn / training", "sick": "Nghỉ ốm / sick leave",
-}
+// awayKinds are the kinds of time away.
+var awayKinds = map[string]bool{"leave": true, "business_trip": true, "training": true, "sick": true}
 
 // Roster is a checked schedule.
 type Roster struct {
@@ -142,7 +139,7 @@ func New(f File) (*Roster, error) {
 		if _, ok := r.officials[a.Official]; !ok {
 			return nil, fmt.Errorf("away[%d]: unknown official %q", i, a.Official)
 		}
-		if _, ok := awayKinds[a.Kind]; !ok {
+		if !awayKinds[a.Kind] {
 			return nil, fmt.Errorf("away[%d]: kind %q: want leave, business_trip, training or sick", i, a.Kind)
 		}
 		from, err := r.moment(a.From, false)
@@ -265,7 +262,7 @@ func (r *Roster) Official(id string) (Official, bool) {
 // they are away then (leave, a business trip ...).
 type Assignment struct {
 	Official string
-	Away     string // "" when expected at the counter; else why not
+	Away     bool // rostered, but on leave, a trip, training or sick
 }
 
 // At returns who is rostered at counter at t, if anyone.
@@ -277,7 +274,7 @@ func (r *Roster) At(counter string, t time.Time) (Assignment, bool) {
 		a := Assignment{Official: s.official}
 		for _, iv := range r.away[s.official] {
 			if !t.Before(iv.From) && t.Before(iv.To) {
-				a.Away = "away"
+				a.Away = true
 				break
 			}
 		}
@@ -330,14 +327,5 @@ func subtract(a, b []kpi.Interval) []kpi.Interval {
 		out = append(out, cur...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].From.Before(out[j].From) })
-	return out
-}
-
-// AwayKinds names the kinds of time away, Vietnamese and English.
-func AwayKinds() map[string]string {
-	out := make(map[string]string, len(awayKinds))
-	for k, v := range awayKinds {
-		out[k] = v
-	}
 	return out
 }

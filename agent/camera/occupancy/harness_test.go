@@ -34,8 +34,8 @@ type clipCache struct {
 var cache = clipCache{m: map[string]*decoded{}}
 
 // decode generates a scene's clip (or finds it cached on disk) and decodes
-// its keyframes with libavcodec to 160-wide frames.
-func decode(t *testing.T, s scene.Scene) *decoded {
+// its keyframes with libavcodec to 160-wide frames; benchmarks use it too.
+func decode(t testing.TB, s scene.Scene) *decoded {
 	t.Helper()
 	cache.mu.Lock()
 	defer cache.mu.Unlock()

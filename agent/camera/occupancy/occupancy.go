@@ -267,6 +267,8 @@ type Detector struct {
 	// chg is the frame's changed pixels (in zones), against the reference
 	// or, under an object, against the object.
 	chg []bool
+	// taken is withTaken's buffer.
+	taken []bool
 	// hist holds each zone pixel's changed state over the last 16
 	// keyframes, newest in bit 0: how flickering is told.
 	hist []uint16
@@ -633,29 +635,33 @@ const objectGone = 0.6
 // would take for an object (a citizen seated where the waiting area
 // overlaps the seat is the seat's, not the waiting area's).
 func (d *Detector) ownRatio(zi int) float64 {
-	taken := d.othersTaken(zi)
 	var n int
-	for _, p := range d.zones[zi].pix {
-		if d.chg[p] && !taken[p] {
-			n++
+	d.withTaken(zi, func(taken []bool) {
+		for _, p := range d.zones[zi].pix {
+			if d.chg[p] && !taken[p] {
+				n++
+			}
 		}
-	}
+	})
 	return float64(n) / float64(len(d.zones[zi].pix))
 }
 
-// othersTaken marks the pixels of the zones other than zi that are
-// occupied or unsure.
-func (d *Detector) othersTaken(zi int) map[int32]bool {
-	taken := make(map[int32]bool)
-	for j, o := range d.zones {
-		if j == zi || !(o.Occupied || o.Unsure) {
-			continue
-		}
-		for _, p := range o.pix {
-			taken[p] = true
+// withTaken runs f with the pixels of the zones other than zi that are
+// occupied or unsure marked in d.taken, a buffer kept between keyframes
+// (this runs for every zone of every keyframe) and left clear after.
+func (d *Detector) withTaken(zi int, f func(taken []bool)) {
+	mark := func(v bool) {
+		for j, o := range d.zones {
+			if j != zi && (o.Occupied || o.Unsure) {
+				for _, p := range o.pix {
+					d.taken[p] = v
+				}
+			}
 		}
 	}
-	return taken
+	mark(true)
+	f(d.taken)
+	mark(false)
 }
 
 // absorb takes zone zi's changed pixels for an object: into the object
@@ -663,16 +669,17 @@ func (d *Detector) othersTaken(zi int) map[int32]bool {
 // occupied or unsure (overlapping zones: the waiting area's bag must not
 // swallow the citizen sitting beside it).
 func (d *Detector) absorb(zi int) {
-	taken := d.othersTaken(zi)
-	for _, p := range d.zones[zi].pix {
-		if d.chg[p] && !taken[p] {
-			if !d.objMask[p] {
-				d.objects++
+	d.withTaken(zi, func(taken []bool) {
+		for _, p := range d.zones[zi].pix {
+			if d.chg[p] && !taken[p] {
+				if !d.objMask[p] {
+					d.objects++
+				}
+				d.objMask[p], d.obj[p], d.objZone[p] = true, d.cur[p], int16(zi)
+				d.chg[p] = false
 			}
-			d.objMask[p], d.obj[p], d.objZone[p] = true, d.cur[p], int16(zi)
-			d.chg[p] = false
 		}
-	}
+	})
 }
 
 // adapt moves the reference towards the frame where nothing changed,
@@ -737,6 +744,7 @@ func (d *Detector) resize(w, h int) {
 	d.objZone = make([]int16, w*h)
 	d.objects = 0
 	d.chg = make([]bool, w*h)
+	d.taken = make([]bool, w*h)
 	d.hist = make([]uint16, w*h)
 	d.inZone = make([]bool, w*h)
 	d.gap, d.judgedAt = 0, time.Time{}

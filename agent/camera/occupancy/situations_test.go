@@ -1,10 +1,8 @@
 package occupancy_test
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/pscm/pscm/agent/camera/keyframe"
 	"github.com/pscm/pscm/agent/camera/occupancy"
 	"github.com/pscm/pscm/agent/camera/presence"
-	"github.com/pscm/pscm/internal/annexb"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/scene"
 	"github.com/pscm/pscm/internal/schema"
@@ -168,7 +165,7 @@ func kindName(z scene.Zone) string {
 // thresholds, as run does, for tests and benchmarks alike.
 func runSituation(tb testing.TB, s scene.Scene) (*decoded, []emitted) {
 	tb.Helper()
-	d := decodeTB(tb, s)
+	d := decode(tb, s)
 	det, err := occupancy.New(occupancy.Defaults(), zonesOf(s))
 	if err != nil {
 		tb.Fatal(err)
@@ -452,7 +449,7 @@ func BenchmarkSituations(b *testing.B) {
 	ss := scene.Situations()
 	var frames int
 	for _, s := range ss {
-		frames += len(decodeTB(b, s).frames)
+		frames += len(decode(b, s).frames)
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -569,44 +566,4 @@ func insidePoly(p [][2]float64, x, y float64) bool {
 		}
 	}
 	return in
-}
-
-// decodeTB is decode (harness_test.go) for benchmarks too, sharing its
-// cache.
-func decodeTB(tb testing.TB, s scene.Scene) *decoded {
-	tb.Helper()
-	cache.mu.Lock()
-	defer cache.mu.Unlock()
-	if d, ok := cache.m[s.Name]; ok {
-		return d
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	c, err := scene.Cached(ctx, s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, err := os.ReadFile(c.Path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dec, err := keyframe.New(c.Codec, 160)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer dec.Close()
-	d := &decoded{clip: c}
-	for i, au := range annexb.SplitAccessUnits(c.Codec, b) {
-		if !annexb.IsKeyframe(c.Codec, au) {
-			continue
-		}
-		f, err := dec.Decode(au)
-		if err != nil {
-			tb.Fatalf("%s: access unit %d: %v", s.Name, i, err)
-		}
-		d.frames = append(d.frames, f)
-		d.at = append(d.at, t0.Add(time.Duration(i)*time.Second/time.Duration(s.FPS)))
-	}
-	cache.m[s.Name] = d
-	return d
 }
