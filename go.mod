@@ -7,6 +7,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/deepch/vdk v0.0.27
 	github.com/eclipse/paho.mqtt.golang v1.5.1
+	github.com/esimov/pigo v1.4.6
 	github.com/gorilla/websocket v1.5.3
 	github.com/influxdata/influxdb-client-go/v2 v2.14.0
 	github.com/jackc/pgx/v5 v5.13.0

@@ -29,8 +29,8 @@ const (
 // served) and checks what reaches InfluxDB through the spool, the central
 // broker and the collector: camera health with the stream's real figures,
 // the zone changes, the session; then the camera server goes away for 20 s,
-// the agent reports it down, reconnects when it is back and counts the
-// reconnects. The calibration page serves the decoded frame on loopback.
+// the agent reports it down and every zone unknown, reconnects when it is
+// back and counts the reconnects. The calibration page serves the decoded frame on loopback.
 func TestCamerasEndToEnd(t *testing.T) {
 	w := newWorld(t)
 	sc := scene.Brief()
@@ -150,6 +150,10 @@ func TestCamerasEndToEnd(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, 250*time.Millisecond, func() bool {
 		return len(w.db.Query(t, `SELECT "up" FROM "camera" WHERE "camera" = 'cam1' AND "up" = false`)) > 0
 	}, "the camera reported down")
+	// Every zone unknown while it cannot see: neither vacant nor occupied.
+	testenv.Eventually(t, 20*time.Second, 250*time.Millisecond, func() bool {
+		return len(w.db.Query(t, `SELECT count("occupied") FROM "occupancy" WHERE "camera" = 'cam1' AND "state" = 'unknown' AND "occupied" = false GROUP BY "zone"`)) == len(sc.Zones)
+	}, "every zone of the camera unknown in InfluxDB while it is down")
 	time.Sleep(20 * time.Second) // the outage itself, not a wait for a result
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

@@ -97,6 +97,7 @@ var scenarios = []scenario{
 		time.Sleep(5 * time.Minute)
 		s.uplink.Restore()
 	}},
+	{name: "camera down 5 min", d: 6 * time.Minute, settle: time.Minute, fault: cameraDown},
 	{name: "impostor on the central broker", d: 30 * time.Second, settle: time.Minute, fault: impostor},
 	{name: "spool disk near full", d: 45 * time.Second, settle: time.Minute, fault: diskNearFull},
 }

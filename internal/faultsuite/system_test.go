@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pscm/pscm/internal/rtspsim"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
@@ -68,6 +69,11 @@ type system struct {
 	spoolTmpfs string
 	agentCfg   string
 	sims       int // simulator runs so far; each has its own seed
+	// camera is the agent's one camera (camera_test.go); camConfig its
+	// part of the agent's configuration, camZones how many zones it has.
+	camera    *rtspsim.Server
+	camConfig string
+	camZones  int
 }
 
 func startSystem(t *testing.T) *system {
@@ -127,6 +133,7 @@ http:
 	aport := testenv.FreePort(t)
 	s.agentAddr = fmt.Sprintf("127.0.0.1:%d", aport)
 	s.agentAdmin = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	s.startCamera(t)
 	s.agentCfg = s.write(t, "agent.yml", s.agentConfig(t, aport, 0))
 	s.agent = testenv.StartProgram(t, "agent", s.dir, []string{agentBin, "-config", s.agentCfg}, 30*time.Second,
 		testenv.HTTPReady("http://"+s.agentAddr+"/healthz"))
@@ -187,6 +194,7 @@ session_key: {file: %s}
 state_dir: %s
 reload_interval: %s
 push_interval: 100ms
+working_hours: {time_zone: Asia/Ho_Chi_Minh, days: [mon, tue, wed, thu, fri, sat, sun], spans: ["00:00-23:59"]}
 `, s.dashAddr, s.dashAdmin, s.db.URL(), s.db.Bucket(), s.central.URL(), s.passwordFile("dashboard"), simSite, counters.String(), agentSite, usersPath, keyPath, s.dir, reloadInterval))
 	s.dashboard = testenv.StartProgram(t, "dashboard", s.dir, []string{dashBin, "-config", dcfg}, 30*time.Second,
 		testenv.HTTPReady("http://"+s.dashAddr+"/healthz"))
@@ -237,7 +245,7 @@ queue:
   services: [ho-tich, dat-dai]
   counters: [c11, c12]
 status_interval: 5s
-`, agentSite, agentName, s.uplink.URL(), agentName, s.passwordFile(agentName), s.local.URL(), port, s.agentAdmin, s.spoolDir, limit, kiosks.String(), webhook)
+%s`, agentSite, agentName, s.uplink.URL(), agentName, s.passwordFile(agentName), s.local.URL(), port, s.agentAdmin, s.spoolDir, limit, kiosks.String(), webhook, s.camConfig)
 }
 
 const webhookToken = "faults-webhook-token-0123456789"

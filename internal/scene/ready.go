@@ -171,3 +171,16 @@ func Brief() Scene {
 	}
 	return s
 }
+
+// Staffed is five minutes of a counter whose official sits from 5 s to the
+// end and whom nobody visits: the camera of the fault suite, looped, in a
+// substream's format (5 fps, 512 kbit/s, a keyframe every second). The
+// agent, started with the clip, learns the empty chair from its first
+// frames; from then on the official is present all the time the camera can
+// see, but for five seconds at each loop. No citizen, so no session.
+func Staffed() Scene {
+	s := situation("staffed", 300)
+	s.KbitRate = 512
+	s.Actors = []Actor{staff("official", 5, 300)}
+	return s
+}

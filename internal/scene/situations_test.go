@@ -196,3 +196,20 @@ func TestSituationsTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestStaffed: the fault suite's camera shows the empty chair for its
+// first seconds, then its official to the end, and nobody else: no session
+// to count.
+func TestStaffed(t *testing.T) {
+	s := scene.Staffed()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tr := s.Truth()
+	if len(tr.Sessions) != 0 || len(tr.Occupied[scene.ZoneCitizen]) != 0 || len(tr.Occupied[scene.ZoneWaiting]) != 0 {
+		t.Errorf("staffed scene: sessions %v, occupied %v: want the official alone", tr.Sessions, tr.Occupied)
+	}
+	if st := tr.Occupied[scene.ZoneStaff]; len(st) != 1 || st[0][0] < 3 || st[0][0] > 10 || st[0][1] != s.Duration {
+		t.Errorf("official seated %v: want from a few seconds in to the end", st)
+	}
+}

@@ -92,8 +92,10 @@ type camera struct {
 	cfg    Camera
 	stream *ingest.Camera
 	det    *occupancy.Detector // fed by the stream's consumer goroutine only
-	dec    *keyframe.Decoder   // idem
-	codec  string
+	// bgSaved is when det's background was last saved (background.go).
+	bgSaved time.Time
+	dec     *keyframe.Decoder // idem
+	codec   string
 	// reanchor asks the consumer goroutine to accept the current view
 	// (set by the calibration page).
 	reanchor atomic.Bool
@@ -151,6 +153,7 @@ func New(set Settings, cams []Camera, out Emitter, log *slog.Logger, reg prometh
 			return nil, fmt.Errorf("camera %s: %w", cc.ID, err)
 		}
 		c.det = det
+		w.restoreBackground(c)
 		c.states = det.State()
 		for _, z := range cc.Zones {
 			if z.Kind != schema.ZoneStaff && z.Kind != schema.ZoneCitizen {
@@ -291,6 +294,7 @@ func (w *Watch) Run(ctx context.Context) error {
 		if c.dec != nil {
 			c.dec.Close()
 		}
+		w.saveBackground(c, w.now(), true)
 	}
 	w.sayUnknownAtStop(w.now())
 	// Whatever still waits for its other half goes out alone, so a stop
@@ -335,6 +339,7 @@ func (w *Watch) keyframe(c *camera, kf ingest.Keyframe) {
 		c.det.Reanchor()
 	}
 	changes := c.det.Observe(f, kf.At)
+	w.saveBackground(c, kf.At, false)
 	tampered, why := c.det.Tamper()
 	states := c.det.State()
 
