@@ -80,6 +80,8 @@ func idsOf(ev schema.Event) ids {
 		v[2] = e.Camera
 	case *schema.Agent:
 		v[4] = e.Agent
+	case *schema.Case:
+		v[0], v[3] = e.Counter, e.Service
 	}
 	return v
 }
@@ -263,15 +265,18 @@ func (p *Policy) checkTime(kind schema.Kind, h *schema.Header, now time.Time) (*
 	return nil, refused
 }
 
+// lag is how old an event of kind may be. Dossiers and citizens' cases
+// share the longer bound: both are imported from other systems with their
+// history (a case's steps keep their own times).
 func (p *Policy) lag(kind schema.Kind) time.Duration {
-	if kind == schema.KindDossier {
+	if kind == schema.KindDossier || kind == schema.KindCase {
 		return p.cfg.DossierMaxLag
 	}
 	return p.cfg.MaxLag
 }
 
 func lagKey(kind schema.Kind) string {
-	if kind == schema.KindDossier {
+	if kind == schema.KindDossier || kind == schema.KindCase {
 		return "dossier_max_lag"
 	}
 	return "max_lag"

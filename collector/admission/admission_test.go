@@ -274,6 +274,7 @@ func TestKeysCoverSchema(t *testing.T) {
 		schema.KindDossier:   &schema.Dossier{},
 		schema.KindCamera:    &schema.Camera{Camera: "camera"},
 		schema.KindAgent:     &schema.Agent{Agent: "agent"},
+		schema.KindCase:      &schema.Case{Counter: "counter", Service: "service"},
 	}
 	all := map[string]bool{}
 	for _, k := range schema.Kinds() {

@@ -87,6 +87,8 @@ func Decode(kind Kind, payload []byte, now time.Time) (Event, error) {
 		ev, err = decodeCamera(payload)
 	case KindAgent:
 		ev, err = decodeAgent(payload)
+	case KindCase:
+		ev, err = decodeCase(payload)
 	}
 	if err != nil {
 		return nil, err
@@ -181,6 +183,14 @@ type cameraWire struct {
 	Camera
 	headerTimes
 	Up *bool `json:"up"`
+}
+
+type caseWire struct {
+	Case
+	headerTimes
+	Received string `json:"received"`
+	Due      string `json:"due"`
+	Late     *bool  `json:"late"`
 }
 
 type agentWire struct {
@@ -497,4 +507,29 @@ func trimBlank(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+func decodeCase(p []byte) (Event, error) {
+	var w caseWire
+	if err := unmarshal(p, &w); err != nil {
+		return nil, err
+	}
+	e := &w.Case
+	if err := w.ts(&e.Header); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Received, err = parseTime("received", w.Received); err != nil {
+		return nil, err
+	}
+	if w.Due != "" {
+		if e.Due, err = parseTime("due", w.Due); err != nil {
+			return nil, err
+		}
+	}
+	if w.Late == nil {
+		return nil, missing("late")
+	}
+	e.Late = *w.Late
+	return e, nil
 }

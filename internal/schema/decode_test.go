@@ -221,6 +221,21 @@ func TestDecodeRejects(t *testing.T) {
 		{"fps overflows float64", "", KindCamera, edit(KindCamera, "fps", `1e999`), ReasonWrongType, "fps"},
 		{"spool_depth is a bool", "", KindAgent, edit(KindAgent, "spool_depth", `false`), ReasonWrongType, "spool_depth"},
 
+		// A citizen's case step (issue 16).
+		{"case without late", "", KindCase, edit(KindCase, "late", ""), ReasonMissing, "late"},
+		{"case late is a string", "", KindCase, edit(KindCase, "late", `"no"`), ReasonWrongType, "late"},
+		{"case without received", "", KindCase, edit(KindCase, "received", ""), ReasonMissing, "received"},
+		{"case without number", "", KindCase, edit(KindCase, "case", ""), ReasonMissing, "case"},
+		{"case kind unknown", "", KindCase, edit(KindCase, "case_kind", `"than_phien"`), ReasonInvalidValue, "case_kind"},
+		{"case channel unknown", "", KindCase, edit(KindCase, "channel", `"email"`), ReasonInvalidValue, "channel"},
+		{"case due before received", "", KindCase, edit(KindCase, "due", `"2026-11-19T00:00:00Z"`), ReasonInvalidValue, "due"},
+		{"case extended by nothing", "", KindCase, edit(KindCase, "step", `"extended"`), ReasonInvalidValue, "extend_days"},
+		{"case extended by too much", "", KindCase, editPayload(edit(KindCase, "step", `"extended"`), "extend_days", "61"), ReasonInvalidValue, "extend_days"},
+		{"case extended without a deadline", "", KindCase, editPayload(editPayload(edit(KindCase, "step", `"extended"`), "extend_days", "5"), "due", ""), ReasonMissing, "due"},
+		{"case extension on another step", "", KindCase, edit(KindCase, "extend_days", "5"), ReasonInvalidValue, "extend_days"},
+		{"case counter not an ID", "", KindCase, edit(KindCase, "counter", `"Quầy 3"`), ReasonInvalidID, "counter"},
+		{"case staff key", "", KindCase, edit(KindCase, "staff", `"lan"`), ReasonInvalidValue, "staff"},
+
 		// Topics.
 		{"unknown kind topic", "pscm/v1/anlao/ratings", KindRating, rating, ReasonUnknownKind, "topic"},
 		{"kind in capitals", "pscm/v1/anlao/Rating", KindRating, rating, ReasonUnknownKind, "topic"},
@@ -514,7 +529,7 @@ func TestReasonOf(t *testing.T) {
 
 func TestKindsAndReasons(t *testing.T) {
 	kinds := Kinds()
-	want := []Kind{"rating", "queue", "occupancy", "session", "dossier", "camera", "agent"}
+	want := []Kind{"rating", "queue", "occupancy", "session", "dossier", "camera", "agent", "case"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("Kinds() = %v", kinds)
 	}

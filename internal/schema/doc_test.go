@@ -61,6 +61,7 @@ func kindDocs() map[Kind]kindDoc {
 		KindDossier:   {"hồ sơ đã giải quyết", "The one-stop-shop software resolved a dossier."},
 		KindCamera:    {"tình trạng camera", "Camera health, from the agent every 10 s."},
 		KindAgent:     {"trạng thái agent", "Agent status, published retained; the agent's MQTT last will is the same event with status `offline`."},
+		KindCase:      {"góp ý, phản ánh, khiếu nại", "A step of a citizen's feedback or complaint case (issue 16): received, acknowledged, assigned, answered, closed, transferred, rejected, or its deadline extended. Published by the dashboard, which keeps the cases; counts and timings only, never the citizen's message or phone number. Added to v1 after the first seven kinds: a collector older than it counts these as `unknown_kind`."},
 	}
 }
 
@@ -76,7 +77,7 @@ func reasonDocs() map[Reason]string {
 		ReasonTimeRange:     "`ts` is before 2020-01-01 or more than 24 h after the receiver's clock, or another time is outside 2000..2099.",
 		ReasonSiteMismatch:  "The topic's `{site}` differs from the payload's `site`, or an agent topic's `{agent}` from the payload's `agent`.",
 		ReasonBadTopic:      "Not a v1 event topic: wrong prefix, empty segment, wildcard, wrong number of segments, invalid ID, agent topic without the agent, or a press topic where an event topic was expected.",
-		ReasonUnknownKind:   "The kind is not one of the seven: the collector subscribes to every kind (`pscm/v1/{site}/+` and `…/+/+`), so an event of a kind it does not know, from an agent newer than itself, is counted and logged with this reason instead of never being seen.",
+		ReasonUnknownKind:   "The kind is not one of the eight: the collector subscribes to every kind (`pscm/v1/{site}/+` and `…/+/+`), so an event of a kind it does not know, from an agent newer than itself, is counted and logged with this reason instead of never being seen.",
 		ReasonPointConflict: "Another event (another `id`) already holds this measurement, tags and `ts` (see \"unique point times\"); writing it would overwrite that one.",
 		ReasonUnknownID:     "By the collector's configuration, not the contract: an ID that becomes a tag (`counter`, `kiosk`, `camera`, `service`, `agent`) is not in its site's inventory (`admission.inventory.sites`), or is new while the site already holds its cap of such IDs (`admission.inventory.caps`); or the site is new while `admission.inventory.max_sites` others are tracked. It bounds the series one publisher can create.",
 		ReasonTSTooOld:      "By the collector's configuration: `ts` is older, by the collector's clock, than `admission.max_lag` (`admission.dossier_max_lag` for dossiers). `agent` status is exempt: its last will carries the agent's start time.",

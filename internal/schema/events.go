@@ -2,6 +2,7 @@ package schema
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -610,4 +611,98 @@ func (e *Agent) Validate(now time.Time) error {
 		return err
 	}
 	return checkNonNeg("uptime_s", e.UptimeS)
+}
+
+// CaseStep is the step of a citizen's case an event reports: the state the
+// case reached, or an extension of its deadline.
+type CaseStep string
+
+// Case steps, in a case's life.
+const (
+	CaseReceived     CaseStep = "received"
+	CaseAcknowledged CaseStep = "acknowledged"
+	CaseAssigned     CaseStep = "assigned"
+	CaseAnswered     CaseStep = "answered"
+	CaseClosed       CaseStep = "closed"
+	CaseTransferred  CaseStep = "transferred"
+	CaseRejected     CaseStep = "rejected"
+	CaseExtended     CaseStep = "extended"
+)
+
+var (
+	caseSteps    = []string{"received", "acknowledged", "assigned", "answered", "closed", "transferred", "rejected", "extended"}
+	caseKinds    = []string{"gop_y", "kien_nghi", "phan_anh", "khieu_nai", "to_cao"}
+	caseChannels = []string{"kiosk", "in_person", "phone", "letter", "zalo", "hotline", "reception", "province"}
+)
+
+// maxExtendDays bounds one extension, in working days.
+const maxExtendDays = 60
+
+// Case is one step of a citizen's feedback or complaint case (issue 16):
+// the counts and timings, never the citizen's message or phone, which stay
+// in the case store.
+type Case struct {
+	Header
+	Case     string   `json:"case"`
+	CaseKind string   `json:"case_kind"`
+	Channel  string   `json:"channel"`
+	Step     CaseStep `json:"step"`
+	Counter  string   `json:"counter,omitempty"`
+	Service  string   `json:"service,omitempty"`
+	// Received is when the case came in; Due its resolve deadline after
+	// this step (zero while the rules set none yet).
+	Received time.Time `json:"received"`
+	Due      time.Time `json:"due,omitzero"`
+	// Late: this step came after the deadline it answers.
+	Late       bool `json:"late"`
+	ExtendDays int  `json:"extend_days,omitempty"`
+}
+
+// Kind returns KindCase.
+func (e *Case) Kind() Kind { return KindCase }
+
+// Validate checks e against the contract. Whether Late was present in JSON
+// is checked by Decode.
+func (e *Case) Validate(now time.Time) error {
+	if err := e.Header.validate(now); err != nil {
+		return err
+	}
+	if err := checkText("case", e.Case, true); err != nil {
+		return err
+	}
+	if err := checkEnum("case_kind", e.CaseKind, slices.Contains(caseKinds, e.CaseKind), strings.Join(caseKinds, ", ")); err != nil {
+		return err
+	}
+	if err := checkEnum("channel", e.Channel, slices.Contains(caseChannels, e.Channel), strings.Join(caseChannels, ", ")); err != nil {
+		return err
+	}
+	if err := checkEnum("step", string(e.Step), slices.Contains(caseSteps, string(e.Step)), strings.Join(caseSteps, ", ")); err != nil {
+		return err
+	}
+	if err := checkID("counter", e.Counter, false); err != nil {
+		return err
+	}
+	if err := checkID("service", e.Service, false); err != nil {
+		return err
+	}
+	if err := checkTime("received", e.Received); err != nil {
+		return err
+	}
+	if !e.Due.IsZero() {
+		if err := checkTime("due", e.Due); err != nil {
+			return err
+		}
+		if e.Due.Before(e.Received) {
+			return newError(ReasonInvalidValue, "due", "is before received")
+		}
+	}
+	switch {
+	case e.Step == CaseExtended && (e.ExtendDays < 1 || e.ExtendDays > maxExtendDays):
+		return newError(ReasonInvalidValue, "extend_days", "an extension needs 1 to "+strconv.Itoa(maxExtendDays)+" working days, got "+strconv.Itoa(e.ExtendDays))
+	case e.Step != CaseExtended && e.ExtendDays != 0:
+		return newError(ReasonInvalidValue, "extend_days", "only an extended step carries it")
+	case e.Step == CaseExtended && e.Due.IsZero():
+		return newError(ReasonMissing, "due", "an extension sets the new deadline")
+	}
+	return nil
 }

@@ -19,7 +19,7 @@ type example struct {
 	line    string
 }
 
-// examples returns the seven docs/events.md examples, verbatim.
+// examples returns the docs/events.md examples, one per kind, verbatim.
 func examples() []example {
 	return []example{
 		{
@@ -63,6 +63,12 @@ func examples() []example {
 			topic:   "pscm/v1/anlao/agent/anlao-edge-1",
 			payload: `{"id":"01JDX8K3Q7A6","ts":"2026-11-25T01:15:00Z","site":"anlao","agent":"anlao-edge-1","status":"online","version":"0.1.0","spool_depth":0,"uptime_s":3600}`,
 			line:    "agent,agent=anlao-edge-1,site=anlao id=\"01JDX8K3Q7A6\",spool_depth=0i,status=\"online\",uptime_s=3600,version=\"0.1.0\" 1795569300000000000\n",
+		},
+		{
+			kind:    KindCase,
+			topic:   "pscm/v1/anlao/case",
+			payload: `{"id":"anlao-2026-00042-3","ts":"2026-11-25T01:30:00Z","site":"anlao","case":"anlao-2026-00042","case_kind":"phan_anh","channel":"kiosk","step":"answered","counter":"c03","received":"2026-11-20T02:10:00Z","due":"2026-12-11T10:00:00Z","late":false}`,
+			line:    "case,case_kind=phan_anh,channel=kiosk,counter=c03,site=anlao,step=answered case=\"anlao-2026-00042\",due=\"2026-12-11T10:00:00Z\",id=\"anlao-2026-00042-3\",late=false,received=\"2026-11-20T02:10:00Z\" 1795570200000000000\n",
 		},
 	}
 }
@@ -115,5 +121,7 @@ func fullEvents() []Event {
 		&Dossier{Header: h, Dossier: "d-1", Procedure: "1.001234", Received: ts.Add(-48 * time.Hour), Due: ts.Add(time.Hour), Resolved: ts, Outcome: OutcomeOnTime},
 		&Camera{Header: h, Camera: "cam1", Up: true, FPS: 12.5, Kbps: 1000, GopS: 1, Width: 1280, Height: 720, Codec: CodecH265, Reconnects: 3},
 		&Agent{Header: h, Agent: "anlao-edge-1", Status: StatusOffline, Version: "0.2.0", SpoolDepth: 12, UptimeS: 0.25},
+		&Case{Header: h, Case: "anlao-2026-00042", CaseKind: "khieu_nai", Channel: "reception", Step: CaseExtended, Counter: "c03", Service: "dat-dai",
+			Received: ts.Add(-72 * time.Hour), Due: ts.Add(30 * 24 * time.Hour), Late: true, ExtendDays: 10},
 	}
 }

@@ -258,3 +258,27 @@ func (e *Agent) AppendLine(dst []byte) []byte {
 	w.str("version", e.Version)
 	return w.end(e.TS)
 }
+
+// AppendLine appends e's point: tags case_kind, channel, counter, service,
+// site, step; fields case, due, extend_days, id, late, received.
+func (e *Case) AppendLine(dst []byte) []byte {
+	w := newLine(dst, KindCase)
+	w.tag("case_kind", e.CaseKind)
+	w.tag("channel", e.Channel)
+	w.tag("counter", e.Counter)
+	w.tag("service", e.Service)
+	w.tag("site", e.Site)
+	w.tag("step", string(e.Step))
+	w.fields()
+	w.str("case", e.Case)
+	if !e.Due.IsZero() {
+		w.time("due", e.Due)
+	}
+	if e.ExtendDays != 0 {
+		w.int("extend_days", int64(e.ExtendDays))
+	}
+	w.str("id", e.ID)
+	w.bool("late", e.Late)
+	w.time("received", e.Received)
+	return w.end(e.TS)
+}

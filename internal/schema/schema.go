@@ -56,7 +56,8 @@ const (
 // measurement.
 type Kind string
 
-// The seven event kinds of the v1 contract, in the order of docs/events.md.
+// The event kinds of the v1 contract, in the order of docs/events.md: the
+// first seven, and case (issue 16), added later.
 const (
 	KindRating    Kind = "rating"
 	KindQueue     Kind = "queue"
@@ -65,6 +66,7 @@ const (
 	KindDossier   Kind = "dossier"
 	KindCamera    Kind = "camera"
 	KindAgent     Kind = "agent"
+	KindCase      Kind = "case"
 )
 
 // kioskSegment is the kind segment of raw press topics. It is deliberately
@@ -75,20 +77,20 @@ const kioskSegment = "kiosk"
 // Kinds returns every event kind in the order of docs/events.md. The slice is new
 // on each call, so callers may keep or modify it.
 func Kinds() []Kind {
-	return []Kind{KindRating, KindQueue, KindOccupancy, KindSession, KindDossier, KindCamera, KindAgent}
+	return []Kind{KindRating, KindQueue, KindOccupancy, KindSession, KindDossier, KindCamera, KindAgent, KindCase}
 }
 
-// Valid reports whether k is one of the seven v1 kinds.
+// Valid reports whether k is one of the v1 kinds.
 func (k Kind) Valid() bool {
 	switch k {
-	case KindRating, KindQueue, KindOccupancy, KindSession, KindDossier, KindCamera, KindAgent:
+	case KindRating, KindQueue, KindOccupancy, KindSession, KindDossier, KindCamera, KindAgent, KindCase:
 		return true
 	}
 	return false
 }
 
 // kindList is the allowed kinds for error messages.
-const kindList = "rating, queue, occupancy, session, dossier, camera, agent"
+const kindList = "rating, queue, occupancy, session, dossier, camera, agent, case"
 
 // ValidID reports whether s matches IDPattern. It is a byte loop rather than
 // a regexp because the collector calls it several times per event.

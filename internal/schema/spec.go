@@ -142,6 +142,26 @@ func Fields(k Kind) []FieldSpec {
 			{Name: "spool_depth", JSON: JSONInteger, Column: ColumnInteger, Note: "Events waiting in the on-disk spool, >= 0."},
 			{Name: "uptime_s", JSON: JSONNumber, Column: ColumnFloat, Note: "Seconds since the agent started, >= 0."},
 		}
+	case KindCase:
+		own = []FieldSpec{
+			{Name: "case", JSON: JSONText, Required: true, Column: ColumnString,
+				Note: "The case number the citizen was given. The case's message and phone number never leave the case store: no event carries them."},
+			{Name: "case_kind", JSON: JSONEnum, Required: true, Column: ColumnTag, Values: caseKinds,
+				Note: "Góp ý, kiến nghị, phản ánh, khiếu nại, tố cáo: feedback, recommendation, report, complaint, denunciation."},
+			{Name: "channel", JSON: JSONEnum, Required: true, Column: ColumnTag, Values: caseChannels,
+				Note: "How the case came in; `reception` is the citizen-reception day, `province` the province's feedback system."},
+			{Name: "step", JSON: JSONEnum, Required: true, Column: ColumnTag, Values: caseSteps,
+				Note: "The state the case reached, or `extended`: its deadline moved, with `extend_days`."},
+			{Name: "counter", JSON: JSONID, Column: ColumnTag, Note: "The counter the case concerns, when known; left out when absent."},
+			{Name: "service", JSON: JSONID, Column: ColumnTag, Note: "The service the case concerns, when known; left out when absent."},
+			{Name: "received", JSON: JSONTime, Required: true, Column: ColumnString, Note: "When the case came in; every step of a case repeats it."},
+			{Name: "due", JSON: JSONTime, Column: ColumnString,
+				Note: "The case's resolve deadline after this step, not before received; left out while the rules set none yet (a complaint's runs from its acceptance). Required on `extended`."},
+			{Name: "late", JSON: JSONBoolean, Required: true, Column: ColumnBoolean,
+				Note: "Whether this step came after the deadline it answers (acceptance or resolution); false must be sent, not omitted."},
+			{Name: "extend_days", JSON: JSONInteger, Column: ColumnInteger,
+				Note: "Working days an extension added, 1..60: required on `extended`, refused on any other step."},
+		}
 	default:
 		return nil
 	}

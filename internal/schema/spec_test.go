@@ -148,6 +148,10 @@ func TestFieldsEnumValues(t *testing.T) {
 						// occupied must agree with the state it sits beside.
 						payload = editPayload(payload, "occupied", strconv.FormatBool(v == "occupied"))
 					}
+					if ex.kind == KindCase && v == string(CaseExtended) {
+						// an extension says by how much.
+						payload = editPayload(payload, "extend_days", "10")
+					}
 					if _, err := DecodeMessage(ex.topic, []byte(payload), testNow()); err != nil {
 						t.Errorf("%q rejected: %v", v, err)
 					}

@@ -31,11 +31,12 @@ func loadMix() []struct {
 		{schema.KindSession, 12},
 		{schema.KindDossier, 5},
 		{schema.KindAgent, 5},
+		{schema.KindCase, 1},
 	}
 }
 
-// Load returns n distinct valid events of all seven kinds (the first seven
-// are one of each, so any n >= 7 has them all), deterministic for seed, with
+// Load returns n distinct valid events of every kind (the first ones are
+// one of each, so any n >= len(schema.Kinds()) has them all), deterministic for seed, with
 // ts strictly increasing from start by 1..10 ms, plus dups exact
 // redeliveries (same topic, same payload bytes) of earlier events inserted
 // at random positions after their originals. With n == 0 there is nothing to
@@ -113,6 +114,7 @@ type loader struct {
 	site     string
 	tickets  int
 	dossiers int
+	cases    int
 }
 
 func (l *loader) pick() schema.Kind {
@@ -174,6 +176,13 @@ func (l *loader) event(k schema.Kind) Message {
 	case schema.KindAgent:
 		ev = &schema.Agent{Header: h, Agent: agentID(l.site), Status: schema.StatusOnline, Version: agentVersion,
 			SpoolDepth: int64(rng.IntN(5)), UptimeS: seconds(h.TS.Sub(l.start))}
+	case schema.KindCase:
+		l.cases++
+		steps := []schema.CaseStep{schema.CaseReceived, schema.CaseAcknowledged, schema.CaseAssigned, schema.CaseAnswered, schema.CaseClosed}
+		received := h.TS.Add(-time.Duration(rng.IntN(10*24)) * time.Hour)
+		ev = &schema.Case{Header: h, Case: fmt.Sprintf("%s-%d-%05d", l.site, received.Year(), l.cases),
+			CaseKind: "phan_anh", Channel: "kiosk", Step: steps[rng.IntN(len(steps))], Counter: counter,
+			Received: received, Due: received.Add(21 * 24 * time.Hour)}
 	default:
 		panic("center: unknown kind " + string(k))
 	}
