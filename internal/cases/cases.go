@@ -155,6 +155,12 @@ type Transition struct {
 	// ExtendDays > 0 records an extension of the resolve deadline (the
 	// state does not change: From == To).
 	ExtendDays int `json:"extend_days,omitempty"`
+	// Due is the case's resolve deadline after this step (zero while the
+	// rules set none); Late, whether this step came after the deadline it
+	// answers (accepting the case, or handling it). Both are the facts of
+	// the moment, kept with the step: the case event reports them.
+	Due  time.Time `json:"due,omitzero"`
+	Late bool      `json:"late,omitempty"`
 }
 
 // Case is one citizen's case. Its times are UTC.
@@ -241,7 +247,7 @@ func New(in Intake, r Rules, cal *workcal.Calendar) (Case, error) {
 		}
 		c.ResolveBy = c.ResolveBy.UTC()
 	}
-	c.History = []Transition{{At: c.Received, By: by, To: StateReceived}}
+	c.History = []Transition{{At: c.Received, By: by, To: StateReceived, Due: c.ResolveBy}}
 	return c, nil
 }
 
@@ -297,6 +303,7 @@ func Apply(c Case, s Step, r Rules, cal *workcal.Calendar) (Case, error) {
 		}
 		t.To, t.ExtendDays = c.State, s.ExtendDays
 		c.ResolveBy = end.UTC()
+		t.Due = c.ResolveBy
 		c.History = append(append([]Transition(nil), c.History...), t)
 		return c, nil
 	}
@@ -336,9 +343,29 @@ func Apply(c Case, s Step, r Rules, cal *workcal.Calendar) (Case, error) {
 			c.ResolveBy = end.UTC()
 		}
 	}
+	t.Late = stepLate(c, t)
 	c.State = s.To
+	t.Due = c.ResolveBy
 	c.History = append(append([]Transition(nil), c.History...), t)
 	return c, nil
+}
+
+// stepLate reports whether t, about to be applied to c, comes after the
+// deadline it answers: accepting a case that was only received, against
+// the time to acknowledge; handling it, against the time to resolve (or
+// to acknowledge, when it is rejected or transferred before any time to
+// resolve runs).
+func stepLate(c Case, t Transition) bool {
+	var due time.Time
+	switch {
+	case t.To == StateAnswered || t.To == StateTransferred || t.To == StateRejected:
+		if due = c.ResolveBy; due.IsZero() {
+			due = c.AcknowledgeBy
+		}
+	case c.State == StateReceived && (t.To == StateAcknowledged || t.To == StateAssigned):
+		due = c.AcknowledgeBy
+	}
+	return !due.IsZero() && !t.At.Before(due) // as StatusAt judges a handled case
 }
 
 // Deadline is the deadline the case is held to now: to acknowledge it

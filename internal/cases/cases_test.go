@@ -109,6 +109,29 @@ func TestComplaintFromAcceptance(t *testing.T) {
 	if st, _ := StatusAt(c, at(2025, 11, 1, 9), r, cal); st.Standing != Late {
 		t.Fatalf("answered after its deadline: %+v", st)
 	}
+	// Each step keeps the deadline it left and whether it came late: no
+	// deadline to resolve at receipt, 15/10 from the acceptance (on time,
+	// 3/9 for 10/9), 22/10 from the extension, the answer late.
+	want := []struct {
+		due  time.Time
+		late bool
+	}{{time.Time{}, false}, {at(2025, 10, 16, 0), false}, {at(2025, 10, 23, 0), false}, {at(2025, 10, 23, 0), false}, {at(2025, 10, 23, 0), true}}
+	if len(c.History) != len(want) {
+		t.Fatalf("history %+v", c.History)
+	}
+	for i, w := range want {
+		if h := c.History[i]; !h.Due.Equal(w.due) || h.Late != w.late {
+			t.Errorf("step %d (%s): due %s late %v, want %s %v", i, h.To, h.Due.In(ict), h.Late, w.due.In(ict), w.late)
+		}
+	}
+	late, err := New(intake(KindComplaint, at(2025, 8, 25, 9)), r, cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Accepted on 11/9, the day after its last day to be.
+	if late, err = Apply(late, Step{To: StateAcknowledged, At: at(2025, 9, 11, 9), By: "lan"}, r, cal); err != nil || !late.History[1].Late {
+		t.Errorf("accepted after 10/9: %+v %v, want late", late.History[1], err)
+	}
 }
 
 func TestApplyRefuses(t *testing.T) {

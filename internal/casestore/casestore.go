@@ -131,6 +131,17 @@ var migrations = []string{
 		last INTEGER NOT NULL,
 		PRIMARY KEY (site, year)
 	)`,
+	// 2: each step keeps the deadline it left and whether it came late,
+	// and whether its event was published yet (the outbox of the case
+	// events: a step is committed first, published after, so a broker
+	// that is away delays the event and never loses it). Steps kept before
+	// have no record of their deadline nor lateness: they are marked
+	// published, never sent with made-up facts.
+	`ALTER TABLE transitions ADD COLUMN due BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE transitions ADD COLUMN late SMALLINT NOT NULL DEFAULT 0;
+	ALTER TABLE transitions ADD COLUMN published SMALLINT NOT NULL DEFAULT 0;
+	UPDATE transitions SET published = 1;
+	CREATE INDEX transitions_unpublished ON transitions (published, number, seq)`,
 }
 
 // SchemaVersion is the version Open migrates to.
@@ -234,8 +245,9 @@ func (s *Store) Create(ctx context.Context, c cases.Case) error {
 
 func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, number string, from int, steps []cases.Transition) error {
 	for i, t := range steps {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO transitions (number, seq, at, by_name, from_state, to_state, assignee, note, extend_days)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), number, from+i, nanos(t.At), t.By, string(t.From), string(t.To), t.Assignee, t.Note, t.ExtendDays)
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO transitions (number, seq, at, by_name, from_state, to_state, assignee, note, extend_days, due, late)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), number, from+i, nanos(t.At), t.By, string(t.From), string(t.To), t.Assignee, t.Note, t.ExtendDays,
+			nanos(t.Due), b2i(t.Late))
 		if err != nil {
 			return err
 		}
@@ -339,7 +351,7 @@ func (s *Store) query(ctx context.Context, where string, args ...any) ([]cases.C
 		nums = append(nums, c.Number)
 		marks = append(marks, "?")
 	}
-	trows, err := s.db.QueryContext(ctx, s.q(`SELECT number, seq, at, by_name, from_state, to_state, assignee, note, extend_days
+	trows, err := s.db.QueryContext(ctx, s.q(`SELECT number, seq, at, by_name, from_state, to_state, assignee, note, extend_days, due, late
 		FROM transitions WHERE number IN (`+strings.Join(marks, ",")+`) ORDER BY number, seq`), nums...)
 	if err != nil {
 		return nil, wrap("read history", err)
@@ -348,12 +360,13 @@ func (s *Store) query(ctx context.Context, where string, args ...any) ([]cases.C
 	for trows.Next() {
 		var number, from, to string
 		var seq int
-		var at int64
+		var at, due int64
+		var late int
 		var t cases.Transition
-		if err := trows.Scan(&number, &seq, &at, &t.By, &from, &to, &t.Assignee, &t.Note, &t.ExtendDays); err != nil {
+		if err := trows.Scan(&number, &seq, &at, &t.By, &from, &to, &t.Assignee, &t.Note, &t.ExtendDays, &due, &late); err != nil {
 			return nil, wrap("read history", err)
 		}
-		t.At, t.From, t.To = fromNanos(at), cases.State(from), cases.State(to)
+		t.At, t.From, t.To, t.Due, t.Late = fromNanos(at), cases.State(from), cases.State(to), fromNanos(due), late == 1
 		c := &out[index[number]]
 		if seq != len(c.History) {
 			return nil, fmt.Errorf("casestore: case %s: step %d where %d was due: the history is broken", number, seq, len(c.History))
@@ -361,6 +374,59 @@ func (s *Store) query(ctx context.Context, where string, args ...any) ([]cases.C
 		c.History = append(c.History, t)
 	}
 	return out, wrap("read history", trows.Err())
+}
+
+// Unpublished is a step whose case event is not published yet: the case
+// as it is now, and the step's place in its history.
+type Unpublished struct {
+	Case cases.Case
+	Seq  int
+}
+
+// Unpublished returns up to limit steps not yet published, oldest case
+// number first and in step order within a case, so a case's events go out
+// in the order its steps were taken.
+func (s *Store) Unpublished(ctx context.Context, limit int) ([]Unpublished, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT number, seq FROM transitions WHERE published = 0 ORDER BY number, seq LIMIT ?`), max(1, limit))
+	if err != nil {
+		return nil, wrap("read the unpublished steps", err)
+	}
+	type step struct {
+		number string
+		seq    int
+	}
+	var steps []step
+	for rows.Next() {
+		var st step
+		if err := rows.Scan(&st.number, &st.seq); err != nil {
+			rows.Close()
+			return nil, wrap("read the unpublished steps", err)
+		}
+		steps = append(steps, st)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, wrap("read the unpublished steps", err)
+	}
+	out := make([]Unpublished, 0, len(steps))
+	got := map[string]cases.Case{}
+	for _, st := range steps {
+		c, ok := got[st.number]
+		if !ok {
+			if c, err = s.Get(ctx, st.number); err != nil {
+				return nil, err
+			}
+			got[st.number] = c
+		}
+		out = append(out, Unpublished{Case: c, Seq: st.seq})
+	}
+	return out, nil
+}
+
+// MarkPublished records that the event of step seq of case number was
+// acknowledged by the broker.
+func (s *Store) MarkPublished(ctx context.Context, number string, seq int) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE transitions SET published = 1 WHERE number = ? AND seq = ?`), number, seq)
+	return wrap("mark "+number+" published", err)
 }
 
 func wrap(what string, err error) error {

@@ -142,6 +142,65 @@ func TestStore(t *testing.T) {
 	}
 }
 
+// Every step waits in the outbox until marked published, a case's steps in
+// their order; a database made by the first schema is migrated, its steps
+// (with no deadline kept) marked published rather than sent.
+func TestOutbox(t *testing.T) {
+	cal := calendar(t)
+	for d, mk := range stores(t) {
+		t.Run(string(d), func(t *testing.T) {
+			s, _ := mk(t)
+			ctx := context.Background()
+			a := newCase(t, s, cal, cases.KindComplaint, time.Date(2025, 8, 25, 9, 0, 0, 0, ict))
+			b := newCase(t, s, cal, cases.KindReflection, time.Date(2025, 8, 26, 9, 0, 0, 0, ict))
+			a = step(t, s, cal, a, cases.Step{To: cases.StateAcknowledged, At: time.Date(2025, 9, 11, 9, 0, 0, 0, ict), By: "lan"})
+			pend, err := s.Unpublished(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range pend {
+				got = append(got, fmt.Sprintf("%s/%d", p.Case.Number, p.Seq))
+			}
+			want := []string{a.Number + "/0", a.Number + "/1", b.Number + "/0"}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("unpublished %v, want %v", got, want)
+			}
+			// What the step kept: accepted a day after its last day.
+			if h := pend[1].Case.History[1]; !h.Late || !h.Due.Equal(a.ResolveBy) || a.ResolveBy.IsZero() {
+				t.Fatalf("the acceptance read back: %+v", h)
+			}
+			if err := s.MarkPublished(ctx, a.Number, 0); err != nil {
+				t.Fatal(err)
+			}
+			if pend, _ = s.Unpublished(ctx, 1); len(pend) != 1 || pend[0].Case.Number != a.Number || pend[0].Seq != 1 {
+				t.Fatalf("after publishing the first step: %+v", pend)
+			}
+		})
+	}
+	t.Run("from schema 1", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "cases.db")
+		old := migrations
+		migrations = migrations[:1]
+		s := open(t, SQLite, path)
+		migrations = old
+		// A case as the first schema kept it.
+		for _, q := range []string{
+			`INSERT INTO cases (number, code, site, kind, channel, received, message, state, steps) VALUES ('anlao-2025-000001', 'K7P2QX', 'anlao', 'phan_anh', 'kiosk', 1, 'x', 'received', 1)`,
+			`INSERT INTO transitions (number, seq, at, by_name, from_state, to_state) VALUES ('anlao-2025-000001', 0, 1, 'kiosk', '', 'received')`,
+		} {
+			if _, err := s.db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		s = open(t, SQLite, path)
+		if pend, err := s.Unpublished(context.Background(), 10); err != nil || len(pend) != 0 {
+			t.Fatalf("steps of schema 1 after the migration: %+v %v, want none to publish", pend, err)
+		}
+	})
+}
+
 // A database newer than the program is refused, not written to.
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cases.db")
