@@ -18,10 +18,12 @@ import (
 	"github.com/pscm/pscm/dashboard/acklog"
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
+	"github.com/pscm/pscm/dashboard/casedesk"
 	"github.com/pscm/pscm/dashboard/config"
 	"github.com/pscm/pscm/dashboard/insights"
 	"github.com/pscm/pscm/dashboard/reports"
 	"github.com/pscm/pscm/dashboard/server"
+	"github.com/pscm/pscm/internal/casestore"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/kpidb"
 )
@@ -133,11 +135,25 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	var desk *casedesk.Desk
+	if rc := res.Cases; rc != nil {
+		store, err := casestore.Open(ctx, rc.Dialect, rc.DSN)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		desk, err = casedesk.New(casedesk.Config{Sites: cfg.Sites, Rules: rc.Rules, Calendar: rc.Calendar, Now: time.Now,
+			AccessLog: cfg.CaseAccessLog(), PublicPerMinute: cfg.Cases.PublicPerMinute}, store, log.With("component", "cases"), reg)
+		if err != nil {
+			return err
+		}
+		defer desk.Close()
+	}
 	srv, err := server.New(server.Config{
 		Listen: cfg.HTTP.Listen, TLS: cfg.HTTP.TLS, Admin: cfg.Admin, AdminToken: res.AdminToken, MQTT: cfg.MQTT,
 		InfluxDB: server.InfluxDB{URL: cfg.InfluxDB.URL, Token: token},
 		Hours:    hours, PushInterval: cfg.PushInterval, ReloadInterval: cfg.ReloadInterval,
-	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks, Insights: ins})
+	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks, Insights: ins, Cases: desk})
 	if err != nil {
 		return err
 	}

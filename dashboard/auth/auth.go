@@ -538,6 +538,10 @@ func safeMethod(m string) bool {
 
 type ctxKey struct{}
 
+// ClientIP names a request's client as the login's limiter does: the
+// address, or what a trusted proxy says it is.
+func (a *Auth) ClientIP(r *http.Request) string { return a.cfg.ClientIP(r) }
+
 // UserFrom returns the user Require put in the context.
 func UserFrom(ctx context.Context) (User, bool) {
 	s, ok := ctx.Value(ctxKey{}).(session)

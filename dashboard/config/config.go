@@ -12,11 +12,14 @@ import (
 
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/internal/adminhttp"
+	"github.com/pscm/pscm/internal/cases"
+	"github.com/pscm/pscm/internal/casestore"
 	"github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/mqttconn"
 	"github.com/pscm/pscm/internal/timezone"
+	"github.com/pscm/pscm/internal/workcal"
 )
 
 // Config is the whole dashboard configuration.
@@ -48,6 +51,28 @@ type Config struct {
 	// SessionKey signs session cookies: at least 32 bytes, from a file.
 	SessionKey config.Secret  `yaml:"session_key"`
 	Log        logging.Config `yaml:"log"`
+	// Cases keeps citizens' feedback and complaints (docs/cases.md); off
+	// unless enabled.
+	Cases Cases `yaml:"cases"`
+}
+
+// Cases is where citizens' cases are kept and by which rules.
+type Cases struct {
+	Enabled bool `yaml:"enabled"`
+	// Database is sqlite (embedded, the default: Path, by default
+	// cases.db in state_dir) or postgres (DSN, from a file or the
+	// environment: it holds a password).
+	Database string        `yaml:"database"`
+	Path     string        `yaml:"path"`
+	DSN      config.Secret `yaml:"dsn"`
+	// Calendar is the yearly working-day file deadlines are counted on.
+	Calendar string `yaml:"calendar"`
+	// Rules are the deadlines per kind, in working days; absent, the
+	// laws' (cases.DefaultRules).
+	Rules *cases.Rules `yaml:"rules"`
+	// PublicPerMinute bounds the public status page's lookups per client
+	// address and minute.
+	PublicPerMinute int `yaml:"public_per_minute"`
 }
 
 // HTTP is where the dashboard listens.
@@ -143,7 +168,43 @@ func (c Config) Validate() error {
 	if !c.SessionKey.IsSet() {
 		return errors.New("session_key: required (file or env, at least 32 bytes)")
 	}
+	if err := c.Cases.validate(); err != nil {
+		return fmt.Errorf("cases.%w", err)
+	}
 	return c.Log.Validate()
+}
+
+func (c Cases) validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	switch c.Database {
+	case "", "sqlite":
+		if c.DSN.IsSet() {
+			return errors.New("dsn: only for database: postgres")
+		}
+		if c.Path != "" && !filepath.IsAbs(c.Path) {
+			return fmt.Errorf("path: %q is not absolute", c.Path)
+		}
+	case "postgres":
+		if !c.DSN.IsSet() || c.Path != "" {
+			return errors.New("dsn: required for postgres (file or env), and no path")
+		}
+	default:
+		return fmt.Errorf("database: %q is not sqlite or postgres", c.Database)
+	}
+	if c.Calendar == "" {
+		return errors.New("calendar: required: the working-day file deadlines are counted on (configs/calendar/vn.yml)")
+	}
+	if c.Rules != nil {
+		if err := c.Rules.Validate(); err != nil {
+			return fmt.Errorf("rules: %w", err)
+		}
+	}
+	if c.PublicPerMinute < 0 || c.PublicPerMinute > 1000 {
+		return fmt.Errorf("public_per_minute: %d outside 0..1000", c.PublicPerMinute)
+	}
+	return nil
 }
 
 // Check is everything the dashboard refuses at start, short of the
@@ -166,6 +227,16 @@ type Resolved struct {
 	Loc         *time.Location
 	Hours       kpi.WorkHours
 	AdminToken  string
+	// Cases is the cases' store and rules, when enabled.
+	Cases *ResolvedCases
+}
+
+// ResolvedCases is the cases' part of Resolved.
+type ResolvedCases struct {
+	Dialect  casestore.Dialect
+	DSN      string // a file path for SQLite
+	Calendar *workcal.Calendar
+	Rules    cases.Rules
 }
 
 // Resolve runs Check's checks and returns what they read.
@@ -207,8 +278,40 @@ func (c Config) Resolve() (Resolved, error) {
 	if err := config.DirWritable(c.StateDir); err != nil {
 		return r, fmt.Errorf("state_dir: %w", err)
 	}
+	if r.Cases, err = c.resolveCases(); err != nil {
+		return r, fmt.Errorf("cases.%w", err)
+	}
 	return r, nil
 }
+
+func (c Config) resolveCases() (*ResolvedCases, error) {
+	if !c.Cases.Enabled {
+		return nil, nil
+	}
+	rc := &ResolvedCases{Dialect: casestore.SQLite, DSN: c.Cases.Path, Rules: cases.DefaultRules()}
+	if c.Cases.Rules != nil {
+		rc.Rules = *c.Cases.Rules
+	}
+	if rc.DSN == "" {
+		rc.DSN = filepath.Join(c.StateDir, "cases.db")
+	}
+	if c.Cases.Database == "postgres" {
+		dsn, err := c.Cases.DSN.Value()
+		if err != nil {
+			return nil, fmt.Errorf("dsn: %w", err)
+		}
+		rc.Dialect, rc.DSN = casestore.Postgres, dsn
+	}
+	cal, err := workcal.Load(c.Cases.Calendar)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	rc.Calendar = cal
+	return rc, nil
+}
+
+// CaseAccessLog is where readings of cases' personal data are logged.
+func (c Config) CaseAccessLog() string { return filepath.Join(c.StateDir, "case-access.jsonl") }
 
 // Hours returns the working hours, which must be in the figures' zone
 // (a presence figure and its days must be counted in one zone).

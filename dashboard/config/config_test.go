@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pscm/pscm/internal/testenv"
@@ -38,5 +39,45 @@ func TestShippedConfig(t *testing.T) {
 func TestValidateChangesNothing(t *testing.T) {
 	for _, f := range []string{"../../configs/dashboard.example.yml", "testdata/minimal.yml"} {
 		testenv.ValidateKeeps(t, f, Load)
+	}
+}
+
+// The cases' section: each mistake named, nothing started.
+func TestCasesRefused(t *testing.T) {
+	base := func() Config {
+		c := *Defaults()
+		c.Cases = Cases{Enabled: true, Calendar: "../../configs/calendar/vn.yml"}
+		return c
+	}
+	for name, tc := range map[string]struct {
+		mod  func(*Cases)
+		want string
+	}{
+		"unknown database":  {func(c *Cases) { c.Database = "mysql" }, `cases.database: "mysql" is not sqlite or postgres`},
+		"postgres, no dsn":  {func(c *Cases) { c.Database = "postgres" }, "cases.dsn: required for postgres"},
+		"sqlite with a dsn": {func(c *Cases) { c.DSN.File = "/etc/pscm/dsn" }, "cases.dsn: only for database: postgres"},
+		"relative path":     {func(c *Cases) { c.Path = "cases.db" }, `cases.path: "cases.db" is not absolute`},
+		"no calendar":       {func(c *Cases) { c.Calendar = "" }, "cases.calendar: required"},
+		"public limit":      {func(c *Cases) { c.PublicPerMinute = 5000 }, "cases.public_per_minute: 5000 outside"},
+	} {
+		c := base()
+		tc.mod(&c.Cases)
+		err := c.Cases.validate()
+		if err == nil || !strings.Contains("cases."+err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+	}
+	c := base()
+	if err := c.Cases.validate(); err != nil {
+		t.Fatalf("a valid section refused: %v", err)
+	}
+	c.StateDir = t.TempDir()
+	rc, err := c.resolveCases()
+	if err != nil || rc.Dialect != "sqlite" || rc.DSN != c.StateDir+"/cases.db" || rc.Calendar == nil || rc.Rules.WarnDays != 3 {
+		t.Fatalf("resolved %+v %v", rc, err)
+	}
+	c.Cases.Calendar = "/nonexistent/vn.yml"
+	if _, err := c.resolveCases(); err == nil || !strings.Contains(err.Error(), "calendar:") {
+		t.Fatalf("a missing calendar: %v", err)
 	}
 }

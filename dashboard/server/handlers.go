@@ -12,6 +12,7 @@ import (
 
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
+	"github.com/pscm/pscm/dashboard/casedesk"
 	"github.com/pscm/pscm/dashboard/web"
 	"github.com/pscm/pscm/internal/health"
 )
@@ -35,8 +36,27 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /api/insights", s.auth.Require(s.ins.JSON()))
 		mux.Handle("GET /api/insights.xlsx", s.auth.Require(s.ins.XLSX()))
 	}
+	if s.cases != nil {
+		api := s.auth.Require(s.cases.API(caseUser))
+		mux.Handle("/api/cases", api)
+		mux.Handle("/api/cases/", api)
+		// The citizens' page: no login, rate-limited by the desk.
+		mux.Handle(casedesk.PublicPath, s.cases.Public(s.auth.ClientIP))
+	}
 	mux.Handle("/", s.auth.Require(withCSRFMeta(s.auth, web.Handler())))
 	return mux
+}
+
+// caseUser is the logged-in user as the cases' desk sees them: they see
+// the cases of their sites, and only a manager of a case's site reads its
+// personal data, not a province-wide account.
+func caseUser(r *http.Request) (casedesk.User, bool) {
+	u, ok := auth.UserFrom(r.Context())
+	if !ok {
+		return casedesk.User{}, false
+	}
+	return casedesk.User{Name: u.Name, See: u.CanSee,
+		Personal: func(site string) bool { return u.Role == auth.RoleManager && u.CanSee(site) }}, true
 }
 
 // serveWS opens a websocket on one site (?site=, the user's first by

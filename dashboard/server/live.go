@@ -132,3 +132,24 @@ func (f *liveFeed) ready(context.Context) error {
 	}
 	return nil
 }
+
+// errNotConnected is publish's answer while the broker is away.
+var errNotConnected = errors.New("not connected to the broker")
+
+// publish sends one message at QoS 1 and returns once the broker has
+// acknowledged it. The session is clean, so paho sends nothing again after
+// a reconnect: a token that completes without an error is the PUBACK, and
+// a message cut off by a lost connection fails here and is sent again by
+// the caller (the cases' outbox).
+func (f *liveFeed) publish(ctx context.Context, topic string, payload []byte) error {
+	if !f.client.IsConnectionOpen() {
+		return errNotConnected
+	}
+	tok := f.client.Publish(topic, 1, false, payload)
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -32,6 +32,7 @@ import (
 	"github.com/pscm/pscm/dashboard/acklog"
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
+	"github.com/pscm/pscm/dashboard/casedesk"
 	"github.com/pscm/pscm/dashboard/hub"
 	"github.com/pscm/pscm/internal/adminhttp"
 	iconfig "github.com/pscm/pscm/internal/config"
@@ -94,6 +95,10 @@ type Deps struct {
 	// against last year, rankings, procedures, late dossiers, and their
 	// workbook); nil leaves those routes out.
 	Insights Insights
+	// Cases keeps citizens' feedback and complaints: the staff's API, the
+	// public status page, and the publishing of their steps; nil leaves
+	// them out.
+	Cases *casedesk.Desk
 }
 
 // Insights are the insights' two handlers (dashboard/insights.Handler).
@@ -113,6 +118,7 @@ type Server struct {
 	reports Reports
 	acks    *acklog.Log
 	ins     Insights
+	cases   *casedesk.Desk
 
 	hub            *hub.Hub
 	ln             net.Listener
@@ -157,7 +163,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.RangeMaxConcurrent = DefaultRangeMaxConcurrent
 	}
 	s := &Server{
-		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks, ins: d.Insights,
+		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks, ins: d.Insights, cases: d.Cases,
 		dirty:     dirty{sites: map[string]bool{}},
 		views:     siteViews{sets: map[string][]string{}},
 		reloadNow: make(chan struct{}, 1),
@@ -241,6 +247,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.feed.start()
 	wg.Go(func() { s.reloadLoop(ctx) })
 	wg.Go(func() { s.pushLoop(ctx) })
+	if s.cases != nil {
+		wg.Go(func() { s.cases.Run(ctx, s.feed.publish) })
+	}
 
 	var err error
 	select {

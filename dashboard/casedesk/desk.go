@@ -1,0 +1,358 @@
+// Package casedesk is the dashboard's side of citizens' feedback and
+// complaints (issue 16): the staff's API to receive a case and take its
+// steps, the open cases ordered by deadline, the public status page a
+// citizen opens with the case number and its code, the publishing of each
+// step as a `case` event, and the cases' gauges for Prometheus.
+//
+// The cases live in internal/casestore (SQLite or PostgreSQL); the rules of
+// their deadlines in internal/cases with the working-day calendar of
+// internal/workcal. A step is committed to the store first and published
+// after, from the store's outbox, so a broker that is away delays the event
+// and never loses it.
+package casedesk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pscm/pscm/internal/cases"
+	"github.com/pscm/pscm/internal/casestore"
+	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/workcal"
+)
+
+// Config is what the desk needs besides its store.
+type Config struct {
+	Sites    []kpi.Site
+	Rules    cases.Rules
+	Calendar *workcal.Calendar
+	Now      func() time.Time
+	// AccessLog is the file every reading of a case's personal data is
+	// appended to (who, when, which case).
+	AccessLog string
+	// PublicPerMinute bounds the public status page's lookups per client
+	// address (DefaultPublicPerMinute when 0).
+	PublicPerMinute int
+}
+
+// DefaultPublicPerMinute is the public page's lookups per address and
+// minute: a citizen checks a case or two, a script guessing codes gets
+// nowhere.
+const DefaultPublicPerMinute = 20
+
+// Desk serves and publishes the cases. New, then Run.
+type Desk struct {
+	cfg   Config
+	store *casestore.Store
+	log   *slog.Logger
+	sites map[string]kpi.Site
+
+	access *accessLog
+	public *limiter
+
+	// poke wakes the publisher after a step; one pending stands for any.
+	poke chan struct{}
+
+	openCases   *prometheus.GaugeVec
+	unpublished prometheus.Gauge
+	published   prometheus.Counter
+	pubErrors   prometheus.Counter
+
+	mu sync.Mutex // serialises the gauges' refresh
+}
+
+// New builds the desk; reg takes its metrics.
+func New(cfg Config, store *casestore.Store, log *slog.Logger, reg prometheus.Registerer) (*Desk, error) {
+	if store == nil || cfg.Calendar == nil || cfg.Now == nil || cfg.AccessLog == "" {
+		return nil, errors.New("casedesk: store, calendar, clock and access log are required")
+	}
+	if err := cfg.Rules.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.PublicPerMinute <= 0 {
+		cfg.PublicPerMinute = DefaultPublicPerMinute
+	}
+	access, err := openAccessLog(cfg.AccessLog)
+	if err != nil {
+		return nil, err
+	}
+	d := &Desk{cfg: cfg, store: store, log: log, sites: map[string]kpi.Site{}, access: access,
+		public: newLimiter(cfg.PublicPerMinute, time.Minute, 10000), poke: make(chan struct{}, 1),
+		openCases: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pscm", Subsystem: "dashboard", Name: "cases_open",
+			Help: "Citizens' cases not yet handled, by site and standing against their deadline (on_time, at_risk, overdue)."}, []string{"site", "standing"}),
+		unpublished: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "pscm", Subsystem: "dashboard", Name: "case_events_unpublished",
+			Help: "Steps of cases whose case event the broker has not acknowledged yet."}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "pscm", Subsystem: "dashboard", Name: "case_events_published_total",
+			Help: "Case events the broker acknowledged."}),
+		pubErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "pscm", Subsystem: "dashboard", Name: "case_event_publish_errors_total",
+			Help: "Case events that could not be published (retried)."}),
+	}
+	for _, s := range cfg.Sites {
+		d.sites[s.ID] = s
+		for _, st := range []cases.Standing{cases.OnTime, cases.AtRisk, cases.Overdue} {
+			d.openCases.WithLabelValues(s.ID, string(st))
+		}
+	}
+	for _, c := range []prometheus.Collector{d.openCases, d.unpublished, d.published, d.pubErrors} {
+		if err := reg.Register(c); err != nil {
+			access.close()
+			return nil, fmt.Errorf("casedesk: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// Close releases the access log.
+func (d *Desk) Close() { d.access.close() }
+
+// Publish sends one message at QoS 1 and returns once the broker has
+// acknowledged it.
+type Publish func(ctx context.Context, topic string, payload []byte) error
+
+// refreshEvery is how often the gauges are recomputed (standings move with
+// the clock, not only with steps) and the outbox checked without a poke.
+const refreshEvery = 30 * time.Second
+
+// Run publishes the outbox and keeps the gauges until ctx ends.
+func (d *Desk) Run(ctx context.Context, publish Publish) {
+	d.refresh(ctx)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := d.cfg.Now()
+	for {
+		d.publishOutbox(ctx, publish)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.poke:
+		}
+		if now := d.cfg.Now(); now.Sub(last) >= refreshEvery {
+			last = now
+			d.refresh(ctx)
+		}
+	}
+}
+
+func (d *Desk) wake() {
+	select {
+	case d.poke <- struct{}{}:
+	default:
+	}
+}
+
+// publishTimeout bounds the wait for one event's acknowledgement.
+const publishTimeout = 10 * time.Second
+
+// publishOutbox publishes what the store holds unpublished, in order, and
+// stops at the first failure (retried on the next round): a case's later
+// step never goes out before its earlier one.
+func (d *Desk) publishOutbox(ctx context.Context, publish Publish) {
+	pend, err := d.store.Unpublished(ctx, 200)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("case outbox not read", "err", err)
+		}
+		return
+	}
+	d.unpublished.Set(float64(len(pend)))
+	for i, p := range pend {
+		ev := EventOf(p.Case, p.Seq)
+		payload, err := json.Marshal(&ev)
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+			err = publish(pctx, schema.TopicFor(ev.Site, schema.KindCase, ""), payload)
+			cancel()
+		}
+		if err == nil {
+			err = d.store.MarkPublished(ctx, p.Case.Number, p.Seq)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				d.pubErrors.Inc()
+				d.log.Warn("case event not published yet; retrying", "case", p.Case.Number, "step", p.Seq, "err", err)
+			}
+			return
+		}
+		d.published.Inc()
+		d.unpublished.Set(float64(len(pend) - i - 1))
+	}
+}
+
+// EventOf is step seq of c as a case event: counts and timings, never the
+// message nor the phone.
+func EventOf(c cases.Case, seq int) schema.Case {
+	t := c.History[seq]
+	step := schema.CaseStep(t.To)
+	if t.ExtendDays > 0 {
+		step = schema.CaseExtended
+	}
+	id := fmt.Sprintf("%s-%d", c.Number, seq)
+	// A step's time is the server's, to the nanosecond; an imported one
+	// may be whole seconds, so below the millisecond the ID's hash keeps
+	// two steps of one second from sharing a point.
+	ts := schema.PointTime(id, t.At.UTC(), func(time.Time) bool { return true })
+	return schema.Case{Header: schema.Header{ID: id, TS: ts, Site: c.Site},
+		Case: c.Number, CaseKind: string(c.Kind), Channel: string(c.Channel), Step: step, Counter: c.Counter, Service: c.Service,
+		Received: c.Received.UTC(), Due: t.Due.UTC(), Late: t.Late, ExtendDays: t.ExtendDays}
+}
+
+// refresh recomputes the open cases' gauges from the store.
+func (d *Desk) refresh(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.cfg.Now()
+	for id := range d.sites {
+		open, err := d.store.List(ctx, casestore.Filter{Site: id, Open: true, Limit: 10000})
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("open cases not counted", "site", id, "err", err)
+			}
+			continue
+		}
+		n := map[cases.Standing]int{}
+		for _, c := range open {
+			if st, err := cases.StatusAt(c, now, d.cfg.Rules, d.cfg.Calendar); err == nil {
+				n[st.Standing]++
+			}
+		}
+		for _, st := range []cases.Standing{cases.OnTime, cases.AtRisk, cases.Overdue} {
+			d.openCases.WithLabelValues(id, string(st)).Set(float64(n[st]))
+		}
+	}
+}
+
+// Row is one case in the staff's list: no personal data.
+type Row struct {
+	Number    string         `json:"number"`
+	Kind      cases.Kind     `json:"kind"`
+	KindVI    string         `json:"kind_vi"`
+	Channel   cases.Channel  `json:"channel"`
+	ChannelVI string         `json:"channel_vi"`
+	Received  time.Time      `json:"received"`
+	Counter   string         `json:"counter,omitempty"`
+	Service   string         `json:"service,omitempty"`
+	State     cases.State    `json:"state"`
+	StateVI   string         `json:"state_vi"`
+	Deadline  time.Time      `json:"deadline,omitzero"`
+	Standing  cases.Standing `json:"standing"`
+	// StandingVI says the standing in words, with the days left or overdue.
+	StandingVI string `json:"standing_vi"`
+	DaysLeft   int    `json:"days_left"`
+	Assignee   string `json:"assignee,omitempty"`
+}
+
+// List is a site's cases for the staff: the open ones first, the nearest
+// deadline (and so every case at risk or overdue) on top, then the handled
+// ones, newest first; with the counts the page's header shows.
+type List struct {
+	Site    string `json:"site"`
+	Open    int    `json:"open"`
+	AtRisk  int    `json:"at_risk"`
+	Overdue int    `json:"overdue"`
+	// Handled and HandledOnTime count the cases handled among those
+	// listed; the plan's target is all of them on time.
+	Handled       int   `json:"handled"`
+	HandledOnTime int   `json:"handled_on_time"`
+	Cases         []Row `json:"cases"`
+}
+
+// ListSite reads site's cases (up to limit) and orders them.
+func (d *Desk) ListSite(ctx context.Context, site string, limit int) (List, error) {
+	cs, err := d.store.List(ctx, casestore.Filter{Site: site, Limit: limit})
+	if err != nil {
+		return List{}, err
+	}
+	now := d.cfg.Now()
+	out := List{Site: site, Cases: make([]Row, 0, len(cs))}
+	for _, c := range cs {
+		st, err := cases.StatusAt(c, now, d.cfg.Rules, d.cfg.Calendar)
+		if err != nil {
+			return List{}, fmt.Errorf("case %s: %w", c.Number, err)
+		}
+		r := rowOf(c, st)
+		switch {
+		case !c.State.Done():
+			out.Open++
+			out.AtRisk += b2i(st.Standing == cases.AtRisk)
+			out.Overdue += b2i(st.Standing == cases.Overdue)
+		case c.HandledAt().IsZero():
+		default:
+			out.Handled++
+			out.HandledOnTime += b2i(st.Standing == cases.OnTime)
+		}
+		out.Cases = append(out.Cases, r)
+	}
+	sort.SliceStable(out.Cases, func(i, j int) bool {
+		a, b := out.Cases[i], out.Cases[j]
+		ao, bo := !a.State.Done(), !b.State.Done()
+		if ao != bo {
+			return ao
+		}
+		if ao && !a.Deadline.Equal(b.Deadline) {
+			// No deadline yet sorts after every deadline.
+			if a.Deadline.IsZero() || b.Deadline.IsZero() {
+				return b.Deadline.IsZero()
+			}
+			return a.Deadline.Before(b.Deadline)
+		}
+		return false // the store's order: newest first
+	})
+	return out, nil
+}
+
+func rowOf(c cases.Case, st cases.Status) Row {
+	kvi, _ := c.Kind.Names()
+	r := Row{Number: c.Number, Kind: c.Kind, KindVI: kvi, Channel: c.Channel, ChannelVI: channelVI(c.Channel), Received: c.Received,
+		Counter: c.Counter, Service: c.Service, State: c.State, StateVI: stateVI(c.State), Standing: st.Standing, DaysLeft: st.DaysLeft,
+		StandingVI: standingVI(st)}
+	if !c.State.Done() {
+		r.Deadline = c.Deadline()
+	}
+	for i := len(c.History) - 1; i >= 0; i-- {
+		if a := c.History[i].Assignee; a != "" {
+			r.Assignee = a
+			break
+		}
+	}
+	return r
+}
+
+// codeAlphabet has no letters people confuse (I, O, 0, 1).
+const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+// newCode is a case's short code: 8 characters, 40 bits, drawn from
+// crypto/rand; with the number it opens the public page.
+func newCode() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
+	}
+	return string(b), nil
+}
+
+func (d *Desk) counterKnown(site, counter string) bool {
+	s, ok := d.sites[site]
+	return ok && slices.ContainsFunc(s.Counters, func(c kpi.Counter) bool { return c.ID == counter })
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,286 @@
+package casedesk
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pscm/pscm/internal/cases"
+	"github.com/pscm/pscm/internal/casestore"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// User is who makes a staff request, as the dashboard's login says.
+type User struct {
+	Name string
+	// See reports whether the user may see a site's cases; Personal
+	// whether they may read their personal data (the message and the
+	// phone number): a manager of that site, not a province-wide account.
+	See, Personal func(site string) bool
+}
+
+// maxBody bounds a staff request's body: a message is at most 2,000
+// characters.
+const maxBody = 32 << 10
+
+// API serves the staff's endpoints, behind the dashboard's login (which
+// checks the CSRF token of every POST); who returns the logged-in user.
+//
+//	GET  /api/cases?site=            the site's cases, open ones by deadline
+//	POST /api/cases                  receive a case
+//	GET  /api/cases/{number}         one case, its history (personal data logged)
+//	POST /api/cases/{number}/steps   take a step
+func (d *Desk) API(who func(*http.Request) (User, bool)) http.Handler {
+	mux := http.NewServeMux()
+	withUser := func(f func(http.ResponseWriter, *http.Request, User)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			u, ok := who(r)
+			if !ok {
+				writeError(w, http.StatusUnauthorized, "unauthenticated / chưa đăng nhập")
+				return
+			}
+			f(w, r, u)
+		}
+	}
+	mux.Handle("GET /api/cases", withUser(d.serveList))
+	mux.Handle("POST /api/cases", withUser(d.serveCreate))
+	mux.Handle("GET /api/cases/{number}", withUser(d.serveCase))
+	mux.Handle("POST /api/cases/{number}/steps", withUser(d.serveStep))
+	return mux
+}
+
+func (d *Desk) serveList(w http.ResponseWriter, r *http.Request, u User) {
+	site := r.URL.Query().Get("site")
+	if _, ok := d.sites[site]; !ok || !u.See(site) {
+		writeError(w, http.StatusForbidden, "no such site, or not yours / không có quyền xem trung tâm này")
+		return
+	}
+	limit := 500
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "limit: 1 to 10000 / giới hạn không hợp lệ")
+			return
+		}
+		limit = n
+	}
+	l, err := d.ListSite(r.Context(), site, limit)
+	if err != nil {
+		d.log.Error("cases not listed", "site", site, "err", err)
+		writeError(w, http.StatusInternalServerError, "cases could not be read / không đọc được danh sách")
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+// createRequest is a case received by staff.
+type createRequest struct {
+	Site    string        `json:"site"`
+	Kind    cases.Kind    `json:"kind"`
+	Channel cases.Channel `json:"channel"`
+	// Received defaults to now; a case written down later (a letter, the
+	// reception day) gives its own day, never in the future.
+	Received string `json:"received"`
+	Counter  string `json:"counter"`
+	Service  string `json:"service"`
+	Official string `json:"official"`
+	Message  string `json:"message"`
+	Phone    string `json:"phone"`
+	Complex  bool   `json:"complex"`
+}
+
+func (d *Desk) serveCreate(w http.ResponseWriter, r *http.Request, u User) {
+	var req createRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if _, ok := d.sites[req.Site]; !ok || !u.See(req.Site) {
+		writeError(w, http.StatusForbidden, "no such site, or not yours / không có quyền với trung tâm này")
+		return
+	}
+	now := d.cfg.Now()
+	received := now
+	if req.Received != "" {
+		t, err := time.Parse(time.RFC3339, req.Received)
+		if err != nil || t.After(now.Add(5*time.Minute)) {
+			writeError(w, http.StatusBadRequest, "received: an RFC 3339 time, not in the future / thời điểm tiếp nhận không hợp lệ")
+			return
+		}
+		received = t
+	}
+	switch {
+	case req.Counter != "" && !d.counterKnown(req.Site, req.Counter):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("counter %q is not a counter of %s / quầy không thuộc trung tâm", req.Counter, req.Site))
+		return
+	case req.Service != "" && !schema.ValidID(req.Service):
+		writeError(w, http.StatusBadRequest, "service: an ID (a-z, 0-9, - and _) / mã dịch vụ không hợp lệ")
+		return
+	case req.Official != "" && !schema.ValidID(req.Official):
+		writeError(w, http.StatusBadRequest, "official: a roster ID / mã cán bộ không hợp lệ")
+		return
+	}
+	code, err := newCode()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "no code / không tạo được mã tra cứu")
+		return
+	}
+	in := cases.Intake{Code: code, Site: req.Site, Kind: req.Kind, Channel: req.Channel, Received: received,
+		Counter: req.Counter, Service: req.Service, Official: req.Official, Message: req.Message, Phone: req.Phone,
+		Complex: req.Complex, By: u.Name, Number: "-"}
+	// Checked before a number is taken, so a refused case uses none.
+	if _, err := cases.New(in, d.cfg.Rules, d.cfg.Calendar); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	in.Number, err = d.store.NextNumber(r.Context(), req.Site, received.In(d.cfg.Calendar.Location()).Year())
+	if err == nil {
+		var c cases.Case
+		if c, err = cases.New(in, d.cfg.Rules, d.cfg.Calendar); err == nil {
+			if err = d.store.Create(r.Context(), c); err == nil {
+				d.log.Info("case received", "case", c.Number, "kind", c.Kind, "channel", c.Channel, "by", u.Name)
+				d.wake()
+				d.refresh(r.Context())
+				d.writeCase(w, r, u, c, http.StatusCreated)
+				return
+			}
+		}
+	}
+	d.log.Error("case not stored", "site", req.Site, "err", err)
+	writeError(w, http.StatusInternalServerError, "the case was not stored; try again / chưa lưu được, hãy thử lại")
+}
+
+// stepRequest is one step asked by staff.
+type stepRequest struct {
+	To         cases.State `json:"to"`
+	Assignee   string      `json:"assignee"`
+	Note       string      `json:"note"`
+	ExtendDays int         `json:"extend_days"`
+}
+
+func (d *Desk) serveStep(w http.ResponseWriter, r *http.Request, u User) {
+	var req stepRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	c, ok := d.caseFor(w, r, u)
+	if !ok {
+		return
+	}
+	next, err := cases.Apply(c, cases.Step{To: req.To, At: d.cfg.Now(), By: u.Name, Assignee: req.Assignee, Note: req.Note, ExtendDays: req.ExtendDays},
+		d.cfg.Rules, d.cfg.Calendar)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := d.store.Update(r.Context(), c, next); err != nil {
+		if errors.Is(err, casestore.ErrConflict) {
+			writeError(w, http.StatusConflict, "the case changed meanwhile: reload it / hồ sơ vừa được cập nhật, hãy tải lại")
+			return
+		}
+		d.log.Error("case step not stored", "case", c.Number, "err", err)
+		writeError(w, http.StatusInternalServerError, "the step was not stored; try again / chưa lưu được, hãy thử lại")
+		return
+	}
+	last := next.History[len(next.History)-1]
+	d.log.Info("case step", "case", c.Number, "from", last.From, "to", last.To, "extend_days", last.ExtendDays, "by", u.Name)
+	d.wake()
+	d.refresh(r.Context())
+	d.writeCase(w, r, u, next, http.StatusOK)
+}
+
+func (d *Desk) serveCase(w http.ResponseWriter, r *http.Request, u User) {
+	if c, ok := d.caseFor(w, r, u); ok {
+		d.writeCase(w, r, u, c, http.StatusOK)
+	}
+}
+
+// caseFor reads the case the path names, if the user may see its site.
+func (d *Desk) caseFor(w http.ResponseWriter, r *http.Request, u User) (cases.Case, bool) {
+	c, err := d.store.Get(r.Context(), r.PathValue("number"))
+	switch {
+	case errors.Is(err, casestore.ErrNotFound) || err == nil && !u.See(c.Site):
+		// The same answer for a case of another site as for none.
+		writeError(w, http.StatusNotFound, "no such case / không có hồ sơ này")
+		return c, false
+	case err != nil:
+		d.log.Error("case not read", "err", err)
+		writeError(w, http.StatusInternalServerError, "the case could not be read / không đọc được hồ sơ")
+		return c, false
+	}
+	return c, true
+}
+
+// Detail is one case for the staff.
+type Detail struct {
+	Row
+	Code     string `json:"code"`
+	Official string `json:"official,omitempty"`
+	Complex  bool   `json:"complex,omitempty"`
+	// Message and Phone are personal data: only for a manager of the
+	// case's site, and each reading is logged; PersonalHidden says they
+	// were left out.
+	Message        string `json:"message,omitempty"`
+	Phone          string `json:"phone,omitempty"`
+	PersonalHidden bool   `json:"personal_hidden,omitempty"`
+	History        []Step `json:"history"`
+}
+
+// Step is one step of a case's history.
+type Step struct {
+	cases.Transition
+	ToVI string `json:"to_vi"`
+}
+
+func (d *Desk) writeCase(w http.ResponseWriter, r *http.Request, u User, c cases.Case, code int) {
+	st, err := cases.StatusAt(c, d.cfg.Now(), d.cfg.Rules, d.cfg.Calendar)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := Detail{Row: rowOf(c, st), Code: c.Code, Official: c.Official, Complex: c.Complex}
+	for _, t := range c.History {
+		out.History = append(out.History, Step{Transition: t, ToVI: stateVI(t.To)})
+	}
+	if u.Personal(c.Site) {
+		// On record before it is shown: a reading that cannot be logged
+		// is not made.
+		if err := d.access.append(accessEntry{At: d.cfg.Now().UTC(), User: u.Name, Site: c.Site, Case: c.Number, What: "message, phone"}); err != nil {
+			d.log.Error("personal data not shown: the access log cannot be written", "err", err)
+			out.PersonalHidden = true
+		} else {
+			out.Message, out.Phone = c.Message, c.Phone
+		}
+	} else {
+		out.PersonalHidden = true
+	}
+	writeJSON(w, code, out)
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "send JSON / gửi dữ liệu JSON")
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed request: "+err.Error()+" / yêu cầu không hợp lệ")
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
