@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pscm/pscm/agent/camera/pipeline"
 	"github.com/pscm/pscm/agent/config"
+	"github.com/pscm/pscm/agent/intake"
 	"github.com/pscm/pscm/agent/kiosk"
 	"github.com/pscm/pscm/agent/outbox"
 	"github.com/pscm/pscm/agent/queue"
@@ -25,10 +27,12 @@ import (
 	"github.com/pscm/pscm/agent/spool"
 	"github.com/pscm/pscm/agent/uplink"
 	"github.com/pscm/pscm/internal/adminhttp"
+	ccases "github.com/pscm/pscm/internal/cases"
 	iconfig "github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/httpin"
 	"github.com/pscm/pscm/internal/schema"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -137,7 +141,19 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	log.Info("spool read back", "events", recovered)
 	refusals := httpin.NewRefusals("agent", reg, log.With("component", "http"))
-	kh, err := kiosk.NewHandler(cfg.Kiosk, secrets.Kiosks, acceptor{rs}, log.With("component", "kiosk"), reg, kiosk.WithRefusals(refusals))
+	kopts := []kiosk.Option{kiosk.WithRefusals(refusals)}
+	var cases *intake.Desk
+	if cfg.Cases.Enabled {
+		// Beside the spool (which reads only its segment files): the
+		// cases wait there until the dashboard has them.
+		cases, err = intake.Open(cfg.Cases, cfg.Site, filepath.Join(cfg.Spool.Dir, "intake"), timezone.Vietnam(),
+			log.With("component", "cases"), reg, time.Now)
+		if err != nil {
+			return err
+		}
+		kopts = append(kopts, kiosk.WithFeedback(feedbackTaker{cases}))
+	}
+	kh, err := kiosk.NewHandler(cfg.Kiosk, secrets.Kiosks, acceptor{rs}, log.With("component", "kiosk"), reg, kopts...)
 	if err != nil {
 		return err
 	}
@@ -223,6 +239,9 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	})
 	if cams != nil {
 		g.Go(func() error { return cams.Run(upCtx) })
+	}
+	if cases != nil {
+		g.Go(func() error { cases.Run(upCtx); return nil })
 	}
 	if local != nil {
 		local.client.Connect() // retries in the background
@@ -334,3 +353,21 @@ func queueWebhook(tr *queue.Tracker, token string, refusals *httpin.Refusals, lo
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// feedbackTaker hands the kiosks' feedback to the intake.
+type feedbackTaker struct{ d *intake.Desk }
+
+func (f feedbackTaker) TakeFeedback(counter string, fb kiosk.Feedback) (kiosk.Receipt, error) {
+	r, err := f.d.Take(ccases.Kind(fb.Kind), counter, fb.Message, fb.Phone)
+	switch {
+	case errors.Is(err, intake.ErrInvalid):
+		return kiosk.Receipt{}, fmt.Errorf("%w: %w", kiosk.ErrFeedbackInvalid, err)
+	case errors.Is(err, intake.ErrFull), errors.Is(err, spool.ErrFull):
+		return kiosk.Receipt{}, fmt.Errorf("%w: %w", kiosk.ErrFeedbackFull, err)
+	case err != nil:
+		return kiosk.Receipt{}, err
+	}
+	return kiosk.Receipt{Number: r.Number, Code: r.Code, URL: r.URL}, nil
+}
+
+func (f feedbackTaker) Notice() (vi, en string) { return f.d.Notice() }

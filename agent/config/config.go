@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/agent/camera/pipeline"
+	"github.com/pscm/pscm/agent/intake"
 	"github.com/pscm/pscm/agent/kiosk"
 	"github.com/pscm/pscm/agent/queue"
 	"github.com/pscm/pscm/agent/ratings"
@@ -48,6 +49,9 @@ type Config struct {
 	// working hours, the calibration page).
 	Cameras []pipeline.Camera `yaml:"cameras"`
 	Camera  pipeline.Settings `yaml:"camera"`
+	// Cases lets citizens leave feedback at the kiosks, sent to the
+	// dashboard that keeps the cases (off unless enabled).
+	Cases intake.Config `yaml:"cases"`
 	// StatusInterval is how often the retained agent status is refreshed.
 	StatusInterval time.Duration  `yaml:"status_interval"`
 	Log            logging.Config `yaml:"log"`
@@ -125,6 +129,7 @@ func Defaults() *Config {
 		Ratings:        ratings.Defaults(),
 		Queue:          Queue{Config: queue.Defaults()},
 		Camera:         pipeline.Defaults(),
+		Cases:          intake.Defaults(),
 		StatusInterval: 30 * time.Second,
 		Log:            logging.Defaults(),
 	}
@@ -187,6 +192,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Kiosk.Validate(); err != nil {
 		return fmt.Errorf("kiosk.%w", err)
+	}
+	if err := c.Cases.Validate(); err != nil {
+		return err
 	}
 	if len(c.Kiosks) > 500 {
 		return errors.New("kiosks: more than 500")

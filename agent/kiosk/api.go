@@ -82,7 +82,15 @@ type pageConfig struct {
 	AskReasonsFor   []string     `json:"ask_reasons_for"`
 	ReasonTimeoutMS int64        `json:"reason_timeout_ms"`
 	ThankYouMS      int64        `json:"thank_you_ms"`
-	Version         string       `json:"version"`
+	// Feedback is set when citizens may leave feedback here.
+	Feedback *pageFeedback `json:"feedback,omitempty"`
+	Version  string        `json:"version"`
+}
+
+// pageFeedback is what the feedback screen shows besides its fixed words.
+type pageFeedback struct {
+	NoticeVI string `json:"notice_vi"`
+	NoticeEN string `json:"notice_en"`
 }
 
 type pageButton struct {
@@ -130,6 +138,10 @@ func (h *handler) pageConfig(k *kioskState) (pageConfig, error) {
 	}
 	for _, l := range h.cfg.AskReasonsFor {
 		pc.AskReasonsFor = append(pc.AskReasonsFor, string(l))
+	}
+	if h.feedback != nil {
+		vi, en := h.feedback.Notice()
+		pc.Feedback = &pageFeedback{NoticeVI: vi, NoticeEN: en}
 	}
 	return pc, nil
 }

@@ -169,13 +169,13 @@ func writePhoto(t testing.TB) (string, []byte) {
 	return path, buf.Bytes()
 }
 
-func newFixture(t testing.TB, cfg Config) *fixture {
+func newFixture(t testing.TB, cfg Config, opts ...Option) *fixture {
 	t.Helper()
 	kiosks, photo := testKiosks(t)
 	f := &fixture{acc: &fakeAcceptor{}, reg: prometheus.NewRegistry(), log: &syncBuffer{}, photo: photo,
 		now: time.Date(2026, 11, 25, 8, 15, 2, 0, time.FixedZone("ICT", 7*3600))}
 	log := slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := NewHandler(cfg, kiosks, f.acc, log, f.reg)
+	h, err := NewHandler(cfg, kiosks, f.acc, log, f.reg, opts...)
 	if err != nil {
 		t.Fatalf("NewHandler: %v", err)
 	}

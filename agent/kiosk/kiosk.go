@@ -24,6 +24,7 @@
 //	GET  /kiosk/{id}/photo    the officer's photo (token)
 //	POST /kiosk/{id}/press    {"level":"satisfied","press_id":"..."} (token)
 //	POST /kiosk/{id}/reasons  {"rating_id":"...","reasons":["cho-lau"]} (token)
+//	POST /kiosk/{id}/feedback {"kind":"phan_anh","message":"...","phone":""} (token; when enabled)
 //
 // Every error is JSON, {"error": "...", "reason": "unknown_level"}, and bad
 // input never reaches the Acceptor.
@@ -336,6 +337,8 @@ type handler struct {
 	// refusals counts and logs refused requests, shared with the agent's
 	// other doors.
 	refusals *httpin.Refusals
+	// feedback keeps what citizens leave (nil: not taken here).
+	feedback FeedbackTaker
 }
 
 // Option changes a default of NewHandler.
@@ -396,6 +399,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "reasons":
 		if h.allow(w, r, k, http.MethodPost) && h.authorized(w, r, k) {
 			h.addReasons(w, r, k)
+		}
+	case "feedback":
+		if h.allow(w, r, k, http.MethodPost) && h.authorized(w, r, k) {
+			h.takeFeedback(w, r, k)
 		}
 	default:
 		h.fail(w, r, k, http.StatusNotFound, reasonNotFound, "no such kiosk resource "+textclip.Quote(sub, maxQuoted))

@@ -44,6 +44,8 @@ type Config struct {
 	// PublicPerMinute bounds the public status page's lookups per client
 	// address (DefaultPublicPerMinute when 0).
 	PublicPerMinute int
+	// IntakeTokens are the agents' tokens for POST /api/intake, by site.
+	IntakeTokens map[string]string
 }
 
 // DefaultPublicPerMinute is the public page's lookups per address and

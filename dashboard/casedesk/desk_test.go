@@ -345,3 +345,55 @@ func TestPublishOutbox(t *testing.T) {
 		t.Fatalf("published_total %v", n)
 	}
 }
+
+// The agents' door: each site's token, a retry answered again without a
+// second case, a number or code not an agent's refused.
+func TestIntake(t *testing.T) {
+	f := newFixture(t)
+	f.desk.cfg.IntakeTokens = map[string]string{"anlao": "anlao-intake-token-0123456789", "phuoc-thanh": "phuoc-thanh-intake-token-0123"}
+	h := f.desk.Intake()
+	post := func(token, body string) (int, string) {
+		req := httptest.NewRequest("POST", "/api/intake", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	body := `{"number":"anlao-2026-K000001","code":"K7P2QXAB","site":"anlao","kind":"phan_anh","channel":"kiosk","received":"2026-11-16T01:55:00Z","counter":"c02","message":"Chờ lâu quá."}`
+	for name, tc := range map[string]struct {
+		token, body string
+		want        int
+	}{
+		"no token":           {"", body, http.StatusUnauthorized},
+		"another site's":     {"phuoc-thanh-intake-token-0123", body, http.StatusUnauthorized},
+		"a dashboard number": {"anlao-intake-token-0123456789", strings.Replace(body, "K000001", "000001", 1), http.StatusBadRequest},
+		"another site's no.": {"anlao-intake-token-0123456789", strings.Replace(body, "anlao-2026", "hoaan-2026", 1), http.StatusBadRequest},
+		"code with an O":     {"anlao-intake-token-0123456789", strings.Replace(body, "K7P2QXAB", "K7P2QXAO", 1), http.StatusBadRequest},
+		"unknown counter":    {"anlao-intake-token-0123456789", strings.Replace(body, "c02", "c09", 1), http.StatusBadRequest},
+		"empty message":      {"anlao-intake-token-0123456789", strings.Replace(body, "Chờ lâu quá.", " ", 1), http.StatusBadRequest},
+		"HTML in a field":    {"anlao-intake-token-0123456789", strings.Replace(body, `"kiosk"`, `"<b>kiosk</b>"`, 1), http.StatusBadRequest},
+	} {
+		if code, out := post(tc.token, tc.body); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", name, code, out, tc.want)
+		}
+	}
+	if l, _ := f.desk.ListSite(context.Background(), "anlao", 10); len(l.Cases) != 0 {
+		t.Fatalf("refused intakes stored: %+v", l.Cases)
+	}
+	if code, out := post("anlao-intake-token-0123456789", body); code != http.StatusCreated {
+		t.Fatalf("intake: %d %s", code, out)
+	}
+	if code, out := post("anlao-intake-token-0123456789", body); code != http.StatusOK || !strings.Contains(out, "already received") {
+		t.Fatalf("the agent's retry: %d %s", code, out)
+	}
+	if code, _ := post("anlao-intake-token-0123456789", strings.Replace(body, "K7P2QXAB", "K7P2QXAC", 1)); code != http.StatusConflict {
+		t.Fatalf("the same number with another code: %d", code)
+	}
+	l, _ := f.desk.ListSite(context.Background(), "anlao", 10)
+	if len(l.Cases) != 1 || l.Cases[0].Channel != cases.ChannelKiosk || l.Cases[0].Counter != "c02" {
+		t.Fatalf("after the intake: %+v", l.Cases)
+	}
+}

@@ -1,6 +1,8 @@
 package casedesk
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -283,4 +285,104 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// intakeRequest is a case a citizen left at a kiosk, as the center's agent
+// sends it: numbered and coded there, so the citizen had both at once,
+// whether or not the agent could reach the dashboard.
+type intakeRequest struct {
+	Number   string        `json:"number"`
+	Code     string        `json:"code"`
+	Site     string        `json:"site"`
+	Kind     cases.Kind    `json:"kind"`
+	Channel  cases.Channel `json:"channel"`
+	Received time.Time     `json:"received"`
+	Counter  string        `json:"counter"`
+	Message  string        `json:"message"`
+	Phone    string        `json:"phone"`
+}
+
+// Intake serves POST /api/intake for the centers' agents, each with its
+// site's token (Config.IntakeTokens). The agent sends a case again until
+// it is answered 2xx: a case already stored with the same number and code
+// answers 200 again, so a retry never makes a second case; one with the
+// same number and another code is a 409 (two agents numbering alike).
+func (d *Desk) Intake() http.Handler {
+	sums := map[string][32]byte{}
+	for site, tok := range d.cfg.IntakeTokens {
+		sums[site] = sha256.Sum256([]byte(tok))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeError(w, http.StatusMethodNotAllowed, "POST only")
+			return
+		}
+		var req intakeRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		want, known := sums[req.Site]
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(tok))
+		if !known || tok == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			writeError(w, http.StatusUnauthorized, "missing or wrong intake token for this site")
+			return
+		}
+		switch {
+		case !kioskNumber(req.Number, req.Site):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("number %q: want %s-<year>-K<6 digits>", req.Number, req.Site))
+			return
+		case len(req.Code) != 8 || strings.Trim(req.Code, codeAlphabet) != "":
+			writeError(w, http.StatusBadRequest, "code: 8 characters of "+codeAlphabet)
+			return
+		case req.Received.IsZero() || req.Received.After(d.cfg.Now().Add(24*time.Hour)):
+			writeError(w, http.StatusBadRequest, "received: required, and not ahead of this clock by a day")
+			return
+		case req.Counter != "" && !d.counterKnown(req.Site, req.Counter):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("counter %q is not a counter of %s", req.Counter, req.Site))
+			return
+		}
+		c, err := cases.New(cases.Intake{Number: req.Number, Code: req.Code, Site: req.Site, Kind: req.Kind, Channel: req.Channel,
+			Received: req.Received, Counter: req.Counter, Message: req.Message, Phone: req.Phone, By: "kiosk"}, d.cfg.Rules, d.cfg.Calendar)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		err = d.store.Create(r.Context(), c)
+		if errors.Is(err, casestore.ErrConflict) {
+			old, gerr := d.store.Get(r.Context(), c.Number)
+			if gerr == nil && old.Code == c.Code {
+				writeJSON(w, http.StatusOK, map[string]string{"number": c.Number, "status": "already received"})
+				return
+			}
+			writeError(w, http.StatusConflict, "number "+c.Number+" is another case's")
+			return
+		}
+		if err != nil {
+			d.log.Error("kiosk case not stored", "case", c.Number, "err", err)
+			writeError(w, http.StatusInternalServerError, "not stored; send again")
+			return
+		}
+		d.log.Info("case received from a kiosk", "case", c.Number, "kind", c.Kind, "counter", c.Counter)
+		d.wake()
+		d.refresh(r.Context())
+		writeJSON(w, http.StatusCreated, map[string]string{"number": c.Number, "status": "received"})
+	})
+}
+
+// kioskNumber reports whether n is a number an agent gives:
+// <site>-<year>-K<6 digits>, apart from the dashboard's own
+// <site>-<year>-<6 digits>.
+func kioskNumber(n, site string) bool {
+	rest, ok := strings.CutPrefix(n, site+"-")
+	if !ok || len(rest) != 12 || rest[4] != '-' || rest[5] != 'K' {
+		return false
+	}
+	for i, c := range rest {
+		if i != 4 && i != 5 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

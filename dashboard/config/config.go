@@ -18,6 +18,7 @@ import (
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/timezone"
 	"github.com/pscm/pscm/internal/workcal"
 )
@@ -73,6 +74,15 @@ type Cases struct {
 	// PublicPerMinute bounds the public status page's lookups per client
 	// address and minute.
 	PublicPerMinute int `yaml:"public_per_minute"`
+	// Intake lists the centers whose agents send the cases citizens leave
+	// at their kiosks (POST /api/intake), each with its own token.
+	Intake []IntakeToken `yaml:"intake"`
+}
+
+// IntakeToken is one site's agents' token for the intake.
+type IntakeToken struct {
+	Site  string        `yaml:"site"`
+	Token config.Secret `yaml:"token"`
 }
 
 // HTTP is where the dashboard listens.
@@ -204,6 +214,13 @@ func (c Cases) validate() error {
 	if c.PublicPerMinute < 0 || c.PublicPerMinute > 1000 {
 		return fmt.Errorf("public_per_minute: %d outside 0..1000", c.PublicPerMinute)
 	}
+	seen := map[string]bool{}
+	for i, it := range c.Intake {
+		if !schema.ValidID(it.Site) || seen[it.Site] || !it.Token.IsSet() {
+			return fmt.Errorf("intake[%d]: a site's ID, once, and its token (file or env)", i)
+		}
+		seen[it.Site] = true
+	}
 	return nil
 }
 
@@ -237,6 +254,8 @@ type ResolvedCases struct {
 	DSN      string // a file path for SQLite
 	Calendar *workcal.Calendar
 	Rules    cases.Rules
+	// IntakeTokens are the agents' tokens, by site.
+	IntakeTokens map[string]string
 }
 
 // Resolve runs Check's checks and returns what they read.
@@ -307,6 +326,17 @@ func (c Config) resolveCases() (*ResolvedCases, error) {
 		return nil, fmt.Errorf("calendar: %w", err)
 	}
 	rc.Calendar = cal
+	rc.IntakeTokens = map[string]string{}
+	for _, it := range c.Cases.Intake {
+		tok, err := it.Token.Value()
+		if err != nil {
+			return nil, fmt.Errorf("intake %s: %w", it.Site, err)
+		}
+		if len(tok) < 24 {
+			return nil, fmt.Errorf("intake %s: the token has %d characters, want at least 24", it.Site, len(tok))
+		}
+		rc.IntakeTokens[it.Site] = tok
+	}
 	return rc, nil
 }
 

@@ -42,6 +42,8 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/api/cases/", api)
 		// The citizens' page: no login, rate-limited by the desk.
 		mux.Handle(casedesk.PublicPath, s.cases.Public(s.auth.ClientIP))
+		// The agents' door for the cases left at kiosks: their own tokens.
+		mux.Handle("/api/intake", s.cases.Intake())
 	}
 	mux.Handle("/", s.auth.Require(withCSRFMeta(s.auth, web.Handler())))
 	return mux

@@ -137,6 +137,17 @@ const (
 
 var phoneRe = regexp.MustCompile(`^(\+84|0)[0-9]{8,10}$`)
 
+// CheckPhone checks an optional phone number and returns it without its
+// spaces and dots ("" stays ""): a Vietnamese number, 0 or +84 and 8 to 10
+// digits.
+func CheckPhone(s string) (string, error) {
+	phone := strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(s), " ", ""), ".", "")
+	if phone != "" && !phoneRe.MatchString(phone) {
+		return "", errors.New("phone: not a Vietnamese phone number (0 or +84 and 8 to 10 digits)")
+	}
+	return phone, nil
+}
+
 // ErrTransition is a transition the case's state does not allow.
 var ErrTransition = errors.New("cases: transition not allowed")
 
@@ -214,7 +225,7 @@ func New(in Intake, r Rules, cal *workcal.Calendar) (Case, error) {
 	if msg == "" {
 		return Case{}, errors.New("message: empty")
 	}
-	phone := strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(in.Phone), " ", ""), ".", "")
+	phone, phoneErr := CheckPhone(in.Phone)
 	switch {
 	case !in.Kind.Valid():
 		return Case{}, fmt.Errorf("kind %q: want one of %v", in.Kind, Kinds())
@@ -222,8 +233,8 @@ func New(in Intake, r Rules, cal *workcal.Calendar) (Case, error) {
 		return Case{}, fmt.Errorf("channel %q: want one of %v", in.Channel, Channels())
 	case in.Received.IsZero():
 		return Case{}, errors.New("received: required")
-	case phone != "" && !phoneRe.MatchString(phone):
-		return Case{}, errors.New("phone: not a Vietnamese phone number (0 or +84 and 8 to 10 digits)")
+	case phoneErr != nil:
+		return Case{}, phoneErr
 	case in.Number == "" || in.Code == "" || in.Site == "":
 		return Case{}, errors.New("number, code and site: required")
 	}

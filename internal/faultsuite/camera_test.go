@@ -115,26 +115,31 @@ func cameraDown(t *testing.T, s *system, _ *driver) {
 		t.Errorf("camera down five minutes while the official sat: %v absences, was %v", a, absences)
 	}
 
-	// The dashboard: covered time grew by the time the camera saw, not by
-	// the outage; she was present nearly all of it (she sat throughout, but
-	// for the clip's loop).
+	// The dashboard, once the camera has been seen again for a while (so
+	// anything the return might backdate over the outage has arrived):
+	// covered time grew by the time the camera saw, not by the outage; she
+	// was present nearly all of it (she sat throughout, but for the clip's
+	// loop).
+	const seenAgain = 30 * time.Second
 	var after camFigures
 	var outage, wall time.Duration
 	ok := false
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
 		var d string
 		after, d = s.camPresence(t, c)
 		if d != day {
 			t.Logf("the center's day changed during the outage (%s, %s): the dashboard's today cannot be compared", day, d)
 			return
 		}
-		wall = time.Since(seen)
-		outage = up.Sub(down)
+		wall, outage = time.Since(seen), up.Sub(down)
+		if time.Since(up) < seenAgain {
+			continue
+		}
 		covered := after.Covered - before.Covered
 		// Presence against the whole day's covered time: an official's
 		// sitting is dated from the first keyframe that showed her, so
 		// the seconds before the first figures may arrive after them.
-		if covered > (wall-outage).Seconds()-30 && covered < (wall-outage).Seconds()+20 &&
+		if covered > (wall-outage).Seconds()-20 && covered < (wall-outage).Seconds()+10 &&
 			after.Present > after.Covered-30 && after.Present <= after.Covered+1 {
 			ok = true
 			break
