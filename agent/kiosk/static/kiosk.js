@@ -41,7 +41,19 @@
     reloadWhenIdle: false,
     ratingID: '',
     chosen: new Set(),
+    lastLevel: '',       // the level of the last rating, for the feedback offer
+    fbKind: '',
+    fbField: 'message',  // what the on-screen keyboard types into
+    fbBusy: false,
+    shift: false,
+    digits: false,
   };
+
+  // A half-written message must not wait for the next citizen: the feedback
+  // screen closes after this long without a touch, the receipt after the
+  // next.
+  const FEEDBACK_IDLE_MS = 120000;
+  const RECEIPT_MS = 90000;
 
   // ---- Storage ----
 
@@ -220,6 +232,12 @@
       btn.addEventListener('click', () => toggleReason(btn, r.id));
       list.append(btn);
     }
+    const fb = cfg.feedback;
+    $('feedback-open').hidden = !fb;
+    if (fb) {
+      $('fb-notice').querySelector('.vi').textContent = fb.notice_vi;
+      $('fb-notice').querySelector('.en').textContent = fb.notice_en;
+    }
     updateButtons();
   }
 
@@ -352,6 +370,7 @@
     btn.classList.add('chosen');
     document.body.classList.add('sending');
 
+    state.lastLevel = level;
     const res = await post('press', { level, press_id: randomID() });
     if (res.status === 200 && res.data && (res.data.status === 'accepted' || res.data.status === 'ignored')) {
       if (res.data.status === 'accepted' && res.data.ask_reasons && res.data.rating_id) {
@@ -423,8 +442,221 @@
     document.body.classList.remove('sending');
     $('thanks').querySelector('.sub:not(.warn)').hidden = !recorded;
     $('reasons-failed').hidden = !reasonsFailed;
+    // After a rating the citizen was not happy with, an offer to say why
+    // in their own words and hear back; the thanks then stay longer.
+    const offer = !!state.config.feedback && recorded && state.lastLevel === 'dissatisfied';
+    $('thanks-feedback').hidden = !offer;
     show('thanks');
-    state.screenTimer = setTimeout(() => goIdle(true), state.config.thank_you_ms);
+    state.screenTimer = setTimeout(() => goIdle(true), offer ? Math.max(state.config.thank_you_ms, 15000) : state.config.thank_you_ms);
+  }
+
+  // ---- Feedback (issue 16) ----
+
+  // Vietnamese on a keyboard of its own: letters, the marked vowels and đ,
+  // and five tone keys that put (or take off) a tone on the word being
+  // typed, on the vowel that carries it.
+  const TONES = { sac: '\u0301', huyen: '\u0300', hoi: '\u0309', nga: '\u0303', nang: '\u0323' };
+  const TONE_MARKS = /[\u0300\u0301\u0303\u0309\u0323]/g;
+  const VOWELS = 'aăâeêioôơuưy';
+  const MARKED = 'ăâêôơư';
+
+  function splitTone(ch) {
+    const d = ch.normalize('NFD');
+    const tone = (d.match(TONE_MARKS) || [''])[0];
+    return { base: d.replace(TONE_MARKS, '').normalize('NFC'), tone };
+  }
+
+  // toneTarget picks the vowel of a word that carries the tone: a marked
+  // vowel (the last one, for ươ), else in a closed syllable the last vowel
+  // and in an open one the first of two (hòa, mùa, của; qu- and gi- count
+  // their u and i as consonants).
+  function toneTarget(bases) {
+    const lower = bases.map((b) => b.toLowerCase());
+    let start = 0;
+    if (lower.length > 2 && ((lower[0] === 'q' && lower[1] === 'u') || (lower[0] === 'g' && lower[1] === 'i' && VOWELS.includes(lower[2])))) start = 2;
+    const vs = [];
+    for (let i = start; i < lower.length; i++) if (VOWELS.includes(lower[i])) vs.push(i);
+    if (vs.length === 0) return -1;
+    for (let j = vs.length - 1; j >= 0; j--) if (MARKED.includes(lower[vs[j]])) return vs[j];
+    if (vs.length === 1) return vs[0];
+    const closed = vs[vs.length - 1] < lower.length - 1;
+    if (closed || vs.length === 3) return vs[vs.length - 1 - (vs.length === 3 ? 1 : 0)];
+    return vs[vs.length - 2];
+  }
+
+  function applyTone(text, pos, mark) {
+    let start = pos;
+    while (start > 0 && /[\p{L}]/u.test(text[start - 1])) start--;
+    const chars = Array.from(text.slice(start, pos));
+    if (chars.length === 0) return null;
+    const parts = chars.map(splitTone);
+    const target = toneTarget(parts.map((p) => p.base));
+    if (target < 0) return null;
+    const same = parts[target].tone === mark;
+    const word = parts.map((p, i) => (i === target && !same ? (p.base + mark).normalize('NFC') : p.base)).join('');
+    return text.slice(0, start) + word + text.slice(pos);
+  }
+
+  const LETTERS = [['q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p'], ['a', 's', 'd', 'f', 'g', 'h', 'j', 'k', 'l'], ['z', 'x', 'c', 'v', 'b', 'n', 'm'],
+    ['ă', 'â', 'đ', 'ê', 'ô', 'ơ', 'ư']];
+  const DIGITS = [['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'], ['+', '-', '(', ')', '/', ':', '%', '"', '!'], ['.', ',', '?']];
+
+  function key(label, onPress, cls, aria) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    if (cls) b.className = cls;
+    if (aria) b.setAttribute('aria-label', aria);
+    // pointerdown keeps the focus in the field; click works for keyboards.
+    b.addEventListener('pointerdown', (ev) => ev.preventDefault());
+    b.addEventListener('click', () => { onPress(); armFeedbackTimer(); });
+    return b;
+  }
+
+  function field() { return $(state.fbField === 'phone' ? 'fb-phone' : 'fb-message'); }
+
+  function typeText(t) {
+    const el = field();
+    const max = Number(el.getAttribute('maxlength')) || 2000;
+    const a = el.selectionStart ?? el.value.length, b = el.selectionEnd ?? el.value.length;
+    const v = el.value.slice(0, a) + t + el.value.slice(b);
+    if (Array.from(v).length > max) return;
+    el.value = v;
+    el.selectionStart = el.selectionEnd = a + t.length;
+    if (state.shift) { state.shift = false; renderKeyboard(); }
+    updateFeedbackSend();
+  }
+
+  function backspace() {
+    const el = field();
+    let a = el.selectionStart ?? el.value.length;
+    const b = el.selectionEnd ?? el.value.length;
+    if (a === b && a > 0) a -= el.value.slice(0, a).match(/[\s\S]$/u)[0].length;
+    el.value = el.value.slice(0, a) + el.value.slice(b);
+    el.selectionStart = el.selectionEnd = a;
+    updateFeedbackSend();
+  }
+
+  function tone(mark) {
+    const el = field();
+    const pos = el.selectionStart ?? el.value.length;
+    const v = applyTone(el.value, pos, mark);
+    if (v === null) return;
+    const delta = v.length - el.value.length;
+    el.value = v;
+    el.selectionStart = el.selectionEnd = pos + delta;
+    updateFeedbackSend();
+  }
+
+  function renderKeyboard() {
+    const kb = $('vkb');
+    kb.replaceChildren();
+    const phone = state.fbField === 'phone';
+    const rows = phone ? [['1', '2', '3'], ['4', '5', '6'], ['7', '8', '9'], ['+', '0']] : (state.digits ? DIGITS : LETTERS);
+    for (const r of rows) {
+      const row = document.createElement('div');
+      row.className = 'vkb-row';
+      for (const c of r) {
+        const label = state.shift ? c.toUpperCase() : c;
+        row.append(key(label, () => typeText(label)));
+      }
+      if (phone && r === rows[rows.length - 1]) row.append(key('⌫', backspace, 'mod', 'Xóa / Delete'));
+      kb.append(row);
+    }
+    if (phone) return;
+    if (!state.digits) {
+      const tones = document.createElement('div');
+      tones.className = 'vkb-row';
+      for (const [name, mark, label, aria] of [['sac', TONES.sac, '◌́', 'Dấu sắc'], ['huyen', TONES.huyen, '◌̀', 'Dấu huyền'],
+        ['hoi', TONES.hoi, '◌̉', 'Dấu hỏi'], ['nga', TONES.nga, '◌̃', 'Dấu ngã'], ['nang', TONES.nang, '◌̣', 'Dấu nặng']]) {
+        const b = key(label, () => tone(mark), 'mod', aria);
+        b.dataset.tone = name;
+        tones.append(b);
+      }
+      kb.append(tones);
+    }
+    const last = document.createElement('div');
+    last.className = 'vkb-row';
+    const shift = key('⇧', () => { state.shift = !state.shift; renderKeyboard(); }, 'mod', 'Chữ hoa / Shift');
+    shift.setAttribute('aria-pressed', String(state.shift));
+    last.append(shift,
+      key(state.digits ? 'abc' : '123', () => { state.digits = !state.digits; state.shift = false; renderKeyboard(); }, 'mod', 'Số / Numbers'),
+      key('␣', () => typeText(' '), 'wide', 'Cách / Space'),
+      key('.', () => typeText('.')),
+      key('⌫', backspace, 'mod', 'Xóa / Delete'));
+    kb.append(last);
+  }
+
+  function setFeedbackKind(kind) {
+    state.fbKind = kind;
+    for (const b of document.querySelectorAll('.fb-kind')) b.setAttribute('aria-pressed', String(b.dataset.kind === kind));
+  }
+
+  function updateFeedbackSend() {
+    $('fb-send').disabled = state.fbBusy || $('fb-message').value.trim() === '' || !state.fbKind;
+  }
+
+  function armFeedbackTimer() {
+    clearTimeout(state.screenTimer);
+    if (state.screen === 'feedback') state.screenTimer = setTimeout(closeFeedback, FEEDBACK_IDLE_MS);
+  }
+
+  function openFeedback(kind) {
+    if (!state.config || !state.config.feedback) return;
+    $('fb-message').value = '';
+    $('fb-phone').value = '';
+    $('fb-error').hidden = true;
+    state.fbBusy = false;
+    state.fbField = 'message';
+    state.shift = false;
+    state.digits = false;
+    setFeedbackKind(kind);
+    renderKeyboard();
+    updateFeedbackSend();
+    show('feedback');
+    $('fb-message').focus();
+    armFeedbackTimer();
+  }
+
+  // closeFeedback forgets what was typed: nothing of it stays in the page.
+  function closeFeedback() {
+    $('fb-message').value = '';
+    $('fb-phone').value = '';
+    $('rc-qr').removeAttribute('src');
+    $('rc-number').textContent = '';
+    $('rc-code').textContent = '';
+    goIdle(true);
+  }
+
+  function showFeedbackError(kind) {
+    for (const p of $('fb-error').querySelectorAll('[data-fb]')) p.hidden = p.dataset.fb !== kind;
+    $('fb-error').hidden = false;
+  }
+
+  async function sendFeedback() {
+    if (state.fbBusy) return;
+    state.fbBusy = true;
+    updateFeedbackSend();
+    clearTimeout(state.screenTimer);
+    const res = await post('feedback', { kind: state.fbKind, message: $('fb-message').value, phone: $('fb-phone').value });
+    state.fbBusy = false;
+    if (res.status === 401) {
+      unpair();
+      return;
+    }
+    if (res.status === 200 && res.data && res.data.number) {
+      $('fb-message').value = '';
+      $('fb-phone').value = '';
+      $('rc-number').textContent = res.data.number;
+      $('rc-code').textContent = res.data.code;
+      if (res.data.qr && res.data.qr.startsWith('data:image/png;base64,')) $('rc-qr').src = res.data.qr; else $('rc-qr').removeAttribute('src');
+      show('receipt');
+      state.screenTimer = setTimeout(closeFeedback, RECEIPT_MS);
+      return;
+    }
+    showFeedbackError(res.status === 400 ? 'invalid' : 'not-sent');
+    updateFeedbackSend();
+    armFeedbackTimer();
   }
 
   // ---- Start ----
@@ -436,6 +668,25 @@
     $('lang-en').addEventListener('click', () => setLang('en'));
     $('reasons-send').addEventListener('click', sendReasons);
     $('reasons-skip').addEventListener('click', () => showThanks(true, false));
+    $('feedback-open').addEventListener('click', () => openFeedback('gop_y'));
+    $('thanks-feedback').addEventListener('click', () => openFeedback('phan_anh'));
+    for (const b of document.querySelectorAll('.fb-kind')) b.addEventListener('click', () => { setFeedbackKind(b.dataset.kind); updateFeedbackSend(); armFeedbackTimer(); });
+    for (const b of document.querySelectorAll('.fb-phrase')) {
+      b.addEventListener('click', () => {
+        const el = $('fb-message');
+        const sep = el.value.trim() === '' ? '' : ' ';
+        el.value = (el.value.trimEnd() + sep + b.dataset.vi).slice(0, 2000);
+        updateFeedbackSend();
+        armFeedbackTimer();
+      });
+    }
+    for (const [id, name] of [['fb-message', 'message'], ['fb-phone', 'phone']]) {
+      $(id).addEventListener('focus', () => { if (state.fbField !== name) { state.fbField = name; renderKeyboard(); } armFeedbackTimer(); });
+      $(id).addEventListener('input', () => { updateFeedbackSend(); armFeedbackTimer(); });
+    }
+    $('fb-cancel').addEventListener('click', closeFeedback);
+    $('fb-send').addEventListener('click', sendFeedback);
+    $('rc-done').addEventListener('click', closeFeedback);
     // A long press must not open a menu on a public tablet.
     document.addEventListener('contextmenu', (ev) => ev.preventDefault());
 
