@@ -60,6 +60,7 @@ bench: deps ## run every benchmark (collector against its ceilings and Telegraf,
 	$(GO) test -run '^$$' -bench Situations -benchtime 1x -v ./agent/camera/occupancy/
 	$(GO) test -run '^$$' -bench Candidate -benchtime 3x ./agent/camera/occupancy/
 	PSCM_MEASURE=1 $(GO) test -run 'TestCandidatePigo$$' -v -timeout 30m ./agent/camera/occupancy/
+	$(GO) test -run '^$$' -bench CasesPage -benchtime 1x -v ./dashboard/casedesk/
 
 lint: deps ## gofmt, go mod tidy (no diff), go vet and golangci-lint (.golangci.yml); make test runs it first
 	@GO=$(GO) ./scripts/lint.sh

@@ -64,7 +64,7 @@ func users(r *http.Request) (User, bool) {
 	return User{}, false
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := casestore.Open(context.Background(), casestore.SQLite, filepath.Join(dir, "cases.db"))

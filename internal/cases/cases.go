@@ -196,6 +196,9 @@ type Case struct {
 	Complex bool `json:"complex,omitempty"`
 
 	State State `json:"state"`
+	// Assignee is who the case is assigned to now: the last assignment's
+	// (the history has them all).
+	Assignee string `json:"assignee,omitempty"`
 	// AcknowledgeBy and ResolveBy are the deadlines (the end of their last
 	// working day); zero when the rules set none.
 	AcknowledgeBy time.Time    `json:"acknowledge_by,omitzero"`
@@ -356,6 +359,9 @@ func Apply(c Case, s Step, r Rules, cal *workcal.Calendar) (Case, error) {
 	}
 	t.Late = stepLate(c, t)
 	c.State = s.To
+	if assignee != "" {
+		c.Assignee = assignee
+	}
 	t.Due = c.ResolveBy
 	c.History = append(append([]Transition(nil), c.History...), t)
 	return c, nil

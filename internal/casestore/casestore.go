@@ -64,7 +64,11 @@ func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
 	case SQLite:
 		// WAL and full sync: a committed step survives a kill -9 and a
 		// power cut; busy_timeout waits for a writer rather than failing.
-		db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)")
+		// A 64 MiB page cache and reads through mmap: a site's list reads
+		// thousands of scattered rows, and with the default 2 MiB cache
+		// half its time went to pread (BENCHMARKS.md, the cases page).
+		db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)"+
+			"&_pragma=cache_size(-65536)&_pragma=mmap_size(268435456)")
 		if err == nil {
 			db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
 		}
@@ -142,6 +146,15 @@ var migrations = []string{
 	ALTER TABLE transitions ADD COLUMN published SMALLINT NOT NULL DEFAULT 0;
 	UPDATE transitions SET published = 1;
 	CREATE INDEX transitions_unpublished ON transitions (published, number, seq)`,
+	// 3: the latest handled cases of a site are read walking this index
+	// from the newest, stopping at the page's limit, instead of sorting a
+	// site's whole history (200,000 handled cases: 1 s, BENCHMARKS.md).
+	`CREATE INDEX cases_site_received ON cases (site, received)`,
+	// 4: the current assignee kept on the case, so a list of open cases
+	// needs no history (10,000 open cases: 290 ms with their histories).
+	`ALTER TABLE cases ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+	UPDATE cases SET assignee = COALESCE((SELECT t.assignee FROM transitions t WHERE t.number = cases.number AND t.assignee <> ''
+		ORDER BY t.seq DESC LIMIT 1), '')`,
 }
 
 // SchemaVersion is the version Open migrates to.
@@ -230,17 +243,33 @@ func (s *Store) NextNumber(ctx context.Context, site string, year int) (string, 
 // Create stores a new case with its first transition; ErrConflict if its
 // number exists.
 func (s *Store) Create(ctx context.Context, c cases.Case) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cases (number, code, site, kind, channel, received, counter, service, official,
-			message, phone, complex, state, acknowledge_by, resolve_by, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			c.Number, c.Code, c.Site, string(c.Kind), string(c.Channel), nanos(c.Received), c.Counter, c.Service, c.Official,
-			c.Message, c.Phone, b2i(c.Complex), string(c.State), nanos(c.AcknowledgeBy), nanos(c.ResolveBy), len(c.History))
-		if err != nil {
-			return err
-		}
-		return s.insertSteps(ctx, tx, c.Number, 0, c.History)
-	})
+	err := s.tx(ctx, func(tx *sql.Tx) error { return s.insertCase(ctx, tx, c) })
 	return wrap("create "+c.Number, err)
+}
+
+// CreateMany stores new cases in one transaction: all or none (an import
+// file, a benchmark's seed). ErrConflict if any number exists.
+func (s *Store) CreateMany(ctx context.Context, cs []cases.Case) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, c := range cs {
+			if err := s.insertCase(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap(fmt.Sprintf("create %d cases", len(cs)), err)
+}
+
+func (s *Store) insertCase(ctx context.Context, tx *sql.Tx, c cases.Case) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cases (number, code, site, kind, channel, received, counter, service, official,
+		message, phone, complex, state, acknowledge_by, resolve_by, steps, assignee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.Number, c.Code, c.Site, string(c.Kind), string(c.Channel), nanos(c.Received), c.Counter, c.Service, c.Official,
+		c.Message, c.Phone, b2i(c.Complex), string(c.State), nanos(c.AcknowledgeBy), nanos(c.ResolveBy), len(c.History), c.Assignee)
+	if err != nil {
+		return err
+	}
+	return s.insertSteps(ctx, tx, c.Number, 0, c.History)
 }
 
 func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, number string, from int, steps []cases.Transition) error {
@@ -263,8 +292,8 @@ func (s *Store) Update(ctx context.Context, prev, c cases.Case) error {
 		return fmt.Errorf("casestore: update %s: no new step", c.Number)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE cases SET state = ?, acknowledge_by = ?, resolve_by = ?, steps = ? WHERE number = ? AND steps = ?`),
-			string(c.State), nanos(c.AcknowledgeBy), nanos(c.ResolveBy), len(c.History), c.Number, len(prev.History))
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE cases SET state = ?, acknowledge_by = ?, resolve_by = ?, steps = ?, assignee = ? WHERE number = ? AND steps = ?`),
+			string(c.State), nanos(c.AcknowledgeBy), nanos(c.ResolveBy), len(c.History), c.Assignee, c.Number, len(prev.History))
 		if err != nil {
 			return err
 		}
@@ -278,7 +307,7 @@ func (s *Store) Update(ctx context.Context, prev, c cases.Case) error {
 
 // Get reads one case with its history.
 func (s *Store) Get(ctx context.Context, number string) (cases.Case, error) {
-	cs, err := s.query(ctx, `WHERE number = ?`, number)
+	cs, err := s.query(ctx, true, `WHERE number = ?`, number)
 	if err != nil {
 		return cases.Case{}, err
 	}
@@ -291,13 +320,16 @@ func (s *Store) Get(ctx context.Context, number string) (cases.Case, error) {
 // Filter selects cases to list.
 type Filter struct {
 	Site string // required
-	// Open lists only cases not yet handled.
-	Open bool
+	// Open lists only cases not yet handled; Handled only those handled.
+	Open, Handled bool
 	// Limit bounds the list (at most 10,000; 500 when 0).
 	Limit int
+	// Summary leaves the histories out: what a list of open cases needs
+	// is on the case (state, deadlines, assignee).
+	Summary bool
 }
 
-// List reads site's cases, newest first.
+// List reads site's cases, newest first (open ones in no order).
 func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -306,15 +338,28 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
 	limit = min(limit, 10000)
 	where := `WHERE site = ?`
 	args := []any{f.Site}
-	if f.Open {
+	switch {
+	case f.Open && f.Handled:
+		return nil, errors.New("casestore: list open or handled, not both")
+	case f.Open:
 		where += ` AND state IN ('received', 'acknowledged', 'assigned')`
+	case f.Handled:
+		where += ` AND state NOT IN ('received', 'acknowledged', 'assigned')`
 	}
-	return s.query(ctx, where+fmt.Sprintf(` ORDER BY received DESC, number DESC LIMIT %d`, limit), args...)
+	order := ` ORDER BY received DESC, number DESC`
+	if f.Open {
+		// Open cases are few and read whole: sorted by the caller, so
+		// the database takes them from (site, state) instead of walking
+		// a site's whole history by date to skip the handled ones.
+		order = ""
+	}
+	return s.query(ctx, !f.Summary, where+order+fmt.Sprintf(` LIMIT %d`, limit), args...)
 }
 
-func (s *Store) query(ctx context.Context, where string, args ...any) ([]cases.Case, error) {
+// query reads the cases where says, with their histories if history.
+func (s *Store) query(ctx context.Context, history bool, where string, args ...any) ([]cases.Case, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT number, code, site, kind, channel, received, counter, service, official, message, phone,
-		complex, state, acknowledge_by, resolve_by FROM cases `+where), args...)
+		complex, state, acknowledge_by, resolve_by, assignee FROM cases `+where), args...)
 	if err != nil {
 		return nil, wrap("read", err)
 	}
@@ -326,7 +371,7 @@ func (s *Store) query(ctx context.Context, where string, args ...any) ([]cases.C
 		var received, ack, res int64
 		var complex int
 		if err := rows.Scan(&c.Number, &c.Code, &c.Site, &kind, &channel, &received, &c.Counter, &c.Service, &c.Official,
-			&c.Message, &c.Phone, &complex, &state, &ack, &res); err != nil {
+			&c.Message, &c.Phone, &complex, &state, &ack, &res, &c.Assignee); err != nil {
 			rows.Close()
 			return nil, wrap("read", err)
 		}
@@ -341,7 +386,7 @@ func (s *Store) query(ctx context.Context, where string, args ...any) ([]cases.C
 	if err := rows.Err(); err != nil {
 		return nil, wrap("read", err)
 	}
-	if len(out) == 0 {
+	if len(out) == 0 || !history {
 		return out, nil
 	}
 	// The histories, in one query for the cases read.
