@@ -76,6 +76,9 @@ type UserJSON struct {
 	DisplayName string   `json:"display_name"`
 	Role        string   `json:"role"`
 	Sites       []string `json:"sites"`
+	// Cases says the dashboard keeps citizens' cases: the page links to
+	// them.
+	Cases bool `json:"cases,omitempty"`
 }
 
 // Snapshot is one site's full state for the page.

@@ -44,6 +44,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(casedesk.PublicPath, s.cases.Public(s.auth.ClientIP))
 		// The agents' door for the cases left at kiosks: their own tokens.
 		mux.Handle("/api/intake", s.cases.Intake())
+		page := s.auth.Require(s.cases.Page(caseUser, s.auth.CSRFToken))
+		mux.Handle("GET "+casedesk.PagePath, page)
+		mux.Handle("GET "+casedesk.PagePath+"/", page)
 	}
 	mux.Handle("/", s.auth.Require(withCSRFMeta(s.auth, web.Handler())))
 	return mux
@@ -98,7 +101,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	hello, err := s.board.SnapshotJSON(site, userJSON(u))
+	hello, err := s.board.SnapshotJSON(site, s.userJSON(u))
 	if err != nil {
 		http.Error(w, "unknown site", http.StatusNotFound)
 		return
@@ -114,7 +117,7 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, "forbidden")
 		return
 	}
-	body, err := s.board.SnapshotJSON(site, userJSON(u))
+	body, err := s.board.SnapshotJSON(site, s.userJSON(u))
 	if err != nil {
 		writeJSONError(w, http.StatusNotFound, "unknown site")
 		return
@@ -195,8 +198,8 @@ func firstVisible(u auth.User, sites []string) string {
 	return ""
 }
 
-func userJSON(u auth.User) *board.UserJSON {
-	return &board.UserJSON{Name: u.Name, DisplayName: u.DisplayName, Role: string(u.Role), Sites: u.Sites}
+func (s *Server) userJSON(u auth.User) *board.UserJSON {
+	return &board.UserJSON{Name: u.Name, DisplayName: u.DisplayName, Role: string(u.Role), Sites: u.Sites, Cases: s.cases != nil}
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {

@@ -560,6 +560,7 @@
     const role = T[state.lang].role[u.role] || u.role || '';
     e.textContent = (u.display_name || u.name || '') + (role ? ' · ' + role : '');
     $('sites-link').hidden = tv || !(u.role === 'admin' || (u.sites && u.sites.length > 1));
+    $('cases-link').hidden = tv || !u.cases;
   }
 
   function renderSite() {
