@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 const intakeToken = "anlao-intake-token-for-the-test-0123"
@@ -24,7 +26,8 @@ const intakeToken = "anlao-intake-token-for-the-test-0123"
 // a case number; the agent sends both to the real dashboard; a manager,
 // logged in, assigns, answers and closes one on the cases page, and the
 // site's count of cases handled on time goes up; the citizen's status page
-// shows the answer; InfluxDB has each step as a case event.
+// shows the answer; the year's report counts them; InfluxDB has each step
+// as a case event.
 func TestCasesAcceptance(t *testing.T) {
 	e := newDashEnv(t)
 	tokFile := filepath.Join(e.dir, "intake.token")
@@ -193,6 +196,25 @@ cases:
 		t.Errorf("the status page: %q", got)
 	}
 	shot("status-page")
+
+	// The report of the reporting year under way has the section: two
+	// received, one handled, on time (100 %), one open.
+	vn := time.Now().In(timezone.Vietnam())
+	year := vn.Year()
+	if vn.Month() == time.December {
+		year++
+	}
+	resp, err := c.Get(fmt.Sprintf("http://%s/api/report?site=anlao&range=%d&format=html", d.addr, year))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`data-cases="received">2<`, `data-cases="handled">1<`, `class="n met" data-cases="on-time">1 (100,0 %)<`, `data-cases="open">1<`} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), want) {
+			t.Errorf("the report (%d) lacks %s", resp.StatusCode, want)
+		}
+	}
 
 	// Every step as a case event, in InfluxDB.
 	testenv.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {

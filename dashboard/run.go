@@ -26,6 +26,7 @@ import (
 	"github.com/pscm/pscm/internal/casestore"
 	"github.com/pscm/pscm/internal/health"
 	"github.com/pscm/pscm/internal/kpidb"
+	"github.com/pscm/pscm/internal/report"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -121,20 +122,6 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	health.BuildInfo(reg, "dashboard", version)
-	reports, err := reports.New(reports.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets, Satisfied: cfg.Satisfied},
-		src, log.With("component", "report"), reg)
-	if err != nil {
-		return err
-	}
-	ins, err := insights.New(insights.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets,
-		// The same scope as every page: the user's sites (an admin's: all).
-		Allowed: func(r *http.Request, site string) bool {
-			u, ok := auth.UserFrom(r.Context())
-			return ok && u.CanSee(site)
-		}}, src, log.With("component", "insights"))
-	if err != nil {
-		return err
-	}
 	var desk *casedesk.Desk
 	if rc := res.Cases; rc != nil {
 		store, err := casestore.Open(ctx, rc.Dialect, rc.DSN)
@@ -148,6 +135,25 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		defer desk.Close()
+	}
+	// Only a desk that exists: a nil one in the interface would be called.
+	var caseSrc report.CaseSource
+	if desk != nil {
+		caseSrc = desk
+	}
+	reports, err := reports.New(reports.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets, Satisfied: cfg.Satisfied, Cases: caseSrc},
+		src, log.With("component", "report"), reg)
+	if err != nil {
+		return err
+	}
+	ins, err := insights.New(insights.Config{Sites: cfg.Sites, Loc: loc, Targets: cfg.Targets,
+		// The same scope as every page: the user's sites (an admin's: all).
+		Allowed: func(r *http.Request, site string) bool {
+			u, ok := auth.UserFrom(r.Context())
+			return ok && u.CanSee(site)
+		}}, src, log.With("component", "insights"))
+	if err != nil {
+		return err
 	}
 	srv, err := server.New(server.Config{
 		Listen: cfg.HTTP.Listen, TLS: cfg.HTTP.TLS, Admin: cfg.Admin, AdminToken: res.AdminToken, MQTT: cfg.MQTT,

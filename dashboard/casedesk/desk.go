@@ -363,3 +363,14 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// CaseSummary is site's cases over [from, to) for the report: a pass over
+// the site's record up to to, in one query, without personal data.
+func (d *Desk) CaseSummary(ctx context.Context, site string, from, to time.Time) (cases.Summary, error) {
+	s := cases.NewSummary()
+	err := d.store.Walk(ctx, site, to, func(c cases.Case) error {
+		s.Add(c, from, to)
+		return nil
+	})
+	return s, err
+}

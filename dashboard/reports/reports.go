@@ -85,6 +85,8 @@ type Config struct {
 	MaxConcurrent int
 	// Now is the clock (time.Now when nil); the default period depends on it.
 	Now func() time.Time
+	// Cases adds the feedback and complaints section (nil: none kept).
+	Cases report.CaseSource
 }
 
 // Handler serves the report. It is safe for concurrent use.
@@ -418,7 +420,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // build makes the report into memory: a report is tens of kilobytes.
 func (h *Handler) build(ctx context.Context, u auth.User, req request) ([]byte, error) {
-	p := report.Params{From: req.from, To: req.to, Label: req.label, Loc: h.cfg.Loc,
+	p := report.Params{From: req.from, To: req.to, Label: req.label, Loc: h.cfg.Loc, Cases: h.cfg.Cases,
 		Targets: h.cfg.Targets, Satisfied: h.cfg.Satisfied, Generated: h.cfg.Now()}
 	for _, s := range req.sites {
 		p.Sites = append(p.Sites, report.SiteOf(s))

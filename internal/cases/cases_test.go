@@ -3,6 +3,7 @@ package cases
 import (
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +241,63 @@ func TestRulesValidate(t *testing.T) {
 		if err := r.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// A period's summary: received by kind and channel, handled on time or
+// late by each step's own record, what was open and overdue at the end,
+// cases received before the period and handled in it counted as handled.
+func TestSummary(t *testing.T) {
+	cal, r := calendar(t), DefaultRules()
+	mk := func(k Kind, ch Channel, received time.Time, steps ...Step) Case {
+		in := intake(k, received)
+		in.Channel = ch
+		c, err := New(in, r, cal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range steps {
+			if c, err = Apply(c, s, r, cal); err != nil {
+				t.Fatalf("%s: %v", s.To, err)
+			}
+		}
+		return c
+	}
+	from, to := at(2025, 6, 1, 0), at(2025, 7, 1, 0)
+	all := []Case{
+		// Received in May, answered on time in June: handled, not received.
+		mk(KindReflection, ChannelKiosk, at(2025, 5, 26, 9), Step{To: StateAssigned, At: at(2025, 5, 27, 9), By: "lan", Assignee: "VP"},
+			Step{To: StateAnswered, At: at(2025, 6, 3, 9), By: "lan", Note: "ok"}),
+		// Received in June and answered late (15 working days from 2/6 end on 20/6).
+		mk(KindFeedback, ChannelPhone, at(2025, 6, 2, 9), Step{To: StateAssigned, At: at(2025, 6, 3, 9), By: "lan", Assignee: "VP"},
+			Step{To: StateAnswered, At: at(2025, 6, 25, 9), By: "lan", Note: "late"}),
+		// Received in June, transferred on time.
+		mk(KindRecommendation, ChannelLetter, at(2025, 6, 10, 9), Step{To: StateTransferred, At: at(2025, 6, 11, 9), By: "lan", Note: "Sở Nội vụ"}),
+		// Received in June, still open at the end and past its 2 days to acknowledge.
+		mk(KindFeedback, ChannelKiosk, at(2025, 6, 20, 9)),
+		// Received in June, answered in July: open at the end, not overdue.
+		mk(KindComplaint, ChannelReception, at(2025, 6, 27, 9), Step{To: StateAcknowledged, At: at(2025, 6, 30, 9), By: "lan"},
+			Step{To: StateAssigned, At: at(2025, 7, 2, 9), By: "lan", Assignee: "PCT"}, Step{To: StateAnswered, At: at(2025, 7, 3, 9), By: "pct", Note: "QĐ"}),
+		// Received in July: nothing.
+		mk(KindFeedback, ChannelKiosk, at(2025, 7, 2, 9)),
+	}
+	s := NewSummary()
+	for _, c := range all {
+		s.Add(c, from, to)
+	}
+	want := Summary{Received: 4, Handled: 3, OnTime: 2, Late: 1, Transferred: 1, Open: 2, Overdue: 1}
+	got := s
+	got.ByKind, got.ByChannel = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("summary %+v, want %+v", got, want)
+	}
+	if s.ByKind[KindFeedback] != 2 || s.ByKind[KindComplaint] != 1 || s.ByChannel[ChannelKiosk] != 1 || s.ByChannel[ChannelLetter] != 1 {
+		t.Errorf("by kind %v, by channel %v", s.ByKind, s.ByChannel)
+	}
+	m := NewSummary()
+	m.Merge(s)
+	m.Merge(s)
+	if m.Received != 8 || m.ByKind[KindFeedback] != 4 {
+		t.Errorf("merged %+v", m)
 	}
 }

@@ -421,6 +421,58 @@ func (s *Store) query(ctx context.Context, history bool, where string, args ...a
 	return out, wrap("read history", trows.Err())
 }
 
+// Walk calls fn with every case of site received before before, with its
+// history, one at a time in number order: a report's pass over a site's
+// whole record, in one query and without holding it all in memory. fn's
+// error stops the walk and is returned.
+func (s *Store) Walk(ctx context.Context, site string, before time.Time, fn func(cases.Case) error) error {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT c.number, c.code, c.site, c.kind, c.channel, c.received, c.counter, c.service,
+		c.official, c.complex, c.state, c.acknowledge_by, c.resolve_by, c.assignee,
+		t.seq, t.at, t.by_name, t.from_state, t.to_state, t.assignee, t.note, t.extend_days, t.due, t.late
+		FROM cases c JOIN transitions t ON t.number = c.number WHERE c.site = ? AND c.received < ? ORDER BY c.number, t.seq`), site, nanos(before))
+	if err != nil {
+		return wrap("walk "+site, err)
+	}
+	defer rows.Close()
+	var cur cases.Case
+	flush := func() error {
+		if cur.Number == "" {
+			return nil
+		}
+		err := fn(cur)
+		cur = cases.Case{}
+		return err
+	}
+	for rows.Next() {
+		var c cases.Case
+		var t cases.Transition
+		var kind, channel, state, from, to string
+		var received, ack, res, at, due int64
+		var complex, seq, late int
+		if err := rows.Scan(&c.Number, &c.Code, &c.Site, &kind, &channel, &received, &c.Counter, &c.Service, &c.Official, &complex, &state,
+			&ack, &res, &c.Assignee, &seq, &at, &t.By, &from, &to, &t.Assignee, &t.Note, &t.ExtendDays, &due, &late); err != nil {
+			return wrap("walk "+site, err)
+		}
+		if c.Number != cur.Number {
+			if err := flush(); err != nil {
+				return err
+			}
+			c.Kind, c.Channel, c.State, c.Complex = cases.Kind(kind), cases.Channel(channel), cases.State(state), complex == 1
+			c.Received, c.AcknowledgeBy, c.ResolveBy = fromNanos(received), fromNanos(ack), fromNanos(res)
+			cur = c
+		}
+		if seq != len(cur.History) {
+			return fmt.Errorf("casestore: case %s: step %d where %d was due: the history is broken", cur.Number, seq, len(cur.History))
+		}
+		t.At, t.From, t.To, t.Due, t.Late = fromNanos(at), cases.State(from), cases.State(to), fromNanos(due), late == 1
+		cur.History = append(cur.History, t)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("walk "+site, err)
+	}
+	return flush()
+}
+
 // Unpublished is a step whose case event is not published yet: the case
 // as it is now, and the step's place in its history.
 type Unpublished struct {

@@ -429,3 +429,33 @@ func writer(spec string) {
 		}
 	}
 }
+
+// Walk reads a site's cases received before a time, each with its whole
+// history and without its personal data, in number order.
+func TestWalk(t *testing.T) {
+	cal := calendar(t)
+	for d, mk := range stores(t) {
+		t.Run(string(d), func(t *testing.T) {
+			s, _ := mk(t)
+			ctx := context.Background()
+			a := newCase(t, s, cal, cases.KindReflection, time.Date(2025, 4, 29, 10, 0, 0, 0, ict))
+			a = step(t, s, cal, a, cases.Step{To: cases.StateAssigned, At: time.Date(2025, 5, 5, 10, 0, 0, 0, ict), By: "lan", Assignee: "VP"})
+			b := newCase(t, s, cal, cases.KindComplaint, time.Date(2025, 5, 5, 9, 0, 0, 0, ict))
+			newCase(t, s, cal, cases.KindFeedback, time.Date(2025, 6, 5, 9, 0, 0, 0, ict)) // after the bound
+			var got []cases.Case
+			if err := s.Walk(ctx, "anlao", time.Date(2025, 6, 1, 0, 0, 0, 0, ict), func(c cases.Case) error { got = append(got, c); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range []*cases.Case{&a, &b} {
+				w.Message, w.Phone = "", ""
+			}
+			if !reflect.DeepEqual(got, []cases.Case{a, b}) {
+				t.Fatalf("walked\n%+v\nwant\n%+v", got, []cases.Case{a, b})
+			}
+			stop := errors.New("stop")
+			if err := s.Walk(ctx, "anlao", time.Date(2026, 1, 1, 0, 0, 0, 0, ict), func(cases.Case) error { return stop }); !errors.Is(err, stop) {
+				t.Fatalf("a stopped walk: %v", err)
+			}
+		})
+	}
+}

@@ -42,10 +42,30 @@ func page() (*template.Template, error) {
 		"ontime": func(r *Report, st kpi.Stats) bool {
 			return r.Targets.OnTimeMet(st)
 		},
-		"levels":   func() any { return levelNames },
-		"levelVI":  func(l schema.Level) string { vi, _ := levelName(l); return vi },
-		"levelEN":  func(l schema.Level) string { _, en := levelName(l); return en },
-		"outcomes": func() any { return outcomeNames },
+		"levels":       func() any { return levelNames },
+		"levelVI":      func(l schema.Level) string { vi, _ := levelName(l); return vi },
+		"levelEN":      func(l schema.Level) string { _, en := levelName(l); return en },
+		"outcomes":     func() any { return outcomeNames },
+		"count":        func(n int) string { return intVI(int64(n)) },
+		"caseKinds":    func() any { return caseKindNames() },
+		"caseChannels": func() any { return caseChannelNames },
+		"caseOnTime": func(c *CasesReport) string {
+			pct, ok := OnTimePct(c.Total)
+			if !ok {
+				return "—"
+			}
+			return pctVI(pct)
+		},
+		"caseMet": func(c *CasesReport) string {
+			pct, ok := OnTimePct(c.Total)
+			switch {
+			case !ok:
+				return "none"
+			case pct == 100:
+				return "met"
+			}
+			return "miss"
+		},
 	}).Parse(pageSource)
 }
 

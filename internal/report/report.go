@@ -75,6 +75,8 @@ type Params struct {
 	Satisfied []schema.Level
 	// Generated is when the report is made; time.Now when zero.
 	Generated time.Time
+	// Cases, when set, adds the feedback and complaints section.
+	Cases CaseSource
 }
 
 // Report is a built report. Stats percentages are 0 with their Has flag
@@ -97,6 +99,8 @@ type Report struct {
 	// overlapping the period.
 	Months   []Month
 	Findings []Finding
+	// Cases is the feedback and complaints section; nil without a source.
+	Cases *CasesReport
 }
 
 // SiteReport is one site's part.
@@ -218,6 +222,13 @@ func Build(ctx context.Context, src Loader, p Params) (*Report, error) {
 		r.Months[i].Stats.Finish(sat)
 	}
 	r.Findings = findings(r)
+	if p.Cases != nil {
+		cr, err := loadCases(ctx, p.Cases, p.Sites, r.From, r.To)
+		if err != nil {
+			return nil, err
+		}
+		r.Cases = cr
+	}
 	return r, nil
 }
 

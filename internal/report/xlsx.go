@@ -193,7 +193,11 @@ func (r *Report) WriteXLSX(out io.Writer) error {
 	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
 		return err
 	}
-	for _, s := range []string{SheetSites, SheetCounters, SheetMonths} {
+	sheets := []string{SheetSites, SheetCounters, SheetMonths}
+	if r.Cases != nil {
+		sheets = append(sheets, SheetCases)
+	}
+	for _, s := range sheets {
 		if _, err := f.NewSheet(s); err != nil {
 			return err
 		}
@@ -203,6 +207,9 @@ func (r *Report) WriteXLSX(out io.Writer) error {
 	r.xlsxSites(w)
 	r.xlsxCounters(w)
 	r.xlsxMonths(w)
+	if r.Cases != nil {
+		w.casesSheet(r)
+	}
 	if w.err != nil {
 		return fmt.Errorf("report: xlsx: %w", w.err)
 	}
