@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -395,5 +396,52 @@ func TestIntake(t *testing.T) {
 	l, _ := f.desk.ListSite(context.Background(), "anlao", 10)
 	if len(l.Cases) != 1 || l.Cases[0].Channel != cases.ChannelKiosk || l.Cases[0].Counter != "c02" {
 		t.Fatalf("after the intake: %+v", l.Cases)
+	}
+}
+
+// The province's file: every row checked, a bad file refused whole with
+// its rows named, a file imported again adding nothing.
+func TestImport(t *testing.T) {
+	f := newFixture(t)
+	file := "Mã phản ánh;Loại;Ngày tiếp nhận;Nội dung;Số điện thoại;Quầy\n" +
+		"PA-12;Phản ánh;13/11/2026 09:15;Chờ lâu.;0912345678;c02\n" +
+		"PA-13;Khiếu nại;14/11/2026;Khiếu nại quyết định.;;\n"
+	post := func(body string) (int, map[string]any) {
+		req := httptest.NewRequest("POST", "/api/cases/import?site=anlao", strings.NewReader(body))
+		req.Header.Set("X-Test-User", "lan")
+		rec := httptest.NewRecorder()
+		f.api.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	bad := strings.Replace(file, "c02", "c09", 1) + "PA-14;Góp ý;31/02/2026;x;;\n"
+	if code, out := post(bad); code != http.StatusBadRequest || len(out["rows"].([]any)) != 1 {
+		// The parser names the date first; the counter is checked once
+		// every row parses.
+		t.Fatalf("a bad file: %d %v", code, out)
+	}
+	if code, out := post(strings.Replace(file, "c02", "c09", 1)); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["rows"]), "counter") {
+		t.Fatalf("a counter of another site: %d %v", code, out)
+	}
+	if l, _ := f.desk.ListSite(context.Background(), "anlao", 10); len(l.Cases) != 0 {
+		t.Fatalf("a refused file stored %d cases", len(l.Cases))
+	}
+	if code, out := post(file); code != 200 || out["added"] != float64(2) {
+		t.Fatalf("import: %d %v", code, out)
+	}
+	if code, out := post(file); code != 200 || out["added"] != float64(0) || out["already"] != float64(2) {
+		t.Fatalf("the same file again: %d %v", code, out)
+	}
+	_, c := f.do(t, "lan", "GET", "/api/cases/anlao-2026-PPA-12", "")
+	if c["channel"] != "province" || c["counter"] != "c02" || c["phone"] != "0912345678" || c["state"] != "received" {
+		t.Fatalf("imported case %v", c)
+	}
+	req := httptest.NewRequest("POST", "/api/cases/import?site=anlao", strings.NewReader(file))
+	req.Header.Set("X-Test-User", "hoa")
+	rec := httptest.NewRecorder()
+	f.api.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Fatalf("another site's manager importing: %d", rec.Code)
 	}
 }

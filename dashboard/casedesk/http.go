@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pscm/pscm/internal/caseimport"
 	"github.com/pscm/pscm/internal/cases"
 	"github.com/pscm/pscm/internal/casestore"
 	"github.com/pscm/pscm/internal/schema"
@@ -36,6 +38,7 @@ const maxBody = 32 << 10
 //	POST /api/cases                  receive a case
 //	GET  /api/cases/{number}         one case, its history (personal data logged)
 //	POST /api/cases/{number}/steps   take a step
+//	POST /api/cases/import?site=     a file of the province's cases (CSV or JSON)
 func (d *Desk) API(who func(*http.Request) (User, bool)) http.Handler {
 	mux := http.NewServeMux()
 	withUser := func(f func(http.ResponseWriter, *http.Request, User)) http.HandlerFunc {
@@ -52,6 +55,7 @@ func (d *Desk) API(who func(*http.Request) (User, bool)) http.Handler {
 	mux.Handle("POST /api/cases", withUser(d.serveCreate))
 	mux.Handle("GET /api/cases/{number}", withUser(d.serveCase))
 	mux.Handle("POST /api/cases/{number}/steps", withUser(d.serveStep))
+	mux.Handle("POST /api/cases/import", withUser(d.serveImport))
 	return mux
 }
 
@@ -385,4 +389,84 @@ func kioskNumber(n, site string) bool {
 		}
 	}
 	return true
+}
+
+// serveImport takes a file of cases from the province's feedback system
+// (internal/caseimport: CSV or JSON) for a site: every row checked first,
+// the file refused whole with each bad row named; the cases already
+// stored (a file imported again) are left as they are, the others stored
+// in one transaction, received through the province's channel.
+func (d *Desk) serveImport(w http.ResponseWriter, r *http.Request, u User) {
+	site := r.URL.Query().Get("site")
+	if _, ok := d.sites[site]; !ok || !u.See(site) {
+		writeError(w, http.StatusForbidden, "no such site, or not yours / không có quyền với trung tâm này")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, caseimport.MaxBytes))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than %d bytes / tệp quá lớn", caseimport.MaxBytes))
+		return
+	}
+	loc := d.cfg.Calendar.Location()
+	rows, err := caseimport.Parse(body, loc)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "the file was not imported / tệp chưa được nhập", "rows": strings.Split(err.Error(), "\n")})
+		return
+	}
+	now := d.cfg.Now()
+	var all []cases.Case
+	var bad []string
+	for _, row := range rows {
+		switch {
+		case row.Counter != "" && !d.counterKnown(site, row.Counter):
+			bad = append(bad, fmt.Sprintf("%d: counter: %q is not a counter of %s", row.Line, row.Counter, site))
+			continue
+		case row.Received.After(now.Add(24 * time.Hour)):
+			bad = append(bad, fmt.Sprintf("%d: received: in the future", row.Line))
+			continue
+		}
+		code, err := newCode()
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "no code / không tạo được mã tra cứu")
+			return
+		}
+		c, err := cases.New(cases.Intake{Number: row.Number(site, loc), Code: code, Site: site, Kind: row.Kind, Channel: cases.ChannelProvince,
+			Received: row.Received, Counter: row.Counter, Service: row.Service, Message: row.Message, Phone: row.Phone, By: "import:" + u.Name},
+			d.cfg.Rules, d.cfg.Calendar)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%d: %v", row.Line, err))
+			continue
+		}
+		all = append(all, c)
+	}
+	if len(bad) > 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "the file was not imported / tệp chưa được nhập", "rows": bad})
+		return
+	}
+	numbers := make([]string, len(all))
+	for i, c := range all {
+		numbers[i] = c.Number
+	}
+	have, err := d.store.Existing(r.Context(), numbers)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "the cases could not be read / không đọc được hồ sơ")
+		return
+	}
+	var fresh []cases.Case
+	for _, c := range all {
+		if !have[c.Number] {
+			fresh = append(fresh, c)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := d.store.CreateMany(r.Context(), fresh); err != nil {
+			d.log.Error("imported cases not stored", "site", site, "err", err)
+			writeError(w, http.StatusInternalServerError, "nothing was stored; try again / chưa lưu được, hãy thử lại")
+			return
+		}
+		d.wake()
+		d.refresh(r.Context())
+	}
+	d.log.Info("cases imported", "site", site, "added", len(fresh), "already", len(all)-len(fresh), "by", u.Name)
+	writeJSON(w, http.StatusOK, map[string]int{"rows": len(all), "added": len(fresh), "already": len(all) - len(fresh)})
 }

@@ -108,6 +108,9 @@ var pageTmpl = template.Must(template.New("cases").Parse(`<!doctype html>
   </label>
   <div id="counts" class="counts" aria-live="polite"></div>
   <button type="button" id="new-open">+ Tiếp nhận mới / Receive a case</button>
+  <label class="import">Nhập tệp của tỉnh (CSV, JSON) <span class="en">/ Import the province's file</span>
+    <input type="file" id="import-file" accept=".csv,.json,text/csv,application/json"></label>
+  <span id="import-result" aria-live="polite"></span>
 </section>
 <p id="error" class="error" role="alert" hidden></p>
 <section id="new" class="panel" hidden>

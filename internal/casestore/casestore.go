@@ -421,6 +421,36 @@ func (s *Store) query(ctx context.Context, history bool, where string, args ...a
 	return out, wrap("read history", trows.Err())
 }
 
+// Existing returns which of numbers are stored already.
+func (s *Store) Existing(ctx context.Context, numbers []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for len(numbers) > 0 {
+		batch := numbers[:min(len(numbers), 500)]
+		numbers = numbers[len(batch):]
+		args := make([]any, len(batch))
+		marks := make([]string, len(batch))
+		for i, n := range batch {
+			args[i], marks[i] = n, "?"
+		}
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT number FROM cases WHERE number IN (`+strings.Join(marks, ",")+`)`), args...)
+		if err != nil {
+			return nil, wrap("read numbers", err)
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return nil, wrap("read numbers", err)
+			}
+			out[n] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, wrap("read numbers", err)
+		}
+	}
+	return out, nil
+}
+
 // Walk calls fn with every case of site received before before, with its
 // history, one at a time in number order: a report's pass over a site's
 // whole record, in one query and without holding it all in memory. fn's

@@ -170,6 +170,27 @@
     load();
   }
 
+  // The province's file goes as it is; the server checks every row and
+  // names the bad ones.
+  async function importFile() {
+    const file = $('import-file').files[0];
+    if (!file) return;
+    showError('');
+    const resp = await fetch('/api/cases/import?site=' + encodeURIComponent(site()), {
+      method: 'POST', body: file, credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/octet-stream' },
+    });
+    let data = null;
+    try { data = await resp.json(); } catch (e) { data = null; }
+    $('import-file').value = '';
+    if (resp.status !== 200 || !data) {
+      showError(((data && data.error) || 'Chưa nhập được / Not imported') + (data && data.rows ? ': ' + data.rows.join(' · ') : ''));
+      return;
+    }
+    $('import-result').textContent = 'Đã nhập / imported ' + data.added + ', đã có / already ' + data.already;
+    load();
+  }
+
+  $('import-file').addEventListener('change', importFile);
   $('site').addEventListener('change', () => { $('detail').hidden = true; load(); });
   $('new-open').addEventListener('click', () => { $('new').hidden = false; });
   $('new-cancel').addEventListener('click', () => { $('new-form').reset(); $('new').hidden = true; });
