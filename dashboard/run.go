@@ -130,7 +130,8 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		defer store.Close()
 		desk, err = casedesk.New(casedesk.Config{Sites: cfg.Sites, Rules: rc.Rules, Calendar: rc.Calendar, Now: time.Now,
-			AccessLog: cfg.CaseAccessLog(), PublicPerMinute: cfg.Cases.PublicPerMinute, IntakeTokens: rc.IntakeTokens}, store, log.With("component", "cases"), reg)
+			AccessLog: cfg.CaseAccessLog(), PublicPerMinute: cfg.Cases.PublicPerMinute, IntakeTokens: rc.IntakeTokens,
+			RetentionMonths: cfg.Cases.RetentionMonths}, store, log.With("component", "cases"), reg)
 		if err != nil {
 			return err
 		}

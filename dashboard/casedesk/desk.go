@@ -46,6 +46,10 @@ type Config struct {
 	PublicPerMinute int
 	// IntakeTokens are the agents' tokens for POST /api/intake, by site.
 	IntakeTokens map[string]string
+	// RetentionMonths is how long a handled case keeps its personal data
+	// after its last step (Law 91/2025/QH15: no longer than needed); 0
+	// keeps it.
+	RetentionMonths int
 }
 
 // DefaultPublicPerMinute is the public page's lookups per address and
@@ -92,7 +96,7 @@ func New(cfg Config, store *casestore.Store, log *slog.Logger, reg prometheus.Re
 	d := &Desk{cfg: cfg, store: store, log: log, sites: map[string]kpi.Site{}, access: access,
 		public: newLimiter(cfg.PublicPerMinute, time.Minute, 10000), poke: make(chan struct{}, 1),
 		openCases: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pscm", Subsystem: "dashboard", Name: "cases_open",
-			Help: "Citizens' cases not yet handled, by site and standing against their deadline (on_time, at_risk, overdue)."}, []string{"site", "standing"}),
+			Help: "Citizens' cases not yet handled, by site and standing against their deadline (on_time, at_risk, overdue; unknown while the working-day calendar lacks the year)."}, []string{"site", "standing"}),
 		unpublished: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "pscm", Subsystem: "dashboard", Name: "case_events_unpublished",
 			Help: "Steps of cases whose case event the broker has not acknowledged yet."}),
 		published: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "pscm", Subsystem: "dashboard", Name: "case_events_published_total",
@@ -102,7 +106,7 @@ func New(cfg Config, store *casestore.Store, log *slog.Logger, reg prometheus.Re
 	}
 	for _, s := range cfg.Sites {
 		d.sites[s.ID] = s
-		for _, st := range []cases.Standing{cases.OnTime, cases.AtRisk, cases.Overdue} {
+		for _, st := range []cases.Standing{cases.OnTime, cases.AtRisk, cases.Overdue, Unknown} {
 			d.openCases.WithLabelValues(s.ID, string(st))
 		}
 	}
@@ -129,9 +133,10 @@ const refreshEvery = 30 * time.Second
 // Run publishes the outbox and keeps the gauges until ctx ends.
 func (d *Desk) Run(ctx context.Context, publish Publish) {
 	d.refresh(ctx)
+	d.erase(ctx)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	last := d.cfg.Now()
+	last, erased := d.cfg.Now(), d.cfg.Now()
 	for {
 		d.publishOutbox(ctx, publish)
 		select {
@@ -144,6 +149,29 @@ func (d *Desk) Run(ctx context.Context, publish Publish) {
 			last = now
 			d.refresh(ctx)
 		}
+		if now := d.cfg.Now(); now.Sub(erased) >= eraseEvery {
+			erased = now
+			d.erase(ctx)
+		}
+	}
+}
+
+// eraseEvery is how often expired personal data is looked for.
+const eraseEvery = time.Hour
+
+// erase empties the personal data of the handled cases whose retention
+// ended.
+func (d *Desk) erase(ctx context.Context) {
+	if d.cfg.RetentionMonths <= 0 {
+		return
+	}
+	now := d.cfg.Now()
+	n, err := d.store.Erase(ctx, now.AddDate(0, -d.cfg.RetentionMonths, 0), now)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.log.Error("expired personal data of cases not erased", "err", err)
+	case n > 0:
+		d.log.Info("personal data of cases erased at the end of their retention", "cases", n, "months", d.cfg.RetentionMonths)
 	}
 }
 
@@ -225,11 +253,9 @@ func (d *Desk) refresh(ctx context.Context) {
 		}
 		n := map[cases.Standing]int{}
 		for _, c := range open {
-			if st, err := cases.StatusAt(c, now, d.cfg.Rules, d.cfg.Calendar); err == nil {
-				n[st.Standing]++
-			}
+			n[d.status(c, now).Standing]++
 		}
-		for _, st := range []cases.Standing{cases.OnTime, cases.AtRisk, cases.Overdue} {
+		for _, st := range []cases.Standing{cases.OnTime, cases.AtRisk, cases.Overdue, Unknown} {
 			d.openCases.WithLabelValues(id, string(st)).Set(float64(n[st]))
 		}
 	}
@@ -289,10 +315,7 @@ func (d *Desk) ListSite(ctx context.Context, site string, limit int) (List, erro
 	now := d.cfg.Now()
 	out := List{Site: site, Cases: make([]Row, 0, len(cs))}
 	for _, c := range cs {
-		st, err := cases.StatusAt(c, now, d.cfg.Rules, d.cfg.Calendar)
-		if err != nil {
-			return List{}, fmt.Errorf("case %s: %w", c.Number, err)
-		}
+		st := d.status(c, now)
 		r := rowOf(c, st)
 		switch {
 		case !c.State.Done():
@@ -334,6 +357,22 @@ func rowOf(c cases.Case, st cases.Status) Row {
 	}
 	r.Assignee = c.Assignee
 	return r
+}
+
+// Unknown is a standing the calendar cannot tell: its deadline or today
+// lies in a year the working-day file does not list yet.
+const Unknown cases.Standing = "unknown"
+
+// status is c's standing at now, or Unknown (logged) when the calendar
+// does not cover it: a page that says so beats one that fails on 1
+// January before the new year's holidays are in the file.
+func (d *Desk) status(c cases.Case, now time.Time) cases.Status {
+	st, err := cases.StatusAt(c, now, d.cfg.Rules, d.cfg.Calendar)
+	if err != nil {
+		d.log.Warn("case standing unknown: add the year to the working-day calendar", "case", c.Number, "err", err)
+		return cases.Status{Standing: Unknown}
+	}
+	return st
 }
 
 // codeAlphabet has no letters people confuse (I, O, 0, 1).

@@ -445,3 +445,63 @@ func TestImport(t *testing.T) {
 		t.Fatalf("another site's manager importing: %d", rec.Code)
 	}
 }
+
+// At the end of its retention a handled case loses its message and phone;
+// its history, answer and counts stay; an open case keeps them however old.
+func TestRetention(t *testing.T) {
+	f := newFixture(t)
+	f.desk.cfg.RetentionMonths = 12
+	f.clock.set(time.Date(2026, 1, 5, 9, 0, 0, 0, ict))
+	_, done := f.do(t, "lan", "POST", "/api/cases", reflection)
+	_, open := f.do(t, "lan", "POST", "/api/cases", strings.Replace(reflection, "0912 345 678", "0987654321", 1))
+	n := done["number"].(string)
+	for _, s := range []string{`{"to":"assigned","assignee":"VP"}`, `{"to":"answered","note":"Đã trả lời."}`} {
+		f.do(t, "lan", "POST", "/api/cases/"+n+"/steps", s)
+	}
+	before, _ := f.desk.CaseSummary(context.Background(), "anlao", time.Date(2026, 1, 1, 0, 0, 0, 0, ict), time.Date(2028, 6, 1, 0, 0, 0, 0, ict))
+	f.clock.set(time.Date(2026, 12, 31, 9, 0, 0, 0, ict))
+	f.desk.erase(context.Background())
+	if _, c := f.do(t, "lan", "GET", "/api/cases/"+n, ""); c["phone"] != "0912345678" || c["erased"] != nil {
+		t.Fatalf("erased before its retention ended: %v", c)
+	}
+	f.clock.set(time.Date(2027, 1, 6, 9, 0, 0, 0, ict))
+	f.desk.erase(context.Background())
+	_, c := f.do(t, "lan", "GET", "/api/cases/"+n, "")
+	if c["message"] != nil || c["phone"] != nil || c["erased"] == nil || len(c["history"].([]any)) != 3 {
+		t.Fatalf("after its retention: %v", c)
+	}
+	if _, o := f.do(t, "lan", "GET", "/api/cases/"+open["number"].(string), ""); o["phone"] != "0987654321" {
+		t.Fatalf("an open case lost its phone: %v", o)
+	}
+	after, _ := f.desk.CaseSummary(context.Background(), "anlao", time.Date(2026, 1, 1, 0, 0, 0, 0, ict), time.Date(2028, 6, 1, 0, 0, 0, 0, ict))
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatalf("the counts changed: %+v then %+v", before, after)
+	}
+	b, _ := f.store.Get(context.Background(), n)
+	if b.Answer() != "Đã trả lời." {
+		t.Fatalf("the answer went: %q", b.Answer())
+	}
+}
+
+// Hostile text is kept as text: the citizens' page escapes it, and the
+// staff's page writes it with textContent (cases.js), never as markup.
+func TestHostileText(t *testing.T) {
+	f := newFixture(t)
+	_, c := f.do(t, "lan", "POST", "/api/cases", strings.Replace(reflection, "Chờ quá lâu ở quầy 3, không được hướng dẫn.", `<script>alert(1)</script> =HYPERLINK(\"x\")`, 1))
+	number, code := c["number"].(string), c["code"].(string)
+	if c["message"] != `<script>alert(1)</script> =HYPERLINK("x")` {
+		t.Fatalf("kept as %v", c["message"])
+	}
+	f.do(t, "lan", "POST", "/api/cases/"+number+"/steps", `{"to":"assigned","assignee":"<b>VP</b>"}`)
+	f.do(t, "lan", "POST", "/api/cases/"+number+"/steps", `{"to":"answered","note":"<img src=x onerror=alert(1)>"}`)
+	req := httptest.NewRequest("GET", PublicPath+"?so="+number+"&ma="+code, nil)
+	rec := httptest.NewRecorder()
+	f.pub.ServeHTTP(rec, req)
+	if body := rec.Body.String(); strings.Contains(body, "<img src=x") || !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Fatalf("the answer is not escaped on the citizens' page:\n%s", body)
+	}
+	js, err := static.ReadFile("static/cases.js")
+	if err != nil || strings.Contains(string(js), "innerHTML") || strings.Contains(string(js), "insertAdjacentHTML") {
+		t.Fatalf("the staff's page writes markup (%v)", err)
+	}
+}

@@ -232,7 +232,10 @@ type Detail struct {
 	Message        string `json:"message,omitempty"`
 	Phone          string `json:"phone,omitempty"`
 	PersonalHidden bool   `json:"personal_hidden,omitempty"`
-	History        []Step `json:"history"`
+	// Erased is when the message and the phone were erased at the end of
+	// their retention.
+	Erased  time.Time `json:"erased,omitzero"`
+	History []Step    `json:"history"`
 }
 
 // Step is one step of a case's history.
@@ -242,16 +245,11 @@ type Step struct {
 }
 
 func (d *Desk) writeCase(w http.ResponseWriter, r *http.Request, u User, c cases.Case, code int) {
-	st, err := cases.StatusAt(c, d.cfg.Now(), d.cfg.Rules, d.cfg.Calendar)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	out := Detail{Row: rowOf(c, st), Code: c.Code, Official: c.Official, Complex: c.Complex}
+	out := Detail{Row: rowOf(c, d.status(c, d.cfg.Now())), Code: c.Code, Official: c.Official, Complex: c.Complex, Erased: c.Erased}
 	for _, t := range c.History {
 		out.History = append(out.History, Step{Transition: t, ToVI: stateVI(t.To)})
 	}
-	if u.Personal(c.Site) {
+	if u.Personal(c.Site) && c.Erased.IsZero() {
 		// On record before it is shown: a reading that cannot be logged
 		// is not made.
 		if err := d.access.append(accessEntry{At: d.cfg.Now().UTC(), User: u.Name, Site: c.Site, Case: c.Number, What: "message, phone"}); err != nil {

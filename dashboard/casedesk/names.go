@@ -64,6 +64,8 @@ func standingVI(st cases.Status) string {
 		return fmt.Sprintf("Quá hạn %d ngày làm việc", st.DaysLeft)
 	case cases.Late:
 		return "Đã xử lý trễ hạn"
+	case Unknown:
+		return "Chưa rõ: lịch làm việc chưa có năm này"
 	}
 	return string(st.Standing)
 }

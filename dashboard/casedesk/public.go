@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/pscm/pscm/internal/cases"
 )
 
 // PublicPath is the public status page: no login, no personal data.
@@ -53,13 +51,7 @@ func (d *Desk) Public(clientIP func(*http.Request) string) http.Handler {
 			_ = publicTmpl.Execute(w, page)
 			return
 		}
-		st, err := cases.StatusAt(c, d.cfg.Now(), d.cfg.Rules, d.cfg.Calendar)
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			page.Error = "Không đọc được hồ sơ. / The case could not be read."
-			_ = publicTmpl.Execute(w, page)
-			return
-		}
+		st := d.status(c, d.cfg.Now())
 		loc := d.cfg.Calendar.Location()
 		kvi, ken := c.Kind.Names()
 		page.Case = &publicCase{Number: c.Number, KindVI: kvi, KindEN: ken, Received: c.Received.In(loc).Format("15:04 02/01/2006"),

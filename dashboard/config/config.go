@@ -77,6 +77,9 @@ type Cases struct {
 	// Intake lists the centers whose agents send the cases citizens leave
 	// at their kiosks (POST /api/intake), each with its own token.
 	Intake []IntakeToken `yaml:"intake"`
+	// RetentionMonths: a handled case's message and phone number are
+	// erased this long after its last step (the agents' kiosks say so).
+	RetentionMonths int `yaml:"retention_months"`
 }
 
 // IntakeToken is one site's agents' token for the intake.
@@ -121,6 +124,7 @@ func Defaults() *Config {
 		PushInterval:   100 * time.Millisecond,
 		Auth:           auth.DefaultConfig(),
 		Log:            logging.Defaults(),
+		Cases:          Cases{RetentionMonths: 24},
 	}
 }
 
@@ -210,6 +214,9 @@ func (c Cases) validate() error {
 		if err := c.Rules.Validate(); err != nil {
 			return fmt.Errorf("rules: %w", err)
 		}
+	}
+	if c.RetentionMonths < 1 || c.RetentionMonths > 120 {
+		return fmt.Errorf("retention_months: %d outside 1..120", c.RetentionMonths)
 	}
 	if c.PublicPerMinute < 0 || c.PublicPerMinute > 1000 {
 		return fmt.Errorf("public_per_minute: %d outside 0..1000", c.PublicPerMinute)

@@ -46,7 +46,7 @@ func TestValidateChangesNothing(t *testing.T) {
 func TestCasesRefused(t *testing.T) {
 	base := func() Config {
 		c := *Defaults()
-		c.Cases = Cases{Enabled: true, Calendar: "../../configs/calendar/vn.yml"}
+		c.Cases = Cases{Enabled: true, Calendar: "../../configs/calendar/vn.yml", RetentionMonths: 24}
 		return c
 	}
 	for name, tc := range map[string]struct {
@@ -59,6 +59,7 @@ func TestCasesRefused(t *testing.T) {
 		"relative path":     {func(c *Cases) { c.Path = "cases.db" }, `cases.path: "cases.db" is not absolute`},
 		"no calendar":       {func(c *Cases) { c.Calendar = "" }, "cases.calendar: required"},
 		"public limit":      {func(c *Cases) { c.PublicPerMinute = 5000 }, "cases.public_per_minute: 5000 outside"},
+		"no retention":      {func(c *Cases) { c.RetentionMonths = 0 }, "cases.retention_months: 0 outside"},
 	} {
 		c := base()
 		tc.mod(&c.Cases)

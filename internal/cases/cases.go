@@ -189,9 +189,11 @@ type Case struct {
 	Counter  string `json:"counter,omitempty"`
 	Service  string `json:"service,omitempty"`
 	Official string `json:"official,omitempty"`
-	// Message and Phone are personal data.
-	Message string `json:"message"`
-	Phone   string `json:"phone,omitempty"`
+	// Message and Phone are personal data, emptied at the end of their
+	// retention (Erased says when).
+	Message string    `json:"message"`
+	Phone   string    `json:"phone,omitempty"`
+	Erased  time.Time `json:"erased,omitzero"`
 	// Complex marks a complaint the rules give the longer time.
 	Complex bool `json:"complex,omitempty"`
 

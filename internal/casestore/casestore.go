@@ -155,6 +155,9 @@ var migrations = []string{
 	`ALTER TABLE cases ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
 	UPDATE cases SET assignee = COALESCE((SELECT t.assignee FROM transitions t WHERE t.number = cases.number AND t.assignee <> ''
 		ORDER BY t.seq DESC LIMIT 1), '')`,
+	// 5: when the case's personal data was erased at the end of its
+	// retention (0: kept).
+	`ALTER TABLE cases ADD COLUMN erased BIGINT NOT NULL DEFAULT 0`,
 }
 
 // SchemaVersion is the version Open migrates to.
@@ -359,7 +362,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
 // query reads the cases where says, with their histories if history.
 func (s *Store) query(ctx context.Context, history bool, where string, args ...any) ([]cases.Case, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT number, code, site, kind, channel, received, counter, service, official, message, phone,
-		complex, state, acknowledge_by, resolve_by, assignee FROM cases `+where), args...)
+		complex, state, acknowledge_by, resolve_by, assignee, erased FROM cases `+where), args...)
 	if err != nil {
 		return nil, wrap("read", err)
 	}
@@ -368,15 +371,15 @@ func (s *Store) query(ctx context.Context, history bool, where string, args ...a
 	for rows.Next() {
 		var c cases.Case
 		var kind, channel, state string
-		var received, ack, res int64
+		var received, ack, res, erased int64
 		var complex int
 		if err := rows.Scan(&c.Number, &c.Code, &c.Site, &kind, &channel, &received, &c.Counter, &c.Service, &c.Official,
-			&c.Message, &c.Phone, &complex, &state, &ack, &res, &c.Assignee); err != nil {
+			&c.Message, &c.Phone, &complex, &state, &ack, &res, &c.Assignee, &erased); err != nil {
 			rows.Close()
 			return nil, wrap("read", err)
 		}
 		c.Kind, c.Channel, c.State, c.Complex = cases.Kind(kind), cases.Channel(channel), cases.State(state), complex == 1
-		c.Received, c.AcknowledgeBy, c.ResolveBy = fromNanos(received), fromNanos(ack), fromNanos(res)
+		c.Received, c.AcknowledgeBy, c.ResolveBy, c.Erased = fromNanos(received), fromNanos(ack), fromNanos(res), fromNanos(erased)
 		index[c.Number] = len(out)
 		out = append(out, c)
 	}
@@ -419,6 +422,21 @@ func (s *Store) query(ctx context.Context, history bool, where string, args ...a
 		c.History = append(c.History, t)
 	}
 	return out, wrap("read history", trows.Err())
+}
+
+// Erase empties the message and the phone number of every handled case
+// whose last step is before before (the end of its retention), at now,
+// and returns how many it erased. The case, its history and its counts
+// stay; the answer given stays on the citizens' page.
+func (s *Store) Erase(ctx context.Context, before, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE cases SET message = '', phone = '', erased = ?
+		WHERE erased = 0 AND state NOT IN ('received', 'acknowledged', 'assigned')
+		AND (SELECT MAX(t.at) FROM transitions t WHERE t.number = cases.number) < ?`), nanos(now), nanos(before))
+	if err != nil {
+		return 0, wrap("erase", err)
+	}
+	n, err := res.RowsAffected()
+	return n, wrap("erase", err)
 }
 
 // Existing returns which of numbers are stored already.

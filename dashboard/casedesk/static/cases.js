@@ -100,7 +100,8 @@
     fact(dl, 'Dịch vụ / Service', c.service);
     fact(dl, 'Cán bộ / Official', c.official);
     fact(dl, 'Mã tra cứu / Code', c.code);
-    fact(dl, 'Nội dung / Message', c.personal_hidden ? 'Ẩn: chỉ cán bộ quản lý của trung tâm được xem / hidden: for the center\'s managers only' : c.message);
+    fact(dl, 'Nội dung / Message', c.erased ? 'Đã xóa khi hết thời hạn lưu trữ (' + date(c.erased) + ') / erased at the end of its retention'
+      : (c.personal_hidden ? 'Ẩn: chỉ cán bộ quản lý của trung tâm được xem / hidden: for the center\'s managers only' : c.message));
     fact(dl, 'Điện thoại / Phone', c.personal_hidden ? '' : c.phone);
     const ol = $('d-history');
     ol.replaceChildren();
