@@ -171,6 +171,10 @@ until [ -s "$DEMO/cameras.yml" ]; do
 done
 echo
 
+# The kiosks' feedback goes to the dashboard's case desk with the site's
+# intake token (made once).
+[ -s "$DEMO/secrets/intake.token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DEMO/secrets/intake.token"
+
 cat > "$DEMO/agent.yml" <<CONF
 site: anlao
 agent: anlao-edge-1
@@ -194,6 +198,11 @@ camera:
   calibration:
     enabled: true
     password: {file: $DEMO/secrets/calibration.pass}
+cases:
+  enabled: true
+  dashboard: http://127.0.0.1:$DASHBOARD_PORT/api/intake
+  token: {file: $DEMO/secrets/intake.token}
+  public_url: http://127.0.0.1:$DASHBOARD_PORT/tra-cuu
 CONF
 "$ROOT/bin/pscm-agent" -config "$DEMO/agent.yml" >>"$DEMO/logs/agent.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -249,6 +258,10 @@ auth:
 users_file: $DEMO/secrets/users.yml
 state_dir: $DEMO/dashboard-state
 session_key: {file: $DEMO/secrets/session.key}
+cases:
+  enabled: true
+  calendar: $ROOT/configs/calendar/vn.yml
+  intake: [{site: anlao, token: {file: $DEMO/secrets/intake.token}}]
 CONF
 "$ROOT/bin/pscm-dashboard" -config "$DEMO/dashboard.yml" >>"$DEMO/logs/dashboard.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -260,6 +273,8 @@ cat <<MSG
 
   Dashboard:           http://127.0.0.1:$DASHBOARD_PORT/   login: demo / $(cat "$DEMO/secrets/demo.pass")
                        wall TV: http://127.0.0.1:$DASHBOARD_PORT/?site=anlao&tv=1
+  Citizens' cases:     http://127.0.0.1:$DASHBOARD_PORT/cases   (leave one at the kiosk: "Góp ý / Phản ánh")
+                       status page: http://127.0.0.1:$DASHBOARD_PORT/tra-cuu
   Kiosk page (tablet): http://127.0.0.1:$AGENT_PORT/kiosk/k01/   token: $(cat "$DEMO/secrets/k01.token")
   Agent metrics:       http://127.0.0.1:$AGENT_ADMIN_PORT/metrics       (pscm_agent_presses_total, pscm_agent_spool_records,
                                                                   pscm_agent_zone_occupied, pscm_agent_camera_up)
