@@ -222,6 +222,15 @@ func Presence(before *Change, changes []Change, evidence, wins []Interval, start
 	for _, w := range wins {
 		workS += w.To.Sub(w.From).Seconds()
 	}
+	present, covered := Seat(before, changes, evidence, start, end)
+	return Overlap(present, wins), Overlap(covered, wins), workS
+}
+
+// Seat is Presence's rule as intervals over [start, end): when the seat's
+// official was present (seen occupied, or the queue's evidence) and when
+// the system knew the seat's state (present or seen vacant). Both sorted
+// and disjoint.
+func Seat(before *Change, changes []Change, evidence []Interval, start, end time.Time) (present, covered []Interval) {
 	var occ, vac []Interval
 	cur := seatUnknown
 	if before != nil {
@@ -255,9 +264,8 @@ func Presence(before *Change, changes []Change, evidence, wins []Interval, start
 		cur, since = s, at
 	}
 	flush(end)
-	present := Union(occ, Clip(evidence, start, end))
-	covered := Union(present, vac)
-	return Overlap(present, wins), Overlap(covered, wins), workS
+	present = Union(occ, Clip(evidence, start, end))
+	return present, Union(present, vac)
 }
 
 // Clip returns the parts of ivs inside [start, end), dropping empty ones.

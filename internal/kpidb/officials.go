@@ -1,0 +1,101 @@
+package kpidb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/officials"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+// OfficialFacts reads what the officials' figures of site over [start, end)
+// are computed from (issue 17): the queue steps naming an official, the
+// sessions (with the service of their ticket), the ratings, and each
+// counter's staff seat as Presence sees it (the camera's states and the
+// queue's evidence).
+func (s *Source) OfficialFacts(ctx context.Context, site string, start, end time.Time) (officials.Facts, error) {
+	rfc := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	where := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site, rfc(start), rfc(end))
+	before := fmt.Sprintf(`"site" = '%s' AND time >= '%s' AND time < '%s'`, site, rfc(start.Add(-seatLookBack)), rfc(start))
+	stmts := []string{
+		`SELECT "ticket" FROM "queue" WHERE ` + where + ` AND "staff" != '' GROUP BY "counter", "staff", "service"`,
+		// The service of each ticket served: its started step.
+		`SELECT "ticket" FROM "queue" WHERE ` + where + ` AND "step" = 'started' GROUP BY "counter", "service"`,
+		`SELECT "id", "start", "end", "wait_s", "service_s", "ticket" FROM "session" WHERE ` + where + ` GROUP BY "counter"`,
+		// "id" as well: InfluxQL leaves out a row whose selected fields
+		// are all empty (a rating with no session and no reasons).
+		`SELECT "id", "session", "reasons" FROM "rating" WHERE ` + where + ` GROUP BY "counter", "level"`,
+		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + where + ` AND "zone" = 'staff' GROUP BY "counter"`,
+		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + before + ` AND "zone" = 'staff' GROUP BY "counter" ORDER BY time DESC LIMIT 1`,
+		`SELECT "start", "end" FROM "session" WHERE ` + where + ` AND "source" != 'camera' GROUP BY "counter"`,
+		`SELECT "id" FROM "queue" WHERE ` + where + ` AND "step" = 'called' GROUP BY "counter"`,
+	}
+	res, err := s.influxqlSplit(ctx, stmts)
+	if err != nil {
+		return officials.Facts{}, err
+	}
+	f := officials.Facts{From: start, To: end, Seats: map[string]officials.Seat{}}
+	service := map[string]string{} // counter + ticket → service
+	seat := seats{}
+	str := func(v any) string {
+		if v == nil {
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
+	tm := func(v any) time.Time {
+		t, _ := time.Parse(time.RFC3339Nano, str(v))
+		return t
+	}
+	for n, r := range res.Results {
+		for _, se := range r.Series {
+			c := se.Tags["counter"]
+			for _, row := range se.Values {
+				at := time.Unix(0, jsonInt(row[0]))
+				switch n {
+				case 0:
+					f.Steps = append(f.Steps, officials.Step{At: at, Counter: c, Staff: se.Tags["staff"], Ticket: str(row[1]), Service: se.Tags["service"]})
+				case 1:
+					service[c+"\x00"+str(row[1])] = se.Tags["service"]
+				case 2:
+					f.Sessions = append(f.Sessions, officials.Session{ID: str(row[1]), Counter: c, Start: tm(row[2]), End: tm(row[3]),
+						WaitS: jsonFloat(row[4]), ServiceS: jsonFloat(row[5]), Ticket: str(row[6])})
+				case 3:
+					var reasons []string
+					if rs := str(row[3]); rs != "" {
+						reasons = strings.Split(rs, ",")
+					}
+					f.Ratings = append(f.Ratings, officials.Rating{At: at, Counter: c, Level: schema.Level(se.Tags["level"]), Session: str(row[2]), Reasons: reasons})
+				case 4:
+					r := seat.get(c)
+					r.changes = append(r.changes, change(row))
+				case 5:
+					ch := change(row)
+					seat.get(c).before = &ch
+				case 6:
+					from, to := tm(row[1]), tm(row[2])
+					if !from.IsZero() && !to.IsZero() {
+						r := seat.get(c)
+						r.evidence = append(r.evidence, kpi.Interval{From: from, To: to})
+					}
+				case 7:
+					r := seat.get(c)
+					r.evidence = append(r.evidence, kpi.Interval{From: at, To: at.Add(callPresence)})
+				}
+			}
+		}
+	}
+	for i := range f.Sessions {
+		if ss := &f.Sessions[i]; ss.Ticket != "" {
+			ss.Service = service[ss.Counter+"\x00"+ss.Ticket]
+		}
+	}
+	for c, r := range seat {
+		present, covered := kpi.Seat(r.before, r.changes, r.evidence, start, end)
+		f.Seats[c] = officials.Seat{Occupied: present, Covered: covered}
+	}
+	return f, nil
+}
