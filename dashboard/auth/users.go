@@ -22,6 +22,9 @@ const (
 	// RoleManager sees only the sites listed for them: a center's managers
 	// must not read another commune's numbers.
 	RoleManager Role = "manager"
+	// RoleOfficial is an official at the counters (issue 17): they see
+	// their own page and nothing else, not even their site's dashboard.
+	RoleOfficial Role = "official"
 )
 
 // MinCost is the lowest bcrypt cost a users file may hold. Below it an
@@ -51,11 +54,14 @@ type User struct {
 	Role        Role     `yaml:"role" json:"role"`
 	Sites       []string `yaml:"sites" json:"sites,omitempty"`
 	DisplayName string   `yaml:"display_name" json:"display_name,omitempty"`
+	// Official is an official's roster ID (role official only).
+	Official string `yaml:"official" json:"official,omitempty"`
 }
 
 // CanSee reports whether u may see site. An ID that is not a valid site ID
 // is refused even for an admin, so a handler that checks CanSee before
-// building a query never passes a crafted value through.
+// building a query never passes a crafted value through. An official sees
+// no site: their own page is all they see (OwnOfficial).
 func (u User) CanSee(site string) bool {
 	if !siteID.MatchString(site) {
 		return false
@@ -71,6 +77,14 @@ func (u User) CanSee(site string) bool {
 		}
 	}
 	return false
+}
+
+// OwnOfficial is the roster ID whose page an official may read, or "".
+func (u User) OwnOfficial() string {
+	if u.Role == RoleOfficial {
+		return u.Official
+	}
+	return ""
 }
 
 // String names the user without the hash, so a stray %v never prints it.
@@ -163,10 +177,17 @@ func validateUser(u User, minCost int) error {
 		if len(u.Sites) == 0 {
 			return errors.New("sites: a manager needs at least one site")
 		}
+	case RoleOfficial:
+		if len(u.Sites) != 1 || !siteID.MatchString(u.Official) {
+			return errors.New("an official needs their one site (sites: [site]) and their roster ID (official: id)")
+		}
 	case "":
-		return errors.New("role: required (admin or manager)")
+		return errors.New("role: required (admin, manager or official)")
 	default:
-		return fmt.Errorf("role: %q is not admin or manager", u.Role)
+		return fmt.Errorf("role: %q is not admin, manager or official", u.Role)
+	}
+	if u.Official != "" && u.Role != RoleOfficial {
+		return errors.New("official: only for role official")
 	}
 	sites := make(map[string]bool, len(u.Sites))
 	for _, s := range u.Sites {

@@ -61,8 +61,8 @@ func TestLoadUsersInvalid(t *testing.T) {
 		{"invalid-top-level-key.yml", "yaml: unmarshal errors:\n  line 1: field user not found in type auth.usersFile"},
 		{"invalid-low-cost.yml", `users[0] "weak": hash: bcrypt cost 4 is below the minimum 10; rehash the password`},
 		{"invalid-not-bcrypt.yml", `users[0] "lan": hash: not a bcrypt hash`},
-		{"invalid-bad-role.yml", `users[0] "lan": role: "owner" is not admin or manager`},
-		{"invalid-no-role.yml", `users[0] "lan": role: required (admin or manager)`},
+		{"invalid-bad-role.yml", `users[0] "lan": role: "owner" is not admin, manager or official`},
+		{"invalid-no-role.yml", `users[0] "lan": role: required (admin, manager or official)`},
 		{"invalid-manager-no-sites.yml", `users[0] "lan": sites: a manager needs at least one site`},
 		{"invalid-admin-with-sites.yml", `users[0] "root": sites: an admin sees every site; remove the list or use role manager`},
 		{"invalid-bad-site.yml", `users[0] "lan": sites: "An-Lao" must match ^[a-z0-9][a-z0-9_-]{0,62}$`},
@@ -208,5 +208,34 @@ func TestHashPassword(t *testing.T) {
 		if _, err := HashPassword(pw); err == nil {
 			t.Errorf("HashPassword(%d bytes) accepted", len(pw))
 		}
+	}
+}
+
+// An official sees no site, only their own page; the role needs one site
+// and a roster ID, and only it carries one.
+func TestOfficialRole(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("x"), MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := User{Name: "lan", Hash: string(hash), Role: RoleOfficial, Sites: []string{"anlao"}, Official: "lan"}
+	if err := validateUser(ok, MinCost); err != nil {
+		t.Fatal(err)
+	}
+	if ok.CanSee("anlao") || ok.OwnOfficial() != "lan" {
+		t.Errorf("official: CanSee %v, own %q", ok.CanSee("anlao"), ok.OwnOfficial())
+	}
+	for name, u := range map[string]User{
+		"no site":          {Name: "lan", Hash: string(hash), Role: RoleOfficial, Official: "lan"},
+		"two sites":        {Name: "lan", Hash: string(hash), Role: RoleOfficial, Sites: []string{"anlao", "hoaan"}, Official: "lan"},
+		"no roster ID":     {Name: "lan", Hash: string(hash), Role: RoleOfficial, Sites: []string{"anlao"}},
+		"manager with one": {Name: "lan", Hash: string(hash), Role: RoleManager, Sites: []string{"anlao"}, Official: "lan"},
+	} {
+		if err := validateUser(u, MinCost); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if m := (User{Role: RoleManager, Sites: []string{"anlao"}}); m.OwnOfficial() != "" {
+		t.Error("a manager has an own official page")
 	}
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pscm/pscm/internal/accesslog"
 	"github.com/pscm/pscm/internal/cases"
 	"github.com/pscm/pscm/internal/casestore"
 	"github.com/pscm/pscm/internal/kpi"
@@ -64,7 +65,7 @@ type Desk struct {
 	log   *slog.Logger
 	sites map[string]kpi.Site
 
-	access *accessLog
+	access *accesslog.Log
 	public *limiter
 
 	// poke wakes the publisher after a step; one pending stands for any.
@@ -89,7 +90,7 @@ func New(cfg Config, store *casestore.Store, log *slog.Logger, reg prometheus.Re
 	if cfg.PublicPerMinute <= 0 {
 		cfg.PublicPerMinute = DefaultPublicPerMinute
 	}
-	access, err := openAccessLog(cfg.AccessLog)
+	access, err := accesslog.Open(cfg.AccessLog)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func New(cfg Config, store *casestore.Store, log *slog.Logger, reg prometheus.Re
 	}
 	for _, c := range []prometheus.Collector{d.openCases, d.unpublished, d.published, d.pubErrors} {
 		if err := reg.Register(c); err != nil {
-			access.close()
+			_ = access.Close()
 			return nil, fmt.Errorf("casedesk: %w", err)
 		}
 	}
@@ -120,7 +121,7 @@ func New(cfg Config, store *casestore.Store, log *slog.Logger, reg prometheus.Re
 }
 
 // Close releases the access log.
-func (d *Desk) Close() { d.access.close() }
+func (d *Desk) Close() { _ = d.access.Close() }
 
 // Publish sends one message at QoS 1 and returns once the broker has
 // acknowledged it.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pscm/pscm/internal/accesslog"
 	"github.com/pscm/pscm/internal/caseimport"
 	"github.com/pscm/pscm/internal/cases"
 	"github.com/pscm/pscm/internal/casestore"
@@ -252,7 +253,7 @@ func (d *Desk) writeCase(w http.ResponseWriter, r *http.Request, u User, c cases
 	if u.Personal(c.Site) && c.Erased.IsZero() {
 		// On record before it is shown: a reading that cannot be logged
 		// is not made.
-		if err := d.access.append(accessEntry{At: d.cfg.Now().UTC(), User: u.Name, Site: c.Site, Case: c.Number, What: "message, phone"}); err != nil {
+		if err := d.access.Append(accesslog.Entry{At: d.cfg.Now().UTC(), User: u.Name, Site: c.Site, Subject: c.Number, What: "message, phone"}); err != nil {
 			d.log.Error("personal data not shown: the access log cannot be written", "err", err)
 			out.PersonalHidden = true
 		} else {

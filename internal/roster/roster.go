@@ -252,6 +252,20 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
+// OfficialsOf returns site's officials, by name.
+func (r *Roster) OfficialsOf(site string) []Official {
+	var out []Official
+	for _, o := range r.officials {
+		if o.Site == site {
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].ID < out[j].ID
+	})
+	return out
+}
+
 // Official returns an official by ID.
 func (r *Roster) Official(id string) (Official, bool) {
 	o, ok := r.officials[id]

@@ -120,3 +120,17 @@ func TestRosterRefused(t *testing.T) {
 		t.Fatalf("touching shifts refused: %v", err)
 	}
 }
+
+func TestOfficialsOf(t *testing.T) {
+	r, err := load(t, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range r.OfficialsOf("anlao") {
+		ids = append(ids, o.ID)
+	}
+	if strings.Join(ids, ",") != "hoa,lan,minh" || len(r.OfficialsOf("hoaan")) != 0 {
+		t.Errorf("officials of anlao %v", ids)
+	}
+}
