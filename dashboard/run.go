@@ -21,6 +21,7 @@ import (
 	"github.com/pscm/pscm/dashboard/casedesk"
 	"github.com/pscm/pscm/dashboard/config"
 	"github.com/pscm/pscm/dashboard/insights"
+	"github.com/pscm/pscm/dashboard/officialdesk"
 	"github.com/pscm/pscm/dashboard/reports"
 	"github.com/pscm/pscm/dashboard/server"
 	"github.com/pscm/pscm/internal/casestore"
@@ -156,11 +157,24 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	var offs *officialdesk.Desk
+	if res.Roster != nil {
+		ids := make([]string, len(cfg.Sites))
+		for i, s := range cfg.Sites {
+			ids[i] = s.ID
+		}
+		offs, err = officialdesk.New(officialdesk.Config{Sites: ids, Roster: res.Roster, Loc: loc, Satisfied: cfg.Satisfied,
+			AccessLog: cfg.OfficialAccessLog(), Now: time.Now}, src, log.With("component", "officials"))
+		if err != nil {
+			return err
+		}
+		defer offs.Close()
+	}
 	srv, err := server.New(server.Config{
 		Listen: cfg.HTTP.Listen, TLS: cfg.HTTP.TLS, Admin: cfg.Admin, AdminToken: res.AdminToken, MQTT: cfg.MQTT,
 		InfluxDB: server.InfluxDB{URL: cfg.InfluxDB.URL, Token: token},
 		Hours:    hours, PushInterval: cfg.PushInterval, ReloadInterval: cfg.ReloadInterval,
-	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks, Insights: ins, Cases: desk})
+	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks, Insights: ins, Cases: desk, Officials: offs})
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,8 @@ type UserJSON struct {
 	// Cases says the dashboard keeps citizens' cases: the page links to
 	// them.
 	Cases bool `json:"cases,omitempty"`
+	// Officials says the dashboard serves officials' figures.
+	Officials bool `json:"officials,omitempty"`
 }
 
 // Snapshot is one site's full state for the page.

@@ -18,6 +18,7 @@ import (
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/logging"
 	"github.com/pscm/pscm/internal/mqttconn"
+	"github.com/pscm/pscm/internal/roster"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/timezone"
 	"github.com/pscm/pscm/internal/workcal"
@@ -55,6 +56,10 @@ type Config struct {
 	// Cases keeps citizens' feedback and complaints (docs/cases.md); off
 	// unless enabled.
 	Cases Cases `yaml:"cases"`
+	// RosterFile is the officials' schedule (docs/officials.md): with it
+	// the dashboard serves each official's figures. Refused whole on any
+	// doubt, as the roster is.
+	RosterFile string `yaml:"roster_file"`
 }
 
 // Cases is where citizens' cases are kept and by which rules.
@@ -253,6 +258,8 @@ type Resolved struct {
 	AdminToken  string
 	// Cases is the cases' store and rules, when enabled.
 	Cases *ResolvedCases
+	// Roster is the officials' schedule, when roster_file is set.
+	Roster *roster.Roster
 }
 
 // ResolvedCases is the cases' part of Resolved.
@@ -307,6 +314,11 @@ func (c Config) Resolve() (Resolved, error) {
 	if r.Cases, err = c.resolveCases(); err != nil {
 		return r, fmt.Errorf("cases.%w", err)
 	}
+	if c.RosterFile != "" {
+		if r.Roster, err = roster.Load(c.RosterFile); err != nil {
+			return r, fmt.Errorf("roster_file: %w", err)
+		}
+	}
 	return r, nil
 }
 
@@ -345,6 +357,11 @@ func (c Config) resolveCases() (*ResolvedCases, error) {
 		rc.IntakeTokens[it.Site] = tok
 	}
 	return rc, nil
+}
+
+// OfficialAccessLog is where readings of officials' figures are logged.
+func (c Config) OfficialAccessLog() string {
+	return filepath.Join(c.StateDir, "officials-access.jsonl")
 }
 
 // CaseAccessLog is where readings of cases' personal data are logged.

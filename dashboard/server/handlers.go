@@ -13,6 +13,7 @@ import (
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/casedesk"
+	"github.com/pscm/pscm/dashboard/officialdesk"
 	"github.com/pscm/pscm/dashboard/web"
 	"github.com/pscm/pscm/internal/health"
 )
@@ -48,8 +49,37 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET "+casedesk.PagePath, page)
 		mux.Handle("GET "+casedesk.PagePath+"/", page)
 	}
-	mux.Handle("/", s.auth.Require(withCSRFMeta(s.auth, web.Handler())))
+	if s.offs != nil {
+		api := s.auth.Require(s.offs.API(officialViewer))
+		mux.Handle("GET /api/officials", api)
+		mux.Handle("GET /api/officials/", api)
+		page := s.auth.Require(s.offs.Page(officialViewer))
+		mux.Handle("GET "+officialdesk.PagePath, page)
+		mux.Handle("GET "+officialdesk.PagePath+"/", page)
+	}
+	mux.Handle("/", s.auth.Require(ownPageOnly(withCSRFMeta(s.auth, web.Handler()))))
 	return mux
+}
+
+// officialViewer is the logged-in user as the officials' desk sees them.
+func officialViewer(r *http.Request) (officialdesk.Viewer, bool) {
+	u, ok := auth.UserFrom(r.Context())
+	if !ok {
+		return officialdesk.Viewer{}, false
+	}
+	return officialdesk.Viewer{Name: u.Name, See: u.CanSee, Own: u.OwnOfficial()}, true
+}
+
+// ownPageOnly sends an official, who sees no site, from the dashboard's
+// page to their own.
+func ownPageOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := auth.UserFrom(r.Context()); ok && u.OwnOfficial() != "" && (r.URL.Path == "/" || r.URL.Path == "/index.html") {
+			http.Redirect(w, r, officialdesk.PagePath+"/me", http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // caseUser is the logged-in user as the cases' desk sees them: they see
@@ -199,7 +229,8 @@ func firstVisible(u auth.User, sites []string) string {
 }
 
 func (s *Server) userJSON(u auth.User) *board.UserJSON {
-	return &board.UserJSON{Name: u.Name, DisplayName: u.DisplayName, Role: string(u.Role), Sites: u.Sites, Cases: s.cases != nil}
+	return &board.UserJSON{Name: u.Name, DisplayName: u.DisplayName, Role: string(u.Role), Sites: u.Sites, Cases: s.cases != nil,
+		Officials: s.offs != nil}
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {

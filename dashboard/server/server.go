@@ -34,6 +34,7 @@ import (
 	"github.com/pscm/pscm/dashboard/board"
 	"github.com/pscm/pscm/dashboard/casedesk"
 	"github.com/pscm/pscm/dashboard/hub"
+	"github.com/pscm/pscm/dashboard/officialdesk"
 	"github.com/pscm/pscm/internal/adminhttp"
 	iconfig "github.com/pscm/pscm/internal/config"
 	"github.com/pscm/pscm/internal/health"
@@ -99,6 +100,9 @@ type Deps struct {
 	// public status page, and the publishing of their steps; nil leaves
 	// them out.
 	Cases *casedesk.Desk
+	// Officials serves each official's figures and page; nil leaves them
+	// out.
+	Officials *officialdesk.Desk
 }
 
 // Insights are the insights' two handlers (dashboard/insights.Handler).
@@ -119,6 +123,7 @@ type Server struct {
 	acks    *acklog.Log
 	ins     Insights
 	cases   *casedesk.Desk
+	offs    *officialdesk.Desk
 
 	hub            *hub.Hub
 	ln             net.Listener
@@ -163,7 +168,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.RangeMaxConcurrent = DefaultRangeMaxConcurrent
 	}
 	s := &Server{
-		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks, ins: d.Insights, cases: d.Cases,
+		cfg: cfg, log: d.Log, reg: d.Registry, auth: d.Auth, board: d.Board, reports: d.Reports, acks: d.Acks, ins: d.Insights, cases: d.Cases, offs: d.Officials,
 		dirty:     dirty{sites: map[string]bool{}},
 		views:     siteViews{sets: map[string][]string{}},
 		reloadNow: make(chan struct{}, 1),

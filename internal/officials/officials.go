@@ -42,11 +42,11 @@ type Session struct {
 
 // Rating is one citizen's rating.
 type Rating struct {
-	At      time.Time
-	Counter string
-	Level   schema.Level
-	Reasons []string
-	Session string // the rated session's ID, when known
+	At      time.Time    `json:"at"`
+	Counter string       `json:"counter"`
+	Level   schema.Level `json:"level"`
+	Reasons []string     `json:"reasons"`
+	Session string       // the rated session's ID, when known `json:"session"`
 }
 
 // Seat is a counter's staff seat as its camera saw it: the intervals it
@@ -80,39 +80,42 @@ const loginHold = 2 * time.Hour
 
 // Figures are one official's figures over the period.
 type Figures struct {
-	Official string
+	Official string `json:"official"`
 	// Sessions served, and how they were attributed.
-	Sessions         int
-	SessionsByLogin  int
-	SessionsByRoster int
-	WaitP50S         float64
-	WaitP90S         float64
-	ServiceP50S      float64
-	ServiceP90S      float64
+	Sessions         int     `json:"sessions"`
+	SessionsByLogin  int     `json:"sessions_by_login"`
+	SessionsByRoster int     `json:"sessions_by_roster"`
+	WaitP50S         float64 `json:"wait_p50_s"`
+	WaitP90S         float64 `json:"wait_p90_s"`
+	ServiceP50S      float64 `json:"service_p50_s"`
+	ServiceP90S      float64 `json:"service_p90_s"`
 	// Ratings on their sessions, by level; Satisfied counts the levels
 	// counted as satisfied; Dissatisfied lists each with its reasons.
-	Ratings      map[schema.Level]int
-	RatingsTotal int
-	Satisfied    int
-	Dissatisfied []Rating
+	Ratings      map[schema.Level]int `json:"ratings"`
+	RatingsTotal int                  `json:"ratings_total"`
+	Satisfied    int                  `json:"satisfied"`
+	Dissatisfied []Rating             `json:"dissatisfied"`
 	// Presence: the time they were expected at a counter (shifts less
 	// time away), the part the camera watched, the part of that the seat
 	// was occupied, and the expected time the camera could not see
 	// (unknown: neither present nor absent). Seconds.
-	ExpectedS, CoveredS, PresentS, UnknownS float64
+	ExpectedS float64 `json:"expected_s"`
+	CoveredS  float64 `json:"covered_s"`
+	PresentS  float64 `json:"present_s"`
+	UnknownS  float64 `json:"unknown_s"`
 	// Services are their sessions by service, each against the center's
 	// median for the same service.
-	Services []ServiceFigure
+	Services []ServiceFigure `json:"services"`
 }
 
 // ServiceFigure is an official's service times for one service beside the
 // center's for the same service.
 type ServiceFigure struct {
-	Service              string
-	Sessions             int
-	MedianServiceS       float64
-	CenterSessions       int
-	CenterMedianServiceS float64
+	Service              string  `json:"service"`
+	Sessions             int     `json:"sessions"`
+	MedianServiceS       float64 `json:"median_service_s"`
+	CenterSessions       int     `json:"center_sessions"`
+	CenterMedianServiceS float64 `json:"center_median_service_s"`
 }
 
 // Result is every official's figures, and what could not be attributed.

@@ -561,6 +561,7 @@
     e.textContent = (u.display_name || u.name || '') + (role ? ' · ' + role : '');
     $('sites-link').hidden = tv || !(u.role === 'admin' || (u.sites && u.sites.length > 1));
     $('cases-link').hidden = tv || !u.cases;
+    $('officials-link').hidden = tv || !u.officials;
   }
 
   function renderSite() {

@@ -1,0 +1,131 @@
+package officialdesk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/officials"
+	"github.com/pscm/pscm/internal/roster"
+	"github.com/pscm/pscm/internal/schema"
+)
+
+var ict = time.FixedZone("ICT", 7*3600)
+
+// facts answers any period with one Monday's facts (23/11/2026): Lan
+// logged in at c01 with one rated session; Hoa rostered at c02.
+type facts struct{ calls int }
+
+func (f *facts) OfficialFacts(_ context.Context, site string, start, end time.Time) (officials.Facts, error) {
+	f.calls++
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, ict) }
+	return officials.Facts{From: start, To: end,
+		Steps:    []officials.Step{{At: at(8, 0), Counter: "c01", Staff: "lan", Ticket: "A001"}},
+		Sessions: []officials.Session{{ID: "s1", Counter: "c01", Start: at(8, 5), End: at(8, 15), ServiceS: 600, Ticket: "A001"}},
+		Ratings:  []officials.Rating{{At: at(8, 16), Counter: "c01", Level: schema.LevelSatisfied, Session: "s1"}},
+		Seats: map[string]officials.Seat{"c01": {Covered: []kpi.Interval{{From: at(7, 30), To: at(11, 30)}},
+			Occupied: []kpi.Interval{{From: at(7, 30), To: at(10, 30)}}}},
+	}, nil
+}
+
+func newDesk(t *testing.T) (*Desk, string) {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "roster.yml")
+	if err := os.WriteFile(p, []byte(`officials:
+  - {id: lan, name: "Nguyễn Thị Lan", site: anlao}
+  - {id: hoa, name: "Lê Thị Hoa", site: anlao}
+  - {id: binh, name: "Phạm Văn Bình", site: hoaan}
+shifts:
+  - {official: lan, counter: c01, days: [mon, tue, wed, thu, fri], spans: ["07:30-11:30"], from: 2026-11-01}
+  - {official: hoa, counter: c02, days: [mon, tue, wed, thu, fri], spans: ["07:30-11:30"], from: 2026-11-01}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := roster.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "officials-access.jsonl")
+	d, err := New(Config{Roster: r, Loc: ict, Satisfied: kpi.DefaultSatisfied(), AccessLog: log,
+		Now: func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, ict) }}, &facts{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d, log
+}
+
+var viewers = map[string]Viewer{
+	"manager": {Name: "minh", See: func(s string) bool { return s == "anlao" }},
+	"other":   {Name: "tam", See: func(s string) bool { return s == "hoaan" }},
+	"lan":     {Name: "lan", See: func(string) bool { return false }, Own: "lan"},
+}
+
+func get(t *testing.T, h http.Handler, who, path string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("X-Who", who)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
+// A manager reads their site's officials and each page; an official reads
+// only their own, by "me" or by ID, never another's nor the list; a
+// manager of another site reads none; each reading is logged.
+func TestAccess(t *testing.T) {
+	d, logPath := newDesk(t)
+	h := d.API(func(r *http.Request) (Viewer, bool) { v, ok := viewers[r.Header.Get("X-Who")]; return v, ok })
+	code, l := get(t, h, "manager", "/api/officials?site=anlao&range=2026-11")
+	if code != 200 || len(l["officials"].([]any)) != 2 {
+		t.Fatalf("manager's list: %d %v", code, l)
+	}
+	first := l["officials"].([]any)[0].(map[string]any)
+	if first["id"] != "hoa" || first["has_presence"] != false || first["sessions_by_roster"] != float64(0) {
+		t.Errorf("hoa (no camera on c02, nothing served): %v", first)
+	}
+	lan := l["officials"].([]any)[1].(map[string]any)
+	if lan["sessions"] != float64(1) || lan["sessions_by_login"] != float64(1) || lan["satisfied_pct"] != float64(100) || lan["presence_pct"] != float64(75) {
+		t.Errorf("lan: %v", lan)
+	}
+	for _, tc := range []struct {
+		who, path string
+		want      int
+	}{
+		{"lan", "/api/officials/me?range=2026-11", 200},
+		{"lan", "/api/officials/lan?range=2026-11", 200},
+		{"lan", "/api/officials/hoa?range=2026-11", 404},
+		{"lan", "/api/officials?site=anlao", 403},
+		{"manager", "/api/officials/lan?range=2026-11", 200},
+		{"manager", "/api/officials/binh", 404},
+		{"other", "/api/officials/lan", 404},
+		{"other", "/api/officials?site=anlao", 403},
+		{"nobody", "/api/officials/lan", 404},
+		{"manager", "/api/officials/lan?range=2026-13", 400},
+	} {
+		if code, out := get(t, h, tc.who, tc.path); code != tc.want {
+			t.Errorf("%s %s: %d %v, want %d", tc.who, tc.path, code, out, tc.want)
+		}
+	}
+	_, p := get(t, h, "lan", "/api/officials/me?range=2026-11")
+	if p["id"] != "lan" || len(p["months"].([]any)) != 1 {
+		t.Errorf("lan's own page: %v", p)
+	}
+	b, _ := os.ReadFile(logPath)
+	// The list, and five pages read: lan twice, the manager once, lan's own page once more.
+	if n := bytes.Count(b, []byte("\n")); n != 5 {
+		t.Errorf("%d readings logged, want 5:\n%s", n, b)
+	}
+}
