@@ -150,30 +150,43 @@ func (d *Desk) API(who func(*http.Request) (Viewer, bool)) http.Handler {
 		}
 		writeJSON(w, l)
 	})
+	mux.HandleFunc("GET /api/officials/{id}/sheet", func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := d.pageFor(w, r, who); ok {
+			d.serveSheet(w, r, p)
+		}
+	})
 	mux.HandleFunc("GET /api/officials/{id}", func(w http.ResponseWriter, r *http.Request) {
-		v, ok := who(r)
-		id := r.PathValue("id")
-		if ok && id == "me" {
-			id = v.Own
+		if p, ok := d.pageFor(w, r, who); ok {
+			writeJSON(w, p)
 		}
-		o, known := d.cfg.Roster.Official(id)
-		// The same answer for an official who is not yours as for none.
-		if !ok || !known || !(v.Own == id || v.Own == "" && v.See(o.Site)) {
-			writeError(w, http.StatusNotFound, "no such official / không có cán bộ này")
-			return
-		}
-		rg, ok := d.parseRange(w, r)
-		if !ok {
-			return
-		}
-		p, err := d.page(r.Context(), v, o, rg)
-		if err != nil {
-			d.fail(w, err)
-			return
-		}
-		writeJSON(w, p)
 	})
 	return mux
+}
+
+// pageFor answers the official the path names, if the viewer may read
+// them (themself, or a manager of their site), over the asked range.
+func (d *Desk) pageFor(w http.ResponseWriter, r *http.Request, who func(*http.Request) (Viewer, bool)) (Page, bool) {
+	v, ok := who(r)
+	id := r.PathValue("id")
+	if ok && id == "me" {
+		id = v.Own
+	}
+	o, known := d.cfg.Roster.Official(id)
+	// The same answer for an official who is not yours as for none.
+	if !ok || !known || !(v.Own == id || v.Own == "" && v.See(o.Site)) {
+		writeError(w, http.StatusNotFound, "no such official / không có cán bộ này")
+		return Page{}, false
+	}
+	rg, ok := d.parseRange(w, r)
+	if !ok {
+		return Page{}, false
+	}
+	p, err := d.page(r.Context(), v, o, rg)
+	if err != nil {
+		d.fail(w, err)
+		return Page{}, false
+	}
+	return p, true
 }
 
 func (d *Desk) parseRange(w http.ResponseWriter, r *http.Request) (kpi.Range, bool) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/officials"
@@ -127,5 +130,45 @@ func TestAccess(t *testing.T) {
 	// The list, and five pages read: lan twice, the manager once, lan's own page once more.
 	if n := bytes.Count(b, []byte("\n")); n != 5 {
 		t.Errorf("%d readings logged, want 5:\n%s", n, b)
+	}
+}
+
+// The yearly sheet: the figures with their facts, the manager's two
+// fields left blank, in HTML and XLSX; an official gets their own only.
+func TestSheet(t *testing.T) {
+	d, _ := newDesk(t)
+	h := d.API(func(r *http.Request) (Viewer, bool) { v, ok := viewers[r.Header.Get("X-Who")]; return v, ok })
+	req := httptest.NewRequest("GET", "/api/officials/me/sheet?range=2026-11&format=html", nil)
+	req.Header.Set("X-Who", "lan")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	page := rec.Body.String()
+	for _, want := range []string{`data-sheet="name">Nguyễn Thị Lan<`, `data-sheet="sessions">1 (1 / 0)<`, `data-sheet="satisfied">100,0 % (1)<`,
+		"Đề xuất xếp loại (lãnh đạo điền)", "pscm không đề xuất xếp loại"} {
+		if rec.Code != 200 || !bytes.Contains([]byte(page), []byte(want)) {
+			t.Errorf("the HTML sheet (%d) lacks %s", rec.Code, want)
+		}
+	}
+	req = httptest.NewRequest("GET", "/api/officials/lan/sheet?range=2026-11&format=xlsx", nil)
+	req.Header.Set("X-Who", "manager")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatalf("xlsx (%d): %v", rec.Code, err)
+	}
+	defer f.Close()
+	for cell, want := range map[string]string{fmt.Sprintf("B%d", SheetRowSessions): "1", fmt.Sprintf("B%d", SheetRowSatisfied): "1",
+		fmt.Sprintf("A%d", SheetRowMonths+1): "11/2026"} {
+		if got, _ := f.GetCellValue("Đánh giá", cell, excelize.Options{RawCellValue: true}); got != want {
+			t.Errorf("%s = %q, want %q", cell, got, want)
+		}
+	}
+	req = httptest.NewRequest("GET", "/api/officials/hoa/sheet?range=2026-11", nil)
+	req.Header.Set("X-Who", "lan")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("lan downloading hoa's sheet: %d", rec.Code)
 	}
 }

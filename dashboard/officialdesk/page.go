@@ -82,6 +82,8 @@ var pageTmpl = template.Must(template.New("officials").Parse(`<!doctype html>
 </section>
 <section id="one" hidden>
   <h2 id="name"></h2>
+  <p><a id="sheet-html" class="off" target="_blank" rel="noopener">Phiếu tổng hợp (in) / Yearly sheet (print)</a> ·
+     <a id="sheet-xlsx" class="off" download>Phiếu tổng hợp (XLSX)</a></p>
   <dl id="facts"></dl>
   <h3>Theo tháng <span class="en">/ By month</span></h3>
   <table id="months"><thead><tr><th>Tháng</th><th>Lượt phục vụ</th><th>Hài lòng</th><th>Có mặt</th></tr></thead><tbody></tbody></table>

@@ -63,6 +63,9 @@
   async function showOne() {
     const p = await get('/api/officials/' + encodeURIComponent(official) + '?range=' + encodeURIComponent($('range').value));
     $('name').textContent = p.name + ' — ' + p.from + '–' + p.to;
+    const sheet = '/api/officials/' + encodeURIComponent(official) + '/sheet?range=' + encodeURIComponent($('range').value);
+    $('sheet-html').href = sheet + '&format=html';
+    $('sheet-xlsx').href = sheet + '&format=xlsx';
     $('facts').replaceChildren();
     fact('Lượt phục vụ / Sessions', p.sessions + ' (theo đăng nhập xếp hàng / by queue login ' + p.sessions_by_login + ', theo lịch trực / by roster ' + p.sessions_by_roster + ')');
     fact('Thời gian phục vụ / Service', p.sessions ? 'trung vị ' + mins(p.service_p50_s) + ', P90 ' + mins(p.service_p90_s) : '—');
