@@ -164,7 +164,7 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			ids[i] = s.ID
 		}
 		offs, err = officialdesk.New(officialdesk.Config{Sites: ids, Roster: res.Roster, Loc: loc, Satisfied: cfg.Satisfied,
-			AccessLog: cfg.OfficialAccessLog(), Now: time.Now}, src, log.With("component", "officials"))
+			AccessLog: cfg.OfficialAccessLog(), NotesFile: cfg.OfficialNotesFile(), Now: time.Now}, src, log.With("component", "officials"))
 		if err != nil {
 			return err
 		}

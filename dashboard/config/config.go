@@ -364,6 +364,9 @@ func (c Config) OfficialAccessLog() string {
 	return filepath.Join(c.StateDir, "officials-access.jsonl")
 }
 
+// OfficialNotesFile keeps the officials' own notes on their records.
+func (c Config) OfficialNotesFile() string { return filepath.Join(c.StateDir, "officials-notes.jsonl") }
+
 // CaseAccessLog is where readings of cases' personal data are logged.
 func (c Config) CaseAccessLog() string { return filepath.Join(c.StateDir, "case-access.jsonl") }
 

@@ -47,7 +47,9 @@ type Config struct {
 	// center's only on at least this many sessions of a service.
 	MinSessions int
 	AccessLog   string
-	Now         func() time.Time
+	// NotesFile keeps the officials' own notes (append-only).
+	NotesFile string
+	Now       func() time.Time
 }
 
 // DefaultMinSessions is MinSessions' default.
@@ -60,12 +62,13 @@ type Desk struct {
 	src    Source
 	log    *slog.Logger
 	access *accesslog.Log
+	notes  *notes
 }
 
 // New builds the desk.
 func New(cfg Config, src Source, log *slog.Logger) (*Desk, error) {
-	if cfg.Roster == nil || src == nil || cfg.AccessLog == "" || cfg.Now == nil {
-		return nil, errors.New("officialdesk: roster, source, access log and clock are required")
+	if cfg.Roster == nil || src == nil || cfg.AccessLog == "" || cfg.NotesFile == "" || cfg.Now == nil {
+		return nil, errors.New("officialdesk: roster, source, access log, notes file and clock are required")
 	}
 	if cfg.MinSessions <= 0 {
 		cfg.MinSessions = DefaultMinSessions
@@ -74,11 +77,19 @@ func New(cfg Config, src Source, log *slog.Logger) (*Desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Desk{cfg: cfg, sites: cfg.Sites, src: src, log: log, access: access}, nil
+	ns, err := openNotes(cfg.NotesFile)
+	if err != nil {
+		_ = access.Close()
+		return nil, err
+	}
+	return &Desk{cfg: cfg, sites: cfg.Sites, src: src, log: log, access: access, notes: ns}, nil
 }
 
-// Close releases the access log.
-func (d *Desk) Close() { _ = d.access.Close() }
+// Close releases the access log and the notes.
+func (d *Desk) Close() {
+	_ = d.access.Close()
+	d.notes.close()
+}
 
 // Entry is one official's figures in a list or on their page.
 type Entry struct {
@@ -111,13 +122,15 @@ type List struct {
 	MinSessions          int     `json:"min_sessions"`
 }
 
-// Page is one official's figures and their trend by month.
+// Page is one official's figures and their trend by month, with their
+// own notes on days of the range.
 type Page struct {
 	Entry
 	Range  string  `json:"range"`
 	From   string  `json:"from"`
 	To     string  `json:"to"`
 	Months []Month `json:"months"`
+	Notes  []Note  `json:"notes"`
 }
 
 // Month is one calendar month of the page's range.
@@ -149,6 +162,14 @@ func (d *Desk) API(who func(*http.Request) (Viewer, bool)) http.Handler {
 			return
 		}
 		writeJSON(w, l)
+	})
+	mux.HandleFunc("POST /api/officials/me/notes", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := who(r)
+		if !ok {
+			writeError(w, http.StatusForbidden, "forbidden / không có quyền")
+			return
+		}
+		d.serveNote(w, r, v)
 	})
 	mux.HandleFunc("GET /api/officials/{id}/sheet", func(w http.ResponseWriter, r *http.Request) {
 		if p, ok := d.pageFor(w, r, who); ok {
@@ -254,7 +275,8 @@ func (d *Desk) page(ctx context.Context, v Viewer, o roster.Official, rg kpi.Ran
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{Entry: e, Range: rg.Label, From: day(rg.From), To: day(rg.Last())}
+	p := Page{Entry: e, Range: rg.Label, From: day(rg.From), To: day(rg.Last()),
+		Notes: d.notes.of(o.ID, rg.From.Format(time.DateOnly), rg.Last().Format(time.DateOnly))}
 	loc := rg.From.Location()
 	for m := time.Date(rg.From.Year(), rg.From.Month(), 1, 0, 0, 0, 0, loc); m.Before(end); m = m.AddDate(0, 1, 0) {
 		from, to := m, m.AddDate(0, 1, 0)

@@ -59,12 +59,12 @@ shifts:
 		t.Fatal(err)
 	}
 	log := filepath.Join(dir, "officials-access.jsonl")
-	d, err := New(Config{Roster: r, Loc: ict, Satisfied: kpi.DefaultSatisfied(), AccessLog: log,
+	d, err := New(Config{Roster: r, Loc: ict, Satisfied: kpi.DefaultSatisfied(), AccessLog: log, NotesFile: filepath.Join(dir, "notes.jsonl"),
 		Now: func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, ict) }}, &facts{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(d.Close)
+	t.Cleanup(func() { _ = d.access.Close(); _ = d.notes.f.Close() })
 	return d, log
 }
 
@@ -171,4 +171,47 @@ func TestSheet(t *testing.T) {
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("lan downloading hoa's sheet: %d", rec.Code)
 	}
+}
+
+// An official annotates their own record; a manager may not; the notes
+// show on the official's page and come back after a restart.
+func TestNotes(t *testing.T) {
+	d, _ := newDesk(t)
+	h := d.API(func(r *http.Request) (Viewer, bool) { v, ok := viewers[r.Header.Get("X-Who")]; return v, ok })
+	post := func(who, body string) int {
+		req := httptest.NewRequest("POST", "/api/officials/me/notes", bytes.NewReader([]byte(body)))
+		req.Header.Set("X-Who", who)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := post("lan", `{"day":"2026-11-23","text":"Sáng nay camera bị che bởi thùng hồ sơ."}`); code != http.StatusCreated {
+		t.Fatalf("lan's note: %d", code)
+	}
+	for name, tc := range map[string]struct{ who, body string }{
+		"a manager":   {"manager", `{"day":"2026-11-23","text":"x"}`},
+		"future day":  {"lan", `{"day":"2026-12-25","text":"x"}`},
+		"bad day":     {"lan", `{"day":"23/11/2026","text":"x"}`},
+		"empty":       {"lan", `{"day":"2026-11-23","text":"  "}`},
+		"control":     {"lan", `{"day":"2026-11-23","text":"a\u0001b"}`},
+		"unknown key": {"lan", `{"day":"2026-11-23","text":"x","official":"hoa"}`},
+	} {
+		if code := post(tc.who, tc.body); code < 400 {
+			t.Errorf("%s: %d", name, code)
+		}
+	}
+	_, p := get(t, h, "manager", "/api/officials/lan?range=2026-11")
+	notes := p["notes"].([]any)
+	if len(notes) != 1 || notes[0].(map[string]any)["text"] != "Sáng nay camera bị che bởi thùng hồ sơ." {
+		t.Fatalf("notes on lan's page: %v", p["notes"])
+	}
+	if _, p := get(t, h, "manager", "/api/officials/lan?range=2026-10"); len(p["notes"].([]any)) != 0 {
+		t.Errorf("a note of November on October's page")
+	}
+	d.Close()
+	ns, err := openNotes(d.cfg.NotesFile)
+	if err != nil || len(ns.of("lan", "2026-11-01", "2026-11-30")) != 1 {
+		t.Fatalf("notes after a restart: %v", err)
+	}
+	ns.close()
 }

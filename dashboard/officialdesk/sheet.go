@@ -156,6 +156,8 @@ table{border-collapse:collapse;width:100%;margin:.6rem 0}td,th{border:1px solid 
 </table>
 {{if .Dissatisfied}}<h2>Đánh giá không hài lòng <span class="en">/ Dissatisfied ratings</span></h2>
 <ul>{{range .Dissatisfied}}<li>{{.At.Format "02/01/2006 15:04"}} · {{.Counter}}{{if .Reasons}} · {{range $i, $r := .Reasons}}{{if $i}}, {{end}}{{$r}}{{end}}{{end}}</li>{{end}}</ul>{{end}}
+{{if .Notes}}<h2>Ghi chú giải trình của cán bộ <span class="en">/ The official's notes</span></h2>
+<ul>{{range .Notes}}<li>{{.Day}}: {{.Text}}</li>{{end}}</ul>{{end}}
 <h2>Nhận xét của lãnh đạo <span class="en">/ Manager's notes</span></h2><div class="fill"></div>
 <h2>Đề xuất xếp loại (lãnh đạo điền) <span class="en">/ Proposed classification (the manager fills it in)</span></h2><div class="small"></div>
 <p class="note">{{.Note}}</p>

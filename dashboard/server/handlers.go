@@ -53,7 +53,8 @@ func (s *Server) routes() http.Handler {
 		api := s.auth.Require(s.offs.API(officialViewer))
 		mux.Handle("GET /api/officials", api)
 		mux.Handle("GET /api/officials/", api)
-		page := s.auth.Require(s.offs.Page(officialViewer))
+		mux.Handle("POST /api/officials/me/notes", api)
+		page := s.auth.Require(s.offs.Page(officialViewer, s.auth.CSRFToken))
 		mux.Handle("GET "+officialdesk.PagePath, page)
 		mux.Handle("GET "+officialdesk.PagePath+"/", page)
 	}

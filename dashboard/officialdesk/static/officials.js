@@ -91,7 +91,32 @@
       li.textContent = new Date(d.at).toLocaleString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh' }) + ' · ' + d.counter + (d.reasons && d.reasons.length ? ' · ' + d.reasons.join(', ') : '');
       ul.append(li);
     }
+    const notes = $('notes');
+    notes.replaceChildren();
+    for (const n of p.notes || []) {
+      const li = document.createElement('li');
+      li.textContent = n.day + ': ' + n.text;
+      notes.append(li);
+    }
     $('one').hidden = false;
+  }
+
+  async function addNote(ev) {
+    ev.preventDefault();
+    const f = new FormData($('note-form'));
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const resp = await fetch('/api/officials/me/notes', {
+      method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ day: f.get('day'), text: f.get('text') }),
+    });
+    if (!resp.ok) {
+      let data = null;
+      try { data = await resp.json(); } catch (e) { data = null; }
+      error((data && data.error) || ('HTTP ' + resp.status));
+      return;
+    }
+    $('note-form').reset();
+    show();
   }
 
   async function show() {
@@ -104,5 +129,6 @@
   }
 
   $('load').addEventListener('click', show);
+  if ($('note-form')) $('note-form').addEventListener('submit', addNote);
   show();
 })();
