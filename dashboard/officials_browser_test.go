@@ -96,7 +96,9 @@ func TestOfficialsMonthAcceptance(t *testing.T) {
 		}
 		lines.Write(ev.AppendLine(nil))
 	}
-	h := func(ts time.Time) schema.Header { return schema.Header{ID: fmt.Sprintf("m%05d", n), TS: ts.UTC(), Site: "anlao"} }
+	h := func(ts time.Time) schema.Header {
+		return schema.Header{ID: fmt.Sprintf("m%05d", n), TS: ts.UTC(), Site: "anlao"}
+	}
 	occ := func(counter string, at time.Time, state schema.ZoneState) {
 		add(&schema.Occupancy{Header: h(at), Camera: "cam-" + counter, Counter: counter, Zone: schema.ZoneStaff,
 			Occupied: state == schema.ZoneOccupied, State: state, Confidence: 0.9})
