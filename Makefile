@@ -61,6 +61,7 @@ bench: deps ## run every benchmark (collector against its ceilings and Telegraf,
 	$(GO) test -run '^$$' -bench Candidate -benchtime 3x ./agent/camera/occupancy/
 	PSCM_MEASURE=1 $(GO) test -run 'TestCandidatePigo$$' -v -timeout 30m ./agent/camera/occupancy/
 	$(GO) test -run '^$$' -bench CasesPage -benchtime 1x -v ./dashboard/casedesk/
+	$(GO) test -run '^$$' -bench OfficialsYear -benchtime 1x -timeout 20m ./internal/kpidb/
 
 lint: deps ## gofmt, go mod tidy (no diff), go vet and golangci-lint (.golangci.yml); make test runs it first
 	@GO=$(GO) ./scripts/lint.sh

@@ -262,15 +262,19 @@ func (d *Desk) page(ctx context.Context, v Viewer, o roster.Official, rg kpi.Ran
 	if err := d.access.Append(accesslog.Entry{At: d.cfg.Now().UTC(), User: v.Name, Site: o.Site, Subject: o.ID, What: "figures " + rg.Label}); err != nil {
 		return Page{}, err
 	}
+	// One read of the range's facts; each month is computed from them
+	// (Compute keeps to its facts' bounds), not read again.
+	end := d.end(rg)
+	f, err := d.src.OfficialFacts(ctx, o.Site, rg.From, end)
+	if err != nil {
+		return Page{}, err
+	}
 	one := func(from, to time.Time) (Entry, error) {
-		f, err := d.src.OfficialFacts(ctx, o.Site, from, to)
-		if err != nil {
-			return Entry{}, err
-		}
-		res := officials.Compute(f, d.cfg.Roster, []string{o.ID}, d.cfg.Satisfied)
+		mf := f
+		mf.From, mf.To = from, to
+		res := officials.Compute(mf, d.cfg.Roster, []string{o.ID}, d.cfg.Satisfied)
 		return d.entry(o, res.Officials[0]), nil
 	}
-	end := d.end(rg)
 	e, err := one(rg.From, end)
 	if err != nil {
 		return Page{}, err
