@@ -49,15 +49,19 @@ const (
 	KeyAgent   Key = "agent"
 	// KeyStaff is the official named by queue events (issue 17).
 	KeyStaff Key = "staff"
+	// KeyOfficial is the official who handled a dossier (issue 17).
+	KeyOfficial Key = "official"
 )
 
 // numKeys is the number of ID tag keys; index i of the arrays below is
 // Keys()[i].
-const numKeys = 6
+const numKeys = 7
 
 // Keys returns the ID tag keys in a fixed order. The slice is new on each
 // call.
-func Keys() []Key { return []Key{KeyCounter, KeyKiosk, KeyCamera, KeyService, KeyAgent, KeyStaff} }
+func Keys() []Key {
+	return []Key{KeyCounter, KeyKiosk, KeyCamera, KeyService, KeyAgent, KeyStaff, KeyOfficial}
+}
 
 // ids are an event's ID tag values, by the index of their key; "" where
 // the event has none.
@@ -82,6 +86,8 @@ func idsOf(ev schema.Event) ids {
 		v[4] = e.Agent
 	case *schema.Case:
 		v[0], v[3] = e.Counter, e.Service
+	case *schema.Dossier:
+		v[6] = e.Official
 	}
 	return v
 }

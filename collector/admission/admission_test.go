@@ -51,6 +51,12 @@ func dossier(site string, ts time.Time) *schema.Dossier {
 		Received: ts.Add(-48 * time.Hour), Due: ts, Resolved: ts, Outcome: schema.OutcomeOnTime}
 }
 
+func dossierBy(site, official string, ts time.Time) *schema.Dossier {
+	d := dossier(site, ts)
+	d.Official = official
+	return d
+}
+
 func agentStatus(site, agent string, ts time.Time) *schema.Agent {
 	return &schema.Agent{Header: header(site, ts), Agent: agent, Status: schema.StatusOffline}
 }
@@ -203,7 +209,7 @@ func TestInventory(t *testing.T) {
 			rating("anlao", "c03", "k01", ts),
 		}, []schema.Reason{ok, refused, ok, refused}},
 		{"cameras, services, agents and officials", func(c *Config) {
-			c.Inventory.Caps = Caps{Counter: 5, Kiosk: 5, Camera: 1, Service: 1, Agent: 1, Staff: 1}
+			c.Inventory.Caps = Caps{Counter: 5, Kiosk: 5, Camera: 1, Service: 1, Agent: 1, Staff: 1, Official: 1}
 		}, []schema.Event{
 			cameraHealth("anlao", "cam1", ts), cameraHealth("anlao", "cam2", ts),
 			queue("anlao", "ho-tich", ""), queue("anlao", "dat-dai", ""),
@@ -211,7 +217,8 @@ func TestInventory(t *testing.T) {
 			&schema.Occupancy{Header: header("anlao", ts), Camera: "cam9", Counter: "c01", Zone: schema.ZoneStaff},
 			&schema.Queue{Header: header("anlao", ts), Ticket: "A2", Service: "ho-tich", Counter: "c01", Step: schema.StepCalled, Staff: "lan"},
 			&schema.Queue{Header: header("anlao", ts), Ticket: "A3", Service: "ho-tich", Counter: "c01", Step: schema.StepCalled, Staff: "minh"},
-		}, []schema.Reason{ok, refused, ok, refused, ok, refused, refused, ok, refused}},
+			dossierBy("anlao", "lan", ts), dossierBy("anlao", "minh", ts),
+		}, []schema.Reason{ok, refused, ok, refused, ok, refused, refused, ok, refused, ok, refused}},
 		{"an issued ticket takes no counter", func(c *Config) { c.Inventory.Caps.Counter = 1 }, []schema.Event{
 			queue("anlao", "ho-tich", ""), queue("anlao", "ho-tich", "c01"), queue("anlao", "ho-tich", "c02"),
 		}, []schema.Reason{ok, ok, refused}},
@@ -271,7 +278,7 @@ func TestKeysCoverSchema(t *testing.T) {
 		schema.KindQueue:     &schema.Queue{Counter: "counter", Service: "service", Staff: "staff"},
 		schema.KindOccupancy: &schema.Occupancy{Camera: "camera", Counter: "counter"},
 		schema.KindSession:   &schema.Session{Counter: "counter"},
-		schema.KindDossier:   &schema.Dossier{},
+		schema.KindDossier:   &schema.Dossier{Official: "official"},
 		schema.KindCamera:    &schema.Camera{Camera: "camera"},
 		schema.KindAgent:     &schema.Agent{Agent: "agent"},
 		schema.KindCase:      &schema.Case{Counter: "counter", Service: "service"},

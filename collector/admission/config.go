@@ -56,8 +56,10 @@ type Caps struct {
 	Camera  int `yaml:"camera"`
 	Service int `yaml:"service"`
 	Agent   int `yaml:"agent"`
-	// Staff bounds the officials a site's queue events may name.
-	Staff int `yaml:"staff"`
+	// Staff bounds the officials a site's queue events may name;
+	// Official those its dossiers may name.
+	Staff    int `yaml:"staff"`
+	Official int `yaml:"official"`
 }
 
 // of returns the cap of key k.
@@ -75,19 +77,22 @@ func (c Caps) of(k Key) int {
 		return c.Agent
 	case KeyStaff:
 		return c.Staff
+	case KeyOfficial:
+		return c.Official
 	}
 	return 0
 }
 
 // SiteInventory is one site's exact IDs; a nil list means the cap applies.
 type SiteInventory struct {
-	ID      string   `yaml:"id"`
-	Counter []string `yaml:"counter"`
-	Kiosk   []string `yaml:"kiosk"`
-	Camera  []string `yaml:"camera"`
-	Service []string `yaml:"service"`
-	Agent   []string `yaml:"agent"`
-	Staff   []string `yaml:"staff"`
+	ID       string   `yaml:"id"`
+	Counter  []string `yaml:"counter"`
+	Kiosk    []string `yaml:"kiosk"`
+	Camera   []string `yaml:"camera"`
+	Service  []string `yaml:"service"`
+	Agent    []string `yaml:"agent"`
+	Staff    []string `yaml:"staff"`
+	Official []string `yaml:"official"`
 }
 
 // list returns the site's list for key k, nil when it has none.
@@ -105,6 +110,8 @@ func (s SiteInventory) list(k Key) []string {
 		return s.Agent
 	case KeyStaff:
 		return s.Staff
+	case KeyOfficial:
+		return s.Official
 	}
 	return nil
 }
@@ -154,7 +161,7 @@ func Defaults() Config {
 	return Config{
 		Inventory: Inventory{
 			MaxSites: 2000,
-			Caps:     Caps{Counter: 40, Kiosk: 40, Camera: 40, Service: 32, Agent: 4, Staff: 80},
+			Caps:     Caps{Counter: 40, Kiosk: 40, Camera: 40, Service: 32, Agent: 4, Staff: 80, Official: 80},
 		},
 		MaxLag:        14 * 24 * time.Hour,
 		DossierMaxLag: 45 * 24 * time.Hour,

@@ -36,7 +36,7 @@ import (
 // Column is one of the columns the importer understands.
 type Column string
 
-// The columns. Outcome is optional; the others are required.
+// The columns. Outcome and official are optional; the others are required.
 const (
 	ColDossier   Column = "dossier"
 	ColProcedure Column = "procedure"
@@ -44,11 +44,13 @@ const (
 	ColDue       Column = "due"
 	ColResolved  Column = "resolved"
 	ColOutcome   Column = "outcome"
+	// ColOfficial is who handled the dossier: their roster ID (issue 17).
+	ColOfficial Column = "official"
 )
 
 // Columns lists the columns in documentation order.
 func Columns() []Column {
-	return []Column{ColDossier, ColProcedure, ColReceived, ColDue, ColResolved, ColOutcome}
+	return []Column{ColDossier, ColProcedure, ColReceived, ColDue, ColResolved, ColOutcome, ColOfficial}
 }
 
 // Headers are the header names accepted for each column, compared after
@@ -62,6 +64,7 @@ var headers = map[Column][]string{
 	ColDue:       {"hạn trả", "ngày hẹn trả", "hạn giải quyết", "han tra", "ngay hen tra", "han giai quyet", "due", "due at"},
 	ColResolved:  {"ngày trả", "ngày trả kết quả", "ngày có kết quả", "ngày hoàn thành", "ngay tra", "ngay tra ket qua", "ngay co ket qua", "ngay hoan thanh", "resolved", "resolved at"},
 	ColOutcome:   {"kết quả xử lý", "tình trạng", "trạng thái", "ket qua xu ly", "tinh trang", "trang thai", "outcome"},
+	ColOfficial:  {"cán bộ xử lý", "mã cán bộ", "can bo xu ly", "ma can bo", "official"},
 }
 
 // HeaderNames returns the accepted header names of c, for help texts.
@@ -284,7 +287,7 @@ func mapHeader(head []string) (map[Column]int, map[Column]string, []string, erro
 	}
 	var missing []string
 	for _, col := range Columns() {
-		if _, ok := cols[col]; !ok && col != ColOutcome {
+		if _, ok := cols[col]; !ok && col != ColOutcome && col != ColOfficial {
 			missing = append(missing, fmt.Sprintf("%s (%q)", col, headers[col][0]))
 		}
 	}
@@ -339,6 +342,10 @@ func (p *parser) row(res *Result, line int, rec []string) {
 		Received:  when(ColReceived),
 		Due:       when(ColDue),
 		Resolved:  when(ColResolved),
+		Official:  cell(ColOfficial),
+	}
+	if d.Official != "" && !schema.ValidID(d.Official) {
+		fail(ColOfficial, fmt.Sprintf("%q is not a roster ID (a-z, 0-9, - and _)", textclip.Clip(d.Official, maxQuoted)))
 	}
 	computed := false
 	if v := cell(ColOutcome); v != "" {

@@ -265,3 +265,22 @@ func TestHeaders(t *testing.T) {
 func readTestdata(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("testdata", name))
 }
+
+// The optional official: kept on the dossier when a roster ID, the row
+// refused when not.
+func TestOfficialColumn(t *testing.T) {
+	file := "Mã hồ sơ;Thủ tục;Ngày tiếp nhận;Hạn trả;Ngày trả;Cán bộ xử lý\n" +
+		"H1;1.001;20/11/2026;27/11/2026;25/11/2026;lan\n" +
+		"H2;1.001;20/11/2026;27/11/2026;25/11/2026;\n" +
+		"H3;1.001;20/11/2026;27/11/2026;25/11/2026;Nguyễn Lan\n"
+	res, err := Parse(strings.NewReader(file), Options{Site: "anlao", Loc: ict, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0].Dossier.Official != "lan" || res.Rows[1].Dossier.Official != "" {
+		t.Fatalf("rows %+v", res.Rows)
+	}
+	if len(res.Errors) != 1 || res.Errors[0].Line != 4 {
+		t.Fatalf("errors %+v", res.Errors)
+	}
+}

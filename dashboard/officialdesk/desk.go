@@ -105,6 +105,9 @@ type Entry struct {
 	// the camera never saw their rostered time.
 	PresencePct float64 `json:"presence_pct"`
 	HasPresence bool    `json:"has_presence"`
+	// OnTimePct is the share of their dossiers handled early or on time.
+	OnTimePct   float64 `json:"on_time_pct"`
+	HasDossiers bool    `json:"has_dossiers"`
 	// Comparable lists the services with enough sessions (MinSessions) to
 	// set beside the center's median.
 	Comparable []officials.ServiceFigure `json:"comparable"`
@@ -306,6 +309,9 @@ func (d *Desk) entry(o roster.Official, fg officials.Figures) Entry {
 	}
 	if fg.CoveredS > 0 {
 		e.HasPresence, e.PresencePct = true, 100*fg.PresentS/fg.CoveredS
+	}
+	if fg.DossiersTotal > 0 {
+		e.HasDossiers, e.OnTimePct = true, 100*float64(fg.DossiersOnTime)/float64(fg.DossiersTotal)
 	}
 	for _, s := range fg.Services {
 		if s.Sessions >= d.cfg.MinSessions && s.CenterSessions >= d.cfg.MinSessions {

@@ -146,6 +146,7 @@ table{border-collapse:collapse;width:100%;margin:.6rem 0}td,th{border:1px solid 
 <tr><th>Chỉ tiêu <span class="en">/ Figure</span></th><th>Giá trị <span class="en">/ Value</span></th></tr>
 <tr><td>Lượt phục vụ (theo đăng nhập / theo lịch trực)</td><td class="n" data-sheet="sessions">{{.Sessions}} ({{.SessionsByLogin}} / {{.SessionsByRoster}})</td></tr>
 <tr><td>Tỷ lệ hài lòng (số đánh giá)</td><td class="n" data-sheet="satisfied">{{if .HasRatings}}{{pct .SatisfiedPct}}{{else}}không có dữ liệu{{end}} ({{.RatingsTotal}})</td></tr>
+<tr><td>Hồ sơ giải quyết đúng hạn (số hồ sơ)</td><td class="n" data-sheet="dossiers">{{if .HasDossiers}}{{pct .OnTimePct}}{{else}}không có dữ liệu{{end}} ({{.DossiersTotal}})</td></tr>
 <tr><td>Thời gian phục vụ trung vị (phút)</td><td class="n">{{if .Sessions}}{{mins .ServiceP50S}}{{else}}—{{end}}</td></tr>
 <tr><td>Giờ theo lịch trực</td><td class="n" data-sheet="expected">{{hours .ExpectedS}}</td></tr>
 <tr><td>Giờ camera quan sát được / có mặt / không có dữ liệu</td><td class="n" data-sheet="presence">{{hours .CoveredS}} / {{hours .PresentS}} / {{hours .UnknownS}}</td></tr>

@@ -34,6 +34,7 @@ func (s *Source) OfficialFacts(ctx context.Context, site string, start, end time
 		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + before + ` AND "zone" = 'staff' GROUP BY "counter" ORDER BY time DESC LIMIT 1`,
 		`SELECT "start", "end" FROM "session" WHERE ` + where + ` AND "source" != 'camera' GROUP BY "counter"`,
 		`SELECT "id" FROM "queue" WHERE ` + where + ` AND "step" = 'called' GROUP BY "counter"`,
+		`SELECT count("id") FROM "dossier" WHERE ` + where + ` AND "official" != '' GROUP BY "official", "outcome"`,
 	}
 	res, err := s.influxqlSplit(ctx, stmts)
 	if err != nil {
@@ -56,7 +57,10 @@ func (s *Source) OfficialFacts(ctx context.Context, site string, start, end time
 		for _, se := range r.Series {
 			c := se.Tags["counter"]
 			for _, row := range se.Values {
-				at := time.Unix(0, jsonInt(row[0]))
+				var at time.Time
+				if n != 7 { // a count's time is the period's start
+					at = time.Unix(0, jsonInt(row[0]))
+				}
 				switch n {
 				case 0:
 					service[c+"\x00"+str(row[1])] = se.Tags["service"]
@@ -87,6 +91,9 @@ func (s *Source) OfficialFacts(ctx context.Context, site string, start, end time
 				case 6:
 					r := seat.get(c)
 					r.evidence = append(r.evidence, kpi.Interval{From: at, To: at.Add(callPresence)})
+				case 7:
+					f.Dossiers = append(f.Dossiers, officials.Dossiers{Official: se.Tags["official"], Outcome: schema.Outcome(se.Tags["outcome"]),
+						N: int(jsonInt(row[1]))})
 				}
 			}
 		}

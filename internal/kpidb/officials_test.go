@@ -20,7 +20,8 @@ import (
 // hours), a rating with its session and one without; Hoa rostered at c02
 // with no login, a dissatisfied rating with its reasons; c01's seat seen
 // occupied 07:35-11:25 (the seat unknown before 07:30, vacant after);
-// c02's camera never reported.
+// c02's camera never reported; one dossier each (Lan's early, Hoa's late)
+// and one naming nobody.
 func TestOfficialFacts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: real InfluxDB")
@@ -41,6 +42,9 @@ func TestOfficialFacts(t *testing.T) {
 	l.add(&schema.Rating{Header: h("r4", at(9, 35)), Counter: "c01", Kiosk: "k01", Level: schema.LevelVerySatisfied})
 	l.add(&schema.Occupancy{Header: h("o1", at(7, 35)), Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: true, Confidence: 0.9})
 	l.add(&schema.Occupancy{Header: h("o2", at(11, 25)), Camera: "cam1", Counter: "c01", Zone: schema.ZoneStaff, Occupied: false, Confidence: 0.9})
+	l.add(&schema.Dossier{Header: h("d1", at(10, 0)), Dossier: "H1", Procedure: "1.001", Received: at(8, 0).AddDate(0, 0, -3), Due: at(17, 0), Resolved: at(10, 0), Outcome: schema.OutcomeEarly, Official: "lan"})
+	l.add(&schema.Dossier{Header: h("d2", at(11, 0)), Dossier: "H2", Procedure: "1.001", Received: at(8, 0).AddDate(0, 0, -9), Due: at(8, 0).AddDate(0, 0, -1), Resolved: at(11, 0), Outcome: schema.OutcomeLate, Official: "hoa"})
+	l.add(&schema.Dossier{Header: h("d3", at(12, 0)), Dossier: "H3", Procedure: "1.001", Received: at(8, 0).AddDate(0, 0, -3), Due: at(17, 0), Resolved: at(12, 0), Outcome: schema.OutcomeOnTime})
 	l.write(t, i)
 
 	src := NewSource(Config{URL: i.URL(), Token: i.Token(), Bucket: i.Bucket()})
@@ -78,6 +82,9 @@ shifts:
 		// c02's seat: no camera, but the queue's session 09:00-09:20 is
 		// evidence of an official at the counter (kpi.Presence's rule).
 		t.Errorf("hoa %+v", hoa)
+	}
+	if lan.DossiersTotal != 1 || lan.DossiersOnTime != 1 || hoa.DossiersTotal != 1 || hoa.DossiersOnTime != 0 {
+		t.Errorf("dossiers: lan %d/%d, hoa %d/%d", lan.DossiersOnTime, lan.DossiersTotal, hoa.DossiersOnTime, hoa.DossiersTotal)
 	}
 	if res.UnattributedSessions != 0 || res.UnattributedRatings != 0 {
 		t.Errorf("unattributed %d, %d", res.UnattributedSessions, res.UnattributedRatings)

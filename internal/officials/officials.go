@@ -55,6 +55,14 @@ type Seat struct {
 	Occupied, Covered []kpi.Interval
 }
 
+// Dossiers counts the dossiers an official handled, by outcome, as the
+// one-stop-shop software says (the dossier's official).
+type Dossiers struct {
+	Official string
+	Outcome  schema.Outcome
+	N        int
+}
+
 // Facts are a site's records over a period.
 type Facts struct {
 	From, To time.Time
@@ -62,6 +70,9 @@ type Facts struct {
 	Sessions []Session
 	Ratings  []Rating
 	Seats    map[string]Seat // by counter
+	// Dossiers are counted over the facts' own period: they carry their
+	// official, no attribution is needed.
+	Dossiers []Dossiers
 }
 
 // Source says how a session was attributed to an official.
@@ -106,6 +117,9 @@ type Figures struct {
 	// Services are their sessions by service, each against the center's
 	// median for the same service.
 	Services []ServiceFigure `json:"services"`
+	// Dossiers they handled, and how many early or on time.
+	DossiersTotal  int `json:"dossiers_total"`
+	DossiersOnTime int `json:"dossiers_on_time"`
 }
 
 // ServiceFigure is an official's service times for one service beside the
@@ -192,6 +206,14 @@ func Compute(f Facts, r *roster.Roster, officials []string, satisfied []schema.L
 		}
 		if rt.Level == schema.LevelDissatisfied {
 			fg.Dissatisfied = append(fg.Dissatisfied, rt)
+		}
+	}
+	for _, dc := range f.Dossiers {
+		if fg := figs[dc.Official]; fg != nil {
+			fg.DossiersTotal += dc.N
+			if dc.Outcome == schema.OutcomeEarly || dc.Outcome == schema.OutcomeOnTime {
+				fg.DossiersOnTime += dc.N
+			}
 		}
 	}
 	for _, id := range officials {

@@ -221,6 +221,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"fps overflows float64", "", KindCamera, edit(KindCamera, "fps", `1e999`), ReasonWrongType, "fps"},
 		{"spool_depth is a bool", "", KindAgent, edit(KindAgent, "spool_depth", `false`), ReasonWrongType, "spool_depth"},
 
+		{"dossier official not an ID", "", KindDossier, edit(KindDossier, "official", `"Nguyễn Lan"`), ReasonInvalidID, "official"},
+
 		// A citizen's case step (issue 16).
 		{"case without late", "", KindCase, edit(KindCase, "late", ""), ReasonMissing, "late"},
 		{"case late is a string", "", KindCase, edit(KindCase, "late", `"no"`), ReasonWrongType, "late"},

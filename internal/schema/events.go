@@ -497,6 +497,9 @@ type Dossier struct {
 	Due       time.Time `json:"due"`
 	Resolved  time.Time `json:"resolved"`
 	Outcome   Outcome   `json:"outcome"`
+	// Official is who handled the dossier (their roster ID), when the
+	// one-stop-shop software says (issue 17).
+	Official string `json:"official,omitempty"`
 }
 
 // Kind returns KindDossier.
@@ -526,6 +529,9 @@ func (e *Dossier) Validate(now time.Time) error {
 	}
 	if e.Resolved.Before(e.Received) {
 		return newError(ReasonInvalidValue, "resolved", "is before received")
+	}
+	if err := checkID("official", e.Official, false); err != nil {
+		return err
 	}
 	return checkEnum("outcome", string(e.Outcome), e.Outcome.Valid(), outcomeList)
 }

@@ -118,7 +118,7 @@ func fullEvents() []Event {
 		&Queue{Header: h, Ticket: "A012", Service: "ho-tich", Counter: "c03", Step: StepFinished, Staff: "lan"},
 		&Occupancy{Header: h, Camera: "cam1", Counter: "c03", Zone: ZoneStaff, Occupied: true, Confidence: 0.5, State: ZoneOccupied},
 		&Session{Header: h, Counter: "c03", Start: ts.Add(-time.Minute), End: ts, WaitS: 1.5, ServiceS: 60, Source: SourceQueue, Ticket: "A012"},
-		&Dossier{Header: h, Dossier: "d-1", Procedure: "1.001234", Received: ts.Add(-48 * time.Hour), Due: ts.Add(time.Hour), Resolved: ts, Outcome: OutcomeOnTime},
+		&Dossier{Header: h, Dossier: "d-1", Procedure: "1.001234", Received: ts.Add(-48 * time.Hour), Due: ts.Add(time.Hour), Resolved: ts, Outcome: OutcomeOnTime, Official: "lan"},
 		&Camera{Header: h, Camera: "cam1", Up: true, FPS: 12.5, Kbps: 1000, GopS: 1, Width: 1280, Height: 720, Codec: CodecH265, Reconnects: 3},
 		&Agent{Header: h, Agent: "anlao-edge-1", Status: StatusOffline, Version: "0.2.0", SpoolDepth: 12, UptimeS: 0.25},
 		&Case{Header: h, Case: "anlao-2026-00042", CaseKind: "khieu_nai", Channel: "reception", Step: CaseExtended, Counter: "c03", Service: "dat-dai",

@@ -209,10 +209,11 @@ func (e *Session) AppendLine(dst []byte) []byte {
 	return w.end(e.TS)
 }
 
-// AppendLine appends e's point: tags outcome, site; fields dossier, due, id,
-// procedure, received, resolved.
+// AppendLine appends e's point: tags official, outcome, site; fields
+// dossier, due, id, procedure, received, resolved.
 func (e *Dossier) AppendLine(dst []byte) []byte {
 	w := newLine(dst, KindDossier)
+	w.tag("official", e.Official)
 	w.tag("outcome", string(e.Outcome))
 	w.tag("site", e.Site)
 	w.fields()

@@ -117,6 +117,8 @@ func Fields(k Kind) []FieldSpec {
 			{Name: "outcome", JSON: JSONEnum, Required: true, Column: ColumnTag,
 				Values: []string{"early", "on_time", "late"},
 				Note:   "As decided by the one-stop-shop software; not recomputed."},
+			{Name: "official", JSON: JSONID, Column: ColumnTag,
+				Note: "The official who handled the dossier (their roster ID), when the one-stop-shop software says (issue 17); bounded per site like every ID tag. Left out when absent."},
 		}
 	case KindCamera:
 		own = []FieldSpec{
