@@ -163,8 +163,12 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		for i, s := range cfg.Sites {
 			ids[i] = s.ID
 		}
-		offs, err = officialdesk.New(officialdesk.Config{Sites: ids, Roster: res.Roster, Loc: loc, Satisfied: cfg.Satisfied,
-			AccessLog: cfg.OfficialAccessLog(), NotesFile: cfg.OfficialNotesFile(), Now: time.Now}, src, log.With("component", "officials"))
+		ocfg := officialdesk.Config{Sites: ids, Roster: res.Roster, Loc: loc, Satisfied: cfg.Satisfied,
+			AccessLog: cfg.OfficialAccessLog(), NotesFile: cfg.OfficialNotesFile(), Now: time.Now}
+		if desk != nil { // a nil desk in the interface would be called
+			ocfg.Cases = desk
+		}
+		offs, err = officialdesk.New(ocfg, src, log.With("component", "officials"))
 		if err != nil {
 			return err
 		}

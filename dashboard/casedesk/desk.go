@@ -414,3 +414,23 @@ func (d *Desk) CaseSummary(ctx context.Context, site string, from, to time.Time)
 	})
 	return s, err
 }
+
+// OfficialSummaries is site's cases over [from, to) that concern an
+// official (the case's official), summed per official, for their figures
+// (issue 17).
+func (d *Desk) OfficialSummaries(ctx context.Context, site string, from, to time.Time) (map[string]cases.Summary, error) {
+	out := map[string]cases.Summary{}
+	err := d.store.Walk(ctx, site, to, func(c cases.Case) error {
+		if c.Official == "" {
+			return nil
+		}
+		s, ok := out[c.Official]
+		if !ok {
+			s = cases.NewSummary()
+		}
+		s.Add(c, from, to)
+		out[c.Official] = s
+		return nil
+	})
+	return out, err
+}

@@ -505,3 +505,22 @@ func TestHostileText(t *testing.T) {
 		t.Fatalf("the staff's page writes markup (%v)", err)
 	}
 }
+
+// The cases concerning an official, per official, for their figures.
+func TestOfficialSummaries(t *testing.T) {
+	f := newFixture(t)
+	for _, body := range []string{
+		strings.Replace(reflection, `"counter":"c03"`, `"counter":"c03","official":"lan"`, 1),
+		strings.Replace(reflection, `"counter":"c03"`, `"counter":"c03","official":"lan"`, 1),
+		strings.Replace(reflection, `"counter":"c03"`, `"counter":"c03","official":"minh"`, 1),
+		reflection,
+	} {
+		if code, c := f.do(t, "lan", "POST", "/api/cases", body); code != http.StatusCreated {
+			t.Fatalf("create: %d %v", code, c)
+		}
+	}
+	got, err := f.desk.OfficialSummaries(context.Background(), "anlao", time.Date(2026, 11, 1, 0, 0, 0, 0, ict), time.Date(2026, 12, 1, 0, 0, 0, 0, ict))
+	if err != nil || len(got) != 2 || got["lan"].Received != 2 || got["minh"].Received != 1 || got["lan"].Open != 2 {
+		t.Fatalf("per official %+v %v", got, err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/accesslog"
+	"github.com/pscm/pscm/internal/cases"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/officials"
 	"github.com/pscm/pscm/internal/roster"
@@ -26,6 +27,12 @@ import (
 // Source reads the facts the figures are computed from (kpidb.Source).
 type Source interface {
 	OfficialFacts(ctx context.Context, site string, start, end time.Time) (officials.Facts, error)
+}
+
+// CaseSource gives, per official, the citizens' cases concerning them
+// (the dashboard's case desk); nil when the dashboard keeps no cases.
+type CaseSource interface {
+	OfficialSummaries(ctx context.Context, site string, from, to time.Time) (map[string]cases.Summary, error)
 }
 
 // Viewer is who asks: a manager sees the officials of the sites they may
@@ -49,7 +56,9 @@ type Config struct {
 	AccessLog   string
 	// NotesFile keeps the officials' own notes (append-only).
 	NotesFile string
-	Now       func() time.Time
+	// Cases, when set, adds the cases concerning each official.
+	Cases CaseSource
+	Now   func() time.Time
 }
 
 // DefaultMinSessions is MinSessions' default.
@@ -108,6 +117,9 @@ type Entry struct {
 	// OnTimePct is the share of their dossiers handled early or on time.
 	OnTimePct   float64 `json:"on_time_pct"`
 	HasDossiers bool    `json:"has_dossiers"`
+	// Cases are the citizens' cases concerning them in the period (nil
+	// when no cases are kept).
+	Cases *cases.Summary `json:"cases,omitempty"`
 	// Comparable lists the services with enough sessions (MinSessions) to
 	// set beside the center's median.
 	Comparable []officials.ServiceFigure `json:"comparable"`
@@ -255,8 +267,14 @@ func (d *Desk) list(ctx context.Context, v Viewer, site string, rg kpi.Range) (L
 	}
 	l := List{Site: site, Range: rg.Label, From: day(rg.From), To: day(rg.Last()), UnattributedSessions: res.UnattributedSessions,
 		UnattributedRatings: res.UnattributedRatings, MinSessions: d.cfg.MinSessions}
+	sums, err := d.caseSummaries(ctx, site, rg.From, d.end(rg))
+	if err != nil {
+		return List{}, err
+	}
 	for i, fg := range res.Officials {
-		l.Officials = append(l.Officials, d.entry(os[i], fg))
+		e := d.entry(os[i], fg)
+		e.Cases = sums.of(os[i].ID)
+		l.Officials = append(l.Officials, e)
 	}
 	return l, nil
 }
@@ -282,6 +300,11 @@ func (d *Desk) page(ctx context.Context, v Viewer, o roster.Official, rg kpi.Ran
 	if err != nil {
 		return Page{}, err
 	}
+	sums, err := d.caseSummaries(ctx, o.Site, rg.From, end)
+	if err != nil {
+		return Page{}, err
+	}
+	e.Cases = sums.of(o.ID)
 	p := Page{Entry: e, Range: rg.Label, From: day(rg.From), To: day(rg.Last()),
 		Notes: d.notes.of(o.ID, rg.From.Format(time.DateOnly), rg.Last().Format(time.DateOnly))}
 	loc := rg.From.Location()
@@ -322,6 +345,27 @@ func (d *Desk) entry(o roster.Official, fg officials.Figures) Entry {
 }
 
 func day(t time.Time) string { return t.Format("02/01/2006") }
+
+// summaries are the cases per official; nil when no cases are kept.
+type summaries map[string]cases.Summary
+
+func (s summaries) of(id string) *cases.Summary {
+	if s == nil {
+		return nil
+	}
+	x, ok := s[id]
+	if !ok {
+		x = cases.NewSummary()
+	}
+	return &x
+}
+
+func (d *Desk) caseSummaries(ctx context.Context, site string, from, to time.Time) (summaries, error) {
+	if d.cfg.Cases == nil {
+		return nil, nil
+	}
+	return d.cfg.Cases.OfficialSummaries(ctx, site, from, to)
+}
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

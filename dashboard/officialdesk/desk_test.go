@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/pscm/pscm/internal/cases"
 	"github.com/pscm/pscm/internal/kpi"
 	"github.com/pscm/pscm/internal/officials"
 	"github.com/pscm/pscm/internal/roster"
@@ -214,4 +215,32 @@ func TestNotes(t *testing.T) {
 		t.Fatalf("notes after a restart: %v", err)
 	}
 	ns.close()
+}
+
+// caseStub answers every official's cases from a table.
+type caseStub map[string]cases.Summary
+
+func (c caseStub) OfficialSummaries(context.Context, string, time.Time, time.Time) (map[string]cases.Summary, error) {
+	return c, nil
+}
+
+// With a case desk, each official's figures carry the cases concerning
+// them (none is zero, not missing); without one, nothing.
+func TestCasesConcerning(t *testing.T) {
+	d, _ := newDesk(t)
+	h := d.API(func(r *http.Request) (Viewer, bool) { v, ok := viewers[r.Header.Get("X-Who")]; return v, ok })
+	if _, p := get(t, h, "manager", "/api/officials/lan?range=2026-11"); p["cases"] != nil {
+		t.Fatalf("cases without a case desk: %v", p["cases"])
+	}
+	s := cases.NewSummary()
+	s.Received, s.Handled, s.Late = 3, 2, 1
+	d.cfg.Cases = caseStub{"lan": s}
+	_, p := get(t, h, "manager", "/api/officials/lan?range=2026-11")
+	if c, _ := p["cases"].(map[string]any); c == nil || c["received"] != float64(3) || c["late"] != float64(1) {
+		t.Fatalf("lan's cases: %v", p["cases"])
+	}
+	_, l := get(t, h, "manager", "/api/officials?site=anlao&range=2026-11")
+	if c := l["officials"].([]any)[0].(map[string]any)["cases"].(map[string]any); c["received"] != float64(0) {
+		t.Fatalf("hoa's cases: %v", c)
+	}
 }

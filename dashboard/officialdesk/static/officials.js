@@ -72,6 +72,10 @@
     fact('Thời gian chờ / Wait', p.sessions ? 'trung vị ' + mins(p.wait_p50_s) + ', P90 ' + mins(p.wait_p90_s) : '—');
     fact('Hài lòng / Satisfied', pct(p.satisfied_pct, p.has_ratings) + ' trên ' + p.ratings_total + ' đánh giá');
     fact('Hồ sơ đúng hạn / Dossiers on time', pct(p.on_time_pct, p.has_dossiers) + ' trên ' + p.dossiers_total + ' hồ sơ');
+    if (p.cases) {
+      fact('Góp ý, phản ánh liên quan / Cases concerning them', p.cases.received + ' tiếp nhận, ' + p.cases.handled + ' đã xử lý (' +
+        p.cases.on_time + ' đúng hạn, ' + p.cases.late + ' trễ hạn), ' + p.cases.open + ' đang xử lý');
+    }
     fact('Giờ theo lịch trực / Rostered', hours(p.expected_s));
     fact('Camera quan sát được / Seen by camera', hours(p.covered_s) + '; không có dữ liệu / unknown ' + hours(p.unknown_s));
     fact('Có mặt / Present', hours(p.present_s) + ' (' + pct(p.presence_pct, p.has_presence) + ' thời gian camera quan sát được)');
