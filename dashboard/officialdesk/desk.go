@@ -12,8 +12,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pscm/pscm/internal/accesslog"
@@ -177,6 +179,32 @@ func (d *Desk) API(who func(*http.Request) (Viewer, bool)) http.Handler {
 			return
 		}
 		writeJSON(w, l)
+	})
+	// GET /api/officials/sheet?site=&range=: the site's sheet (XLSX), for
+	// its managers.
+	mux.HandleFunc("GET /api/officials/sheet", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := who(r)
+		site := r.URL.Query().Get("site")
+		if !ok || v.Own != "" || !schema.ValidID(site) || !v.See(site) {
+			writeError(w, http.StatusForbidden, "forbidden / không có quyền")
+			return
+		}
+		rg, ok := d.parseRange(w, r)
+		if !ok {
+			return
+		}
+		l, err := d.list(r.Context(), v, site, rg)
+		if err == nil {
+			var b []byte
+			if b, err = siteSheetXLSX(l); err == nil {
+				w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+				w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="pscm-can-bo-%s-%s.xlsx"`, site, strings.ReplaceAll(rg.Label, "/", "-")))
+				w.Header().Set("Cache-Control", "no-store")
+				_, _ = w.Write(b)
+				return
+			}
+		}
+		d.fail(w, err)
 	})
 	mux.HandleFunc("POST /api/officials/me/notes", func(w http.ResponseWriter, r *http.Request) {
 		v, ok := who(r)

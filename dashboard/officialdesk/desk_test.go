@@ -244,3 +244,33 @@ func TestCasesConcerning(t *testing.T) {
 		t.Fatalf("hoa's cases: %v", c)
 	}
 }
+
+// The site's sheet: a row per official with the manager's columns blank,
+// for the site's managers only.
+func TestSiteSheet(t *testing.T) {
+	d, _ := newDesk(t)
+	h := d.API(func(r *http.Request) (Viewer, bool) { v, ok := viewers[r.Header.Get("X-Who")]; return v, ok })
+	req := httptest.NewRequest("GET", "/api/officials/sheet?site=anlao&range=2026-11", nil)
+	req.Header.Set("X-Who", "manager")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatalf("site sheet (%d): %v", rec.Code, err)
+	}
+	defer f.Close()
+	for cell, want := range map[string]string{"A4": "Lê Thị Hoa", "A5": "Nguyễn Thị Lan", "B5": "1", "C5": "1", "N3": "Nhận xét của lãnh đạo / Manager's notes", "N5": ""} {
+		if got, _ := f.GetCellValue("Cán bộ", cell, excelize.Options{RawCellValue: true}); got != want {
+			t.Errorf("%s = %q, want %q", cell, got, want)
+		}
+	}
+	for _, who := range []string{"lan", "other"} {
+		req := httptest.NewRequest("GET", "/api/officials/sheet?site=anlao&range=2026-11", nil)
+		req.Header.Set("X-Who", who)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("%s downloading the site's sheet: %d", who, rec.Code)
+		}
+	}
+}

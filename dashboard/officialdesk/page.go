@@ -84,6 +84,7 @@ var pageTmpl = template.Must(template.New("officials").Parse(`<!doctype html>
 <span class="en">Figures from the queue system, the roster and the cameras; no face recognition. Every reading is logged.</span></p>
 <p id="error" class="error" role="alert" hidden></p>
 <section id="list" hidden>
+  <p><a id="site-sheet" class="off" download>Bảng tổng hợp của trung tâm (XLSX) / The site's sheet</a></p>
   <table><thead><tr><th>Cán bộ</th><th>Lượt phục vụ <span class="en">(xếp hàng / lịch trực)</span></th><th>Hài lòng</th><th>Không hài lòng</th><th>Phục vụ trung vị</th><th>Có mặt</th><th>Không có dữ liệu camera</th></tr></thead><tbody></tbody></table>
   <p id="unattributed" class="note"></p>
 </section>

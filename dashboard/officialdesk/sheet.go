@@ -164,3 +164,54 @@ table{border-collapse:collapse;width:100%;margin:.6rem 0}td,th{border:1px solid 
 <p class="note">{{.Note}}</p>
 </body></html>
 `))
+
+// siteSheetXLSX is a site's officials over a period, one row each, for the
+// yearly evaluation of the collective: the same figures, the manager's two
+// columns left blank.
+func siteSheetXLSX(l List) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	const s = "Cán bộ"
+	if err := f.SetSheetName("Sheet1", s); err != nil {
+		return nil, err
+	}
+	var err error
+	row := func(r int, vals ...any) {
+		for i, v := range vals {
+			if err != nil {
+				return
+			}
+			c, _ := excelize.CoordinatesToCellName(i+1, r)
+			err = f.SetCellValue(s, c, v)
+		}
+	}
+	row(1, "TỔNG HỢP KẾT QUẢ CÔNG TÁC CỦA CÁN BỘ TẠI BỘ PHẬN MỘT CỬA / Officials' figures — "+l.Site+" — "+l.From+"–"+l.To)
+	row(3, "Cán bộ / Official", "Lượt phục vụ / Sessions", "theo đăng nhập / by login", "theo lịch trực / by roster",
+		"Hài lòng / Satisfied", "Đánh giá / Ratings", "Không hài lòng / Dissatisfied", "Hồ sơ đúng hạn / Dossiers on time", "Hồ sơ / Dossiers",
+		"Giờ theo lịch / Rostered h", "Giờ camera thấy / Seen h", "Giờ có mặt / Present h", "Giờ không có dữ liệu / No data h",
+		"Nhận xét của lãnh đạo / Manager's notes", "Đề xuất xếp loại / Proposed classification")
+	for i, o := range l.Officials {
+		var sat, ot any = "", ""
+		if o.HasRatings {
+			sat = o.SatisfiedPct / 100
+		}
+		if o.HasDossiers {
+			ot = o.OnTimePct / 100
+		}
+		row(4+i, o.Name, o.Sessions, o.SessionsByLogin, o.SessionsByRoster, sat, o.RatingsTotal, len(o.Dissatisfied), ot, o.DossiersTotal,
+			o.ExpectedS/3600, o.CoveredS/3600, o.PresentS/3600, o.UnknownS/3600, "", "")
+	}
+	row(6+len(l.Officials), fmt.Sprintf("Không gán được cho cán bộ nào / attributed to nobody: %d lượt phục vụ, %d đánh giá", l.UnattributedSessions, l.UnattributedRatings))
+	row(7+len(l.Officials), sheetNote)
+	if err == nil {
+		err = f.SetColWidth(s, "A", "A", 32)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

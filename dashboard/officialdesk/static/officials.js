@@ -49,6 +49,7 @@
     }
     $('unattributed').textContent = 'Không gán được cho cán bộ nào / attributed to nobody: ' + l.unattributed_sessions + ' lượt phục vụ, ' +
       l.unattributed_ratings + ' đánh giá. Kỳ ' + l.from + '–' + l.to + '.';
+    $('site-sheet').href = '/api/officials/sheet?site=' + encodeURIComponent($('site').value) + '&range=' + encodeURIComponent($('range').value);
     $('list').hidden = false;
   }
 
