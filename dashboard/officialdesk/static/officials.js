@@ -29,8 +29,13 @@
     return data;
   }
 
-  async function showList() {
+  // Only the latest request's answer is drawn: the page's first load and
+  // a range typed right after it may answer in either order.
+  let latest = 0;
+
+  async function showList(my) {
     const l = await get('/api/officials?site=' + encodeURIComponent($('site').value) + '&range=' + encodeURIComponent($('range').value));
+    if (my !== latest) return;
     const tb = $('list').querySelector('tbody');
     tb.replaceChildren();
     for (const o of l.officials) {
@@ -61,8 +66,9 @@
     $('facts').append(dt, dd);
   }
 
-  async function showOne() {
+  async function showOne(my) {
     const p = await get('/api/officials/' + encodeURIComponent(official) + '?range=' + encodeURIComponent($('range').value));
+    if (my !== latest) return;
     $('name').textContent = p.name + ' — ' + p.from + '–' + p.to;
     const sheet = '/api/officials/' + encodeURIComponent(official) + '/sheet?range=' + encodeURIComponent($('range').value);
     $('sheet-html').href = sheet + '&format=html';
@@ -126,11 +132,12 @@
   }
 
   async function show() {
+    const my = ++latest;
     error('');
     try {
-      if (official) await showOne(); else await showList();
+      if (official) await showOne(my); else await showList(my);
     } catch (e) {
-      error(e.message);
+      if (my === latest) error(e.message);
     }
   }
 
