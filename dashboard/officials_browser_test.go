@@ -187,16 +187,19 @@ func TestOfficialsMonthAcceptance(t *testing.T) {
 		}
 		return v
 	}
-	login := func(user, pass string) {
+	// login waits for an element of the page the login leads to: a
+	// script polled meanwhile could run in the page being left (bcrypt
+	// takes its time under the whole suite's load).
+	login := func(user, pass, landing string) {
 		t.Helper()
 		run("log in as "+user, chromedp.Navigate("http://"+d.addr+"/login"),
 			chromedp.WaitVisible(chromedp.ID("username")),
 			chromedp.SendKeys(chromedp.ID("username"), user), chromedp.SendKeys(chromedp.ID("password"), pass),
-			chromedp.Submit(chromedp.ID("password")), chromedp.Sleep(500*time.Millisecond))
+			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID(landing)))
 	}
 
 	// The manager's list.
-	login("lan", "correct horse battery")
+	login("lan", "correct horse battery", "officials-link")
 	run("the officials' list", chromedp.Navigate("http://"+d.addr+"/officials"), chromedp.WaitVisible(chromedp.ID("range")),
 		chromedp.SetValue(chromedp.ID("range"), "2026-11"), chromedp.Click(chromedp.ID("load")),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#list tbody tr').length === 3 && document.getElementById('unattributed').textContent.includes('01/11/2026')`,
@@ -220,8 +223,9 @@ func TestOfficialsMonthAcceptance(t *testing.T) {
 	// Hoa, logged in, on her own page.
 	run("log out", chromedp.Evaluate[chromedp.Void](`(() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/logout';
 		const i = document.createElement('input'); i.type = 'hidden'; i.name = 'csrf_token'; i.value = document.querySelector('meta[name="csrf-token"]')?.content || ''; f.append(i);
-		document.body.append(f); f.submit(); })()`), chromedp.Sleep(500*time.Millisecond))
-	login("hoa", hoaPass)
+		document.body.append(f); f.submit(); })()`),
+		chromedp.WaitVisible(chromedp.ID("username")))
+	login("hoa", hoaPass, "range")
 	run("her page", chromedp.Navigate("http://"+d.addr+"/"), chromedp.WaitVisible(chromedp.ID("range")),
 		chromedp.SetValue(chromedp.ID("range"), "2026-11"), chromedp.Click(chromedp.ID("load")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('name').textContent.includes('01/11/2026')`, chromedp.WithPollingTimeout(15*time.Second)))
