@@ -15,7 +15,6 @@ package intake
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -210,7 +209,7 @@ func (d *Desk) Take(kind cases.Kind, counter, message, phone string) (Receipt, e
 	if phone, err = cases.CheckPhone(phone); err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	code, err := newCode()
+	code, err := cases.NewCode()
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -346,18 +345,4 @@ func (d *Desk) pendingFiles() ([]string, error) {
 	}
 	slices.Sort(out) // same site and width: the year, then the number
 	return out, nil
-}
-
-// codeAlphabet is the dashboard's: no letters people confuse.
-const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-func newCode() (string, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	for i := range b {
-		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
-	}
-	return string(b), nil
 }

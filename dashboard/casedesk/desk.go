@@ -13,7 +13,6 @@ package casedesk
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +70,9 @@ type Desk struct {
 
 	// poke wakes the publisher after a step; one pending stands for any.
 	poke chan struct{}
+	// stale asks Run to recount the gauges: a step changed the open cases.
+	// Counting is a read of every open case, kept off the request.
+	stale atomic.Bool
 
 	openCases   *prometheus.GaugeVec
 	unpublished prometheus.Gauge
@@ -146,7 +149,7 @@ func (d *Desk) Run(ctx context.Context, publish Publish) {
 		case <-t.C:
 		case <-d.poke:
 		}
-		if now := d.cfg.Now(); now.Sub(last) >= refreshEvery {
+		if now := d.cfg.Now(); d.stale.Swap(false) || now.Sub(last) >= refreshEvery {
 			last = now
 			d.refresh(ctx)
 		}
@@ -174,6 +177,13 @@ func (d *Desk) erase(ctx context.Context) {
 	case n > 0:
 		d.log.Info("personal data of cases erased at the end of their retention", "cases", n, "months", d.cfg.RetentionMonths)
 	}
+}
+
+// changed is a step taken or a case stored: its event to publish, the
+// gauges to recount, both on Run's goroutine.
+func (d *Desk) changed() {
+	d.stale.Store(true)
+	d.wake()
 }
 
 func (d *Desk) wake() {
@@ -374,22 +384,6 @@ func (d *Desk) status(c cases.Case, now time.Time) cases.Status {
 		return cases.Status{Standing: Unknown}
 	}
 	return st
-}
-
-// codeAlphabet has no letters people confuse (I, O, 0, 1).
-const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-// newCode is a case's short code: 8 characters, 40 bits, drawn from
-// crypto/rand; with the number it opens the public page.
-func newCode() (string, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	for i := range b {
-		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
-	}
-	return string(b), nil
 }
 
 func (d *Desk) counterKnown(site, counter string) bool {

@@ -130,7 +130,7 @@ func (d *Desk) serveCreate(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusBadRequest, "official: a roster ID / mã cán bộ không hợp lệ")
 		return
 	}
-	code, err := newCode()
+	code, err := cases.NewCode()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "no code / không tạo được mã tra cứu")
 		return
@@ -149,8 +149,7 @@ func (d *Desk) serveCreate(w http.ResponseWriter, r *http.Request, u User) {
 		if c, err = cases.New(in, d.cfg.Rules, d.cfg.Calendar); err == nil {
 			if err = d.store.Create(r.Context(), c); err == nil {
 				d.log.Info("case received", "case", c.Number, "kind", c.Kind, "channel", c.Channel, "by", u.Name)
-				d.wake()
-				d.refresh(r.Context())
+				d.changed()
 				d.writeCase(w, r, u, c, http.StatusCreated)
 				return
 			}
@@ -194,8 +193,7 @@ func (d *Desk) serveStep(w http.ResponseWriter, r *http.Request, u User) {
 	}
 	last := next.History[len(next.History)-1]
 	d.log.Info("case step", "case", c.Number, "from", last.From, "to", last.To, "extend_days", last.ExtendDays, "by", u.Name)
-	d.wake()
-	d.refresh(r.Context())
+	d.changed()
 	d.writeCase(w, r, u, next, http.StatusOK)
 }
 
@@ -336,8 +334,8 @@ func (d *Desk) Intake() http.Handler {
 		case !kioskNumber(req.Number, req.Site):
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("number %q: want %s-<year>-K<6 digits>", req.Number, req.Site))
 			return
-		case len(req.Code) != 8 || strings.Trim(req.Code, codeAlphabet) != "":
-			writeError(w, http.StatusBadRequest, "code: 8 characters of "+codeAlphabet)
+		case !cases.ValidCode(req.Code):
+			writeError(w, http.StatusBadRequest, "code: 8 characters of "+cases.CodeAlphabet)
 			return
 		case req.Received.IsZero() || req.Received.After(d.cfg.Now().Add(24*time.Hour)):
 			writeError(w, http.StatusBadRequest, "received: required, and not ahead of this clock by a day")
@@ -368,8 +366,7 @@ func (d *Desk) Intake() http.Handler {
 			return
 		}
 		d.log.Info("case received from a kiosk", "case", c.Number, "kind", c.Kind, "counter", c.Counter)
-		d.wake()
-		d.refresh(r.Context())
+		d.changed()
 		writeJSON(w, http.StatusCreated, map[string]string{"number": c.Number, "status": "received"})
 	})
 }
@@ -424,7 +421,7 @@ func (d *Desk) serveImport(w http.ResponseWriter, r *http.Request, u User) {
 			bad = append(bad, fmt.Sprintf("%d: received: in the future", row.Line))
 			continue
 		}
-		code, err := newCode()
+		code, err := cases.NewCode()
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "no code / không tạo được mã tra cứu")
 			return
@@ -463,8 +460,7 @@ func (d *Desk) serveImport(w http.ResponseWriter, r *http.Request, u User) {
 			writeError(w, http.StatusInternalServerError, "nothing was stored; try again / chưa lưu được, hãy thử lại")
 			return
 		}
-		d.wake()
-		d.refresh(r.Context())
+		d.changed()
 	}
 	d.log.Info("cases imported", "site", site, "added", len(fresh), "already", len(all)-len(fresh), "by", u.Name)
 	writeJSON(w, http.StatusOK, map[string]int{"rows": len(all), "added": len(fresh), "already": len(all) - len(fresh)})

@@ -12,6 +12,7 @@
 package cases
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"regexp"
@@ -492,3 +493,24 @@ func CleanText(s string, max int) (string, error) {
 	}
 	return s, nil
 }
+
+// CodeAlphabet is what a case's code is made of: no letters people confuse
+// (I, O, 0, 1), and 32 of them, so a random byte maps to one evenly.
+const CodeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+// NewCode is a case's short code: 8 characters, 40 bits from crypto/rand;
+// with the number it opens the citizens' page. The dashboard and the
+// agents' kiosks make them alike.
+func NewCode() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = CodeAlphabet[int(b[i])%len(CodeAlphabet)]
+	}
+	return string(b), nil
+}
+
+// ValidCode reports whether s is a code NewCode could make.
+func ValidCode(s string) bool { return len(s) == 8 && strings.Trim(s, CodeAlphabet) == "" }
