@@ -1,11 +1,13 @@
 // Package influxql sends InfluxQL statements to InfluxDB 1.8's /query and
 // reads its JSON answer: the one client of every program that reads the
 // database (the dashboard's and pscm-ctl's figures, the collector's stored
-// IDs). Statements go over HTTP with the token (1.8's "user:password") in a
-// Token header, as the writing client sends it.
+// IDs), and the writer of the dashboard's rollups. Statements go over
+// HTTP with the token (1.8's "user:password") in a Token header, as the
+// writing client sends it.
 package influxql
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,6 +101,34 @@ func (c *Client) Query(ctx context.Context, stmts []string) (*Response, error) {
 		return nil, fmt.Errorf("%s: %d results for %d statements", resp.Status, len(out.Results), len(stmts))
 	}
 	return &out, nil
+}
+
+// Write sends points in line protocol (nanosecond times) to /write. Only
+// the dashboard's rollups are written through it; the collector, the one
+// writer of events, has its own client.
+func (c *Client) Write(ctx context.Context, lines []byte) error {
+	q := url.Values{"db": {c.db}, "precision": {"ns"}}
+	if c.rp != "" {
+		q.Set("rp", c.rp)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/write?"+q.Encode(), bytes.NewReader(lines))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Token "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("write: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
 }
 
 // Close releases the client's idle connections.

@@ -38,7 +38,8 @@ func nearestRank(values []float64, q float64) float64 {
 	if r < 1 {
 		r = 1
 	}
-	return s[r-1]
+	// Loads give percentiles to the whole second (wholeSeconds).
+	return math.Floor(s[r-1])
 }
 func rating(id, site, counter string, level schema.Level, ts time.Time) *schema.Rating {
 	return &schema.Rating{Header: schema.Header{ID: id, TS: ts, Site: site}, Counter: counter, Kiosk: "k" + counter, Level: level}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -85,7 +86,7 @@ type seatRecord struct {
 // an older state would still hold; a week bounds the query, and a seat
 // silent for longer starts the period unknown, which can only make "no
 // data" larger, never absence.
-const seatLookBack = 7 * 24 * time.Hour
+const seatLookBack = kpi.SeatSilence
 
 // callPresence is the time after a ticket is called at a counter taken as
 // presence: whoever pressed "call" was there.
@@ -100,6 +101,40 @@ func (ss seats) get(c string) *seatRecord {
 		ss[c] = r
 	}
 	return r
+}
+
+// seatStmts are the statements of what is known of the staff seats over
+// where (before: the week before it), read by seats.read in this order.
+func seatStmts(where, before string) []string {
+	return []string{
+		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + where + ` AND "zone" = 'staff' GROUP BY "counter"`,
+		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + before + ` AND "zone" = 'staff' GROUP BY "counter" ORDER BY time DESC LIMIT 1`,
+		// Sessions the queue system saw (alone or fused with a camera's)
+		// and tickets called: an official at the counter.
+		`SELECT "start", "end" FROM "session" WHERE ` + where + ` AND "source" != 'camera' GROUP BY "counter"`,
+		`SELECT "id" FROM "queue" WHERE ` + where + ` AND "step" = 'called' GROUP BY "counter"`,
+	}
+}
+
+// read takes one row of seatStmts' stmt-th statement for counter c.
+func (ss seats) read(stmt int, c string, row []any) {
+	r := ss.get(c)
+	switch stmt {
+	case 0:
+		r.changes, r.camera = append(r.changes, change(row)), true
+	case 1:
+		ch := change(row)
+		r.before, r.camera = &ch, true
+	case 2:
+		from, errF := time.Parse(time.RFC3339Nano, fmt.Sprint(row[1]))
+		to, errT := time.Parse(time.RFC3339Nano, fmt.Sprint(row[2]))
+		if errF == nil && errT == nil {
+			r.evidence = append(r.evidence, kpi.Interval{From: from, To: to})
+		}
+	case 3:
+		at := time.Unix(0, jsonInt(row[0]))
+		r.evidence = append(r.evidence, kpi.Interval{From: at, To: at.Add(callPresence)})
+	}
 }
 
 // change reads an occupancy row (time, occupied, state).
@@ -118,13 +153,8 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 		`SELECT count("id") FROM "dossier" WHERE ` + where + ` GROUP BY "outcome"`,
 		`SELECT count("id") FROM "queue" WHERE ` + where + ` AND "step" = 'no_show' GROUP BY "counter"`,
 		`SELECT count("wait_s"), sum("wait_s"), sum("service_s") FROM "session" WHERE ` + where + ` GROUP BY "counter"`,
-		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + where + ` AND "zone" = 'staff' GROUP BY "counter"`,
-		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + before + ` AND "zone" = 'staff' GROUP BY "counter" ORDER BY time DESC LIMIT 1`,
-		// Sessions the queue system saw (alone or fused with a camera's)
-		// and tickets called: an official at the counter.
-		`SELECT "start", "end" FROM "session" WHERE ` + where + ` AND "source" != 'camera' GROUP BY "counter"`,
-		`SELECT "id" FROM "queue" WHERE ` + where + ` AND "step" = 'called' GROUP BY "counter"`,
 	}
+	stmts = append(stmts, seatStmts(where, before)...)
 	res, err := s.influxqlSplit(ctx, stmts)
 	if err != nil {
 		return kpi.Stats{}, nil, nil, err
@@ -156,24 +186,8 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 					overall.Sessions += st.Sessions
 					overall.WaitSumS += st.WaitSumS
 					overall.ServiceSumS += st.ServiceSumS
-				case 4:
-					r := seat.get(c)
-					r.changes, r.camera = append(r.changes, change(row)), true
-				case 5:
-					ch := change(row)
-					r := seat.get(c)
-					r.before, r.camera = &ch, true
-				case 6:
-					from, errF := time.Parse(time.RFC3339Nano, fmt.Sprint(row[1]))
-					to, errT := time.Parse(time.RFC3339Nano, fmt.Sprint(row[2]))
-					if errF == nil && errT == nil {
-						r := seat.get(c)
-						r.evidence = append(r.evidence, kpi.Interval{From: from, To: to})
-					}
-				case 7:
-					at := time.Unix(0, jsonInt(row[0]))
-					r := seat.get(c)
-					r.evidence = append(r.evidence, kpi.Interval{From: at, To: at.Add(callPresence)})
+				default:
+					seat.read(n-4, c, row)
 				}
 			}
 		}
@@ -190,7 +204,21 @@ func (s *Source) loadInfluxQL(ctx context.Context, site string, start, end time.
 	if err := s.percentiles(ctx, where, targets); err != nil {
 		return kpi.Stats{}, nil, nil, err
 	}
+	for _, t := range targets {
+		wholeSeconds(t.st)
+	}
 	return overall, per, seat, nil
+}
+
+// wholeSeconds drops the fraction of a second from st's percentiles. A
+// nearest-rank value is one of the sessions' own, to the millisecond; cut
+// to the second, the same figure comes out of the rollups' histograms by
+// second (internal/rollup), since cutting keeps the order of the values.
+// No page shows a wait to the millisecond.
+func wholeSeconds(st *kpi.Stats) {
+	for _, p := range []*float64{&st.WaitP50S, &st.WaitP90S, &st.ServiceP50S, &st.ServiceP90S} {
+		*p = math.Floor(*p)
+	}
 }
 
 func sortedKeys(m counters) []string {

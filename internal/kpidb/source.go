@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/pscm/pscm/internal/influxql"
@@ -34,6 +35,12 @@ type Source struct {
 	// use TOP/BOTTOM instead of PERCENTILE() (rank.go); tests move it to
 	// run either path.
 	selectMin int64
+	// rollups, when set, are read for a period's whole days (rollup.go).
+	rollups *Rollups
+	// rollupMisses counts the loads that found a day of their period not
+	// kept (or the rollups unreadable) and read it raw instead.
+	rollupMisses atomic.Int64
+
 	// parts is how many concurrent requests one step of a load may use;
 	// maxParts unless a test or benchmark changes it.
 	parts int
@@ -117,6 +124,11 @@ func (s *Source) load(ctx context.Context, site string, start, end time.Time, pe
 	if !schema.ValidID(site) {
 		return kpi.Stats{}, nil, fmt.Errorf("%w: %q", ErrInvalidSite, site)
 	}
+	if s.rollups != nil {
+		if overall, per, ok := s.loadRollups(ctx, site, start, end, perCounterPct); ok {
+			return overall, per, nil
+		}
+	}
 	overall, per, seat, err := s.loadInfluxQL(ctx, site, start, end, perCounterPct)
 	if err != nil {
 		return kpi.Stats{}, nil, fmt.Errorf("kpidb: load %s: %w", site, err)
@@ -125,24 +137,33 @@ func (s *Source) load(ctx context.Context, site string, start, end time.Time, pe
 	if now := s.Now(); now.Before(stop) {
 		stop = now
 	}
-	var wins []kpi.Interval
 	for c, r := range seat {
 		// Presence is counted where a camera watches the staff seat; the
 		// queue's evidence alone, at a counter without one, says when an
-		// official was there but never when they were not.
+		// official was there but never when they were not. It is summed by
+		// day (kpi.PresenceDays), as the rollups keep it.
 		if !r.camera || !start.Before(stop) {
 			continue
 		}
-		if wins == nil {
-			wins = s.hours.Windows(start, stop)
-		}
 		sort.SliceStable(r.changes, func(i, j int) bool { return r.changes[i].At.Before(r.changes[j].At) })
-		o, k, w := kpi.Presence(r.before, r.changes, r.evidence, wins, start, stop)
-		st := per.get(c)
-		st.StaffOccupiedS, st.StaffCoveredS, st.StaffWorkS = o, k, w
-		overall.StaffOccupiedS += o
-		overall.StaffCoveredS += k
-		overall.StaffWorkS += w
+		var st *kpi.Stats
+		for _, d := range kpi.PresenceDays(s.hours, r.before, r.changes, r.evidence, start, stop) {
+			if !d.Counted {
+				continue
+			}
+			if st == nil {
+				st = per.get(c)
+			}
+			st.StaffOccupiedS += d.PresentS
+			st.StaffCoveredS += d.CoveredS
+			st.StaffWorkS += d.WorkS
+		}
+		if st == nil {
+			continue
+		}
+		overall.StaffOccupiedS += st.StaffOccupiedS
+		overall.StaffCoveredS += st.StaffCoveredS
+		overall.StaffWorkS += st.StaffWorkS
 	}
 
 	overall.Finish(s.satisfied)
