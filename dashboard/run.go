@@ -23,6 +23,7 @@ import (
 	"github.com/pscm/pscm/dashboard/insights"
 	"github.com/pscm/pscm/dashboard/officialdesk"
 	"github.com/pscm/pscm/dashboard/reports"
+	"github.com/pscm/pscm/dashboard/rollkeep"
 	"github.com/pscm/pscm/dashboard/server"
 	"github.com/pscm/pscm/internal/casestore"
 	"github.com/pscm/pscm/internal/health"
@@ -105,7 +106,12 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	token, loc, hours := res.InfluxToken, res.Loc, res.Hours
 	src := kpidb.NewSource(kpidb.Config{URL: cfg.InfluxDB.URL, Token: token, Bucket: cfg.InfluxDB.Bucket, Satisfied: cfg.Satisfied, Loc: loc, Hours: hours})
 	defer src.Close()
-	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now, board.WithReasons(cfg.Reasons))
+	var rollups *kpidb.Rollups
+	if cfg.InfluxDB.RollupBucket != "" {
+		rollups = src.WithRollups(cfg.InfluxDB.URL, cfg.InfluxDB.RollupBucket, token)
+		defer rollups.Close()
+	}
+	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now, board.WithReasons(cfg.Reasons), board.WithRoster(officialdesk.RosterAt(res.Roster, loc)))
 	acks, err := acklog.Open(cfg.StateDir, 0)
 	if err != nil {
 		return err
@@ -123,6 +129,14 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	health.BuildInfo(reg, "dashboard", version)
+	var keeper *rollkeep.Keeper
+	if rollups != nil {
+		ids := make([]string, len(cfg.Sites))
+		for i, s := range cfg.Sites {
+			ids[i] = s.ID
+		}
+		keeper = rollkeep.New(src, rollups, ids, log.With("component", "rollups"), time.Now, reg)
+	}
 	var desk *casedesk.Desk
 	if rc := res.Cases; rc != nil {
 		store, err := casestore.Open(ctx, rc.Dialect, rc.DSN)
@@ -164,7 +178,8 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			ids[i] = s.ID
 		}
 		ocfg := officialdesk.Config{Sites: ids, Roster: res.Roster, Loc: loc, Satisfied: cfg.Satisfied,
-			AccessLog: cfg.OfficialAccessLog(), NotesFile: cfg.OfficialNotesFile(), Now: time.Now}
+			AccessLog: cfg.OfficialAccessLog(), NotesFile: cfg.OfficialNotesFile(), Now: time.Now,
+			RetentionMonths: cfg.Officials.RetentionMonths}
 		if desk != nil { // a nil desk in the interface would be called
 			ocfg.Cases = desk
 		}
@@ -179,6 +194,10 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		InfluxDB: server.InfluxDB{URL: cfg.InfluxDB.URL, Token: token},
 		Hours:    hours, PushInterval: cfg.PushInterval, ReloadInterval: cfg.ReloadInterval,
 	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks, Insights: ins, Cases: desk, Officials: offs})
+	if keeper != nil {
+		srv.OnEvent(keeper.Mark)
+		go func() { _ = keeper.Run(ctx) }()
+	}
 	if err != nil {
 		return err
 	}

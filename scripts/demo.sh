@@ -111,6 +111,7 @@ until curl -sf "http://127.0.0.1:$INFLUX_PORT/ping" >/dev/null; do
 done
 echo
 curl -sf -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREATE DATABASE pscm" >/dev/null
+curl -sf -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREATE DATABASE pscm_rollup" >/dev/null
 
 # A year of history before today, so every tab, chart, budget and the
 # preselected report have something to say: the simulated center living a
@@ -245,6 +246,7 @@ admin:
 influxdb:
   url: http://127.0.0.1:$INFLUX_PORT
   bucket: pscm/autogen
+  rollup_bucket: pscm_rollup
 mqtt:
   broker: tcp://127.0.0.1:$MQTT_PORT
   client_id: pscm-dashboard-demo

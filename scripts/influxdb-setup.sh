@@ -87,5 +87,8 @@ user() {
 }
 user collector ALL "$(secret "$secrets/collector/influxdb.token" collector:)"
 user dashboard READ "$(secret "$secrets/dashboard/influxdb.token" dashboard:)"
+# The dashboard writes its rollups, and only them.
+out=$(q "$admin" 'GRANT ALL ON "pscm_rollup" TO "dashboard"')
+[[ $out != *'"error"'* ]] || { echo "influxdb-setup.sh: grant pscm_rollup to dashboard: $out" >&2; exit 1; }
 user ctl READ "$(secret "$secrets/ctl/influxdb.token" ctl:)"
 user grafana READ "$(secret "$secrets/grafana/influxdb.pass" "")"

@@ -80,12 +80,58 @@ type Alert struct {
 	ReasonsEN []string `json:"reasons_en,omitempty"`
 	// Ack says who acknowledged the alert and when; nil until someone did.
 	Ack *Ack `json:"ack,omitempty"`
+	// Facts are what an "unstaffed" alert rests on, for a manager to
+	// check before anyone is judged by it; nil on other kinds.
+	Facts *Facts `json:"facts,omitempty"`
 	// key names the thing and condition: an alert with the key of one in
 	// the list replaces it (a rating's reasons arrive after it) instead of
 	// adding a line; "" falls back to kind, counter and text within a
 	// minute (a camera or agent repeating its state).
 	key string
 }
+
+// Facts are the camera-coverage and roster facts behind an absence, as
+// the board knew them when it raised the alert.
+type Facts struct {
+	// VacantSince is the staff seat's "vacant" event; CameraSeenUntil the
+	// latest moment the seat's camera is known to have been watching (the
+	// alert's time): the absence is measured between the two.
+	VacantSince     time.Time `json:"vacant_since"`
+	Camera          string    `json:"camera,omitempty"`
+	CameraSeenUntil time.Time `json:"camera_seen_until"`
+	// CoverageCurrent says the camera's last report was live when the
+	// alert was raised (within CoverageFresh of the board's clock); false
+	// when the absence was measured on events that arrived late (a spool
+	// replayed after an outage).
+	CoverageCurrent bool `json:"coverage_current"`
+	// Roster is who the officials' roster expected at the counter at the
+	// alert's time; nil when the dashboard has no roster.
+	Roster *RosterFacts `json:"roster,omitempty"`
+}
+
+// RosterFacts is the roster's answer for one counter at one moment.
+type RosterFacts struct {
+	At time.Time `json:"at"`
+	// Official is who was rostered; nil when nobody was (no shift, or the
+	// rostered official away).
+	Official *RosteredOfficial `json:"official,omitempty"`
+}
+
+// RosteredOfficial names an official and links to their page for the day.
+type RosteredOfficial struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// CoverageFresh is how old a camera's last report may be, on the board's
+// clock, for its coverage to count as current: cameras report every 10 s.
+const CoverageFresh = time.Minute
+
+// RosterLookup says who the roster expected at a site's counter at a
+// moment, with the link to their page for that day; ok false when nobody
+// was (officialdesk.RosterAt).
+type RosterLookup func(site, counter string, at time.Time) (id, name, url string, ok bool)
 
 type siteState struct {
 	site     kpi.Site
@@ -115,6 +161,9 @@ type Board struct {
 	log       *slog.Logger
 	now       func() time.Time
 	reasons   kpi.Reasons
+	// roster names who was expected at a counter left unstaffed; nil
+	// when the dashboard has no roster.
+	roster RosterLookup
 
 	mu    sync.Mutex
 	sites map[string]*siteState
@@ -125,6 +174,10 @@ type Option func(*Board)
 
 // WithReasons names the follow-up reasons (kpi.DefaultReasons otherwise).
 func WithReasons(r kpi.Reasons) Option { return func(b *Board) { b.reasons = r } }
+
+// WithRoster sets who each "unstaffed" alert names as rostered at the
+// counter (nil: no roster; the alerts then say nothing of people).
+func WithRoster(r RosterLookup) Option { return func(b *Board) { b.roster = r } }
 
 // New returns a board for sites; call Reload before the first Snapshot.
 func New(sites []kpi.Site, src Loader, loc *time.Location, targets kpi.Targets, satisfied []schema.Level, log *slog.Logger, now func() time.Time, opts ...Option) *Board {
@@ -577,9 +630,27 @@ func (b *Board) Tick(hours kpi.WorkHours) []string {
 			mins := int(work.Minutes())
 			st.alert(Alert{TS: cs.seenUntil, Kind: "unstaffed", Counter: cid,
 				TextVI: fmt.Sprintf("%s không có cán bộ %d phút trong giờ làm việc", b.counterName(st, cid, true), mins),
-				TextEN: fmt.Sprintf("%s unstaffed for %d min in working hours", b.counterName(st, cid, false), mins)})
+				TextEN: fmt.Sprintf("%s unstaffed for %d min in working hours", b.counterName(st, cid, false), mins),
+				Facts:  b.absenceFacts(id, cid, cs)})
 			changed = append(changed, id)
 		}
 	}
 	return changed
+}
+
+// absenceFacts are the facts behind the absence of counter's official at
+// site, as known now: the seat's vacancy, its camera's last report and,
+// with a roster, who was expected there at the alert's time. Called with
+// b.mu held.
+func (b *Board) absenceFacts(site, counter string, cs *counterState) *Facts {
+	f := &Facts{VacantSince: cs.vacantSince, Camera: cs.camera, CameraSeenUntil: cs.seenUntil,
+		CoverageCurrent: !cs.cameraDown && b.now().Sub(cs.seenUntil) <= CoverageFresh}
+	if b.roster == nil {
+		return f
+	}
+	f.Roster = &RosterFacts{At: cs.seenUntil}
+	if id, name, url, ok := b.roster(site, counter, cs.seenUntil); ok {
+		f.Roster.Official = &RosteredOfficial{ID: id, Name: name, URL: url}
+	}
+	return f
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pscm/pscm/dashboard/auth"
@@ -60,6 +61,17 @@ type Config struct {
 	// the dashboard serves each official's figures. Refused whole on any
 	// doubt, as the roster is.
 	RosterFile string `yaml:"roster_file"`
+	// Officials is how long the per-official data the dashboard keeps
+	// is kept.
+	Officials Officials `yaml:"officials"`
+}
+
+// Officials is the retention of per-official data (Law 91/2025/QH15).
+type Officials struct {
+	// RetentionMonths: a reading of an official's figures
+	// (officials-access.jsonl) and an official's note on their record
+	// (officials-notes.jsonl) are removed this long after their time.
+	RetentionMonths int `yaml:"retention_months"`
 }
 
 // Cases is where citizens' cases are kept and by which rules.
@@ -107,6 +119,11 @@ type InfluxDB struct {
 	Bucket string        `yaml:"bucket"`
 	Org    string        `yaml:"org"`
 	Token  config.Secret `yaml:"token"`
+	// RollupBucket is the database ("db" or "db/rp") where the dashboard
+	// keeps its sites' daily rollups, which it must be allowed to write
+	// (scripts/influxdb-setup.sh: ALL on pscm_rollup); empty keeps none
+	// and every figure is read from the raw events (docs/scale.md).
+	RollupBucket string `yaml:"rollup_bucket"`
 	// Lang is kept so that existing files that say "influxql" still load;
 	// InfluxQL is the only query language (a Flux path was removed: it was
 	// several times slower on 1.8 and no user needed it).
@@ -130,6 +147,7 @@ func Defaults() *Config {
 		Auth:           auth.DefaultConfig(),
 		Log:            logging.Defaults(),
 		Cases:          Cases{RetentionMonths: 24},
+		Officials:      Officials{RetentionMonths: 24},
 	}
 }
 
@@ -160,6 +178,11 @@ func (c Config) Validate() error {
 	if c.InfluxDB.Bucket == "" {
 		return errors.New("influxdb.bucket: required")
 	}
+	if rb, _, _ := strings.Cut(c.InfluxDB.RollupBucket, "/"); rb != "" {
+		if b, _, _ := strings.Cut(c.InfluxDB.Bucket, "/"); rb == b {
+			return fmt.Errorf("influxdb.rollup_bucket: %q is the events' database: the rollups need one of their own, the only one the dashboard writes", rb)
+		}
+	}
 	if c.InfluxDB.Lang != "" && c.InfluxDB.Lang != "influxql" {
 		return fmt.Errorf("influxdb.lang: %q: influxql is the only query language (remove the key)", c.InfluxDB.Lang)
 	}
@@ -189,6 +212,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Cases.validate(); err != nil {
 		return fmt.Errorf("cases.%w", err)
+	}
+	if m := c.Officials.RetentionMonths; m < 1 || m > 120 {
+		return fmt.Errorf("officials.retention_months: %d outside 1..120", m)
 	}
 	return c.Log.Validate()
 }

@@ -17,6 +17,10 @@ func TestInvalidFiles(t *testing.T) {
 		"invalid-lang.yml":        `influxdb.lang: "sql": influxql is the only query language`,
 		"invalid-no-users.yml":    "users_file: required",
 		"invalid-unknown-key.yml": "field reload_intervall not found",
+		// The officials' retention: the key named, its bounds said.
+		"invalid-officials-retention-zero.yml":     "officials.retention_months: 0 outside 1..120",
+		"invalid-officials-retention-too-long.yml": "officials.retention_months: 121 outside 1..120",
+		"invalid-officials-unknown-key.yml":        "field retention_month not found",
 	}
 	testenv.InvalidConfigs(t, want, func(path string) error {
 		_, err := Load(path)
@@ -80,5 +84,17 @@ func TestCasesRefused(t *testing.T) {
 	c.Cases.Calendar = "/nonexistent/vn.yml"
 	if _, err := c.resolveCases(); err == nil || !strings.Contains(err.Error(), "calendar:") {
 		t.Fatalf("a missing calendar: %v", err)
+	}
+}
+
+// The officials' data is kept 24 months unless the file says otherwise.
+func TestOfficialsRetention(t *testing.T) {
+	c, err := Load("testdata/minimal.yml")
+	if err != nil || c.Officials.RetentionMonths != 24 {
+		t.Fatalf("default: %+v %v", c.Officials, err)
+	}
+	c.Officials.RetentionMonths = 120
+	if err := c.Validate(); err != nil {
+		t.Fatalf("120 months refused: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pscm/pscm/internal/accesslog"
@@ -58,6 +59,9 @@ type Config struct {
 	AccessLog   string
 	// NotesFile keeps the officials' own notes (append-only).
 	NotesFile string
+	// RetentionMonths is how long a reading in AccessLog and a note in
+	// NotesFile are kept, from their time (DefaultRetentionMonths when 0).
+	RetentionMonths int
 	// Cases, when set, adds the cases concerning each official.
 	Cases CaseSource
 	Now   func() time.Time
@@ -66,40 +70,64 @@ type Config struct {
 // DefaultMinSessions is MinSessions' default.
 const DefaultMinSessions = 30
 
-// Desk serves the officials' figures.
+// Desk serves the officials' figures and keeps their retention.
 type Desk struct {
 	cfg    Config
 	sites  []string
 	src    Source
 	log    *slog.Logger
-	access *accesslog.Log
+	access *accessFile
 	notes  *notes
+
+	// stop ends the retention loop, which closes done when it returns.
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
-// New builds the desk.
+// New builds the desk, applies the retention to its files and keeps
+// applying it hourly until Close.
 func New(cfg Config, src Source, log *slog.Logger) (*Desk, error) {
+	return newTicking(cfg, src, log, sweepCheck)
+}
+
+// newTicking is New with the loop reading the clock every tick.
+func newTicking(cfg Config, src Source, log *slog.Logger, tick time.Duration) (*Desk, error) {
 	if cfg.Roster == nil || src == nil || cfg.AccessLog == "" || cfg.NotesFile == "" || cfg.Now == nil {
 		return nil, errors.New("officialdesk: roster, source, access log, notes file and clock are required")
 	}
 	if cfg.MinSessions <= 0 {
 		cfg.MinSessions = DefaultMinSessions
 	}
-	access, err := accesslog.Open(cfg.AccessLog)
+	if cfg.RetentionMonths <= 0 {
+		cfg.RetentionMonths = DefaultRetentionMonths
+	}
+	access, err := openAccess(cfg.AccessLog)
 	if err != nil {
 		return nil, err
 	}
 	ns, err := openNotes(cfg.NotesFile)
 	if err != nil {
-		_ = access.Close()
+		access.close()
 		return nil, err
 	}
-	return &Desk{cfg: cfg, sites: cfg.Sites, src: src, log: log, access: access, notes: ns}, nil
+	d := &Desk{cfg: cfg, sites: cfg.Sites, src: src, log: log, access: access, notes: ns, done: make(chan struct{})}
+	d.sweep()
+	ctx, stop := context.WithCancel(context.Background())
+	d.stop = stop
+	go d.keep(ctx, tick)
+	return d, nil
 }
 
-// Close releases the access log and the notes.
+// Close stops the retention loop (waiting for a sweep under way) and
+// releases the access log and the notes. Calling it again does nothing.
 func (d *Desk) Close() {
-	_ = d.access.Close()
-	d.notes.close()
+	d.closeOnce.Do(func() {
+		d.stop()
+		<-d.done
+		d.access.close()
+		d.notes.close()
+	})
 }
 
 // Entry is one official's figures in a list or on their page.

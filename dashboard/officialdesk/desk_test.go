@@ -65,7 +65,7 @@ shifts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = d.access.Close(); _ = d.notes.f.Close() })
+	t.Cleanup(d.Close)
 	return d, log
 }
 

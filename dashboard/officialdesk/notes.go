@@ -32,12 +32,13 @@ const (
 // notes is the append-only file of notes, read back at start.
 type notes struct {
 	mu   sync.Mutex
+	path string
 	f    *os.File
 	list []Note
 }
 
 func openNotes(path string) (*notes, error) {
-	n := &notes{}
+	n := &notes{path: path}
 	if b, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(b)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)

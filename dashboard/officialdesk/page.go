@@ -4,7 +4,11 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
+
+	"github.com/pscm/pscm/internal/roster"
 )
 
 //go:embed static
@@ -58,11 +62,52 @@ func (d *Desk) Page(who func(*http.Request) (Viewer, bool), csrf func(*http.Requ
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "no-store")
 		_ = pageTmpl.Execute(w, struct {
-			User, Official, CSRF string
-			Own                  bool
-			Sites                []string
-		}{v.Name, id, csrf(r), v.Own != "", sites})
+			User, Official, CSRF, Range string
+			Own                         bool
+			Sites                       []string
+		}{v.Name, id, csrf(r), rangeAsked(r), v.Own != "", sites})
 	})
+}
+
+// rangeAsked is the period the page opens on: ?range= (a link from an
+// alert names its day), else this month. The API judges it when the page
+// asks for the figures.
+func rangeAsked(r *http.Request) string {
+	if s := r.URL.Query().Get("range"); s != "" && len(s) <= 40 {
+		return s
+	}
+	return "month"
+}
+
+// DayURL is the page of official id opened on one day (day's date as it
+// reads in its own zone), where the facts behind that day's figures are.
+func DayURL(id string, day time.Time) string {
+	return PagePath + "/" + url.PathEscape(id) + "?range=" + day.Format(time.DateOnly)
+}
+
+// RosterAt answers, for the dashboard's "counter unstaffed" alerts, who
+// the roster expected at a site's counter at a moment, with the link to
+// their page on that day (in loc); ok false when nobody was: no shift
+// then, or the rostered official away (leave, a trip, training), who is
+// never named. Nil without a roster: the alerts then say nothing of
+// people.
+func RosterAt(r *roster.Roster, loc *time.Location) func(site, counter string, at time.Time) (id, name, link string, ok bool) {
+	if r == nil {
+		return nil
+	}
+	return func(site, counter string, at time.Time) (string, string, string, bool) {
+		a, ok := r.At(counter, at)
+		if !ok || a.Away {
+			return "", "", "", false
+		}
+		// Counters are named alike across sites; the official must be
+		// this site's.
+		o, known := r.Official(a.Official)
+		if !known || o.Site != site {
+			return "", "", "", false
+		}
+		return o.ID, o.Name, DayURL(o.ID, at.In(loc)), true
+	}
 }
 
 var pageTmpl = template.Must(template.New("officials").Parse(`<!doctype html>
@@ -77,7 +122,7 @@ var pageTmpl = template.Must(template.New("officials").Parse(`<!doctype html>
 <main>
 <section class="bar">
   {{if .Sites}}<label>Trung tâm <span class="en">/ Center</span> <select id="site">{{range .Sites}}<option>{{.}}</option>{{end}}</select></label>{{end}}
-  <label>Kỳ <span class="en">/ Period</span> <input id="range" value="month" size="22"></label>
+  <label>Kỳ <span class="en">/ Period</span> <input id="range" value="{{.Range}}" size="22"></label>
   <button type="button" id="load">Xem / Show</button>
 </section>
 <p class="notice">Số liệu tính từ hệ thống xếp hàng, lịch trực và camera; không dùng nhận dạng khuôn mặt. Mỗi lần xem đều được ghi lại.

@@ -114,7 +114,10 @@ type Insights interface {
 // Server owns the live feed, the pusher, the reloader, the websocket hub and
 // the HTTP server. New, then Run once, then Close.
 type Server struct {
-	cfg     Config
+	cfg Config
+	// onEvent, when set (OnEvent, before Run), is told of every live
+	// event's site and time: the rollups' keeper checks a past day.
+	onEvent func(site string, ts time.Time)
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	auth    *auth.Auth
@@ -293,8 +296,16 @@ func (s *Server) Close() {
 	})
 }
 
+// OnEvent has f told of every live event's site and time; call it before
+// Run.
+func (s *Server) OnEvent(f func(site string, ts time.Time)) { s.onEvent = f }
+
 // apply takes one live event off the broker.
 func (s *Server) apply(ev schema.Event) {
+	if s.onEvent != nil {
+		h := ev.Head()
+		s.onEvent(h.Site, h.TS)
+	}
 	if site, changed := s.board.Apply(ev); changed {
 		s.dirty.mark(site)
 	}

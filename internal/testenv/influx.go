@@ -298,6 +298,10 @@ func (i *Influx) Org() string { return "" }
 // "user:password" as the token.
 func (i *Influx) Token() string { return "" }
 
+// DataDir is where the server keeps its data, WAL and meta, for a
+// benchmark's figure of disk per site-year.
+func (i *Influx) DataDir() string { return filepath.Dir(i.conf) }
+
 // LogPath is the server's log file, kept across restarts.
 func (i *Influx) LogPath() string { return i.srv.logPath }
 

@@ -66,6 +66,9 @@
       },
       alertsShown: (a, b) => '· ' + a + ' mới nhất / ' + b,
       acked: (who, at) => 'Đã xác nhận: ' + who + ' lúc ' + at,
+      factSeat: (since) => 'Ghế cán bộ trống từ ' + since,
+      factCamera: (cam, at, live) => 'camera ' + cam + ' báo lần cuối lúc ' + at + (live ? ' (đang quan sát)' : ' (dữ liệu đến muộn)'),
+      factRostered: 'Lịch trực: ', factNobody: 'Không có lịch trực',
       noDataShare: (v) => 'không có dữ liệu ' + v + ' thời gian',
       presenceFacts: (a, b, c) => 'Có mặt ' + a + ' trên ' + b + ' có dữ liệu camera, trong ' + c + ' làm việc; thời gian không có dữ liệu không tính là vắng mặt',
     },
@@ -113,6 +116,9 @@
       },
       alertsShown: (a, b) => '· newest ' + a + ' of ' + b,
       acked: (who, at) => 'Acknowledged by ' + who + ' at ' + at,
+      factSeat: (since) => 'Staff seat empty since ' + since,
+      factCamera: (cam, at, live) => 'camera ' + cam + ' last reported at ' + at + (live ? ' (watching)' : ' (its events arrived late)'),
+      factRostered: 'Rostered: ', factNobody: 'Nobody rostered',
       noDataShare: (v) => 'no data ' + v + ' of the time',
       presenceFacts: (a, b, c) => 'Present ' + a + ' of ' + b + ' with camera data, in ' + c + ' of working time; time without data is never counted as absence',
     },
@@ -958,10 +964,41 @@
         btn.addEventListener('click', () => acknowledge(a.id, btn));
         li.append(btn);
       }
+      // The facts behind an absence are for the desk: the wall TV shows
+      // nothing about a person, nor has the room.
+      if (a.facts && !tv) li.append(alertFacts(a.facts, t));
       return li;
     });
     $('alerts').replaceChildren(...items);
     $('no-alerts').hidden = sorted.length > 0;
+  }
+
+  // alertFacts says what an "unstaffed" alert rests on: since when the
+  // seat was empty, the camera's last report, and with a roster who was
+  // rostered then, linked to their page for the day (the officials' page
+  // checks who may read it and logs the reading), or that nobody was.
+  function alertFacts(f, t) {
+    const p = el('p', 'a-facts');
+    p.append(el('span', 'f-seat', t.factSeat(hm(f.vacant_since))), ' · ',
+      el('span', 'f-camera', t.factCamera(f.camera || '', clock(f.camera_seen_until), !!f.coverage_current)));
+    const u = state.snap && state.snap.user;
+    if (f.roster && u && (u.role === 'admin' || u.role === 'manager')) {
+      const r = el('span', 'f-roster');
+      const o = f.roster.official;
+      if (o) {
+        // Only the officials' own pages are linked to.
+        const ok = typeof o.url === 'string' && o.url.startsWith('/officials/');
+        const name = el(ok ? 'a' : 'span', 'f-official', o.name || o.id);
+        if (ok) name.href = o.url;
+        name.dataset.official = o.id || '';
+        r.append(t.factRostered, name);
+      } else {
+        r.textContent = t.factNobody;
+        r.dataset.nobody = '1';
+      }
+      p.append(' · ', r);
+    }
+    return p;
   }
 
   // acknowledge records that the logged-in manager saw an alert; the next
