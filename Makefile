@@ -62,6 +62,8 @@ bench: deps ## run every benchmark (collector against its ceilings and Telegraf,
 	PSCM_MEASURE=1 $(GO) test -run 'TestCandidatePigo$$' -v -timeout 30m ./agent/camera/occupancy/
 	$(GO) test -run '^$$' -bench CasesPage -benchtime 1x -v ./dashboard/casedesk/
 	$(GO) test -run '^$$' -bench OfficialsYear -benchtime 1x -timeout 20m ./internal/kpidb/
+	$(GO) test -run '^$$' -bench NationalRate -benchtime 1x -timeout 20m ./sim/
+	PSCM_SCALE_SITES=$${PSCM_SCALE_SITES:-150} $(GO) test -run '^$$' -bench Province -benchtime 1x -timeout 120m ./dashboard/board/
 
 lint: deps ## gofmt, go mod tidy (no diff), go vet and golangci-lint (.golangci.yml); make test runs it first
 	@GO=$(GO) ./scripts/lint.sh

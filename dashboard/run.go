@@ -110,6 +110,9 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if cfg.InfluxDB.RollupBucket != "" {
 		rollups = src.WithRollups(cfg.InfluxDB.URL, cfg.InfluxDB.RollupBucket, token)
 		defer rollups.Close()
+		if res.Roster != nil {
+			src.KeepOfficials(res.Roster)
+		}
 	}
 	b := board.New(cfg.Sites, src, loc, cfg.Targets, cfg.Satisfied, log.With("component", "board"), time.Now, board.WithReasons(cfg.Reasons), board.WithRoster(officialdesk.RosterAt(res.Roster, loc)))
 	acks, err := acklog.Open(cfg.StateDir, 0)

@@ -188,17 +188,7 @@ func runBackfill(ctx context.Context, o options, log *slog.Logger) (report, erro
 		log.Info("backfilling", "site", c.site, "counters", c.counters, "load", c.load, "seed", c.seed, "days", b.days,
 			"from", st.From, "to", st.To, "bad_month", st.BadMonth.Format("2006-01"), "late_from", st.LateFrom, "late_to", st.LateTo,
 			"outage_counter", st.Outage.Counter, "outage_from", st.Outage.From, "outage_to", st.Outage.To)
-		day := st.Day
-		if c.load != 1 {
-			load := c.load
-			day = func(midnight time.Time) simcenter.Day {
-				d := st.Day(midnight)
-				d.Load *= load
-				return d
-			}
-		}
-		g := simcenter.New(simcenter.Config{Site: c.site, Counters: c.counters, Seed: c.seed, Start: st.From,
-			Calendar: day, NoHeartbeats: true})
+		g := c.generator(st, true)
 		counts, err := backfill(ctx, g, st.To, b.batch, w, log)
 		var n int
 		for k, x := range counts {
@@ -227,6 +217,22 @@ type center struct {
 	counters int
 	load     float64 // scales citizens and dossiers: 0.6 to 1.4
 	seed     int64
+}
+
+// generator is c's simulated center living st, its load scaled by c's;
+// noHeartbeats leaves out the agent's and cameras' health reports.
+func (c center) generator(st simcenter.Story, noHeartbeats bool) *simcenter.Generator {
+	day := st.Day
+	if c.load != 1 {
+		load := c.load
+		day = func(midnight time.Time) simcenter.Day {
+			d := st.Day(midnight)
+			d.Load *= load
+			return d
+		}
+	}
+	return simcenter.New(simcenter.Config{Site: c.site, Counters: c.counters, Seed: c.seed, Start: st.From,
+		Calendar: day, NoHeartbeats: noHeartbeats})
 }
 
 // siteReport is one site of a province backfill, in the report.

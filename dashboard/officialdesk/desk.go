@@ -27,9 +27,11 @@ import (
 	"github.com/pscm/pscm/internal/schema"
 )
 
-// Source reads the facts the figures are computed from (kpidb.Source).
+// Source gives the officials' days the figures are summed from
+// (kpidb.Source: from the rollups for whole past days, from the raw facts
+// for today or when a day is not kept).
 type Source interface {
-	OfficialFacts(ctx context.Context, site string, start, end time.Time) (officials.Facts, error)
+	OfficialDays(ctx context.Context, site string, from, to time.Time, r *roster.Roster, ids []string) ([]*officials.Day, error)
 }
 
 // CaseSource gives, per official, the citizens' cases concerning them
@@ -313,11 +315,11 @@ func (d *Desk) list(ctx context.Context, v Viewer, site string, rg kpi.Range) (L
 	for i, o := range os {
 		ids[i] = o.ID
 	}
-	f, err := d.src.OfficialFacts(ctx, site, rg.From, d.end(rg))
+	days, err := d.src.OfficialDays(ctx, site, rg.From, d.end(rg), d.cfg.Roster, ids)
 	if err != nil {
 		return List{}, err
 	}
-	res := officials.Compute(f, d.cfg.Roster, ids, d.cfg.Satisfied)
+	res := officials.Sum(days, ids, d.cfg.Satisfied)
 	if err := d.access.Append(accesslog.Entry{At: d.cfg.Now().UTC(), User: v.Name, Site: site, Subject: "officials", What: "figures " + rg.Label}); err != nil {
 		return List{}, err
 	}
@@ -339,17 +341,21 @@ func (d *Desk) page(ctx context.Context, v Viewer, o roster.Official, rg kpi.Ran
 	if err := d.access.Append(accesslog.Entry{At: d.cfg.Now().UTC(), User: v.Name, Site: o.Site, Subject: o.ID, What: "figures " + rg.Label}); err != nil {
 		return Page{}, err
 	}
-	// One read of the range's facts; each month is computed from them
-	// (Compute keeps to its facts' bounds), not read again.
+	// One read of the range's days; each month is the sum of its own.
 	end := d.end(rg)
-	f, err := d.src.OfficialFacts(ctx, o.Site, rg.From, end)
+	ids := []string{o.ID}
+	days, err := d.src.OfficialDays(ctx, o.Site, rg.From, end, d.cfg.Roster, ids)
 	if err != nil {
 		return Page{}, err
 	}
 	one := func(from, to time.Time) (Entry, error) {
-		mf := f
-		mf.From, mf.To = from, to
-		res := officials.Compute(mf, d.cfg.Roster, []string{o.ID}, d.cfg.Satisfied)
+		var in []*officials.Day
+		for _, dy := range days {
+			if !dy.Start.Before(from) && dy.Start.Before(to) {
+				in = append(in, dy)
+			}
+		}
+		res := officials.Sum(in, ids, d.cfg.Satisfied)
 		return d.entry(o, res.Officials[0]), nil
 	}
 	e, err := one(rg.From, end)

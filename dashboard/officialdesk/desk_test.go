@@ -29,16 +29,16 @@ var ict = time.FixedZone("ICT", 7*3600)
 // logged in at c01 with one rated session; Hoa rostered at c02.
 type facts struct{ calls int }
 
-func (f *facts) OfficialFacts(_ context.Context, site string, start, end time.Time) (officials.Facts, error) {
+func (f *facts) OfficialDays(_ context.Context, site string, start, end time.Time, r *roster.Roster, ids []string) ([]*officials.Day, error) {
 	f.calls++
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, ict) }
-	return officials.Facts{From: start, To: end,
+	return officials.Days(officials.Facts{From: start, To: end,
 		Steps:    []officials.Step{{At: at(8, 0), Counter: "c01", Staff: "lan", Ticket: "A001"}},
 		Sessions: []officials.Session{{ID: "s1", Counter: "c01", Start: at(8, 5), End: at(8, 15), ServiceS: 600, Ticket: "A001"}},
 		Ratings:  []officials.Rating{{At: at(8, 16), Counter: "c01", Level: schema.LevelSatisfied, Session: "s1"}},
 		Seats: map[string]officials.Seat{"c01": {Covered: []kpi.Interval{{From: at(7, 30), To: at(11, 30)}},
 			Occupied: []kpi.Interval{{From: at(7, 30), To: at(10, 30)}}}},
-	}, nil
+	}, r, ids), nil
 }
 
 func newDesk(t *testing.T) (*Desk, string) {

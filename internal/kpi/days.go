@@ -24,16 +24,27 @@ type DayPresence struct {
 	PresentS, CoveredS, WorkS float64
 }
 
-// PresenceDays is Presence cut at each local midnight of w's zone over
-// [start, end): each day starts from the last change before it if that
-// change is at most SeatSilence old, and is counted at all only if a
-// change falls in the day or in the SeatSilence before it. before is the
-// last change before start (nil when none within SeatSilence); changes
-// are those in [start, end), sorted. The rule is per day so that a sum of
-// days kept apart (the rollups) is the same figure as a period read whole.
-func PresenceDays(w WorkHours, before *Change, changes []Change, evidence []Interval, start, end time.Time) []DayPresence {
-	loc := orVietnam(w.Loc)
-	var out []DayPresence
+// DaySeat is Seat over one local day (or the part of it inside the
+// period asked), under the same rule as DayPresence.
+type DaySeat struct {
+	Start, End time.Time
+	// Counted is false when no camera spoke of the seat in the day or in
+	// the SeatSilence before it; Present and Covered are then the queue's
+	// evidence alone (an official calling tickets is there).
+	Counted          bool
+	Present, Covered []Interval
+}
+
+// SeatDays is Seat cut at each local midnight of loc over [start, end):
+// each day starts from the last change before it if that change is at
+// most SeatSilence old, and is counted at all only if a change falls in
+// the day or in the SeatSilence before it. before is the last change
+// before start (nil when none within SeatSilence); changes are those in
+// [start, end), sorted. The rule is per day so that a sum of days kept
+// apart (the rollups) is the same figure as a period read whole.
+func SeatDays(loc *time.Location, before *Change, changes []Change, evidence []Interval, start, end time.Time) []DaySeat {
+	loc = orVietnam(loc)
+	var out []DaySeat
 	last := before // the latest change before the day being cut
 	i := 0
 	// Evidence sorted by start, so each day looks at its own few
@@ -51,24 +62,41 @@ func PresenceDays(w WorkHours, before *Change, changes []Change, evidence []Inte
 			de = end
 		}
 		j := i + sort.Search(len(changes)-i, func(k int) bool { return !changes[i+k].At.Before(de) })
-		from := ds.Add(-SeatSilence)
-		dp := DayPresence{Start: ds}
+		day := DaySeat{Start: ds, End: de}
 		var b *Change
-		if last != nil && !last.At.Before(from) {
+		if last != nil && !last.At.Before(ds.Add(-SeatSilence)) {
 			b = last
 		}
-		dp.Counted = b != nil || j > i
-		if dp.Counted {
-			lo := sort.Search(len(ev), func(k int) bool { return !ev[k].From.Before(ds.Add(-longest)) })
-			hi := sort.Search(len(ev), func(k int) bool { return !ev[k].From.Before(de) })
-			dp.PresentS, dp.CoveredS, dp.WorkS = Presence(b, changes[i:j], ev[lo:hi], w.Windows(ds, de), ds, de)
-		}
-		out = append(out, dp)
+		day.Counted = b != nil || j > i
+		lo := sort.Search(len(ev), func(k int) bool { return !ev[k].From.Before(ds.Add(-longest)) })
+		hi := sort.Search(len(ev), func(k int) bool { return !ev[k].From.Before(de) })
+		// Not counted, the seat's state is unknown all day: Seat then
+		// gives the queue's evidence alone, present and known.
+		day.Present, day.Covered = Seat(b, changes[i:j], ev[lo:hi], ds, de)
+		out = append(out, day)
 		if j > i {
 			c := changes[j-1]
 			last = &c
 		}
 		i, ds = j, de
+	}
+	return out
+}
+
+// PresenceDays is SeatDays as seconds within w's working windows, cut at
+// w's local midnights: what Presence gives, day by day.
+func PresenceDays(w WorkHours, before *Change, changes []Change, evidence []Interval, start, end time.Time) []DayPresence {
+	days := SeatDays(w.Loc, before, changes, evidence, start, end)
+	out := make([]DayPresence, len(days))
+	for k, d := range days {
+		out[k] = DayPresence{Start: d.Start, Counted: d.Counted}
+		if d.Counted {
+			wins := w.Windows(d.Start, d.End)
+			for _, iv := range wins {
+				out[k].WorkS += iv.To.Sub(iv.From).Seconds()
+			}
+			out[k].PresentS, out[k].CoveredS = Overlap(d.Present, wins), Overlap(d.Covered, wins)
+		}
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package kpidb
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,14 +36,19 @@ func (s *Source) OfficialFacts(ctx context.Context, site string, start, end time
 		`SELECT "occupied", "state" FROM "occupancy" WHERE ` + before + ` AND "zone" = 'staff' GROUP BY "counter" ORDER BY time DESC LIMIT 1`,
 		`SELECT "start", "end" FROM "session" WHERE ` + where + ` AND "source" != 'camera' GROUP BY "counter"`,
 		`SELECT "id" FROM "queue" WHERE ` + where + ` AND "step" = 'called' GROUP BY "counter"`,
-		`SELECT count("id") FROM "dossier" WHERE ` + where + ` AND "official" != '' GROUP BY "official", "outcome"`,
 	}
+	off, err := s.dayOffset(start, end)
+	if err != nil {
+		return officials.Facts{}, err
+	}
+	stmts = append(stmts, fmt.Sprintf(`SELECT count("id") FROM "dossier" WHERE %s AND "official" != '' GROUP BY time(1d, %ds), "official", "outcome" fill(none)`,
+		where, int64(off/time.Second)))
 	res, err := s.influxqlSplit(ctx, stmts)
 	if err != nil {
 		return officials.Facts{}, err
 	}
 	f := officials.Facts{From: start, To: end, Seats: map[string]officials.Seat{}}
-	service := map[string]string{} // counter + ticket → service
+	service := map[string]string{} // day, counter and ticket → service
 	seat := seats{}
 	str := func(v any) string {
 		if v == nil {
@@ -57,13 +64,10 @@ func (s *Source) OfficialFacts(ctx context.Context, site string, start, end time
 		for _, se := range r.Series {
 			c := se.Tags["counter"]
 			for _, row := range se.Values {
-				var at time.Time
-				if n != 7 { // a count's time is the period's start
-					at = time.Unix(0, jsonInt(row[0]))
-				}
+				at := time.Unix(0, jsonInt(row[0]))
 				switch n {
 				case 0:
-					service[c+"\x00"+str(row[1])] = se.Tags["service"]
+					service[ticketKey(s.Midnight(at), c, str(row[1]))] = se.Tags["service"]
 					if staff := se.Tags["staff"]; staff != "" {
 						f.Steps = append(f.Steps, officials.Step{At: at, Counter: c, Staff: staff, Ticket: str(row[1]), Service: se.Tags["service"]})
 					}
@@ -92,20 +96,33 @@ func (s *Source) OfficialFacts(ctx context.Context, site string, start, end time
 					r := seat.get(c)
 					r.evidence = append(r.evidence, kpi.Interval{From: at, To: at.Add(callPresence)})
 				case 7:
-					f.Dossiers = append(f.Dossiers, officials.Dossiers{Official: se.Tags["official"], Outcome: schema.Outcome(se.Tags["outcome"]),
-						N: int(jsonInt(row[1]))})
+					f.Dossiers = append(f.Dossiers, officials.Dossiers{Day: s.Midnight(at), Official: se.Tags["official"],
+						Outcome: schema.Outcome(se.Tags["outcome"]), N: int(jsonInt(row[1]))})
 				}
 			}
 		}
 	}
 	for i := range f.Sessions {
 		if ss := &f.Sessions[i]; ss.Ticket != "" {
-			ss.Service = service[ss.Counter+"\x00"+ss.Ticket]
+			ss.Service = service[ticketKey(s.Midnight(ss.Start), ss.Counter, ss.Ticket)]
 		}
 	}
+	// Cut by day under the week's silence rule (kpi.SeatDays), as the
+	// staff presence of the site's figures and the rollups are.
 	for c, r := range seat {
-		present, covered := kpi.Seat(r.before, r.changes, r.evidence, start, end)
-		f.Seats[c] = officials.Seat{Occupied: present, Covered: covered}
+		sort.SliceStable(r.changes, func(i, j int) bool { return r.changes[i].At.Before(r.changes[j].At) })
+		var st officials.Seat
+		for _, d := range kpi.SeatDays(s.loc, r.before, r.changes, r.evidence, start, end) {
+			st.Occupied = append(st.Occupied, d.Present...)
+			st.Covered = append(st.Covered, d.Covered...)
+		}
+		f.Seats[c] = st
 	}
 	return f, nil
+}
+
+// ticketKey names a ticket: its number at its counter on its day (the
+// numbers start again every morning).
+func ticketKey(day time.Time, counter, ticket string) string {
+	return strconv.FormatInt(day.Unix(), 10) + "\x00" + counter + "\x00" + ticket
 }

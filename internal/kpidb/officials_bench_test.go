@@ -20,11 +20,13 @@ import (
 // (simcenter's story, 8 counters, about 660,000 points) with 30 officials
 // logged in at the counters in turn (each queue step names the official of
 // its counter that day) and 8 of them on a year-long roster. Reported, each
-// the median of three right after an influxd restart:
-//   - list-cold-ms: a manager's list of the 30 officials for the year (one
-//     read of the year's facts, then the figures of all 30);
+// the median of three right after an influxd restart, read from the raw
+// facts and from the daily rollups (built first, as the dashboard's keeper
+// does; rollup-build-s):
+//   - list-cold-ms: a manager's list of the 30 officials for the year (the
+//     year's days, then the figures of all 30);
 //   - page-cold-ms: one official's page for the year with its twelve months
-//     (the year's facts read once, the year and each month computed).
+//     (their days read once, the year and each month summed from them).
 //
 // The target is a page under 1 s.
 //
@@ -72,43 +74,67 @@ func BenchmarkOfficialsYear(b *testing.B) {
 	src := benchSource(b, i)
 	from, _ := calendarYear(2026)
 	to := benchNow
-	var list, page []time.Duration
+	// The rollups' first build, as the dashboard's keeper makes it.
+	i.Query(b, `CREATE DATABASE "rollups"`)
+	kept := benchSource(b, i)
+	store := kept.WithRollups(i.URL(), "rollups", "")
+	b.Cleanup(store.Close)
+	kept.KeepOfficials(r)
+	began := time.Now()
+	if _, err := kept.Refresh(b.Context(), store, "anlao", from, kept.Midnight(to)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(began).Seconds(), "rollup-build-s")
+	// As the list does (every official, the range's days summed) and as
+	// an official's page does (their days read once, the year and each
+	// month summed from them), from a cold server each time.
+	list := map[string][]time.Duration{}
+	page := map[string][]time.Duration{}
 	for range coldRounds {
-		i.Stop(b)
-		i.Start(b)
-		began := time.Now()
-		f, err := src.OfficialFacts(b.Context(), "anlao", from, to)
-		if err != nil {
-			b.Fatal(err)
-		}
-		res := officials.Compute(f, r, ids, kpi.DefaultSatisfied())
-		list = append(list, time.Since(began))
-		if s := res.Officials[0].Sessions; s == 0 || res.Officials[0].ExpectedS == 0 {
-			b.Fatalf("the first official served %d sessions and was rostered %v s", s, res.Officials[0].ExpectedS)
-		}
-		i.Stop(b)
-		i.Start(b)
-		began = time.Now()
-		// As the official's page does: the year's facts read once, the
-		// year and each month computed from them.
-		f, err = src.OfficialFacts(b.Context(), "anlao", from, to)
-		if err != nil {
-			b.Fatal(err)
-		}
-		officials.Compute(f, r, ids[:1], kpi.DefaultSatisfied())
-		for m := from; m.Before(to); m = m.AddDate(0, 1, 0) {
-			mf := f
-			mf.From, mf.To = m, m.AddDate(0, 1, 0)
-			if mf.To.After(to) {
-				mf.To = to
+		for _, v := range []struct {
+			name string
+			src  *Source
+		}{{"raw", src}, {"rollups", kept}} {
+			i.Stop(b)
+			i.Start(b)
+			began := time.Now()
+			days, err := v.src.OfficialDays(b.Context(), "anlao", from, to, r, ids)
+			if err != nil {
+				b.Fatal(err)
 			}
-			officials.Compute(mf, r, ids[:1], kpi.DefaultSatisfied())
+			res := officials.Sum(days, ids, kpi.DefaultSatisfied())
+			list[v.name] = append(list[v.name], time.Since(began))
+			if s := res.Officials[0].Sessions; s == 0 || res.Officials[0].ExpectedS == 0 {
+				b.Fatalf("%s: the first official served %d sessions and was rostered %v s", v.name, s, res.Officials[0].ExpectedS)
+			}
+			i.Stop(b)
+			i.Start(b)
+			began = time.Now()
+			days, err = v.src.OfficialDays(b.Context(), "anlao", from, to, r, ids[:1])
+			if err != nil {
+				b.Fatal(err)
+			}
+			officials.Sum(days, ids[:1], kpi.DefaultSatisfied())
+			for m := from; m.Before(to); m = m.AddDate(0, 1, 0) {
+				var in []*officials.Day
+				for _, d := range days {
+					if !d.Start.Before(m) && d.Start.Before(m.AddDate(0, 1, 0)) {
+						in = append(in, d)
+					}
+				}
+				officials.Sum(in, ids[:1], kpi.DefaultSatisfied())
+			}
+			page[v.name] = append(page[v.name], time.Since(began))
 		}
-		page = append(page, time.Since(began))
+	}
+	if kept.RollupMisses() != 0 {
+		b.Fatalf("%d loads missed the rollups", kept.RollupMisses())
 	}
 	for b.Loop() {
 	}
-	b.ReportMetric(float64(median(list).Milliseconds()), "list-cold-ms")
-	b.ReportMetric(float64(median(page).Milliseconds()), "page-cold-ms")
-	b.Logf("list %v, page %v", list, page)
+	for _, v := range []string{"raw", "rollups"} {
+		b.ReportMetric(float64(median(list[v]).Milliseconds()), v+"-list-cold-ms")
+		b.ReportMetric(float64(median(page[v]).Milliseconds()), v+"-page-cold-ms")
+		b.Logf("%s: list %v, page %v", v, list[v], page[v])
+	}
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/pscm/pscm/internal/influxql"
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/officials"
 	"github.com/pscm/pscm/internal/rollup"
+	"github.com/pscm/pscm/internal/roster"
 	"github.com/pscm/pscm/internal/schema"
 )
 
@@ -227,6 +229,12 @@ func (r *Rollups) Close() { r.client.Close() }
 // Write replaces the kept days (each one whole: its old points are
 // deleted first, so a counter the day no longer has leaves no point).
 func (r *Rollups) Write(ctx context.Context, days []*rollup.Day) error {
+	return r.write(ctx, days, nil, "")
+}
+
+// write is Write with the officials' days of the same site and days,
+// computed under the roster of digest (none when offs is nil).
+func (r *Rollups) write(ctx context.Context, days []*rollup.Day, offs []*officials.Day, digest string) error {
 	if len(days) == 0 {
 		return nil
 	}
@@ -240,13 +248,16 @@ func (r *Rollups) Write(ctx context.Context, days []*rollup.Day) error {
 			j++
 		}
 		where := whereRange(days[i].Site, days[i].Start, days[j-1].Start.AddDate(0, 0, 1))
-		for _, m := range []string{rollup.CounterDay, rollup.SiteDay} {
+		for _, m := range []string{rollup.CounterDay, rollup.SiteDay, officials.OfficialDay, officials.SiteDay} {
 			stmts = append(stmts, fmt.Sprintf(`DELETE FROM %q WHERE %s`, m, where))
 		}
 		i = j
 	}
 	for _, d := range days {
 		lines = d.AppendLines(lines)
+	}
+	for _, d := range offs {
+		lines = d.AppendLines(lines, days[0].Site, digest)
 	}
 	if _, err := r.client.Query(ctx, stmts); err != nil {
 		return fmt.Errorf("kpidb: rollups: delete: %w", err)
@@ -366,10 +377,16 @@ func (s *Source) Refresh(ctx context.Context, r *Rollups, site string, from, to 
 	for _, d := range kept {
 		have[d.Start.UnixNano()] = d.Events
 	}
+	var digests map[int64]string
+	if s.roster != nil {
+		if digests, err = r.digests(ctx, site, from, to); err != nil {
+			return 0, err
+		}
+	}
 	var stale []time.Time
 	for d := from; d.Before(to); d = s.nextMidnight(d) {
 		n, ok := have[d.UnixNano()]
-		if !ok || n != counts[d.UnixNano()] {
+		if !ok || n != counts[d.UnixNano()] || (s.roster != nil && digests[d.UnixNano()] != s.roster.Digest()) {
 			stale = append(stale, d)
 		}
 	}
@@ -384,11 +401,140 @@ func (s *Source) Refresh(ctx context.Context, r *Rollups, site string, from, to 
 		if err != nil {
 			return built, err
 		}
-		if err := r.Write(ctx, days); err != nil {
+		var offs []*officials.Day
+		digest := ""
+		if s.roster != nil {
+			// After the days' count: an event between the two is in
+			// both or caught by the next check (BuildDays).
+			f, err := s.OfficialFacts(ctx, site, stale[i], s.nextMidnight(stale[j-1]))
+			if err != nil {
+				return built, err
+			}
+			offs, digest = officials.Days(f, s.roster, s.roster.IDsOf(site)), s.roster.Digest()
+		}
+		if err := r.write(ctx, days, offs, digest); err != nil {
 			return built, err
 		}
 		built += len(days)
 		i = j
 	}
 	return built, nil
+}
+
+// KeepOfficials has Refresh build and check the officials' days of every
+// site under ro as well, and OfficialDays read them.
+func (s *Source) KeepOfficials(ro *roster.Roster) { s.roster = ro }
+
+// digests are the roster digests the officials' days of site in
+// [from, to) were computed under, by day.
+func (r *Rollups) digests(ctx context.Context, site string, from, to time.Time) (map[int64]string, error) {
+	res, err := r.client.Query(ctx, []string{fmt.Sprintf(`SELECT "roster" FROM %q WHERE %s`, officials.SiteDay, whereRange(site, from, to))})
+	if err != nil {
+		return nil, fmt.Errorf("kpidb: officials' rollups %s: %w", site, err)
+	}
+	out := map[int64]string{}
+	for _, se := range res.Results[0].Series {
+		for _, row := range se.Values {
+			d, _ := row[1].(string)
+			out[jsonInt(row[0])] = d
+		}
+	}
+	return out, nil
+}
+
+// OfficialDays returns the officials' days of site over [from, to) (to
+// may be now), tallied for ids under ro: the whole past days from the
+// rollups when every one of them is kept under this roster, today (and
+// everything when not) from the raw facts. The same figures either way
+// (TestOfficialRollupsEqualRaw).
+func (s *Source) OfficialDays(ctx context.Context, site string, from, to time.Time, ro *roster.Roster, ids []string) ([]*officials.Day, error) {
+	if !schema.ValidID(site) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidSite, site)
+	}
+	if s.rollups != nil && s.roster != nil && s.roster.Digest() == ro.Digest() {
+		cut := s.Midnight(s.Now())
+		if to.Before(cut) {
+			cut = to
+		}
+		if from.Equal(s.Midnight(from)) && cut.After(from) && cut.Equal(s.Midnight(cut)) {
+			days, ok := s.rollups.officialDays(ctx, site, from, cut, ids, ro.Digest(), s)
+			if ok {
+				if cut.Before(to) {
+					f, err := s.OfficialFacts(ctx, site, cut, to)
+					if err != nil {
+						return nil, err
+					}
+					days = append(days, officials.Days(f, ro, ids)...)
+				}
+				return days, nil
+			}
+			s.rollupMisses.Add(1)
+		}
+	}
+	f, err := s.OfficialFacts(ctx, site, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return officials.Days(f, ro, ids), nil
+}
+
+// officialDays reads the kept officials' days of site in [from, to) for
+// ids; false when a day is missing or was computed under another roster.
+func (r *Rollups) officialDays(ctx context.Context, site string, from, to time.Time, ids []string, digest string, s *Source) ([]*officials.Day, bool) {
+	where := whereRange(site, from, to)
+	who := ""
+	if len(ids) == 1 {
+		who = fmt.Sprintf(` AND "official" = '%s'`, ids[0])
+	}
+	res, err := r.client.Query(ctx, []string{
+		fmt.Sprintf(`SELECT * FROM %q WHERE %s`, officials.SiteDay, where),
+		fmt.Sprintf(`SELECT * FROM %q WHERE %s%s GROUP BY "official"`, officials.OfficialDay, where, who),
+	})
+	if err != nil {
+		return nil, false
+	}
+	want := 0
+	for d := from; d.Before(to); d = s.nextMidnight(d) {
+		want++
+	}
+	index := map[int64]*officials.Day{}
+	var days []*officials.Day
+	for _, se := range res.Results[0].Series {
+		for _, row := range se.Values {
+			ns := jsonInt(row[0])
+			d := officials.NewDay(time.Unix(0, ns).In(s.loc))
+			dg, err := officials.ReadSiteDay(d, rollup.Row{Columns: se.Columns, Values: row})
+			if err != nil || dg != digest {
+				return nil, false
+			}
+			index[ns] = d
+			days = append(days, d)
+		}
+	}
+	if len(days) != want {
+		return nil, false
+	}
+	wanted := map[string]bool{}
+	for _, id := range ids {
+		wanted[id] = true
+	}
+	for _, se := range res.Results[1].Series {
+		id := se.Tags["official"]
+		if !wanted[id] {
+			continue
+		}
+		for _, row := range se.Values {
+			d := index[jsonInt(row[0])]
+			if d == nil {
+				continue
+			}
+			t, err := officials.ReadOfficialDay(rollup.Row{Columns: se.Columns, Values: row})
+			if err != nil {
+				return nil, false
+			}
+			d.Officials[id] = t
+		}
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i].Start.Before(days[j].Start) })
+	return days, true
 }

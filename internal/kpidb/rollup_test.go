@@ -4,11 +4,17 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/officials"
+	"github.com/pscm/pscm/internal/roster"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/simcenter"
 	"github.com/pscm/pscm/internal/testenv"
@@ -46,6 +52,16 @@ func TestRollupsEqualRaw(t *testing.T) {
 		g := simcenter.New(simcenter.Config{Site: s.id, Counters: s.counters, Seed: int64(n + 1), Start: story.From, Calendar: story.Day, NoHeartbeats: true})
 		for m := g.Next(); m.At.Before(end.Add(14 * time.Hour)); m = g.Next() {
 			local := m.At.In(vn)
+			// tinh-002's officials log in at counters 1 to 3, taking
+			// turns by the week; counters 4 to 6 go by the roster.
+			if q, ok := m.Event.(*schema.Queue); ok && s.id == "tinh-002" && q.Counter != "" {
+				var c int
+				fmt.Sscanf(q.Counter, "c%d", &c)
+				if c <= 3 {
+					_, week := local.ISOWeek()
+					q.Staff = fmt.Sprintf("cb%02d", (c+week)%6+1)
+				}
+			}
 			if s.id == "tinh-002" && local.After(backlogDay.Add(9*time.Hour)) && local.Before(backlogDay.Add(16*time.Hour)) {
 				backlog.add(m.Event)
 				held++
@@ -68,6 +84,28 @@ func TestRollupsEqualRaw(t *testing.T) {
 	raw.Now, kept.Now = func() time.Time { return now }, func() time.Time { return now }
 	store := kept.WithRollups(i.URL(), "rollups", i.Token())
 	t.Cleanup(store.Close)
+	// tinh-002's roster: cb01..cb06 at c01..c06 on weekdays, cb02 on
+	// leave for a fortnight in July, cb05 at a training the backlog's day.
+	var rf strings.Builder
+	rf.WriteString("officials:\n")
+	for k := 1; k <= 6; k++ {
+		fmt.Fprintf(&rf, "  - {id: cb%02d, name: \"Cán bộ %d\", site: tinh-002}\n", k, k)
+	}
+	rf.WriteString("shifts:\n")
+	for k := 1; k <= 6; k++ {
+		fmt.Fprintf(&rf, "  - {official: cb%02d, counter: c%02d, days: [mon, tue, wed, thu, fri], spans: [\"07:30-11:30\", \"13:30-17:00\"], from: 2025-01-01}\n", k, k)
+	}
+	rf.WriteString("away:\n  - {official: cb02, kind: leave, from: 2026-07-06, to: 2026-07-17}\n  - {official: cb05, kind: training, from: 2026-07-14, to: 2026-07-14}\n")
+	rp := filepath.Join(t.TempDir(), "roster.yml")
+	if err := os.WriteFile(rp, []byte(rf.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := roster.Load(rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept.KeepOfficials(ro)
+	ids := ro.IDsOf("tinh-002")
 
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, vn)
 	today := kept.Midnight(now)
@@ -105,6 +143,41 @@ func TestRollupsEqualRaw(t *testing.T) {
 		span{"last 30 days", today.AddDate(0, 0, -29), today.AddDate(0, 0, 1)})
 
 	compareAll := func(t *testing.T) (differ []string) {
+		for _, sp := range spans {
+			to := sp.to
+			if now.Before(to) {
+				to = now // the officials' pages stop at now
+			}
+			misses := kept.RollupMisses()
+			got, err := kept.OfficialDays(ctx, "tinh-002", sp.from, to, ro, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := raw.OfficialDays(ctx, "tinh-002", sp.from, to, ro, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept.RollupMisses() != misses {
+				t.Fatalf("officials %s: a day of the period was not kept", sp.name)
+			}
+			g, w := officials.Sum(got, ids, kpi.DefaultSatisfied()), officials.Sum(want, ids, kpi.DefaultSatisfied())
+			if g.UnattributedSessions != w.UnattributedSessions || g.UnattributedRatings != w.UnattributedRatings {
+				differ = append(differ, fmt.Sprintf("officials %s: unattributed %d/%d, raw %d/%d", sp.name, g.UnattributedSessions, g.UnattributedRatings, w.UnattributedSessions, w.UnattributedRatings))
+			}
+			for k := range w.Officials {
+				if d := figuresDiff(g.Officials[k], w.Officials[k]); d != "" {
+					differ = append(differ, "officials "+sp.name+" "+ids[k]+": "+d)
+				}
+			}
+			// One official's page reads only their rows.
+			one, err := kept.OfficialDays(ctx, "tinh-002", sp.from, to, ro, ids[1:2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := figuresDiff(officials.Sum(one, ids[1:2], kpi.DefaultSatisfied()).Officials[0], w.Officials[1]); d != "" {
+				differ = append(differ, "officials "+sp.name+" cb02 alone: "+d)
+			}
+		}
 		for _, s := range sites {
 			for _, sp := range spans {
 				for _, totals := range []bool{false, true} {
@@ -176,6 +249,40 @@ func TestRollupsEqualRaw(t *testing.T) {
 	if d := compareAll(t); len(d) > 0 {
 		t.Fatalf("rollups differ from the raw events after the backlog's day was built again:\n%v", d)
 	}
+}
+
+// figuresDiff names what differs between an official's figures from the
+// rollups and from the raw facts: all exactly but the seconds of presence
+// (sums of days against sums in another order).
+func figuresDiff(got, want officials.Figures) string {
+	gs, ws := got, want
+	var out []string
+	for _, f := range []struct {
+		name string
+		g, w float64
+	}{{"expected", got.ExpectedS, want.ExpectedS}, {"covered", got.CoveredS, want.CoveredS}, {"present", got.PresentS, want.PresentS}, {"unknown", got.UnknownS, want.UnknownS}} {
+		if math.Abs(f.g-f.w) > 1e-9*math.Max(1, math.Abs(f.w)) {
+			out = append(out, fmt.Sprintf("%s %v, raw %v", f.name, f.g, f.w))
+		}
+	}
+	gs.ExpectedS, gs.CoveredS, gs.PresentS, gs.UnknownS = 0, 0, 0, 0
+	ws.ExpectedS, ws.CoveredS, ws.PresentS, ws.UnknownS = 0, 0, 0, 0
+	if len(gs.Dissatisfied) == 0 {
+		gs.Dissatisfied = nil
+	}
+	if len(ws.Dissatisfied) == 0 {
+		ws.Dissatisfied = nil
+	}
+	for k := range gs.Dissatisfied { // a time read back from JSON keeps its instant, not its zone
+		gs.Dissatisfied[k].At = gs.Dissatisfied[k].At.UTC()
+	}
+	for k := range ws.Dissatisfied {
+		ws.Dissatisfied[k].At = ws.Dissatisfied[k].At.UTC()
+	}
+	if !reflect.DeepEqual(gs, ws) {
+		out = append(out, fmt.Sprintf("%+v, raw %+v", gs, ws))
+	}
+	return strings.Join(out, "; ")
 }
 
 // statsDiff names what differs between rollup and raw Stats: counts and

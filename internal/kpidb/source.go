@@ -10,6 +10,7 @@ import (
 
 	"github.com/pscm/pscm/internal/influxql"
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/roster"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/timezone"
 )
@@ -37,6 +38,8 @@ type Source struct {
 	selectMin int64
 	// rollups, when set, are read for a period's whole days (rollup.go).
 	rollups *Rollups
+	// roster, when set, has the officials' days kept with the rollups.
+	roster *roster.Roster
 	// rollupMisses counts the loads that found a day of their period not
 	// kept (or the rollups unreadable) and read it raw instead.
 	rollupMisses atomic.Int64

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/rollup"
 	"github.com/pscm/pscm/internal/roster"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -55,9 +56,10 @@ type Seat struct {
 	Occupied, Covered []kpi.Interval
 }
 
-// Dossiers counts the dossiers an official handled, by outcome, as the
-// one-stop-shop software says (the dossier's official).
+// Dossiers counts the dossiers an official handled on one local day, by
+// outcome, as the one-stop-shop software says (the dossier's official).
 type Dossiers struct {
+	Day      time.Time // the local midnight starting the day
 	Official string
 	Outcome  schema.Outcome
 	N        int
@@ -70,8 +72,7 @@ type Facts struct {
 	Sessions []Session
 	Ratings  []Rating
 	Seats    map[string]Seat // by counter
-	// Dossiers are counted over the facts' own period: they carry their
-	// official, no attribution is needed.
+	// Dossiers carry their official: no attribution is needed.
 	Dossiers []Dossiers
 }
 
@@ -140,42 +141,104 @@ type Result struct {
 	UnattributedRatings  int
 }
 
+// Tally is one official's figures over one day, in the form days add up
+// in: counts, service and wait times by whole second, seconds of presence.
+type Tally struct {
+	Sessions, ByLogin, ByRoster int
+	Wait, Service               rollup.Hist
+	// Services are their service times by service.
+	Services                                map[string]rollup.Hist
+	Ratings                                 map[schema.Level]int
+	Dissatisfied                            []Rating
+	ExpectedS, CoveredS, PresentS, UnknownS float64
+	DossiersTotal, DossiersOnTime           int
+}
+
+// NewTally returns an empty Tally with its maps made.
+func NewTally() *Tally {
+	return &Tally{Services: map[string]rollup.Hist{}, Ratings: map[schema.Level]int{}}
+}
+
+// Day is a site's officials' tallies over one local day.
+type Day struct {
+	Start     time.Time
+	Officials map[string]*Tally
+	// Center is every session's service time by service, attributed or
+	// not: what an official's times are compared with.
+	Center                                    map[string]rollup.Hist
+	UnattributedSessions, UnattributedRatings int
+}
+
+// NewDay returns an empty day.
+func NewDay(start time.Time) *Day {
+	return &Day{Start: start, Officials: map[string]*Tally{}, Center: map[string]rollup.Hist{}}
+}
+
 // Compute attributes the facts to the roster's officials of site and
 // computes their figures; satisfied are the levels counted as satisfied.
+// It is Sum of Days: the figures of a period read whole and of its days
+// kept apart (the rollups) are the same.
 func Compute(f Facts, r *roster.Roster, officials []string, satisfied []schema.Level) Result {
-	who := newAttribution(f.Steps)
-	sat := map[schema.Level]bool{}
-	for _, l := range satisfied {
-		sat[l] = true
+	return Sum(Days(f, r, officials), officials, satisfied)
+}
+
+// Days cuts the facts at each local midnight of f.From's zone and tallies
+// each day on its own: a day's sessions are attributed by that day's
+// logins (a ticket number comes back every day), its presence is the
+// seats' intervals inside it and the roster's expected time in it.
+func Days(f Facts, r *roster.Roster, officials []string) []*Day {
+	loc := f.From.Location()
+	var out []*Day
+	for ds := f.From; ds.Before(f.To); {
+		y, m, d := ds.In(loc).Date()
+		de := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		if de.After(f.To) {
+			de = f.To
+		}
+		out = append(out, tallyDay(f, r, officials, ds, de))
+		ds = de
 	}
-	figs := map[string]*Figures{}
+	return out
+}
+
+// within reports whether t is in [from, to).
+func within(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
+
+func tallyDay(f Facts, r *roster.Roster, officials []string, from, to time.Time) *Day {
+	day := NewDay(from)
 	for _, id := range officials {
-		figs[id] = &Figures{Official: id, Ratings: map[schema.Level]int{}}
+		day.Officials[id] = NewTally()
 	}
-	var res Result
+	var steps []Step
+	for _, s := range f.Steps {
+		if within(s.At, from, to) {
+			steps = append(steps, s)
+		}
+	}
+	who := newAttribution(steps)
 	bySession := map[string]string{}
 	waits, services := map[string][]float64{}, map[string][]float64{}
 	perService := map[string]map[string][]float64{} // official → service → service times
 	center := map[string][]float64{}                // service → service times
 	for _, s := range f.Sessions {
-		if s.Start.Before(f.From) || !s.Start.Before(f.To) {
+		if !within(s.Start, from, to) {
 			continue
 		}
 		if s.Service != "" {
 			center[s.Service] = append(center[s.Service], s.ServiceS)
 		}
 		id, src := who.of(s.Ticket, s.Counter, s.Start, r)
-		fg := figs[id]
-		if fg == nil {
-			res.UnattributedSessions++
+		tl := day.Officials[id]
+		if tl == nil {
+			day.UnattributedSessions++
 			continue
 		}
 		bySession[s.ID] = id
-		fg.Sessions++
+		tl.Sessions++
 		if src == ByLogin {
-			fg.SessionsByLogin++
+			tl.ByLogin++
 		} else {
-			fg.SessionsByRoster++
+			tl.ByRoster++
 		}
 		waits[id] = append(waits[id], s.WaitS)
 		services[id] = append(services[id], s.ServiceS)
@@ -186,57 +249,132 @@ func Compute(f Facts, r *roster.Roster, officials []string, satisfied []schema.L
 			perService[id][s.Service] = append(perService[id][s.Service], s.ServiceS)
 		}
 	}
+	for svc, v := range center {
+		day.Center[svc] = rollup.Of(v)
+	}
 	for _, rt := range f.Ratings {
-		if rt.At.Before(f.From) || !rt.At.Before(f.To) {
+		if !within(rt.At, from, to) {
 			continue
 		}
 		id, ok := bySession[rt.Session]
 		if !ok {
 			id, _ = who.of("", rt.Counter, rt.At, r)
 		}
-		fg := figs[id]
-		if fg == nil {
-			res.UnattributedRatings++
+		tl := day.Officials[id]
+		if tl == nil {
+			day.UnattributedRatings++
 			continue
 		}
-		fg.Ratings[rt.Level]++
-		fg.RatingsTotal++
-		if sat[rt.Level] {
-			fg.Satisfied++
-		}
+		tl.Ratings[rt.Level]++
 		if rt.Level == schema.LevelDissatisfied {
-			fg.Dissatisfied = append(fg.Dissatisfied, rt)
+			tl.Dissatisfied = append(tl.Dissatisfied, rt)
 		}
 	}
 	for _, dc := range f.Dossiers {
-		if fg := figs[dc.Official]; fg != nil {
-			fg.DossiersTotal += dc.N
+		if !within(dc.Day, from, to) {
+			continue
+		}
+		if tl := day.Officials[dc.Official]; tl != nil {
+			tl.DossiersTotal += dc.N
 			if dc.Outcome == schema.OutcomeEarly || dc.Outcome == schema.OutcomeOnTime {
-				fg.DossiersOnTime += dc.N
+				tl.DossiersOnTime += dc.N
 			}
 		}
 	}
 	for _, id := range officials {
-		fg := figs[id]
-		fg.WaitP50S, fg.WaitP90S = percentile(waits[id], 50), percentile(waits[id], 90)
-		fg.ServiceP50S, fg.ServiceP90S = percentile(services[id], 50), percentile(services[id], 90)
+		tl := day.Officials[id]
+		tl.Wait, tl.Service = rollup.Of(waits[id]), rollup.Of(services[id])
 		for svc, times := range perService[id] {
-			fg.Services = append(fg.Services, ServiceFigure{Service: svc, Sessions: len(times), MedianServiceS: percentile(times, 50),
-				CenterSessions: len(center[svc]), CenterMedianServiceS: percentile(center[svc], 50)})
+			tl.Services[svc] = rollup.Of(times)
+		}
+		for counter, expected := range r.Expected(id, from, to) {
+			seat := f.Seats[counter]
+			covered := kpi.Clip(seat.Covered, from, to)
+			exp := total(expected)
+			cov := kpi.Overlap(expected, covered)
+			tl.ExpectedS += exp
+			tl.CoveredS += cov
+			tl.UnknownS += exp - cov
+			tl.PresentS += kpi.Overlap(intersect(expected, covered), kpi.Clip(seat.Occupied, from, to))
+		}
+	}
+	return day
+}
+
+// Sum adds days up into every official's figures, in officials' order;
+// days are added in the order given (give them in time order, for the
+// dissatisfied ratings' order).
+func Sum(days []*Day, officials []string, satisfied []schema.Level) Result {
+	sat := map[schema.Level]bool{}
+	for _, l := range satisfied {
+		sat[l] = true
+	}
+	var res Result
+	center := map[string][]rollup.Hist{}
+	for _, d := range days {
+		res.UnattributedSessions += d.UnattributedSessions
+		res.UnattributedRatings += d.UnattributedRatings
+		for svc, h := range d.Center {
+			center[svc] = append(center[svc], h)
+		}
+	}
+	centerAll := map[string]rollup.Hist{}
+	for svc, hs := range center {
+		centerAll[svc] = rollup.Merge(hs...)
+	}
+	for _, id := range officials {
+		fg := Figures{Official: id, Ratings: map[schema.Level]int{}}
+		var waits, services []rollup.Hist
+		perService := map[string][]rollup.Hist{}
+		for _, d := range days {
+			tl := d.Officials[id]
+			if tl == nil {
+				continue
+			}
+			fg.Sessions += tl.Sessions
+			fg.SessionsByLogin += tl.ByLogin
+			fg.SessionsByRoster += tl.ByRoster
+			waits, services = append(waits, tl.Wait), append(services, tl.Service)
+			for svc, h := range tl.Services {
+				perService[svc] = append(perService[svc], h)
+			}
+			for l, n := range tl.Ratings {
+				fg.Ratings[l] += n
+				fg.RatingsTotal += n
+				if sat[l] {
+					fg.Satisfied += n
+				}
+			}
+			fg.Dissatisfied = append(fg.Dissatisfied, tl.Dissatisfied...)
+			fg.ExpectedS += tl.ExpectedS
+			fg.CoveredS += tl.CoveredS
+			fg.PresentS += tl.PresentS
+			fg.UnknownS += tl.UnknownS
+			fg.DossiersTotal += tl.DossiersTotal
+			fg.DossiersOnTime += tl.DossiersOnTime
+		}
+		w, sv := rollup.Merge(waits...), rollup.Merge(services...)
+		fg.WaitP50S, fg.WaitP90S = rank(w, 0.5), rank(w, 0.9)
+		fg.ServiceP50S, fg.ServiceP90S = rank(sv, 0.5), rank(sv, 0.9)
+		for svc, hs := range perService {
+			h, c := rollup.Merge(hs...), centerAll[svc]
+			fg.Services = append(fg.Services, ServiceFigure{Service: svc, Sessions: int(h.Count()), MedianServiceS: rank(h, 0.5),
+				CenterSessions: int(c.Count()), CenterMedianServiceS: rank(c, 0.5)})
 		}
 		sort.Slice(fg.Services, func(i, j int) bool { return fg.Services[i].Service < fg.Services[j].Service })
-		for counter, expected := range r.Expected(id, f.From, f.To) {
-			seat := f.Seats[counter]
-			exp := total(expected)
-			covered := kpi.Overlap(expected, seat.Covered)
-			fg.ExpectedS += exp
-			fg.CoveredS += covered
-			fg.UnknownS += exp - covered
-			fg.PresentS += kpi.Overlap(intersect(expected, seat.Covered), seat.Occupied)
-		}
-		res.Officials = append(res.Officials, *fg)
+		res.Officials = append(res.Officials, fg)
 	}
 	return res
+}
+
+// rank is the nearest-rank q-quantile of h, to the whole second (as every
+// pscm percentile), 0 of nothing.
+func rank(h rollup.Hist, q float64) float64 {
+	n := h.Count()
+	if n == 0 {
+		return 0
+	}
+	return h.Rank(rollup.NearestRank(n, q))
 }
 
 // attribution answers who sat at a counter when.
@@ -313,15 +451,4 @@ func intersect(a, b []kpi.Interval) []kpi.Interval {
 		}
 	}
 	return out
-}
-
-// percentile is the nearest-rank p-th percentile, 0 of nothing.
-func percentile(v []float64, p float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	k := int(float64(len(s))*p/100+0.9999999) - 1
-	return s[min(max(k, 0), len(s)-1)]
 }

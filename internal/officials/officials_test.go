@@ -1,12 +1,16 @@
 package officials
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pscm/pscm/internal/kpi"
+	"github.com/pscm/pscm/internal/rollup"
 	"github.com/pscm/pscm/internal/roster"
 	"github.com/pscm/pscm/internal/schema"
 )
@@ -98,14 +102,125 @@ func TestCompute(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
+func TestRank(t *testing.T) {
 	for _, tc := range []struct {
 		v    []float64
-		p    float64
+		q    float64
 		want float64
-	}{{nil, 50, 0}, {[]float64{5}, 90, 5}, {[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 90, 9}, {[]float64{3, 1, 2}, 50, 2}} {
-		if got := percentile(tc.v, tc.p); got != tc.want {
-			t.Errorf("percentile(%v, %v) = %v, want %v", tc.v, tc.p, got, tc.want)
+	}{{nil, 0.5, 0}, {[]float64{5.5}, 0.9, 5}, {[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0.9, 9}, {[]float64{3, 1, 2}, 0.5, 2}, {[]float64{600.9, 1200.2}, 0.5, 600}} {
+		if got := rank(rollup.Of(tc.v), tc.q); got != tc.want {
+			t.Errorf("rank(%v, %v) = %v, want %v", tc.v, tc.q, got, tc.want)
 		}
 	}
+}
+
+// TestDaysKeepTicketsApart: ticket numbers start again every morning, so
+// Monday's A001 (Lan's) and Tuesday's A001 (Minh's) are two tickets; and a
+// dossier counts on its own day only, so a month's figures hold its own
+// dossiers, not the year's. Read as one period, both were mixed before.
+func TestDaysKeepTicketsApart(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "roster.yml")
+	if err := os.WriteFile(p, []byte(schedule), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := roster.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tue := func(h, m int) time.Time { return at(h, m).AddDate(0, 0, 1) }
+	f := Facts{
+		From: at(0, 0), To: tue(24, 0),
+		Steps: []Step{
+			{At: at(8, 0), Counter: "c01", Staff: "lan", Ticket: "A001", Service: "ho-tich"},
+			{At: tue(8, 0), Counter: "c01", Staff: "minh", Ticket: "A001", Service: "dat-dai"},
+		},
+		Sessions: []Session{
+			{ID: "s1", Counter: "c01", Start: at(8, 0), End: at(8, 10), ServiceS: 600, Ticket: "A001", Service: "ho-tich"},
+			{ID: "s2", Counter: "c01", Start: tue(8, 0), End: tue(8, 20), ServiceS: 1200, Ticket: "A001", Service: "dat-dai"},
+		},
+		Dossiers: []Dossiers{
+			{Day: at(0, 0), Official: "lan", Outcome: schema.OutcomeOnTime, N: 2},
+			{Day: tue(0, 0), Official: "lan", Outcome: schema.OutcomeLate, N: 1},
+		},
+	}
+	ids := []string{"lan", "minh"}
+	days := Days(f, r, ids)
+	if len(days) != 2 {
+		t.Fatalf("%d days", len(days))
+	}
+	both := Sum(days, ids, kpi.DefaultSatisfied())
+	lan, minh := both.Officials[0], both.Officials[1]
+	if lan.Sessions != 1 || lan.SessionsByLogin != 1 || lan.ServiceP50S != 600 || minh.Sessions != 1 || minh.ServiceP50S != 1200 {
+		t.Errorf("lan %d sessions (%v s), minh %d (%v s): each served one A001", lan.Sessions, lan.ServiceP50S, minh.Sessions, minh.ServiceP50S)
+	}
+	if lan.DossiersTotal != 3 || lan.DossiersOnTime != 2 {
+		t.Errorf("lan's dossiers over both days %d/%d, want 2/3", lan.DossiersOnTime, lan.DossiersTotal)
+	}
+	monday := Sum(days[:1], ids, kpi.DefaultSatisfied()).Officials[0]
+	if monday.DossiersTotal != 2 || monday.DossiersOnTime != 2 {
+		t.Errorf("lan's Monday dossiers %d/%d, want 2/2", monday.DossiersOnTime, monday.DossiersTotal)
+	}
+	if c := Compute(f, r, ids, kpi.DefaultSatisfied()); !reflect.DeepEqual(c, both) {
+		t.Errorf("Compute %+v differs from the sum of its days %+v", c, both)
+	}
+}
+
+// TestRowsRoundTrip: a day written as line protocol fields and read back
+// as InfluxQL rows is the same day.
+func TestRowsRoundTrip(t *testing.T) {
+	d := NewDay(at(0, 0))
+	d.UnattributedSessions, d.UnattributedRatings = 2, 1
+	d.Center["ho-tich"] = rollup.Of([]float64{600, 1200.5})
+	tl := NewTally()
+	tl.Sessions, tl.ByLogin, tl.Wait, tl.Service = 1, 1, rollup.Of([]float64{300}), rollup.Of([]float64{600})
+	tl.Services["ho-tich"] = rollup.Of([]float64{600})
+	tl.Ratings[schema.LevelDissatisfied] = 1
+	tl.Dissatisfied = []Rating{{At: at(9, 0), Counter: "c01", Level: schema.LevelDissatisfied, Reasons: []string{"cho-lau"}, Session: "s1"}}
+	tl.ExpectedS, tl.CoveredS, tl.PresentS, tl.UnknownS = 14400, 14000.25, 13000, 399.75
+	d.Officials["lan"] = tl
+	lines := string(d.AppendLines(nil, "anlao", "abc"))
+	if !strings.Contains(lines, `officials_day,site=anlao roster="abc",`) || !strings.Contains(lines, `official_day,official=lan,site=anlao `) ||
+		!strings.Contains(lines, `services="ho-tich=600"`) || !strings.Contains(lines, `center="ho-tich=600,600"`) {
+		t.Fatalf("lines:\n%s", lines)
+	}
+	// The fields as InfluxQL would hand them back.
+	back := NewDay(d.Start)
+	digest, err := ReadSiteDay(back, rollup.Row{Columns: []string{"time", "center", "roster", "site", "unattributed_ratings", "unattributed_sessions"},
+		Values: []any{json.Number("0"), "ho-tich=600,600", "abc", "anlao", json.Number("1"), json.Number("2")}})
+	if err != nil || digest != "abc" || back.UnattributedSessions != 2 || !reflect.DeepEqual(back.Center, d.Center) {
+		t.Errorf("site day %+v, %q, %v", back, digest, err)
+	}
+	dis, _ := json.Marshal(tl.Dissatisfied)
+	got, err := ReadOfficialDay(rollup.Row{Columns: []string{"time", "by_login", "by_roster", "covered_s", "dissatisfied", "dossiers_on_time", "dossiers_total",
+		"expected_s", "present_s", "r_dissatisfied", "service_h", "services", "sessions", "unknown_s", "wait_h"},
+		Values: []any{json.Number("0"), json.Number("1"), json.Number("0"), json.Number("14000.25"), string(dis), json.Number("0"), json.Number("0"),
+			json.Number("14400"), json.Number("13000"), json.Number("1"), "600", "ho-tich=600", json.Number("1"), json.Number("399.75"), "300"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Dissatisfied[0].At = got.Dissatisfied[0].At.In(ict)
+	if !reflect.DeepEqual(got, tl) {
+		t.Errorf("official day %+v, want %+v", got, tl)
+	}
+	for _, bad := range []string{"ho-tich", "ho-tich=1,0", "=1", "a=1;a=2", "ho tich=1"} {
+		if _, err := ReadSiteDay(NewDay(d.Start), rollup.Row{Columns: []string{"center"}, Values: []any{bad}}); err == nil {
+			t.Errorf("center %q read", bad)
+		}
+	}
+}
+
+func FuzzServices(f *testing.F) {
+	for _, s := range []string{"", "ho-tich=600,600", "a=1;b=2x3", "a=;b="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := parseServices(s)
+		if err != nil {
+			return
+		}
+		again, err := parseServices(services(m))
+		if err != nil || !reflect.DeepEqual(again, m) {
+			t.Fatalf("%q -> %v -> %q -> %v, %v", s, m, services(m), again, err)
+		}
+	})
 }

@@ -12,6 +12,9 @@
 package roster
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -71,7 +74,13 @@ type Roster struct {
 	officials map[string]Official
 	shifts    []shift
 	away      map[string][]kpi.Interval // by official, sorted, merged
+	digest    string
 }
+
+// Digest names the schedule's content: two rosters with the same digest
+// attribute alike. The officials' rollups keep it, and a day computed
+// under another schedule is computed again.
+func (r *Roster) Digest() string { return r.digest }
 
 type shift struct {
 	official, counter string
@@ -103,6 +112,10 @@ func New(f File) (*Roster, error) {
 		return nil, fmt.Errorf("time_zone: %w", err)
 	}
 	r := &Roster{tz: tz, loc: loc, officials: map[string]Official{}, away: map[string][]kpi.Interval{}}
+	if b, err := json.Marshal(f); err == nil {
+		sum := sha256.Sum256(b)
+		r.digest = hex.EncodeToString(sum[:8])
+	}
 	for i, o := range f.Officials {
 		switch {
 		case !schema.ValidID(o.ID):
@@ -264,6 +277,16 @@ func (r *Roster) OfficialsOf(site string) []Official {
 		return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].ID < out[j].ID
 	})
 	return out
+}
+
+// IDsOf returns the IDs of site's officials, in OfficialsOf's order.
+func (r *Roster) IDsOf(site string) []string {
+	os := r.OfficialsOf(site)
+	ids := make([]string, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+	}
+	return ids
 }
 
 // Official returns an official by ID.
