@@ -59,6 +59,13 @@ type counterState struct {
 	today        *kpi.Live
 }
 
+// watching says the seat's camera is up and its last report current at
+// now (within CoverageFresh): what it says of the seat is live, not a
+// spool replayed after an outage.
+func (cs *counterState) watching(now time.Time) bool {
+	return !cs.cameraDown && now.Sub(cs.seenUntil) <= CoverageFresh
+}
+
 type lastRating struct {
 	Level schema.Level `json:"level"`
 	TS    time.Time    `json:"ts"`
@@ -167,6 +174,11 @@ type Board struct {
 
 	mu    sync.Mutex
 	sites map[string]*siteState
+	// hours are the working hours of the latest Tick (the server ticks
+	// with its configured hours before each push): a tile's live absence
+	// is one in working hours. Nil before the first Tick, when no tile
+	// carries facts.
+	hours *kpi.WorkHours
 }
 
 // Option changes a Board at New.
@@ -175,8 +187,9 @@ type Option func(*Board)
 // WithReasons names the follow-up reasons (kpi.DefaultReasons otherwise).
 func WithReasons(r kpi.Reasons) Option { return func(b *Board) { b.reasons = r } }
 
-// WithRoster sets who each "unstaffed" alert names as rostered at the
-// counter (nil: no roster; the alerts then say nothing of people).
+// WithRoster sets who each "unstaffed" alert, and each tile's live
+// "unstaffed", names as rostered at the counter (nil: no roster; they
+// then say nothing of people).
 func WithRoster(r RosterLookup) Option { return func(b *Board) { b.roster = r } }
 
 // New returns a board for sites; call Reload before the first Snapshot.
@@ -612,10 +625,12 @@ const UnstaffedAfter = 10 * time.Minute
 // vacancy to the latest moment the seat's camera is known to have been
 // watching (seenUntil), so a late or replayed "occupied" that has not
 // arrived yet cannot be taken for an absence, and a camera that is down
-// raises "camera down", never "unstaffed".
+// raises "camera down", never "unstaffed". The hours are kept for the
+// snapshots' tiles, whose live "unstaffed" carries its facts in them.
 func (b *Board) Tick(hours kpi.WorkHours) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.hours = &hours
 	var changed []string
 	for id, st := range b.sites {
 		for cid, cs := range st.counters {
@@ -644,7 +659,7 @@ func (b *Board) Tick(hours kpi.WorkHours) []string {
 // b.mu held.
 func (b *Board) absenceFacts(site, counter string, cs *counterState) *Facts {
 	f := &Facts{VacantSince: cs.vacantSince, Camera: cs.camera, CameraSeenUntil: cs.seenUntil,
-		CoverageCurrent: !cs.cameraDown && b.now().Sub(cs.seenUntil) <= CoverageFresh}
+		CoverageCurrent: cs.watching(b.now())}
 	if b.roster == nil {
 		return f
 	}
@@ -653,4 +668,19 @@ func (b *Board) absenceFacts(site, counter string, cs *counterState) *Facts {
 		f.Roster.Official = &RosteredOfficial{ID: id, Name: name, URL: url}
 	}
 	return f
+}
+
+// unstaffedFacts are the facts behind a tile's live "unstaffed" (issue
+// 17: every absence shown to a manager shows what it rests on): the same
+// as an alert's, as of now. Nil unless the staff seat is vacant in
+// working hours with its camera up and current: a seat staffed or
+// unknown, a camera down or silent, events replayed late, a vacancy out
+// of hours or before the first Tick brought the hours are no live
+// absence. Called with b.mu held.
+func (b *Board) unstaffedFacts(site, counter string, cs *counterState) *Facts {
+	if cs.staffed == nil || *cs.staffed || cs.vacantSince.IsZero() || !cs.watching(b.now()) ||
+		b.hours == nil || !b.hours.Contains(cs.seenUntil) {
+		return nil
+	}
+	return b.absenceFacts(site, counter, cs)
 }

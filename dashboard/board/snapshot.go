@@ -186,6 +186,10 @@ type CounterJSON struct {
 	Staffed      *bool       `json:"staffed"`
 	ServingSince *time.Time  `json:"serving_since"`
 	LastRating   *lastRating `json:"last_rating"`
+	// Facts are what the tile's live "unstaffed" rests on, as an alert's
+	// do; nil unless the seat is vacant in working hours with its camera
+	// current (unstaffedFacts).
+	Facts *Facts `json:"facts,omitempty"`
 }
 
 // Snapshot returns site's snapshot, or false for an unknown site.
@@ -221,7 +225,8 @@ func (b *Board) Snapshot(site string) (Snapshot, bool) {
 	}
 	for _, c := range st.site.Counters {
 		cs := st.counters[c.ID]
-		cj := CounterJSON{ID: c.ID, NameVI: c.NameVI, NameEN: c.NameEN, Staffed: cs.staffed, ServingSince: cs.servingSince, LastRating: cs.lastRating}
+		cj := CounterJSON{ID: c.ID, NameVI: c.NameVI, NameEN: c.NameEN, Staffed: cs.staffed, ServingSince: cs.servingSince, LastRating: cs.lastRating,
+			Facts: b.unstaffedFacts(site, c.ID, cs)}
 		if cs.today != nil {
 			cj.Today = statsJSON(cs.today.Stats(), b.targets)
 		}

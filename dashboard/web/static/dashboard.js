@@ -935,6 +935,10 @@
         last.append(t.lastRating + ' ', em, ' ', ago);
       }
       li.append(last);
+      // A live absence shows the facts it rests on, as its alert does
+      // (issue 17), and like the alert's only at the desk: the wall TV
+      // names nobody, nor has the room.
+      if (c.facts && staffed === 'no' && !tv) li.append(alertFacts(c.facts, t));
       return li;
     });
     list.replaceChildren(...items);
@@ -973,10 +977,11 @@
     $('no-alerts').hidden = sorted.length > 0;
   }
 
-  // alertFacts says what an "unstaffed" alert rests on: since when the
-  // seat was empty, the camera's last report, and with a roster who was
-  // rostered then, linked to their page for the day (the officials' page
-  // checks who may read it and logs the reading), or that nobody was.
+  // alertFacts says what an "unstaffed" alert, or a tile's live
+  // "unstaffed", rests on: since when the seat was empty, the camera's
+  // last report, and with a roster who was rostered then, linked to their
+  // page for the day (the officials' page checks who may read it and logs
+  // the reading), or that nobody was.
   function alertFacts(f, t) {
     const p = el('p', 'a-facts');
     p.append(el('span', 'f-seat', t.factSeat(hm(f.vacant_since))), ' · ',
