@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/pscm/pscm/dashboard/auth"
 	"github.com/pscm/pscm/internal/schema"
 	"github.com/pscm/pscm/internal/testenv"
+	"github.com/pscm/pscm/internal/timezone"
 )
 
 // monthRoster is November 2026 at two counters: Lan and Minh swap counters
@@ -84,6 +88,14 @@ func TestOfficialsMonthAcceptance(t *testing.T) {
 	f, _ := os.OpenFile(e.cfg, os.O_APPEND|os.O_WRONLY, 0)
 	fmt.Fprintf(f, "roster_file: %s\n", rosterPath)
 	f.Close()
+	// The dashboard keeps its rollups: the month's pages are read from
+	// the officials' days it builds, the same figures as the raw events.
+	e.db.Query(t, `CREATE DATABASE "rollups"`)
+	cfg, _ := os.ReadFile(e.cfg)
+	cfg = []byte(strings.Replace(string(cfg), "influxdb:\n", "influxdb:\n  rollup_bucket: rollups\n", 1))
+	if err := os.WriteFile(e.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	// The month's events.
 	ict := time.FixedZone("ICT", 7*3600)
@@ -167,6 +179,41 @@ func TestOfficialsMonthAcceptance(t *testing.T) {
 	}
 	e.db.Write(t, lines.String())
 	d := e.start(t)
+	// The keeper's first build of every day since 1 January last year.
+	keptDays := func() int {
+		vn := time.Now().In(timezone.Vietnam())
+		today := time.Date(vn.Year(), vn.Month(), vn.Day(), 0, 0, 0, 0, vn.Location())
+		n := 0
+		for day := time.Date(vn.Year()-1, time.January, 1, 0, 0, 0, 0, vn.Location()); day.Before(today); day = day.AddDate(0, 0, 1) {
+			n++
+		}
+		return n
+	}
+	metric := func(name string) float64 {
+		resp, err := http.Get("http://" + d.admin + "/metrics")
+		if err != nil {
+			return -1
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		return 0
+	}
+	testenv.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
+		return metric(`pscm_dashboard_rollup_days_built_total{by="sweep"}`) >= float64(keptDays())
+	}, "rollups not built")
+	missesBefore := metric("pscm_dashboard_rollup_misses_total")
+	t.Cleanup(func() {
+		// Every page of the month was read from the rollups.
+		if m := metric("pscm_dashboard_rollup_misses_total"); m != missesBefore {
+			t.Errorf("%v loads read raw after the rollups were built, want none", m-missesBefore)
+		}
+	})
 
 	b2 := testenv.Chromium(t)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
