@@ -197,12 +197,12 @@ func runReady(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		InfluxDB: server.InfluxDB{URL: cfg.InfluxDB.URL, Token: token},
 		Hours:    hours, PushInterval: cfg.PushInterval, ReloadInterval: cfg.ReloadInterval,
 	}, server.Deps{Log: log, Registry: reg, Auth: a, Board: b, Reports: reports, Acks: acks, Insights: ins, Cases: desk, Officials: offs})
+	if err != nil {
+		return err
+	}
 	if keeper != nil {
 		srv.OnEvent(keeper.Mark)
 		go func() { _ = keeper.Run(ctx) }()
-	}
-	if err != nil {
-		return err
 	}
 	defer srv.Close()
 	log.Info("starting", "version", version, "http", srv.Addr(), "admin", srv.AdminAddr(), "sites", len(cfg.Sites), "users", len(res.Users))

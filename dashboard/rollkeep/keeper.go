@@ -194,7 +194,13 @@ func (k *Keeper) checkMarked(ctx context.Context) {
 			if d.Before(from) {
 				continue
 			}
-			n, err := k.src.Refresh(ctx, k.store, site, d, d.AddDate(0, 0, 1))
+			// The day and the week after it, which its seat's last
+			// state can reach (kpidb.Refresh builds them with it).
+			to := d.AddDate(0, 0, 8)
+			if today := k.src.Midnight(k.now()); to.After(today) {
+				to = today
+			}
+			n, err := k.src.Refresh(ctx, k.store, site, d, to)
 			k.built.WithLabelValues("mark").Add(float64(n))
 			if err != nil {
 				if ctx.Err() != nil {

@@ -1,7 +1,10 @@
 package kpidb
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -203,7 +206,7 @@ func (s *Source) BuildDays(ctx context.Context, site string, from, to time.Time)
 	}
 	built := s.Now()
 	for _, d := range days {
-		d.Built = built
+		d.Built, d.Build = built, s.build
 	}
 	return days, nil
 }
@@ -238,31 +241,50 @@ func (r *Rollups) write(ctx context.Context, days []*rollup.Day, offs []*officia
 	if len(days) == 0 {
 		return nil
 	}
-	var stmts []string
-	var lines []byte
+	var first, then []string
 	// One DELETE per run of consecutive days of a site: InfluxDB 1.8
-	// takes about as long for a month as for a day.
+	// takes about as long for a month as for a day. The site rows go
+	// first and come back last, in a write of their own: a reader
+	// meanwhile finds the day not kept and reads it raw, never a day
+	// with half its counters.
 	for i := 0; i < len(days); {
 		j := i + 1
 		for j < len(days) && days[j].Site == days[i].Site && days[j].Start.Equal(days[j-1].Start.AddDate(0, 0, 1)) {
 			j++
 		}
 		where := whereRange(days[i].Site, days[i].Start, days[j-1].Start.AddDate(0, 0, 1))
-		for _, m := range []string{rollup.CounterDay, rollup.SiteDay, officials.OfficialDay, officials.SiteDay} {
-			stmts = append(stmts, fmt.Sprintf(`DELETE FROM %q WHERE %s`, m, where))
+		for _, m := range []string{rollup.SiteDay, officials.SiteDay} {
+			first = append(first, fmt.Sprintf(`DELETE FROM %q WHERE %s`, m, where))
+		}
+		for _, m := range []string{rollup.CounterDay, officials.OfficialDay} {
+			then = append(then, fmt.Sprintf(`DELETE FROM %q WHERE %s`, m, where))
 		}
 		i = j
 	}
+	var all []byte
 	for _, d := range days {
-		lines = d.AppendLines(lines)
+		all = d.AppendLines(all)
 	}
 	for _, d := range offs {
-		lines = d.AppendLines(lines, days[0].Site, digest)
+		all = d.AppendLines(all, days[0].Site, digest)
 	}
-	if _, err := r.client.Query(ctx, stmts); err != nil {
+	var parts, sites []byte
+	for _, line := range bytes.SplitAfter(all, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte(rollup.SiteDay+",")) || bytes.HasPrefix(line, []byte(officials.SiteDay+",")) {
+			sites = append(sites, line...)
+		} else {
+			parts = append(parts, line...)
+		}
+	}
+	if _, err := r.client.Query(ctx, append(first, then...)); err != nil {
 		return fmt.Errorf("kpidb: rollups: delete: %w", err)
 	}
-	if err := r.client.Write(ctx, lines); err != nil {
+	if len(parts) > 0 {
+		if err := r.client.Write(ctx, parts); err != nil {
+			return fmt.Errorf("kpidb: rollups: %w", err)
+		}
+	}
+	if err := r.client.Write(ctx, sites); err != nil {
 		return fmt.Errorf("kpidb: rollups: %w", err)
 	}
 	return nil
@@ -326,6 +348,10 @@ func (s *Source) loadRollups(ctx context.Context, site string, start, end time.T
 	if !start.Equal(s.Midnight(start)) || !cut.After(start) || !cut.Equal(s.Midnight(cut)) {
 		return kpi.Stats{}, nil, false
 	}
+	if !s.isChecked(site, start, cut) {
+		s.rollupMisses.Add(1)
+		return kpi.Stats{}, nil, false
+	}
 	days, err := s.rollups.Read(ctx, site, start, cut, s.loc)
 	want := 0
 	for d := start; d.Before(cut); d = s.nextMidnight(d) {
@@ -334,6 +360,12 @@ func (s *Source) loadRollups(ctx context.Context, site string, start, end time.T
 	if err != nil || len(days) != want {
 		s.rollupMisses.Add(1)
 		return kpi.Stats{}, nil, false
+	}
+	for _, d := range days {
+		if d.Build != s.build {
+			s.rollupMisses.Add(1)
+			return kpi.Stats{}, nil, false
+		}
 	}
 	if cut.Before(end) {
 		tail, err := s.BuildDays(ctx, site, cut, end)
@@ -369,13 +401,9 @@ func (s *Source) Refresh(ctx context.Context, r *Rollups, site string, from, to 
 	if err != nil {
 		return 0, err
 	}
-	kept, err := r.Read(ctx, site, from, to, s.loc)
+	kept, err := r.kept(ctx, site, from, to)
 	if err != nil {
 		return 0, err
-	}
-	have := make(map[int64]int64, len(kept))
-	for _, d := range kept {
-		have[d.Start.UnixNano()] = d.Events
 	}
 	var digests map[int64]string
 	if s.roster != nil {
@@ -383,10 +411,23 @@ func (s *Source) Refresh(ctx context.Context, r *Rollups, site string, from, to 
 			return 0, err
 		}
 	}
+	// A day is stale when it is not kept, its raw row count changed, it
+	// was built under other settings or roster. The week after a stale
+	// day is built again too: a seat's last state carries into the next
+	// days (kpi.SeatSilence), so an event replayed into one day can
+	// change the presence of days that have no event of their own.
 	var stale []time.Time
+	carry := time.Time{}
 	for d := from; d.Before(to); d = s.nextMidnight(d) {
-		n, ok := have[d.UnixNano()]
-		if !ok || n != counts[d.UnixNano()] || (s.roster != nil && digests[d.UnixNano()] != s.roster.Digest()) {
+		k, ok := kept[d.UnixNano()]
+		bad := !ok || k.events != counts[d.UnixNano()] || k.build != s.build ||
+			(s.roster != nil && digests[d.UnixNano()] != s.roster.Digest())
+		if bad {
+			// A change in day d reaches the day starting SeatSilence
+			// after d's start: the seven days after it.
+			carry = s.nextMidnight(d.Add(kpi.SeatSilence))
+		}
+		if bad || d.Before(carry) {
 			stale = append(stale, d)
 		}
 	}
@@ -418,8 +459,78 @@ func (s *Source) Refresh(ctx context.Context, r *Rollups, site string, from, to 
 		built += len(days)
 		i = j
 	}
+	s.markChecked(site, from, to)
 	return built, nil
 }
+
+// keptDay is what the check needs of a kept day.
+type keptDay struct {
+	events int64
+	build  string
+}
+
+// kept reads the site rows of the kept days of site in [from, to): their
+// raw row counts and build digests, not their figures.
+func (r *Rollups) kept(ctx context.Context, site string, from, to time.Time) (map[int64]keptDay, error) {
+	res, err := r.client.Query(ctx, []string{fmt.Sprintf(`SELECT "events", "build" FROM %q WHERE %s`, rollup.SiteDay, whereRange(site, from, to))})
+	if err != nil {
+		return nil, fmt.Errorf("kpidb: rollups %s: %w", site, err)
+	}
+	out := map[int64]keptDay{}
+	for _, se := range res.Results[0].Series {
+		for _, row := range se.Values {
+			b, _ := row[2].(string)
+			out[jsonInt(row[0])] = keptDay{events: jsonInt(row[1]), build: b}
+		}
+	}
+	return out, nil
+}
+
+// markChecked notes that every day of site in [from, to) was found
+// current (or built) by this process: loads use kept days only there, so
+// days kept by an earlier run, perhaps under other settings or before
+// events it never saw, wait for this run's first check, and days that
+// left the keeper's window are read raw.
+func (s *Source) markChecked(site string, from, to time.Time) {
+	s.checkedMu.Lock()
+	defer s.checkedMu.Unlock()
+	if s.checked == nil {
+		s.checked = map[string][2]time.Time{}
+	}
+	old, ok := s.checked[site]
+	switch {
+	case !ok:
+	case !from.After(old[1]) && !to.Before(old[0]): // touching: their union
+		if old[0].Before(from) {
+			from = old[0]
+		}
+		if old[1].After(to) {
+			to = old[1]
+		}
+	case old[1].Sub(old[0]) > to.Sub(from): // apart: the wider stays
+		return
+	}
+	s.checked[site] = [2]time.Time{from, to}
+}
+
+// isChecked reports whether every day of site in [from, to) was checked.
+func (s *Source) isChecked(site string, from, to time.Time) bool {
+	s.checkedMu.Lock()
+	defer s.checkedMu.Unlock()
+	c, ok := s.checked[site]
+	return ok && !from.Before(c[0]) && !to.After(c[1])
+}
+
+// buildDigest names what a day's figures are computed with besides its
+// events: the working hours, the zone and the rollups' own rules
+// (rollupVersion). A day built under another is built again.
+func buildDigest(h kpi.WorkHours, loc *time.Location) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "v%d %v %v %s %s", rollupVersion, h.Days, h.Shifts, h.Loc, loc))
+	return hex.EncodeToString(sum[:8])
+}
+
+// rollupVersion changes when what a day holds or how it is computed does.
+const rollupVersion = 1
 
 // KeepOfficials has Refresh build and check the officials' days of every
 // site under ro as well, and OfficialDays read them.
@@ -457,7 +568,11 @@ func (s *Source) OfficialDays(ctx context.Context, site string, from, to time.Ti
 			cut = to
 		}
 		if from.Equal(s.Midnight(from)) && cut.After(from) && cut.Equal(s.Midnight(cut)) {
-			days, ok := s.rollups.officialDays(ctx, site, from, cut, ids, ro.Digest(), s)
+			ok := s.isChecked(site, from, cut)
+			var days []*officials.Day
+			if ok {
+				days, ok = s.rollups.officialDays(ctx, site, from, cut, ids, ro.Digest(), s)
+			}
 			if ok {
 				if cut.Before(to) {
 					f, err := s.OfficialFacts(ctx, site, cut, to)
@@ -482,6 +597,11 @@ func (s *Source) OfficialDays(ctx context.Context, site string, from, to time.Ti
 // ids; false when a day is missing or was computed under another roster.
 func (r *Rollups) officialDays(ctx context.Context, site string, from, to time.Time, ids []string, digest string, s *Source) ([]*officials.Day, bool) {
 	where := whereRange(site, from, to)
+	for _, id := range ids {
+		if !schema.ValidID(id) {
+			return nil, false
+		}
+	}
 	who := ""
 	if len(ids) == 1 {
 		who = fmt.Sprintf(` AND "official" = '%s'`, ids[0])

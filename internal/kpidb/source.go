@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,12 @@ type Source struct {
 	rollups *Rollups
 	// roster, when set, has the officials' days kept with the rollups.
 	roster *roster.Roster
+	// build is the digest of the settings days are built with.
+	build string
+	// checked is, by site, the span of days this process has checked
+	// against the raw rows (Refresh); loads use kept days only there.
+	checkedMu sync.Mutex
+	checked   map[string][2]time.Time
 	// rollupMisses counts the loads that found a day of their period not
 	// kept (or the rollups unreadable) and read it raw instead.
 	rollupMisses atomic.Int64
@@ -84,6 +91,7 @@ func NewSource(cfg Config) *Source {
 		hours:     cfg.Hours,
 		Now:       time.Now,
 		selectMin: defaultSelectMin,
+		build:     buildDigest(cfg.Hours, cfg.Loc),
 		parts:     maxParts,
 	}
 }

@@ -20,7 +20,7 @@ const (
 )
 
 // AppendLines appends d's points in line protocol: site_day (tag site;
-// fields built, events, unplaced, d_<outcome>) and one counter_day per
+// fields build, built, events, unplaced, d_<outcome>) and one counter_day per
 // counter (tags counter, site; fields r_<level>, no_shows, sessions,
 // wait_sum, service_sum, wait_h, service_h, watched, occupied_s,
 // covered_s, work_s). A day written again replaces its points (same
@@ -28,7 +28,7 @@ const (
 // so a builder writes every counter the day ever had (kpidb does).
 func (d *Day) AppendLines(dst []byte) []byte {
 	ts := strconv.FormatInt(d.Start.UnixNano(), 10)
-	dst = fmt.Appendf(dst, "%s,site=%s built=%di,events=%di,unplaced=%di", SiteDay, d.Site, d.Built.UnixNano(), d.Events, d.Unplaced)
+	dst = fmt.Appendf(dst, "%s,site=%s build=%q,built=%di,events=%di,unplaced=%di", SiteDay, d.Site, d.Build, d.Built.UnixNano(), d.Events, d.Unplaced)
 	for _, o := range slices.Sorted(maps.Keys(d.Dossiers)) {
 		dst = fmt.Appendf(dst, ",d_%s=%di", o, d.Dossiers[o])
 	}
@@ -65,6 +65,12 @@ func ReadSiteDay(d *Day, r Row) error {
 		}
 		var err error
 		switch {
+		case c == "build":
+			s, ok := v.(string)
+			if !ok {
+				err = fmt.Errorf("not a string: %v", v)
+			}
+			d.Build = s
 		case c == "built":
 			var ns int64
 			ns, err = integer(v)

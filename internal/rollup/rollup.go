@@ -54,8 +54,11 @@ type Day struct {
 	// arrived for the day (late, or replayed from a spool) and the day is
 	// built again.
 	Events int64
-	// Built is when the day was computed.
+	// Built is when the day was computed; Build names the settings it was
+	// computed with (kpidb's digest of the working hours, the zone and its
+	// rules' version).
 	Built time.Time
+	Build string
 }
 
 // NewDay returns an empty day.
