@@ -56,6 +56,15 @@ func (s *Source) nextMidnight(t time.Time) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, s.loc)
 }
 
+// daysIn is the number of local days in [from, to), from a midnight.
+func (s *Source) daysIn(from, to time.Time) int {
+	n := 0
+	for d := from; d.Before(to); d = s.nextMidnight(d) {
+		n++
+	}
+	return n
+}
+
 // eventsStmt counts a site's raw rows by local day, the figure a day's
 // rollup keeps to notice later arrivals (rollup.Day.Events).
 func eventsStmt(where string, off time.Duration) string {
@@ -353,11 +362,7 @@ func (s *Source) loadRollups(ctx context.Context, site string, start, end time.T
 		return kpi.Stats{}, nil, false
 	}
 	days, err := s.rollups.Read(ctx, site, start, cut, s.loc)
-	want := 0
-	for d := start; d.Before(cut); d = s.nextMidnight(d) {
-		want++
-	}
-	if err != nil || len(days) != want {
+	if err != nil || len(days) != s.daysIn(start, cut) {
 		s.rollupMisses.Add(1)
 		return kpi.Stats{}, nil, false
 	}
@@ -613,10 +618,7 @@ func (r *Rollups) officialDays(ctx context.Context, site string, from, to time.T
 	if err != nil {
 		return nil, false
 	}
-	want := 0
-	for d := from; d.Before(to); d = s.nextMidnight(d) {
-		want++
-	}
+	want := s.daysIn(from, to)
 	index := map[int64]*officials.Day{}
 	var days []*officials.Day
 	for _, se := range res.Results[0].Series {

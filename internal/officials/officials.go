@@ -305,10 +305,7 @@ func tallyDay(f Facts, r *roster.Roster, officials []string, from, to time.Time)
 // days are added in the order given (give them in time order, for the
 // dissatisfied ratings' order).
 func Sum(days []*Day, officials []string, satisfied []schema.Level) Result {
-	sat := map[schema.Level]bool{}
-	for _, l := range satisfied {
-		sat[l] = true
-	}
+	sat := kpi.SatisfactionOf(satisfied)
 	var res Result
 	center := map[string][]rollup.Hist{}
 	for _, d := range days {
@@ -354,27 +351,17 @@ func Sum(days []*Day, officials []string, satisfied []schema.Level) Result {
 			fg.DossiersOnTime += tl.DossiersOnTime
 		}
 		w, sv := rollup.Merge(waits...), rollup.Merge(services...)
-		fg.WaitP50S, fg.WaitP90S = rank(w, 0.5), rank(w, 0.9)
-		fg.ServiceP50S, fg.ServiceP90S = rank(sv, 0.5), rank(sv, 0.9)
+		fg.WaitP50S, fg.WaitP90S = w.Quantile(0.5), w.Quantile(0.9)
+		fg.ServiceP50S, fg.ServiceP90S = sv.Quantile(0.5), sv.Quantile(0.9)
 		for svc, hs := range perService {
 			h, c := rollup.Merge(hs...), centerAll[svc]
-			fg.Services = append(fg.Services, ServiceFigure{Service: svc, Sessions: int(h.Count()), MedianServiceS: rank(h, 0.5),
-				CenterSessions: int(c.Count()), CenterMedianServiceS: rank(c, 0.5)})
+			fg.Services = append(fg.Services, ServiceFigure{Service: svc, Sessions: int(h.Count()), MedianServiceS: h.Quantile(0.5),
+				CenterSessions: int(c.Count()), CenterMedianServiceS: c.Quantile(0.5)})
 		}
 		sort.Slice(fg.Services, func(i, j int) bool { return fg.Services[i].Service < fg.Services[j].Service })
 		res.Officials = append(res.Officials, fg)
 	}
 	return res
-}
-
-// rank is the nearest-rank q-quantile of h, to the whole second (as every
-// pscm percentile), 0 of nothing.
-func rank(h rollup.Hist, q float64) float64 {
-	n := h.Count()
-	if n == 0 {
-		return 0
-	}
-	return h.Rank(rollup.NearestRank(n, q))
 }
 
 // attribution answers who sat at a counter when.

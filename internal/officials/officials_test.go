@@ -108,8 +108,8 @@ func TestRank(t *testing.T) {
 		q    float64
 		want float64
 	}{{nil, 0.5, 0}, {[]float64{5.5}, 0.9, 5}, {[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0.9, 9}, {[]float64{3, 1, 2}, 0.5, 2}, {[]float64{600.9, 1200.2}, 0.5, 600}} {
-		if got := rank(rollup.Of(tc.v), tc.q); got != tc.want {
-			t.Errorf("rank(%v, %v) = %v, want %v", tc.v, tc.q, got, tc.want)
+		if got := rollup.Of(tc.v).Quantile(tc.q); got != tc.want {
+			t.Errorf("quantile(%v, %v) = %v, want %v", tc.v, tc.q, got, tc.want)
 		}
 	}
 }

@@ -103,14 +103,14 @@ func ReadSiteDay(d *Day, r rollup.Row) (string, error) {
 		var err error
 		switch c {
 		case "roster":
-			digest, err = str(v)
+			digest, err = rollup.String(v)
 		case "unattributed_sessions":
 			d.UnattributedSessions, err = integer(v)
 		case "unattributed_ratings":
 			d.UnattributedRatings, err = integer(v)
 		case "center":
 			var s string
-			if s, err = str(v); err == nil {
+			if s, err = rollup.String(v); err == nil {
 				d.Center, err = parseServices(s)
 			}
 		}
@@ -143,27 +143,27 @@ func ReadOfficialDay(r rollup.Row) (*Tally, error) {
 		case c == "dossiers_on_time":
 			t.DossiersOnTime, err = integer(v)
 		case c == "expected_s":
-			t.ExpectedS, err = number(v)
+			t.ExpectedS, err = rollup.Number(v)
 		case c == "covered_s":
-			t.CoveredS, err = number(v)
+			t.CoveredS, err = rollup.Number(v)
 		case c == "present_s":
-			t.PresentS, err = number(v)
+			t.PresentS, err = rollup.Number(v)
 		case c == "unknown_s":
-			t.UnknownS, err = number(v)
+			t.UnknownS, err = rollup.Number(v)
 		case c == "wait_h":
-			if s, err = str(v); err == nil {
+			if s, err = rollup.String(v); err == nil {
 				t.Wait, err = rollup.ParseHist(s)
 			}
 		case c == "service_h":
-			if s, err = str(v); err == nil {
+			if s, err = rollup.String(v); err == nil {
 				t.Service, err = rollup.ParseHist(s)
 			}
 		case c == "services":
-			if s, err = str(v); err == nil {
+			if s, err = rollup.String(v); err == nil {
 				t.Services, err = parseServices(s)
 			}
 		case c == "dissatisfied":
-			if s, err = str(v); err == nil {
+			if s, err = rollup.String(v); err == nil {
 				err = json.Unmarshal([]byte(s), &t.Dissatisfied)
 			}
 		case strings.HasPrefix(c, "r_"):
@@ -179,27 +179,8 @@ func ReadOfficialDay(r rollup.Row) (*Tally, error) {
 	return t, nil
 }
 
-func str(v any) (string, error) {
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("not a string: %v", v)
-	}
-	return s, nil
-}
-
+// integer is rollup.Integer as an int (counts of one site's day).
 func integer(v any) (int, error) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, fmt.Errorf("not a number: %v", v)
-	}
-	i, err := n.Int64()
+	i, err := rollup.Integer(v)
 	return int(i), err
-}
-
-func number(v any) (float64, error) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, fmt.Errorf("not a number: %v", v)
-	}
-	return n.Float64()
 }

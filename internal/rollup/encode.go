@@ -73,15 +73,15 @@ func ReadSiteDay(d *Day, r Row) error {
 			d.Build = s
 		case c == "built":
 			var ns int64
-			ns, err = integer(v)
+			ns, err = Integer(v)
 			d.Built = time.Unix(0, ns)
 		case c == "events":
-			d.Events, err = integer(v)
+			d.Events, err = Integer(v)
 		case c == "unplaced":
-			d.Unplaced, err = integer(v)
+			d.Unplaced, err = Integer(v)
 		case strings.HasPrefix(c, "d_"):
 			o := schema.Outcome(strings.TrimPrefix(c, "d_"))
-			d.Dossiers[o], err = integer(v)
+			d.Dossiers[o], err = Integer(v)
 		}
 		if err != nil {
 			return fmt.Errorf("rollup: %s %s: %w", SiteDay, c, err)
@@ -101,19 +101,19 @@ func ReadCounterDay(r Row) (*Part, error) {
 		var err error
 		switch {
 		case c == "no_shows":
-			p.NoShows, err = integer(v)
+			p.NoShows, err = Integer(v)
 		case c == "sessions":
-			p.Sessions, err = integer(v)
+			p.Sessions, err = Integer(v)
 		case c == "wait_sum":
-			p.WaitSumS, err = number(v)
+			p.WaitSumS, err = Number(v)
 		case c == "service_sum":
-			p.ServiceSumS, err = number(v)
+			p.ServiceSumS, err = Number(v)
 		case c == "occupied_s":
-			p.OccupiedS, err = number(v)
+			p.OccupiedS, err = Number(v)
 		case c == "covered_s":
-			p.CoveredS, err = number(v)
+			p.CoveredS, err = Number(v)
 		case c == "work_s":
-			p.WorkS, err = number(v)
+			p.WorkS, err = Number(v)
 		case c == "watched":
 			b, ok := v.(bool)
 			if !ok {
@@ -135,7 +135,7 @@ func ReadCounterDay(r Row) (*Part, error) {
 				}
 			}
 		case strings.HasPrefix(c, "r_"):
-			p.Ratings[schema.Level(strings.TrimPrefix(c, "r_"))], err = integer(v)
+			p.Ratings[schema.Level(strings.TrimPrefix(c, "r_"))], err = Integer(v)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("rollup: %s %s: %w", CounterDay, c, err)
@@ -147,7 +147,8 @@ func ReadCounterDay(r Row) (*Part, error) {
 	return p, nil
 }
 
-func integer(v any) (int64, error) {
+// Integer reads an InfluxQL number cell that holds an integer.
+func Integer(v any) (int64, error) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, fmt.Errorf("not a number: %v", v)
@@ -155,10 +156,20 @@ func integer(v any) (int64, error) {
 	return n.Int64()
 }
 
-func number(v any) (float64, error) {
+// Number reads an InfluxQL number cell.
+func Number(v any) (float64, error) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, fmt.Errorf("not a number: %v", v)
 	}
 	return n.Float64()
+}
+
+// String reads an InfluxQL string cell.
+func String(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("not a string: %v", v)
+	}
+	return s, nil
 }

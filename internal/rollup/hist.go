@@ -80,6 +80,9 @@ func (h Hist) Rank(k int64) float64 {
 	return 0
 }
 
+// Quantile is the nearest-rank q-quantile (to the second), 0 of nothing.
+func (h Hist) Quantile(q float64) float64 { return h.Rank(NearestRank(h.Count(), q)) }
+
 // Merge returns the sum of histograms.
 func Merge(hs ...Hist) Hist {
 	m := map[uint32]uint64{}

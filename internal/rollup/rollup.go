@@ -102,8 +102,8 @@ func (a *acc) add(p *Part) {
 // percentiles fills the nearest-rank p50 and p90 from the histograms.
 func (a *acc) percentiles() {
 	w, s := Merge(a.wait...), Merge(a.service...)
-	a.st.WaitP50S, a.st.WaitP90S = w.Rank(NearestRank(w.Count(), 0.5)), w.Rank(NearestRank(w.Count(), 0.9))
-	a.st.ServiceP50S, a.st.ServiceP90S = s.Rank(NearestRank(s.Count(), 0.5)), s.Rank(NearestRank(s.Count(), 0.9))
+	a.st.WaitP50S, a.st.WaitP90S = w.Quantile(0.5), w.Quantile(0.9)
+	a.st.ServiceP50S, a.st.ServiceP90S = s.Quantile(0.5), s.Quantile(0.9)
 }
 
 // Sum returns the Stats of days together, overall and per counter, as
